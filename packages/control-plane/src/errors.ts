@@ -1,0 +1,65 @@
+/**
+ * The control plane's error catalogue. Every error the control plane raises on purpose has a
+ * stable `BRL_ERR_*` code, an HTTP status and a message template; callers match on `code`,
+ * never on message text. `docs/errors.md` documents every code (a test checks that).
+ *
+ * Add codes in the section of the concern that raises them.
+ */
+export const ErrorCatalogue = {
+  // --- api / generic -----------------------------------------------------------------------
+  BRL_ERR_UNAUTHORIZED: { status: 401, message: 'Missing or invalid bearer token' },
+  BRL_ERR_FORBIDDEN: { status: 403, message: 'This credential may not do that' },
+  BRL_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
+  BRL_ERR_BAD_REQUEST: { status: 400, message: 'The request is not valid' },
+  BRL_ERR_CONFLICT: { status: 409, message: 'The request conflicts with the current state' },
+  BRL_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
+  BRL_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests' },
+  BRL_ERR_INTERNAL: { status: 500, message: 'Internal error' },
+  BRL_ERR_CONFIG: { status: 500, message: 'Invalid configuration' },
+
+  // --- relay (agents, tunnel, dispatch) ----------------------------------------------------
+  BRL_ERR_AGENT_NOT_CONNECTED: { status: 503, message: 'No agent with that identifier is connected' },
+  BRL_ERR_AGENT_BUSY: { status: 503, message: 'The agent is at its limit of concurrent streams or buffered bytes' },
+  BRL_ERR_AGENT_DISCONNECTED: { status: 502, message: 'The agent disconnected while the request was in flight' },
+  BRL_ERR_AGENT_REFUSED: { status: 502, message: 'The agent refused the request' },
+  BRL_ERR_DISPATCH_TIMEOUT: { status: 504, message: 'The request through the agent timed out' },
+  BRL_ERR_DISPATCH_CANCELLED: { status: 499, message: 'The request was cancelled by its caller' },
+  BRL_ERR_RELAY_OVERLOADED: { status: 503, message: 'The control plane is at its global limit of streams' },
+  BRL_ERR_AGENT_AUTH: { status: 401, message: 'Agent credentials are missing or invalid' },
+  BRL_ERR_AGENT_IDENTIFIER_FORBIDDEN: { status: 403, message: 'This credential may not serve that agent identifier' },
+  BRL_ERR_PROTOCOL_VERSION: { status: 426, message: 'Tunnel protocol version mismatch' },
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCatalogue;
+
+export interface BorealisErrorOptions {
+  cause?: unknown;
+  /** Extra structured detail returned to API callers (must never contain secrets). */
+  details?: Record<string, unknown>;
+  retryable?: boolean;
+}
+
+export class BorealisError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message?: string, options: BorealisErrorOptions = {}) {
+    super(message ?? ErrorCatalogue[code].message, options.cause === undefined ? {} : { cause: options.cause });
+    this.name = 'BorealisError';
+    this.code = code;
+    this.status = ErrorCatalogue[code].status;
+    this.details = options.details;
+    this.retryable = options.retryable ?? false;
+  }
+
+  /** The JSON body of an API error answer: `{"error": {"code", "message", ...details}}`. */
+  toJSON(): { error: Record<string, unknown> } {
+    return { error: { code: this.code, message: this.message, ...(this.details ?? {}) } };
+  }
+}
+
+export function isBorealisError(err: unknown, code?: ErrorCode): err is BorealisError {
+  return err instanceof BorealisError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,24 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
+// In-process tests import each package's TypeScript source; end-to-end tests spawn the built
+// programs (dist/, produced by `tsc -b`, which `pnpm test` runs first).
+export default defineConfig({
+  resolve: {
+    alias: {
+      '@borealis/protocol': src('protocol'),
+      '@borealis/agent': src('agent'),
+      '@borealis/control-plane': src('control-plane'),
+      '@borealis/cli': src('cli'),
+    },
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+    reporters: ['default'],
+  },
+});
