@@ -28,6 +28,13 @@ export const ErrorCatalogue = {
   BRL_ERR_AGENT_AUTH: { status: 401, message: 'Agent credentials are missing or invalid' },
   BRL_ERR_AGENT_IDENTIFIER_FORBIDDEN: { status: 403, message: 'This credential may not serve that agent identifier' },
   BRL_ERR_PROTOCOL_VERSION: { status: 426, message: 'Tunnel protocol version mismatch' },
+
+  // --- store and secrets -------------------------------------------------------------------
+  BRL_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The database cannot be reached' },
+  BRL_ERR_STORE_MIGRATION: { status: 500, message: 'The database schema could not be migrated' },
+  BRL_ERR_SECRET_KEY: { status: 500, message: 'The secret encryption key is missing, invalid or wrong' },
+  BRL_ERR_SECRET_NAME: { status: 400, message: 'The secret name is not valid' },
+  BRL_ERR_SECRET_UNREADABLE: { status: 500, message: 'A stored secret failed its integrity check' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCatalogue;
