@@ -29,6 +29,19 @@ export const ErrorCatalogue = {
   BRL_ERR_AGENT_IDENTIFIER_FORBIDDEN: { status: 403, message: 'This credential may not serve that agent identifier' },
   BRL_ERR_PROTOCOL_VERSION: { status: 426, message: 'Tunnel protocol version mismatch' },
 
+  // --- templates (webhook request rendering) -----------------------------------------------
+  BRL_ERR_TEMPLATE_SYNTAX: { status: 400, message: 'The template is not valid Handlebars' },
+  BRL_ERR_TEMPLATE_UNSUPPORTED: {
+    status: 400,
+    message: 'The template uses a construct Borealis does not allow (helpers, blocks, partials, @data)',
+  },
+  BRL_ERR_TEMPLATE_MISSING_VAR: { status: 400, message: 'The template references a variable that has no value' },
+  BRL_ERR_TEMPLATE_HEADER_INJECTION: {
+    status: 400,
+    message: 'A rendered header value contains CR, LF or NUL, which would split the header',
+  },
+  BRL_ERR_TEMPLATE_INVALID_URI: { status: 400, message: 'The rendered uriTemplate is not a valid http(s) URL' },
+
   // --- store and secrets -------------------------------------------------------------------
   BRL_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The database cannot be reached' },
   BRL_ERR_STORE_MIGRATION: { status: 500, message: 'The database schema could not be migrated' },

@@ -1,0 +1,181 @@
+import { BorealisError } from '../errors.js';
+import type { TemplateContext } from './context.js';
+import { type Encoding, encodeValue } from './encoders.js';
+import { runSandboxed } from './sandbox.js';
+import {
+  ARMORY_VARIABLES,
+  type ArmoryVariable,
+  inspectTemplate,
+  type TemplateVariable,
+} from './variables.js';
+
+/** What templates can see. `borealis.*` is filled from `armory` (the same object). */
+export interface TemplateVariables {
+  armory?: Partial<Record<ArmoryVariable, string>>;
+  /** Already merged (see mergeContext). */
+  context?: Readonly<TemplateContext>;
+  secrets?: Readonly<Record<string, string>>;
+}
+
+type Resolved = { variable: TemplateVariable; value: string };
+
+function lookupOwn(obj: Readonly<Record<string, unknown>> | undefined, key: string): string | undefined {
+  if (!obj || !Object.hasOwn(obj, key)) return undefined;
+  const value = obj[key];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function resolve(variable: TemplateVariable, vars: TemplateVariables): string | undefined {
+  if (variable.segments !== 2) return undefined;
+  switch (variable.root) {
+    case 'armory':
+    case 'borealis':
+      if (!(ARMORY_VARIABLES as readonly string[]).includes(variable.name)) return undefined;
+      return lookupOwn(vars.armory, variable.name);
+    case 'context':
+      return lookupOwn(vars.context, variable.name);
+    case 'secrets':
+      return lookupOwn(vars.secrets, variable.name);
+    default:
+      return undefined;
+  }
+}
+
+function missingMessage(v: TemplateVariable): string {
+  if (v.segments !== 2) return `{{${v.path}}} is not a variable: write {{root.name}} (one dot)`;
+  switch (v.root) {
+    case 'armory':
+    case 'borealis':
+      return (ARMORY_VARIABLES as readonly string[]).includes(v.name)
+        ? `{{${v.path}}} has no value for this call`
+        : `{{${v.path}}} is not a Borealis variable (known: ${ARMORY_VARIABLES.join(', ')})`;
+    case 'context':
+      return `{{${v.path}}}: no context variable "${v.name}" (define it in the file's context, the runWebhook context or with --context)`;
+    case 'secrets':
+      return `{{${v.path}}}: no secret named "${v.name}" (create it with: borealis secrets set ${v.name})`;
+    default:
+      return `{{${v.path}}}: unknown variable root "${v.root}" (use armory., borealis., context. or secrets.)`;
+  }
+}
+
+/**
+ * Renders one template with each substituted value encoded for `encoding`. Refuses templates
+ * outside the allow-list and any reference that has no value, naming it (strict mode).
+ */
+export function renderTemplate(source: string, vars: TemplateVariables, encoding: Encoding): string {
+  return renderResolved(source, vars, encoding).text;
+}
+
+function renderResolved(
+  source: string,
+  vars: TemplateVariables,
+  encoding: Encoding,
+): { text: string; resolved: Resolved[] } {
+  const inspection = inspectTemplate(source);
+  if (!inspection.ok) {
+    const { problem } = inspection;
+    throw new BorealisError(
+      problem.kind === 'syntax' ? 'BRL_ERR_TEMPLATE_SYNTAX' : 'BRL_ERR_TEMPLATE_UNSUPPORTED',
+      problem.message,
+      { details: { line: problem.line, column: problem.column } },
+    );
+  }
+  // Only the referenced variables are handed to Handlebars, as null-prototype objects of
+  // already-encoded strings: there is nothing else in reach.
+  const data: Record<string, Record<string, string>> = Object.create(null);
+  const resolved: Resolved[] = [];
+  for (const variable of inspection.variables) {
+    const value = resolve(variable, vars);
+    if (value === undefined) {
+      throw new BorealisError('BRL_ERR_TEMPLATE_MISSING_VAR', missingMessage(variable), {
+        details: { variable: variable.path, line: variable.line, column: variable.column },
+      });
+    }
+    resolved.push({ variable, value });
+    data[variable.root] ??= Object.create(null);
+    (data[variable.root] as Record<string, string>)[variable.name] = encodeValue(value, encoding);
+  }
+  return { text: runSandboxed(source, data), resolved };
+}
+
+/**
+ * Renders a `uriTemplate`. Each value is a URI component, so `/`, `?`, `#` and spaces cannot
+ * change the URL; a value that forms a dot segment (`..`) would still move the path after URL
+ * normalisation, so the rendered URL must keep the origin and path depth of the template.
+ */
+export function renderUri(source: string, vars: TemplateVariables): string {
+  const { text, resolved } = renderResolved(source, vars, 'uri');
+  const url = parseHttpUrl(text);
+  if (!url) {
+    throw new BorealisError('BRL_ERR_TEMPLATE_INVALID_URI', `uriTemplate does not render to an http(s) URL`, {
+      details: { variables: resolved.map((r) => r.variable.path) },
+    });
+  }
+  // Same template with inert values: where the structure should be.
+  const shapeVars = placeholderVariables(resolved, 'x');
+  const shape = parseHttpUrl(renderResolved(source, shapeVars, 'uri').text);
+  if (shape && (shape.origin !== url.origin || depth(shape.pathname) !== depth(url.pathname))) {
+    throw new BorealisError(
+      'BRL_ERR_TEMPLATE_INVALID_URI',
+      'a substituted value would change the URL path or host (values such as ".." are refused in a URL)',
+      { details: { variables: resolved.map((r) => r.variable.path) } },
+    );
+  }
+  return text;
+}
+
+function depth(pathname: string): number {
+  return pathname.split('/').length;
+}
+
+function parseHttpUrl(text: string): URL | undefined {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Variables where every referenced value is `placeholder` (used for shape checks). */
+export function placeholderVariables(
+  resolvedOrPaths: ReadonlyArray<{ variable: TemplateVariable } | TemplateVariable>,
+  placeholder: string,
+): TemplateVariables {
+  const out = {
+    armory: Object.create(null) as Record<string, string>,
+    context: Object.create(null) as Record<string, string>,
+    secrets: Object.create(null) as Record<string, string>,
+  };
+  for (const item of resolvedOrPaths) {
+    const v = 'variable' in item ? item.variable : item;
+    const root = v.root === 'borealis' ? 'armory' : v.root;
+    if (root === 'armory' || root === 'context' || root === 'secrets') out[root][v.name] = placeholder;
+  }
+  return out;
+}
+
+/** Renders a header value; CR, LF or NUL in the result would split or truncate the header. */
+export function renderHeaderValue(source: string, vars: TemplateVariables, headerName = 'header'): string {
+  const { text, resolved } = renderResolved(source, vars, 'header');
+  if (/[\r\n\0]/.test(text)) {
+    const culprits = resolved.filter((r) => /[\r\n\0]/.test(r.value)).map((r) => `{{${r.variable.path}}}`);
+    const from = culprits.length > 0 ? ` (from ${culprits.join(', ')})` : '';
+    throw new BorealisError(
+      'BRL_ERR_TEMPLATE_HEADER_INJECTION',
+      `header "${headerName}" would contain a CR, LF or NUL character${from}; header values must be one line`,
+      { details: { header: headerName, variables: culprits } },
+    );
+  }
+  return text;
+}
+
+/** Renders a JSON body: each value is escaped as the content of a JSON string literal. */
+export function renderJsonBody(source: string, vars: TemplateVariables): string {
+  return renderTemplate(source, vars, 'json');
+}
+
+/** Renders a non-JSON body: values are inserted as they are. */
+export function renderTextBody(source: string, vars: TemplateVariables): string {
+  return renderTemplate(source, vars, 'text');
+}
