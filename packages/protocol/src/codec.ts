@@ -1,0 +1,236 @@
+import { Packr } from 'msgpackr';
+import { ProtocolError } from './errors.js';
+import { type Frame, FrameType, type HeaderList, Limits } from './frames.js';
+
+// Plain msgpack: no records, no structured clone, no extension types we would have to trust.
+const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, int64AsType: 'number' });
+
+const typeByCode = new Map<number, Frame['type']>(
+  Object.entries(FrameType).map(([name, code]) => [code, name as Frame['type']]),
+);
+
+/** Encodes a frame. Callers pass frames they built; a malformed one is a programming error. */
+export function encodeFrame(frame: Frame): Uint8Array {
+  const code = FrameType[frame.type];
+  switch (frame.type) {
+    case 'open':
+      return packr.pack([
+        code,
+        frame.stream,
+        frame.method,
+        frame.url,
+        flatten(frame.headers),
+        frame.timeoutMs,
+      ]);
+    case 'response':
+      return packr.pack([code, frame.stream, frame.status, flatten(frame.headers)]);
+    case 'data':
+      return packr.pack([code, frame.stream, frame.chunk]);
+    case 'end':
+    case 'drain':
+      return packr.pack([code, frame.stream]);
+    case 'credit':
+      return packr.pack([code, frame.stream, frame.bytes]);
+    case 'reset':
+      return packr.pack([code, frame.stream, frame.code, frame.message, frame.retryable]);
+    case 'ping':
+    case 'pong':
+      return packr.pack([code, 0, frame.nonce]);
+    case 'welcome':
+      return packr.pack([code, 0, frame.sessionId, frame.maxStreams, frame.window, frame.heartbeatMs]);
+  }
+}
+
+/**
+ * Decodes one WebSocket message into a frame. Any byte string either decodes into a well-formed
+ * frame or raises a ProtocolError — never another exception (the fuzz tests hold it to that).
+ */
+export function decodeFrame(bytes: Uint8Array): Frame {
+  if (!(bytes instanceof Uint8Array)) throw malformed('a frame must be a binary message');
+  if (bytes.byteLength > Limits.maxMessageBytes) {
+    throw new ProtocolError(
+      'BRL_PROTO_FRAME_TOO_LARGE',
+      `Frame of ${bytes.byteLength} bytes exceeds the limit of ${Limits.maxMessageBytes}`,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = packr.unpack(bytes);
+  } catch (err) {
+    throw malformed(`not valid msgpack (${err instanceof Error ? err.message : String(err)})`, err);
+  }
+  if (!Array.isArray(raw) || raw.length < 2) throw malformed('a frame must be an array [type, stream, ...]');
+  const code = raw[0];
+  const type = typeof code === 'number' ? typeByCode.get(code) : undefined;
+  if (type === undefined)
+    throw new ProtocolError('BRL_PROTO_UNKNOWN_FRAME_TYPE', `Unknown frame type ${safe(code)}`);
+  const f = new FieldReader(type, raw);
+  const id = f.streamId(1, type === 'ping' || type === 'pong' || type === 'drain' || type === 'welcome');
+  switch (type) {
+    case 'open':
+      f.arity(6);
+      return {
+        type,
+        stream: id,
+        method: f.token(2, 'method', 32),
+        url: f.text(3, 'url', Limits.maxUrlLength),
+        headers: f.headers(4),
+        timeoutMs: f.uint(5, 'timeoutMs', 7 * 24 * 3600 * 1000),
+      };
+    case 'response':
+      f.arity(4);
+      return { type, stream: id, status: f.status(2), headers: f.headers(3) };
+    case 'data': {
+      f.arity(3);
+      const chunk = raw[2];
+      if (!(chunk instanceof Uint8Array)) throw malformed('data frame chunk must be binary');
+      if (chunk.byteLength > Limits.maxChunkBytes) {
+        throw new ProtocolError(
+          'BRL_PROTO_FRAME_TOO_LARGE',
+          `Data chunk of ${chunk.byteLength} bytes exceeds ${Limits.maxChunkBytes}`,
+        );
+      }
+      return { type, stream: id, chunk };
+    }
+    case 'end':
+      f.arity(2);
+      return { type, stream: id };
+    case 'credit':
+      f.arity(3);
+      return { type, stream: id, bytes: f.positiveInt(2, 'bytes', Limits.maxWindowBytes) };
+    case 'reset':
+      f.arity(5);
+      return {
+        type,
+        stream: id,
+        code: f.token(2, 'code', 64),
+        message: f.text(3, 'message', Limits.maxMessageTextLength),
+        retryable: f.bool(4, 'retryable'),
+      };
+    case 'ping':
+    case 'pong':
+      f.arity(3);
+      return { type, stream: 0, nonce: f.uint(2, 'nonce', Number.MAX_SAFE_INTEGER) };
+    case 'drain':
+      f.arity(2);
+      return { type, stream: 0 };
+    case 'welcome':
+      f.arity(6);
+      return {
+        type,
+        stream: 0,
+        sessionId: f.text(2, 'sessionId', 128),
+        maxStreams: f.positiveInt(3, 'maxStreams', 1_000_000),
+        window: f.positiveInt(4, 'window', Limits.maxWindowBytes),
+        heartbeatMs: f.positiveInt(5, 'heartbeatMs', 3_600_000),
+      };
+  }
+}
+
+function flatten(headers: HeaderList): string[] {
+  const out: string[] = [];
+  for (const [k, v] of headers) out.push(k, v);
+  return out;
+}
+
+function malformed(detail: string, cause?: unknown): ProtocolError {
+  return new ProtocolError('BRL_PROTO_MALFORMED_FRAME', `Malformed frame: ${detail}`, { cause });
+}
+
+function safe(v: unknown): string {
+  const s = typeof v === 'string' ? JSON.stringify(v) : String(v);
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+}
+
+// RFC 9110 token characters: what a method name or an error code may be made of.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Header values: visible ASCII and Latin-1, space and tab; never CR, LF or NUL.
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+class FieldReader {
+  constructor(
+    private readonly type: string,
+    private readonly raw: unknown[],
+  ) {}
+
+  arity(n: number): void {
+    if (this.raw.length !== n)
+      throw malformed(`${this.type} frame must have ${n} fields, got ${this.raw.length}`);
+  }
+
+  streamId(i: number, connectionLevel: boolean): number {
+    const v = this.raw[i];
+    if (connectionLevel) {
+      if (v !== 0) throw malformed(`${this.type} frame must use stream 0`);
+      return 0;
+    }
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
+      throw malformed(`${this.type} frame needs a positive integer stream id, got ${safe(v)}`);
+    }
+    return v;
+  }
+
+  uint(i: number, name: string, max: number): number {
+    const v = this.raw[i];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) {
+      throw malformed(`${this.type}.${name} must be an integer 0..${max}, got ${safe(v)}`);
+    }
+    return v;
+  }
+
+  positiveInt(i: number, name: string, max: number): number {
+    const v = this.uint(i, name, max);
+    if (v === 0) throw malformed(`${this.type}.${name} must be positive`);
+    return v;
+  }
+
+  status(i: number): number {
+    const v = this.raw[i];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 100 || v > 999) {
+      throw malformed(`response.status must be an integer 100..999, got ${safe(v)}`);
+    }
+    return v;
+  }
+
+  bool(i: number, name: string): boolean {
+    const v = this.raw[i];
+    if (typeof v !== 'boolean') throw malformed(`${this.type}.${name} must be a boolean`);
+    return v;
+  }
+
+  text(i: number, name: string, max: number): string {
+    const v = this.raw[i];
+    if (typeof v !== 'string') throw malformed(`${this.type}.${name} must be a string`);
+    if (v.length > max) throw malformed(`${this.type}.${name} is longer than ${max} characters`);
+    return v;
+  }
+
+  token(i: number, name: string, max: number): string {
+    const v = this.text(i, name, max);
+    if (!TOKEN.test(v)) throw malformed(`${this.type}.${name} ${safe(v)} is not a valid token`);
+    return v;
+  }
+
+  headers(i: number): HeaderList {
+    const v = this.raw[i];
+    if (!Array.isArray(v) || v.length % 2 !== 0)
+      throw malformed(`${this.type}.headers must be a flat [name, value, ...] list`);
+    if (v.length / 2 > Limits.maxHeaderCount)
+      throw malformed(`${this.type} has more than ${Limits.maxHeaderCount} headers`);
+    const out: HeaderList = [];
+    let bytes = 0;
+    for (let j = 0; j < v.length; j += 2) {
+      const name = v[j];
+      const value = v[j + 1];
+      if (typeof name !== 'string' || !TOKEN.test(name))
+        throw malformed(`header name ${safe(name)} is not a valid token`);
+      if (typeof value !== 'string' || !HEADER_VALUE.test(value)) {
+        throw malformed(`header ${name} has a value with forbidden characters (CR, LF, NUL or non-Latin-1)`);
+      }
+      bytes += name.length + value.length;
+      if (bytes > Limits.maxHeaderBytes) throw malformed(`headers exceed ${Limits.maxHeaderBytes} bytes`);
+      out.push([name, value]);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The tunnel's frames. On the wire each frame is a msgpack array whose first element is the
+ * frame type and whose second is the stream id (0 for connection-level frames); arrays rather
+ * than maps keep frames small and leave no room for unexpected keys.
+ *
+ * Only the requester (the control plane) opens streams; the responder (the agent) answers them.
+ */
+export const FrameType = {
+  open: 1,
+  response: 2,
+  data: 3,
+  end: 4,
+  credit: 5,
+  reset: 6,
+  ping: 7,
+  pong: 8,
+  drain: 9,
+  welcome: 10,
+} as const;
+export type FrameTypeName = keyof typeof FrameType;
+
+/** Header lists keep order and repeats (set-cookie), so they are pairs, never a map. */
+export type HeaderList = Array<[string, string]>;
+
+export interface OpenFrame {
+  type: 'open';
+  stream: number;
+  method: string;
+  url: string;
+  headers: HeaderList;
+  /** Milliseconds the responder may spend on the whole call; 0 = no limit of its own. */
+  timeoutMs: number;
+}
+export interface ResponseFrame {
+  type: 'response';
+  stream: number;
+  status: number;
+  headers: HeaderList;
+}
+export interface DataFrame {
+  type: 'data';
+  stream: number;
+  chunk: Uint8Array;
+}
+/** The sender's body direction is complete (half-close). */
+export interface EndFrame {
+  type: 'end';
+  stream: number;
+}
+/** The sender's reader consumed `bytes`: the peer may send that many more on the stream. */
+export interface CreditFrame {
+  type: 'credit';
+  stream: number;
+  bytes: number;
+}
+export interface ResetFrame {
+  type: 'reset';
+  stream: number;
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+export interface PingFrame {
+  type: 'ping';
+  stream: 0;
+  nonce: number;
+}
+export interface PongFrame {
+  type: 'pong';
+  stream: 0;
+  nonce: number;
+}
+/** The responder is shutting down: finish what is in flight, send nothing new. */
+export interface DrainFrame {
+  type: 'drain';
+  stream: 0;
+}
+/** First frame from the control plane: who the agent is talking to and the limits in force. */
+export interface WelcomeFrame {
+  type: 'welcome';
+  stream: 0;
+  sessionId: string;
+  maxStreams: number;
+  window: number;
+  heartbeatMs: number;
+}
+
+export type Frame =
+  | OpenFrame
+  | ResponseFrame
+  | DataFrame
+  | EndFrame
+  | CreditFrame
+  | ResetFrame
+  | PingFrame
+  | PongFrame
+  | DrainFrame
+  | WelcomeFrame;
+
+/** Limits every decoder enforces, whoever sent the bytes. */
+export const Limits = {
+  /** Largest WebSocket message either side accepts. */
+  maxMessageBytes: 256 * 1024,
+  /** Largest body chunk in one DATA frame. */
+  maxChunkBytes: 64 * 1024,
+  maxUrlLength: 8 * 1024,
+  maxHeaderCount: 256,
+  maxHeaderBytes: 64 * 1024,
+  maxMessageTextLength: 4 * 1024,
+  maxStreamId: 2 ** 53 - 1,
+  /** Largest window a peer may announce or credit in one frame. */
+  maxWindowBytes: 64 * 1024 * 1024,
+} as const;
+
+export const DEFAULT_WINDOW_BYTES = 256 * 1024;

@@ -1,0 +1,38 @@
+export { decodeFrame, encodeFrame } from './codec.js';
+export {
+  CloseCodes,
+  isProtocolErrorCode,
+  ProtocolError,
+  ProtocolErrorCatalogue,
+  type ProtocolErrorCode,
+  type WireError,
+} from './errors.js';
+export {
+  DEFAULT_WINDOW_BYTES,
+  type Frame,
+  FrameType,
+  type HeaderList,
+  Limits,
+  type WelcomeFrame,
+} from './frames.js';
+export {
+  closeReason,
+  type FrameSink,
+  type RequestHead,
+  type ResponseHead,
+  Tunnel,
+  type TunnelCloseInfo,
+  type TunnelOptions,
+  type TunnelResponse,
+  type TunnelRole,
+  type TunnelStats,
+} from './tunnel.js';
+export { type BodySource, TunnelStream } from './tunnel-stream.js';
+export {
+  AgentHeaders,
+  PROTOCOL_VERSION,
+  parseOfferedVersions,
+  SUBPROTOCOL,
+  SUBPROTOCOL_PREFIX,
+  SUPPORTED_VERSIONS_HEADER,
+} from './version.js';

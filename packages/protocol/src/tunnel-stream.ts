@@ -1,0 +1,271 @@
+import { Readable } from 'node:stream';
+import { ProtocolError } from './errors.js';
+import { type HeaderList, Limits } from './frames.js';
+import type { ResponseHead, Tunnel } from './tunnel.js';
+
+/** What a stream's outgoing body can be made from. */
+export type BodySource = AsyncIterable<Uint8Array | string> | Uint8Array | string | null;
+
+/**
+ * One request/response exchange inside a tunnel, with credit-based flow control in both
+ * directions: this side sends at most `sendWindow` bytes before the peer credits more, and the
+ * peer may send at most the window before this side's reader has consumed (and credited) them.
+ * A paused reader therefore stalls only its own stream, and buffers at most one window.
+ */
+export class TunnelStream {
+  /** Bytes from the peer: the request body (responder) or the response body (requester). */
+  readonly body: Readable;
+  /** Aborted when the stream ends abnormally (reset by either side, or the tunnel closed). */
+  readonly signal: AbortSignal;
+  /** Requester: the response head. Rejects if the stream fails first. */
+  readonly responseHead: Promise<ResponseHead>;
+
+  private readonly abort = new AbortController();
+  private sendWindow: number;
+  private recvRemaining: number;
+  private consumedSinceCredit = 0;
+  private readonly queue: Uint8Array[] = [];
+  private queueBytes = 0;
+  private readerWaiting = false;
+  private endPushed = false;
+  private localEnded = false;
+  private remoteEnded = false;
+  private responded = false;
+  private failure: ProtocolError | undefined;
+  private creditWaiter: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  private resolveHead!: (h: ResponseHead) => void;
+  private rejectHead!: (e: Error) => void;
+
+  constructor(
+    private readonly tunnel: Tunnel,
+    readonly id: number,
+    private readonly window: number,
+  ) {
+    this.sendWindow = window;
+    this.recvRemaining = window;
+    this.signal = this.abort.signal;
+    this.responseHead = new Promise<ResponseHead>((resolve, reject) => {
+      this.resolveHead = resolve;
+      this.rejectHead = reject;
+    });
+    // Nobody may be listening yet (responder streams never get a head); avoid unhandled rejections.
+    this.responseHead.catch(() => {});
+    this.body = new Readable({
+      highWaterMark: 16 * 1024,
+      read: () => this.flushToReader(),
+      destroy: (err, cb) => {
+        // autoDestroy after a complete body is normal; anything else means the reader gave up.
+        if (!this.isFinished() && !this.body.readableEnded) {
+          this.reset(new ProtocolError('BRL_STREAM_CANCELLED', 'The reader stopped reading the body'));
+        }
+        cb(err);
+      },
+    });
+    // The error is kept on the stream (`body.errored`, and rethrown to any reader); an unread
+    // body must not turn a peer's reset into an uncaught exception.
+    this.body.on('error', () => {});
+  }
+
+  /** Bytes received and held for the reader: the figure flow control bounds. */
+  bufferedBytes(): number {
+    return this.queueBytes + this.body.readableLength;
+  }
+
+  get ended(): boolean {
+    return this.failure !== undefined || (this.localEnded && this.remoteEnded);
+  }
+
+  /** Responder: sends the response head. */
+  respond(status: number, headers: HeaderList): void {
+    if (this.responded || this.isFinished()) return;
+    this.responded = true;
+    this.tunnel.sendControl({ type: 'response', stream: this.id, status, headers });
+  }
+
+  /** Sends body bytes, waiting for credit and for room on the socket. */
+  async write(data: Uint8Array | string): Promise<void> {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    let offset = 0;
+    while (offset < bytes.byteLength) {
+      if (this.failure) throw this.failure;
+      if (this.localEnded) throw new Error('write after end');
+      if (this.sendWindow <= 0) {
+        await new Promise<void>((resolve, reject) => {
+          this.creditWaiter = { resolve, reject };
+        });
+        continue;
+      }
+      const ready = this.tunnel.socketReady();
+      if (ready) {
+        await ready;
+        continue;
+      }
+      const n = Math.min(bytes.byteLength - offset, this.sendWindow, Limits.maxChunkBytes);
+      this.tunnel.sendControl({ type: 'data', stream: this.id, chunk: bytes.subarray(offset, offset + n) });
+      this.sendWindow -= n;
+      offset += n;
+    }
+  }
+
+  /** Ends this side's body. */
+  end(): void {
+    if (this.localEnded || this.failure) return;
+    this.localEnded = true;
+    this.tunnel.sendControl({ type: 'end', stream: this.id });
+    this.maybeFinished();
+  }
+
+  /** Writes all of `source`, then ends. A failing source resets the stream. */
+  async pipeFrom(source: BodySource): Promise<void> {
+    try {
+      if (source !== null) {
+        if (typeof source === 'string' || source instanceof Uint8Array) await this.write(source);
+        else for await (const chunk of source) await this.write(chunk);
+      }
+      this.end();
+    } catch (err) {
+      if (!this.failure) {
+        this.reset(
+          new ProtocolError(
+            'BRL_STREAM_UPSTREAM_ERROR',
+            `Reading the body failed: ${(err as Error).message}`,
+          ),
+        );
+      }
+      throw err;
+    }
+  }
+
+  /** Ends the stream abnormally and tells the peer. */
+  reset(err: ProtocolError): void {
+    if (this.failure || (this.localEnded && this.remoteEnded)) return;
+    this.tunnel.sendControl({ type: 'reset', stream: this.id, ...err.toWire() });
+    this.terminate(err);
+  }
+
+  // ---- called by the tunnel ------------------------------------------------------------------
+
+  /** @internal The stream is over without telling the peer (peer reset, tunnel closed). */
+  terminate(err: ProtocolError): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.creditWaiter?.reject(err);
+    this.creditWaiter = undefined;
+    this.rejectHead(err);
+    // A body that already arrived whole stays readable; otherwise the reader sees the error.
+    if (!(this.remoteEnded && this.queue.length === 0) && !this.body.destroyed) this.body.destroy(err);
+    this.queue.length = 0;
+    this.queueBytes = 0;
+    if (!this.abort.signal.aborted) this.abort.abort(err);
+    this.tunnel.streamFinished(this.id);
+  }
+
+  /** @internal */
+  onResponse(head: ResponseHead): void {
+    if (this.responded)
+      throw new ProtocolError('BRL_PROTO_MALFORMED_FRAME', `Second response on stream ${this.id}`);
+    this.responded = true;
+    this.resolveHead(head);
+  }
+
+  /** @internal */
+  onData(chunk: Uint8Array): void {
+    if (this.remoteEnded)
+      throw new ProtocolError('BRL_PROTO_MALFORMED_FRAME', `Data after end on stream ${this.id}`);
+    if (this.tunnel.role === 'requester' && !this.responded) {
+      throw new ProtocolError(
+        'BRL_PROTO_MALFORMED_FRAME',
+        `Data before the response head on stream ${this.id}`,
+      );
+    }
+    if (chunk.byteLength > this.recvRemaining) {
+      throw new ProtocolError(
+        'BRL_PROTO_FLOW_CONTROL',
+        `Stream ${this.id}: ${chunk.byteLength} bytes sent with only ${this.recvRemaining} of window left`,
+      );
+    }
+    this.recvRemaining -= chunk.byteLength;
+    if (chunk.byteLength === 0) return;
+    this.queue.push(chunk);
+    this.queueBytes += chunk.byteLength;
+    if (this.readerWaiting) this.flushToReader();
+  }
+
+  /** @internal */
+  onEnd(): void {
+    if (this.remoteEnded)
+      throw new ProtocolError('BRL_PROTO_MALFORMED_FRAME', `Second end on stream ${this.id}`);
+    if (this.tunnel.role === 'requester' && !this.responded) {
+      throw new ProtocolError(
+        'BRL_PROTO_MALFORMED_FRAME',
+        `End before the response head on stream ${this.id}`,
+      );
+    }
+    this.remoteEnded = true;
+    if (this.readerWaiting) this.flushToReader();
+    this.maybeFinished();
+  }
+
+  /** @internal */
+  onCredit(bytes: number): void {
+    this.sendWindow += bytes;
+    if (this.sendWindow > Limits.maxWindowBytes) {
+      throw new ProtocolError(
+        'BRL_PROTO_FLOW_CONTROL',
+        `Stream ${this.id}: credit beyond the largest window`,
+      );
+    }
+    const waiter = this.creditWaiter;
+    this.creditWaiter = undefined;
+    waiter?.resolve();
+  }
+
+  /** @internal */
+  onReset(err: ProtocolError): void {
+    this.terminate(err);
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  private isFinished(): boolean {
+    return this.failure !== undefined || (this.localEnded && this.remoteEnded);
+  }
+
+  private maybeFinished(): void {
+    if (this.localEnded && this.remoteEnded) {
+      this.creditWaiter = undefined;
+      this.tunnel.streamFinished(this.id);
+    }
+  }
+
+  /** Moves queued bytes into the Readable while it wants more, crediting what it took. */
+  private flushToReader(): void {
+    this.readerWaiting = false;
+    while (this.queue.length > 0) {
+      const chunk = this.queue.shift()!;
+      this.queueBytes -= chunk.byteLength;
+      this.consumedSinceCredit += chunk.byteLength;
+      if (!this.body.push(chunk)) {
+        this.maybeCredit();
+        return;
+      }
+    }
+    this.readerWaiting = true;
+    if (this.remoteEnded && !this.endPushed) {
+      this.endPushed = true;
+      this.body.push(null);
+    }
+    this.maybeCredit();
+  }
+
+  private maybeCredit(): void {
+    if (this.remoteEnded || this.failure) return;
+    // Credit in batches: a quarter window keeps the pipe full without a frame per chunk.
+    if (this.consumedSinceCredit >= this.window / 4) {
+      const bytes = this.consumedSinceCredit;
+      this.consumedSinceCredit = 0;
+      this.recvRemaining += bytes;
+      this.tunnel.sendControl({ type: 'credit', stream: this.id, bytes });
+    }
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * The tunnel's protocol version travels in the WebSocket subprotocol (`borealis.tunnel.v<N>`), so a
+ * mismatch is refused during the upgrade — before either side parses a single frame — with a
+ * message that names both versions.
+ */
+export const PROTOCOL_VERSION = 1;
+export const SUBPROTOCOL_PREFIX = 'borealis.tunnel.v';
+export const SUBPROTOCOL = `${SUBPROTOCOL_PREFIX}${PROTOCOL_VERSION}`;
+
+/** Header the control plane sets on a refused upgrade: the versions it speaks. */
+export const SUPPORTED_VERSIONS_HEADER = 'x-borealis-protocol-versions';
+
+/** Headers the agent announces itself with in the upgrade request. */
+export const AgentHeaders = {
+  identifier: 'x-borealis-agent-identifier',
+  instanceId: 'x-borealis-agent-instance',
+  version: 'x-borealis-agent-version',
+  clientId: 'x-borealis-client-id',
+  clientSecret: 'x-borealis-client-secret',
+} as const;
+
+/**
+ * Reads the protocol versions a peer offers in `Sec-WebSocket-Protocol`. Entries that are not
+ * Borealis subprotocols are ignored; an unparsable version is reported as NaN so the caller can
+ * name it in its refusal.
+ */
+export function parseOfferedVersions(header: string | undefined): number[] {
+  if (!header) return [];
+  return header
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.startsWith(SUBPROTOCOL_PREFIX))
+    .map((s) => Number(s.slice(SUBPROTOCOL_PREFIX.length)));
+}
