@@ -29,6 +29,7 @@ export {
 } from './tunnel.js';
 export { type BodySource, TunnelStream } from './tunnel-stream.js';
 export {
+  AGENT_CONNECT_PATH,
   AgentHeaders,
   PROTOCOL_VERSION,
   parseOfferedVersions,

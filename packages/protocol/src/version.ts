@@ -10,14 +10,18 @@ export const SUBPROTOCOL = `${SUBPROTOCOL_PREFIX}${PROTOCOL_VERSION}`;
 /** Header the control plane sets on a refused upgrade: the versions it speaks. */
 export const SUPPORTED_VERSIONS_HEADER = 'x-borealis-protocol-versions';
 
-/** Headers the agent announces itself with in the upgrade request. */
+/**
+ * Headers the agent announces itself with in the upgrade request. Its credentials travel in
+ * `Authorization: Basic base64(clientId:clientSecret)`, where proxies and loggers expect secrets.
+ */
 export const AgentHeaders = {
   identifier: 'x-borealis-agent-identifier',
   instanceId: 'x-borealis-agent-instance',
   version: 'x-borealis-agent-version',
-  clientId: 'x-borealis-client-id',
-  clientSecret: 'x-borealis-client-secret',
 } as const;
+
+/** Where agents dial, relative to the control plane's URL. */
+export const AGENT_CONNECT_PATH = '/api/v1/agents/connect';
 
 /**
  * Reads the protocol versions a peer offers in `Sec-WebSocket-Protocol`. Entries that are not
