@@ -1,0 +1,398 @@
+import type { IncomingMessage } from 'node:http';
+import {
+  AgentHeaders,
+  CloseCodes,
+  decodeFrame,
+  Limits,
+  PROTOCOL_VERSION,
+  SUBPROTOCOL,
+  SUPPORTED_VERSIONS_HEADER,
+  Tunnel,
+  type WelcomeFrame,
+} from '@borealis/protocol';
+import type { Logger } from 'pino';
+import WebSocket from 'ws';
+import type { CompiledAgentOptions } from './agent-options.js';
+import { Backoff } from './backoff.js';
+import { formatDuration } from './duration.js';
+import type { StreamHandler } from './executor.js';
+import type { AgentMetrics } from './metrics.js';
+import { ConnectProxyAgent } from './proxy.js';
+
+/**
+ * The dialer: keeps one WebSocket to the control plane open, runs a responder `Tunnel` over it,
+ * and reconnects with exponential backoff and full jitter when it drops.
+ *
+ * Backoff reset: the attempt counter goes back to zero only after a connection that received
+ * WELCOME *and* stayed up for `stableAfterMs` (10 s by default). Resetting on WELCOME alone would
+ * let a control plane that accepts and then immediately drops agents (a crash loop, an overloaded
+ * replica) pull every agent into a sub-second reconnect loop.
+ */
+export const DialerState = {
+  connecting: 'connecting',
+  connected: 'connected',
+  backoff: 'backoff',
+  draining: 'draining',
+  stopped: 'stopped',
+} as const;
+export type DialerStateName = (typeof DialerState)[keyof typeof DialerState];
+
+/** Before WELCOME we do not know the control plane's heartbeat; these bound the wait for it. */
+const PRE_WELCOME_HEARTBEAT_MS = 5_000;
+const PRE_WELCOME_TIMEOUT_MS = 15_000;
+/** A hostile or broken WELCOME must not make the agent ping in a busy loop or never. */
+const HEARTBEAT_BOUNDS_MS = [100, 300_000] as const;
+const HANDSHAKE_TIMEOUT_MS = 15_000;
+const MAX_REFUSAL_BODY_BYTES = 16 * 1024;
+
+export interface DialerOptions {
+  options: CompiledAgentOptions;
+  logger: Logger;
+  metrics: AgentMetrics;
+  onStream: StreamHandler;
+  /** The agent's own version, announced in the upgrade request. */
+  agentVersion: string;
+  onConnected?: (sessionId: string) => void;
+}
+
+/** What the control plane said when it refused the upgrade. */
+export interface Refusal {
+  status: number;
+  code: string;
+  message: string;
+}
+
+interface Attempt {
+  welcomedAt?: number;
+  refusal?: Refusal;
+  error?: string;
+}
+
+export class Dialer {
+  state: DialerStateName = DialerState.connecting;
+  sessionId: string | null = null;
+  /** The last reason the agent is not connected, for /readyz. */
+  lastError: string | null = 'not connected yet';
+  /** Successful connections (WELCOME received) so far. */
+  connections = 0;
+  /** Attempts to open a WebSocket, successful or not. */
+  attempts = 0;
+
+  private readonly backoff: Backoff;
+  private readonly proxyAgent: ConnectProxyAgent | undefined;
+  private ws: WebSocket | undefined;
+  private tunnel: Tunnel | undefined;
+  private stopping = false;
+  private draining = false;
+  private wake: (() => void) | undefined;
+  private loopDone: Promise<void> = Promise.resolve();
+  private connectionSeq = 0;
+
+  constructor(private readonly d: DialerOptions) {
+    const o = d.options;
+    this.backoff = new Backoff(o.reconnectBaseMs, o.reconnectMaxMs, o.random);
+    this.proxyAgent = o.proxy ? new ConnectProxyAgent(o.proxy, o.connectUrl.protocol === 'wss:') : undefined;
+  }
+
+  start(): void {
+    this.loopDone = this.loop();
+  }
+
+  get streamsInFlight(): number {
+    return this.tunnel?.streamCount ?? 0;
+  }
+
+  /**
+   * Tells the control plane to send no new streams, waits up to `graceMs` for those in flight,
+   * then closes with the `drained` close code. No reconnect follows.
+   */
+  async drain(graceMs: number): Promise<void> {
+    if (this.draining || this.stopping) return this.loopDone;
+    this.draining = true;
+    this.state = DialerState.draining;
+    this.wake?.();
+    const tunnel = this.tunnel;
+    if (tunnel && !tunnel.closed) {
+      tunnel.drain();
+      this.d.logger.info({ inFlight: tunnel.streamCount, graceMs }, 'draining');
+      const deadline = Date.now() + graceMs;
+      while (tunnel.streamCount > 0 && !tunnel.closed && Date.now() < deadline) {
+        await sleep(Math.min(25, Math.max(1, deadline - Date.now())));
+      }
+      if (tunnel.streamCount > 0) {
+        this.d.logger.warn(
+          { abandoned: tunnel.streamCount, graceMs },
+          'drain grace expired; closing with streams still in flight',
+        );
+      }
+      tunnel.close(CloseCodes.drained, 'agent drained');
+    } else {
+      this.ws?.terminate();
+    }
+    await this.settle();
+    this.state = DialerState.stopped;
+    this.d.logger.info('drained');
+  }
+
+  /** Closes at once (in-flight streams fail as disconnected on the control plane's side). */
+  async stop(): Promise<void> {
+    if (this.stopping) return this.loopDone;
+    this.stopping = true;
+    this.wake?.();
+    if (this.tunnel && !this.tunnel.closed) this.tunnel.close(CloseCodes.goingAway, 'agent stopping');
+    else this.ws?.terminate();
+    await this.settle();
+    this.state = DialerState.stopped;
+  }
+
+  /** Waits for the loop to end; a peer that never answers our close is cut off after 5 s. */
+  private async settle(): Promise<void> {
+    const timer = setTimeout(() => this.ws?.terminate(), 5_000);
+    try {
+      await this.loopDone;
+    } finally {
+      clearTimeout(timer);
+      this.proxyAgent?.destroy();
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping && !this.draining) {
+      this.state = DialerState.connecting;
+      const attempt = await this.connectOnce();
+      if (this.stopping || this.draining) return;
+      const delay = this.nextDelay(attempt);
+      this.metrics.reconnectsTotal++;
+      this.state = DialerState.backoff;
+      this.d.logger.info(
+        { delayMs: delay, attempt: this.backoff.attempts, lastError: this.lastError },
+        `reconnecting in ${formatDuration(delay)}`,
+      );
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private get metrics(): AgentMetrics {
+    return this.d.metrics;
+  }
+
+  private nextDelay(attempt: Attempt): number {
+    const status = attempt.refusal?.status;
+    // Retrying soon cannot fix a wrong credential or a version mismatch.
+    if (status === 401 || status === 403 || status === 426) return this.backoff.penalty();
+    if (attempt.welcomedAt !== undefined && Date.now() - attempt.welcomedAt >= this.d.options.stableAfterMs) {
+      this.backoff.reset();
+    }
+    return this.backoff.next();
+  }
+
+  private connectOnce(): Promise<Attempt> {
+    const o = this.d.options;
+    const attempt: Attempt = {};
+    const seq = ++this.connectionSeq;
+    const log = this.d.logger.child({ connection: seq });
+    this.attempts++;
+    return new Promise<Attempt>((resolve) => {
+      let ws: WebSocket;
+      try {
+        ws = new WebSocket(o.connectUrl, [SUBPROTOCOL], {
+          headers: {
+            authorization: o.authorization,
+            [AgentHeaders.identifier]: o.identifier,
+            [AgentHeaders.instanceId]: o.instanceId,
+            [AgentHeaders.version]: this.d.agentVersion,
+          },
+          maxPayload: Limits.maxMessageBytes,
+          perMessageDeflate: false,
+          handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+          followRedirects: false,
+          ...(this.proxyAgent ? { agent: this.proxyAgent } : {}),
+        });
+      } catch (err) {
+        this.lastError = `cannot dial ${o.connectUrl.href}: ${(err as Error).message}`;
+        resolve(attempt);
+        return;
+      }
+      this.ws = ws;
+      let tunnel: Tunnel | undefined;
+      let welcomeTimer: NodeJS.Timeout | undefined;
+
+      ws.on('unexpected-response', (_req, res) => {
+        readBody(res).then((body) => {
+          attempt.refusal = parseRefusal(res, body);
+          this.lastError = this.logRefusal(log, attempt.refusal, res);
+          ws.terminate();
+        });
+      });
+      ws.on('open', () => {
+        log.debug(
+          { url: o.connectUrl.origin + o.connectUrl.pathname },
+          'websocket open; waiting for WELCOME',
+        );
+        welcomeTimer = setTimeout(() => {
+          attempt.error = `no WELCOME within ${PRE_WELCOME_TIMEOUT_MS} ms`;
+          ws.close(CloseCodes.heartbeatTimeout, 'no WELCOME');
+        }, PRE_WELCOME_TIMEOUT_MS);
+      });
+      ws.on('message', (data: Buffer) => {
+        this.metrics.bytesReceivedTotal += data.byteLength;
+        if (!tunnel) {
+          clearTimeout(welcomeTimer);
+          tunnel = this.createTunnel(ws, data, attempt, log);
+          this.tunnel = tunnel;
+        }
+        tunnel.receive(data);
+      });
+      ws.on('error', (err) => {
+        // After a refusal, ws reports its own abort; the refusal is the story worth telling.
+        if (attempt.refusal) return;
+        attempt.error ??= err.message;
+        this.lastError = `cannot reach the control plane at ${o.connectUrl.origin}: ${err.message}`;
+        log.warn(
+          { err: { message: err.message, code: (err as { code?: string }).code } },
+          'connection failed',
+        );
+      });
+      ws.on('close', (code, reasonBuf) => {
+        clearTimeout(welcomeTimer);
+        const reason = reasonBuf.toString();
+        tunnel?.transportClosed(code, reason);
+        if (this.ws === ws) this.ws = undefined;
+        if (this.tunnel === tunnel) this.tunnel = undefined;
+        if (attempt.welcomedAt !== undefined) {
+          this.metrics.connected = 0;
+          this.sessionId = null;
+          this.lastError = `disconnected: ${code}${reason ? ` ${reason}` : ''}${attempt.error ? ` (${attempt.error})` : ''}`;
+          log.warn({ code, reason, upMs: Date.now() - attempt.welcomedAt }, 'disconnected');
+        } else if (attempt.error && !attempt.refusal) {
+          this.lastError = `connection closed before WELCOME: ${attempt.error}`;
+        }
+        resolve(attempt);
+      });
+    });
+  }
+
+  /**
+   * The tunnel is built on the first message, which is the control plane's WELCOME, so its
+   * heartbeat can follow the interval the control plane announces (timeout = 3 intervals).
+   */
+  private createTunnel(ws: WebSocket, first: Buffer, attempt: Attempt, log: Logger): Tunnel {
+    let welcome: WelcomeFrame | undefined;
+    try {
+      const frame = decodeFrame(first);
+      if (frame.type === 'welcome') welcome = frame;
+    } catch {
+      // The tunnel reports the malformed frame itself when it receives it.
+    }
+    const interval = welcome
+      ? Math.min(HEARTBEAT_BOUNDS_MS[1], Math.max(HEARTBEAT_BOUNDS_MS[0], welcome.heartbeatMs))
+      : PRE_WELCOME_HEARTBEAT_MS;
+    const o = this.d.options;
+    return new Tunnel({
+      role: 'responder',
+      sink: {
+        send: (bytes, done) => {
+          this.metrics.bytesSentTotal += bytes.byteLength;
+          ws.send(bytes, { binary: true }, done);
+        },
+        close: (code, reason) => ws.close(code, reason),
+      },
+      maxConcurrentStreams: o.maxStreams,
+      ...(welcome ? { window: welcome.window } : {}),
+      heartbeatIntervalMs: interval,
+      heartbeatTimeoutMs: interval * 3,
+      onStream: this.d.onStream,
+      onWelcome: (w) => {
+        if (attempt.welcomedAt !== undefined) return;
+        attempt.welcomedAt = Date.now();
+        this.sessionId = w.sessionId;
+        this.connections++;
+        this.lastError = null;
+        this.metrics.connected = 1;
+        if (!this.draining && !this.stopping) this.state = DialerState.connected;
+        log.info(
+          {
+            identifier: o.identifier,
+            sessionId: w.sessionId,
+            instanceId: o.instanceId,
+            heartbeatMs: interval,
+            maxStreams: w.maxStreams,
+            window: w.window,
+          },
+          'connected',
+        );
+        this.d.onConnected?.(w.sessionId);
+      },
+      onHeartbeat: (rttMs) => {
+        this.metrics.heartbeatRttSeconds = rttMs / 1000;
+      },
+      onClose: (info) => {
+        if (info.error) {
+          attempt.error = `${info.error.code}: ${info.error.message}`;
+          log.warn({ code: info.code, error: info.error.code }, 'tunnel failed');
+        }
+      },
+    });
+  }
+
+  private logRefusal(log: Logger, r: Refusal, res: IncomingMessage): string {
+    const o = this.d.options;
+    const text = `control plane refused the connection: ${r.status} ${r.code}: ${r.message}`;
+    if (r.status === 401 || r.status === 403) {
+      log.error(
+        { status: r.status, code: r.code, clientId: o.clientId, identifier: o.identifier },
+        `${text} (check BOREALIS_CLIENT_ID, BOREALIS_CLIENT_SECRET and that the credential may serve this identifier)`,
+      );
+    } else if (r.status === 426) {
+      const theirs = String(res.headers[SUPPORTED_VERSIONS_HEADER] ?? 'unknown');
+      log.error(
+        { status: r.status, code: r.code, agentProtocol: PROTOCOL_VERSION, controlPlaneProtocols: theirs },
+        `${text} (this agent speaks protocol v${PROTOCOL_VERSION}; the control plane speaks ${theirs}: upgrade the older side)`,
+      );
+      return `${text} (agent protocol v${PROTOCOL_VERSION}, control plane ${theirs})`;
+    } else {
+      log.warn({ status: r.status, code: r.code }, text);
+    }
+    return text;
+  }
+}
+
+function parseRefusal(res: IncomingMessage, body: string): Refusal {
+  const status = res.statusCode ?? 0;
+  try {
+    const parsed = JSON.parse(body) as { error?: { code?: unknown; message?: unknown } };
+    if (parsed.error && typeof parsed.error.code === 'string') {
+      return { status, code: parsed.error.code, message: String(parsed.error.message ?? '') };
+    }
+  } catch {
+    // Not our JSON: a proxy or load balancer answered. Show what it said.
+  }
+  return { status, code: `HTTP_${status}`, message: body.slice(0, 200).trim() || (res.statusMessage ?? '') };
+}
+
+function readBody(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    // A peer that never finishes its refusal must not hold the reconnect loop.
+    setTimeout(() => resolve(Buffer.concat(chunks).toString('utf8')), 5_000).unref();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (c: Buffer) => {
+      if (size < MAX_REFUSAL_BODY_BYTES) chunks.push(c);
+      size += c.byteLength;
+    });
+    res.on('end', () => resolve(Buffer.concat(chunks).subarray(0, MAX_REFUSAL_BODY_BYTES).toString('utf8')));
+    res.on('error', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('aborted', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

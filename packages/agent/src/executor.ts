@@ -1,0 +1,266 @@
+import { type HeaderList, ProtocolError, type RequestHead, type TunnelStream } from '@borealis/protocol';
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import type { AllowList } from './allow-list.js';
+import { DestinationRefusedError } from './guarded-connector.js';
+import { type AgentMetrics, Outcome, type OutcomeName } from './metrics.js';
+
+/**
+ * Performs the control plane's HTTP calls. Every stream is authorised on its own (not only the
+ * handshake): the allow-list is checked before a single byte goes to the destination, and again
+ * on the resolved address by the guarded connector inside the dispatcher.
+ */
+export interface ExecutorOptions {
+  allowList: AllowList;
+  /** An undici dispatcher whose connector enforces the allow-list on resolved addresses. */
+  dispatcher: Dispatcher;
+  metrics: AgentMetrics;
+  logger: Logger;
+}
+
+/** Connection-scoped headers (RFC 9110 §7.6.1) and ones undici refuses to forward. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+/** Request-only: undici derives Host from the URL and does not implement Expect. */
+const REQUEST_DROPPED = new Set(['host', 'expect']);
+
+const CONNECT_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'EADDRNOTAVAIL',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+export type StreamHandler = (stream: TunnelStream, head: RequestHead) => void;
+
+export function createExecutor(options: ExecutorOptions): StreamHandler {
+  return (stream, head) => {
+    options.metrics.streamsInFlight++;
+    execute(options, stream, head)
+      .then((outcome) => options.metrics.countRequest(outcome))
+      .catch((err: unknown) => {
+        // execute() maps every failure to a reset; reaching here is a bug, but must not crash.
+        options.logger.error({ err, stream: stream.id }, 'stream handler failed');
+        stream.reset(new ProtocolError('BRL_STREAM_INTERNAL', 'The agent failed while handling the stream'));
+        options.metrics.countRequest(Outcome.upstreamError);
+      })
+      .finally(() => {
+        options.metrics.streamsInFlight--;
+      });
+  };
+}
+
+async function execute(
+  options: ExecutorOptions,
+  stream: TunnelStream,
+  head: RequestHead,
+): Promise<OutcomeName> {
+  let url: URL;
+  try {
+    url = new URL(head.url);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+  } catch {
+    stream.reset(
+      new ProtocolError(
+        'BRL_STREAM_BAD_REQUEST',
+        'The URL must be absolute http:// or https:// (it was not)',
+      ),
+    );
+    options.logger.warn({ stream: stream.id, method: head.method }, 'bad request: not an http(s) URL');
+    return Outcome.badRequest;
+  }
+  const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+  // Origin and path only: query strings often carry tokens.
+  const log = options.logger.child({
+    stream: stream.id,
+    method: head.method,
+    host: url.host,
+    path: url.pathname,
+  });
+
+  const decision = options.allowList.checkDestination(url.hostname, port);
+  if (!decision.allowed) {
+    log.warn({ reason: decision.reason }, 'destination refused');
+    stream.reset(new ProtocolError('BRL_STREAM_DESTINATION_REFUSED', decision.reason));
+    return Outcome.refused;
+  }
+
+  const abort = new AbortController();
+  let timedOut = false;
+  const onCancel = () => abort.abort(stream.signal.reason);
+  stream.signal.addEventListener('abort', onCancel, { once: true });
+  const timer =
+    head.timeoutMs > 0
+      ? setTimeout(() => {
+          timedOut = true;
+          abort.abort(new Error('timeout'));
+        }, head.timeoutMs)
+      : undefined;
+
+  const headers = requestHeaders(head.headers);
+  const method = head.method.toUpperCase();
+  // GET and HEAD carry a body only when the caller said so; otherwise undici would send a chunked
+  // GET, which many servers reject. The (empty) tunnel body is still consumed.
+  const hasBody = !(method === 'GET' || method === 'HEAD') || declaresBody(head.headers);
+  if (!hasBody) stream.body.resume();
+
+  const started = Date.now();
+  let responded = false;
+  let bytes = 0;
+  try {
+    const res = await options.dispatcher.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
+      method: head.method,
+      headers,
+      body: hasBody ? stream.body : null,
+      signal: abort.signal,
+      ...(head.timeoutMs > 0 ? { headersTimeout: head.timeoutMs, bodyTimeout: head.timeoutMs } : {}),
+    });
+    stream.respond(res.statusCode, responseHeaders(res.headers));
+    responded = true;
+    for await (const chunk of res.body) {
+      await stream.write(chunk as Buffer);
+      bytes += (chunk as Buffer).byteLength;
+    }
+    stream.end();
+    if (!stream.ended) {
+      // The destination answered without reading everything: tell the control plane to stop
+      // sending a body nobody will read, rather than crediting it forever.
+      stream.reset(
+        new ProtocolError(
+          'BRL_STREAM_CANCELLED',
+          'The destination answered before reading the whole request body',
+        ),
+      );
+    }
+    log.info({ status: res.statusCode, bytes, ms: Date.now() - started }, 'request done');
+    return Outcome.ok;
+  } catch (err) {
+    return fail(stream, log, err, { timedOut, responded, url, port, timeoutMs: head.timeoutMs, options });
+  } finally {
+    clearTimeout(timer);
+    stream.signal.removeEventListener('abort', onCancel);
+  }
+}
+
+function fail(
+  stream: TunnelStream,
+  log: Logger,
+  err: unknown,
+  ctx: {
+    timedOut: boolean;
+    responded: boolean;
+    url: URL;
+    port: number;
+    timeoutMs: number;
+    options: ExecutorOptions;
+  },
+): OutcomeName {
+  const code = (err as { code?: unknown })?.code;
+  const detail = err instanceof Error ? err.message : String(err);
+  const target = `${ctx.url.hostname}:${ctx.port}`;
+  if (stream.signal.aborted && !ctx.timedOut) {
+    // The control plane cancelled, or the tunnel went away: the stream is already over.
+    const reason = stream.signal.reason as ProtocolError | undefined;
+    const disconnected = reason?.code === 'BRL_STREAM_DISCONNECTED';
+    log.info({ reason: reason?.code }, disconnected ? 'stream lost with the tunnel' : 'stream cancelled');
+    return disconnected ? Outcome.disconnected : Outcome.cancelled;
+  }
+  if (err instanceof DestinationRefusedError) {
+    log.warn({ reason: err.message }, 'destination refused');
+    stream.reset(new ProtocolError('BRL_STREAM_DESTINATION_REFUSED', err.message));
+    return Outcome.refused;
+  }
+  if (ctx.timedOut || (typeof code === 'string' && TIMEOUT_CODES.has(code))) {
+    log.warn({ code, ms: ctx.timeoutMs }, 'request timed out');
+    stream.reset(
+      new ProtocolError(
+        'BRL_STREAM_TIMEOUT',
+        `${target} did not answer within ${ctx.timeoutMs} ms (${code ?? 'timeout'})`,
+      ),
+    );
+    return Outcome.timeout;
+  }
+  if (code === 'UND_ERR_INVALID_ARG' && !ctx.responded) {
+    log.warn({ code, detail }, 'bad request');
+    stream.reset(new ProtocolError('BRL_STREAM_BAD_REQUEST', `The request is not valid: ${detail}`));
+    return Outcome.badRequest;
+  }
+  if (!ctx.responded && typeof code === 'string' && CONNECT_ERROR_CODES.has(code)) {
+    log.warn({ code }, 'connect failed');
+    stream.reset(
+      new ProtocolError('BRL_STREAM_CONNECT_FAILED', `Could not connect to ${target}: ${code} ${detail}`),
+    );
+    return Outcome.connectFailed;
+  }
+  log.warn({ code, detail, responded: ctx.responded }, 'destination failed');
+  stream.reset(
+    new ProtocolError(
+      'BRL_STREAM_UPSTREAM_ERROR',
+      `${target} failed ${ctx.responded ? 'while sending the body' : 'before answering'}: ${code ?? ''} ${detail}`.trim(),
+    ),
+  );
+  return Outcome.upstreamError;
+}
+
+/** Pairs → undici's flat [name, value, ...] form, which keeps repeats and order. */
+function requestHeaders(list: HeaderList): string[] {
+  const dropped = connectionListed(list);
+  const out: string[] = [];
+  for (const [name, value] of list) {
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || REQUEST_DROPPED.has(lower) || dropped.has(lower)) continue;
+    out.push(name, value);
+  }
+  return out;
+}
+
+function responseHeaders(headers: Record<string, string | string[] | undefined>): HeaderList {
+  const connection = headers.connection;
+  const dropped = connectionListed(
+    connection === undefined
+      ? []
+      : (Array.isArray(connection) ? connection : [connection]).map((v) => ['connection', v]),
+  );
+  const out: HeaderList = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || dropped.has(name)) continue;
+    if (Array.isArray(value)) for (const v of value) out.push([name, v]);
+    else out.push([name, value]);
+  }
+  return out;
+}
+
+/** Headers named in `Connection` are hop-by-hop too. */
+function connectionListed(list: HeaderList): Set<string> {
+  const names = new Set<string>();
+  for (const [name, value] of list) {
+    if (name.toLowerCase() !== 'connection') continue;
+    for (const token of value.split(',')) names.add(token.trim().toLowerCase());
+  }
+  return names;
+}
+
+function declaresBody(list: HeaderList): boolean {
+  return list.some(([name, value]) => {
+    const lower = name.toLowerCase();
+    return (lower === 'content-length' && value.trim() !== '0') || lower === 'transfer-encoding';
+  });
+}
