@@ -1,0 +1,270 @@
+/**
+ * Checks that need the whole file: names that refer to other parts, dependency cycles, the order
+ * of canary weights, and whether a remote webhook can find an agent. They run on the decoded
+ * values, and use the positions the walker recorded to point at the offending text.
+ */
+import { didYouMean } from './did-you-mean.js';
+import type { DiagnosticSink, Position } from './diagnostic.js';
+import { joinPath } from './schema-kit.js';
+import type { DeploymentSpec, RunWebhookStep, StrategySpec, TargetSpec } from './spec-types.js';
+
+export interface Located {
+  at(path: string): Position;
+  keyAt(path: string): Position;
+}
+
+/** Every runWebhook in the file with its path and the targets that reach it. */
+export interface WebhookCallSite {
+  step: RunWebhookStep;
+  path: string;
+  targets: string[];
+}
+
+type AnyStep = { type: string } & Record<string, unknown>;
+
+function strategySteps(s: StrategySpec, base: string): Array<{ step: AnyStep; path: string }> {
+  if (s?.type === 'canary') return (s.steps ?? []).map((step, i) => ({ step: step as AnyStep, path: joinPath(joinPath(base, 'steps'), i) }));
+  if (s?.type !== 'blueGreen') return [];
+  return [
+    ...(s.redirectTrafficAfter ?? []).map((step, i) => ({ step: step as AnyStep, path: joinPath(joinPath(base, 'redirectTrafficAfter'), i) })),
+    ...(s.shutDownOldVersionAfter ?? []).map((step, i) => ({
+      step: step as AnyStep,
+      path: joinPath(joinPath(base, 'shutDownOldVersionAfter'), i),
+    })),
+  ];
+}
+
+/** All steps of the file with their paths and the targets that run them. */
+export function allSteps(spec: DeploymentSpec): Array<{ step: AnyStep; path: string; targets: string[] }> {
+  const out: Array<{ step: AnyStep; path: string; targets: string[] }> = [];
+  for (const [name, t] of Object.entries(spec.targets)) {
+    const base = joinPath(joinPath('targets', name), 'constraints');
+    const c = t?.constraints;
+    c?.beforeDeployment?.forEach((step, i) =>
+      out.push({ step: step as AnyStep, path: joinPath(joinPath(base, 'beforeDeployment'), i), targets: [name] }),
+    );
+    c?.afterDeployment?.forEach((step, i) =>
+      out.push({ step: step as AnyStep, path: joinPath(joinPath(base, 'afterDeployment'), i), targets: [name] }),
+    );
+  }
+  for (const [name, s] of Object.entries(spec.strategies)) {
+    const users = Object.values(spec.targets)
+      .filter((t) => t?.strategy === name)
+      .map((t) => t.name);
+    for (const entry of strategySteps(s, joinPath('strategies', name))) out.push({ ...entry, targets: users });
+  }
+  // A file with shape errors is checked too (all problems at once); failed parts are holes.
+  return out.filter((entry) => entry.step && typeof entry.step.type === 'string');
+}
+
+export function webhookCallSites(spec: DeploymentSpec): WebhookCallSite[] {
+  return allSteps(spec)
+    .filter((s) => s.step.type === 'runWebhook')
+    .map((s) => ({ step: s.step as unknown as RunWebhookStep, path: s.path, targets: s.targets }));
+}
+
+export function crossCheck(spec: DeploymentSpec, loc: Located, sink: DiagnosticSink): void {
+  const targetNames = Object.keys(spec.targets);
+  const unknownTarget = (name: string, path: string) =>
+    sink.add(
+      'BRL_DF_UNKNOWN_TARGET',
+      loc.at(path),
+      path,
+      `"${name}" is not a target of this file`,
+      hintFor(name, targetNames, 'targets'),
+    );
+
+  // Webhook names: unique, and every call names one.
+  const webhookNames = new Set<string>();
+  spec.webhooks.forEach((w, i) => {
+    const path = joinPath(joinPath('webhooks', i), 'name');
+    if (!w?.name) return;
+    if (webhookNames.has(w.name)) {
+      sink.add('BRL_DF_DUPLICATE_NAME', loc.at(path), path, `two webhooks are named "${w.name}"`, 'webhook names must be unique');
+    }
+    webhookNames.add(w.name);
+  });
+  const sites = webhookCallSites(spec);
+  const called = new Set<string>();
+  for (const site of sites) {
+    if (typeof site.step.name !== 'string') continue;
+    called.add(site.step.name);
+    if (!webhookNames.has(site.step.name)) {
+      const path = joinPath(joinPath(site.path, 'runWebhook'), 'name');
+      sink.add(
+        'BRL_DF_UNKNOWN_WEBHOOK',
+        loc.at(path),
+        path,
+        `runWebhook names "${site.step.name}", but no webhook has that name`,
+        hintFor(site.step.name, webhookNames, 'webhooks'),
+      );
+    }
+  }
+  spec.webhooks.forEach((w, i) => {
+    const path = joinPath(joinPath('webhooks', i), 'name');
+    if (w?.name && !called.has(w.name)) {
+      sink.add('BRL_DF_UNUSED_WEBHOOK', loc.at(path), path, `webhook "${w.name}" is never called`, 'call it with a runWebhook step, or remove it');
+    }
+  });
+
+  // Targets: strategies exist, dependsOn names targets and has no cycle.
+  for (const t of Object.values(spec.targets)) {
+    if (!t) continue;
+    const base = joinPath('targets', t.name);
+    if (t.strategy !== undefined && !Object.hasOwn(spec.strategies, t.strategy)) {
+      const path = joinPath(base, 'strategy');
+      sink.add(
+        'BRL_DF_UNKNOWN_STRATEGY',
+        loc.at(path),
+        path,
+        `target "${t.name}" uses strategy "${t.strategy}", which is not defined in strategies`,
+        hintFor(t.strategy, Object.keys(spec.strategies), 'strategies'),
+      );
+    }
+    t.constraints?.dependsOn?.forEach((dep, i) => {
+      if (!Object.hasOwn(spec.targets, dep)) unknownTarget(dep, joinPath(joinPath(joinPath(base, 'constraints'), 'dependsOn'), i));
+    });
+  }
+  reportCycles(spec.targets, loc, sink);
+
+  spec.manifests.forEach((m, i) =>
+    m?.targets?.forEach((name, j) => {
+      if (!Object.hasOwn(spec.targets, name)) unknownTarget(name, joinPath(joinPath(joinPath('manifests', i), 'targets'), j));
+    }),
+  );
+  spec.trafficManagement.forEach((tm, i) =>
+    tm?.targets?.forEach((name, j) => {
+      if (!Object.hasOwn(spec.targets, name))
+        unknownTarget(name, joinPath(joinPath(joinPath('trafficManagement', i), 'targets'), j));
+    }),
+  );
+
+  // Analysis: query names unique; steps name defined queries.
+  const queryNames = new Set<string>();
+  (spec.analysis?.queries ?? []).forEach((q, i) => {
+    const path = joinPath(joinPath(joinPath('analysis', 'queries'), i), 'name');
+    if (!q?.name) return;
+    if (queryNames.has(q.name)) {
+      sink.add('BRL_DF_DUPLICATE_NAME', loc.at(path), path, `two analysis queries are named "${q.name}"`, 'query names must be unique');
+    }
+    queryNames.add(q.name);
+  });
+  const steps = allSteps(spec);
+  for (const { step, path } of steps) {
+    if (step.type !== 'analysis') continue;
+    ((step.queries as string[] | undefined) ?? []).forEach((q, i) => {
+      if (queryNames.has(q)) return;
+      const qPath = joinPath(joinPath(joinPath(path, 'analysis'), 'queries'), i);
+      sink.add(
+        'BRL_DF_UNKNOWN_QUERY',
+        loc.at(qPath),
+        qPath,
+        `analysis uses query "${q}", which is not defined in analysis.queries`,
+        hintFor(q, queryNames, 'analysis.queries'),
+      );
+    });
+  }
+
+  // Canary weights should rise.
+  for (const [name, s] of Object.entries(spec.strategies)) {
+    if (s?.type !== 'canary') continue;
+    let last = -1;
+    (s.steps ?? []).forEach((step, i) => {
+      if (step?.type !== 'setWeight' || typeof step.weight !== 'number') return;
+      if (step.weight <= last) {
+        const path = joinPath(joinPath(joinPath(joinPath(joinPath('strategies', name), 'steps'), i), 'setWeight'), 'weight');
+        sink.add(
+          'BRL_DF_WEIGHT_ORDER',
+          loc.at(path),
+          path,
+          `weight ${step.weight} does not rise above the previous weight ${last}`,
+          'canary weights should rise step by step; after the last step traffic goes to 100%',
+        );
+      }
+      last = Math.max(last, step.weight);
+    });
+  }
+
+  // Remote webhooks need an agent: their own agentIdentifier, or the account of every caller.
+  spec.webhooks.forEach((w, i) => {
+    const base = joinPath('webhooks', i);
+    if (!w?.name) return;
+    if (w.networkMode === 'direct') {
+      if (w.agentIdentifier !== undefined) {
+        const path = joinPath(base, 'agentIdentifier');
+        sink.add(
+          'BRL_DF_AGENT_IDENTIFIER_IGNORED',
+          loc.keyAt(path),
+          path,
+          `webhook "${w.name}" sets agentIdentifier but its networkMode is direct`,
+          'set networkMode: remoteNetworkAgent, or remove agentIdentifier',
+        );
+      }
+      return;
+    }
+    if (w.networkMode !== 'remoteNetworkAgent' || w.agentIdentifier !== undefined) return;
+    const withoutAccount = new Set<string>();
+    for (const site of sites) {
+      if (site.step.name !== w.name) continue;
+      for (const t of site.targets) if (spec.targets[t]?.account === undefined) withoutAccount.add(t);
+    }
+    if (withoutAccount.size > 0) {
+      const path = joinPath(base, 'networkMode');
+      sink.add(
+        'BRL_DF_NO_AGENT',
+        loc.at(path),
+        path,
+        `webhook "${w.name}" goes through a Remote Network Agent but has no agentIdentifier, and target ${[...withoutAccount].map((t) => `"${t}"`).join(', ')} has no account to fall back on`,
+        'add agentIdentifier: <agent identifier> to the webhook, or an account to the target',
+      );
+    }
+  });
+}
+
+function hintFor(name: string, known: Iterable<string>, where: string): string {
+  const list = [...known];
+  const suggestion = didYouMean(name, list);
+  if (suggestion) return `did you mean "${suggestion}"?`;
+  return list.length === 0 ? `${where} defines nothing yet` : `defined in ${where}: ${list.join(', ')}`;
+}
+
+/** Finds dependency cycles (iterative DFS, so thousands of targets cannot overflow the stack). */
+function reportCycles(targets: Record<string, TargetSpec>, loc: Located, sink: DiagnosticSink): void {
+  const state = new Map<string, 'visiting' | 'done'>();
+  const reported = new Set<string>();
+  for (const start of Object.keys(targets)) {
+    if (state.has(start)) continue;
+    const stack: Array<{ name: string; next: number }> = [{ name: start, next: 0 }];
+    state.set(start, 'visiting');
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1]!;
+      const deps = targets[frame.name]?.constraints?.dependsOn ?? [];
+      if (frame.next >= deps.length) {
+        state.set(frame.name, 'done');
+        stack.pop();
+        continue;
+      }
+      const dep = deps[frame.next++]!;
+      if (!Object.hasOwn(targets, dep)) continue;
+      const s = state.get(dep);
+      if (s === 'visiting') {
+        const names = stack.map((f) => f.name);
+        const cycle = [...names.slice(names.indexOf(dep)), dep];
+        const key = [...cycle.slice(0, -1)].sort().join('\0');
+        if (reported.has(key)) continue;
+        reported.add(key);
+        const path = joinPath(joinPath(joinPath(joinPath('targets', frame.name), 'constraints'), 'dependsOn'), frame.next - 1);
+        sink.add(
+          'BRL_DF_DEPENDS_CYCLE',
+          loc.at(path),
+          path,
+          `dependsOn forms a cycle: ${cycle.join(' -> ')}`,
+          'remove one of these dependencies so that some environment can start first',
+        );
+      } else if (s === undefined) {
+        state.set(dep, 'visiting');
+        stack.push({ name: dep, next: 0 });
+      }
+    }
+  }
+}

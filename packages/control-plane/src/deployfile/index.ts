@@ -1,0 +1,36 @@
+/**
+ * Deploy files: parse, validate and normalise. `parseDeployFile` returns the typed spec (defaults
+ * applied, canonical spellings) and every diagnostic with line and column; `formatDiagnostics`
+ * prints them compiler-style for the CLI and logs.
+ */
+export { DiagnosticCatalogue, type DiagnosticCode } from './codes.js';
+export { type Diagnostic, formatDiagnostics } from './diagnostic.js';
+export { type ParseOptions, type ParseResult, parseDeployFile } from './parse-deploy-file.js';
+export { MAX_DEPLOY_FILE_BYTES } from './read-source.js';
+export { MAX_RETRY_COUNT, MIN_DEPLOYMENT_TIMEOUT_MS } from './schema.js';
+export type {
+  AfterDeploymentStep,
+  AnalysisMode,
+  AnalysisQuerySpec,
+  AnalysisStep,
+  BlueGreenStep,
+  BlueGreenStrategy,
+  CanaryStep,
+  CanaryStrategy,
+  ConstraintStep,
+  DeploymentSpec,
+  Duration,
+  ExposeServicesStep,
+  HttpMethod,
+  ManifestSpec,
+  NetworkMode,
+  PauseStep,
+  RunWebhookStep,
+  SetWeightStep,
+  StrategySpec,
+  TargetSpec,
+  TimeUnit,
+  WebhookHeader,
+  WebhookSpec,
+} from './spec-types.js';
+export { HTTP_METHODS, NETWORK_MODES, TIME_UNITS } from './spec-types.js';

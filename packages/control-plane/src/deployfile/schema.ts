@@ -1,0 +1,382 @@
+/**
+ * THE schema of the deploy file (spec/deploy-file-reference.md and the webhook product page).
+ * Every key, both spellings where two are in use, and every default live here and only here.
+ */
+import type { ObjectSchema, OneKeySchema, RefineAt, Schema } from './schema-kit.js';
+import { HTTP_METHODS, NETWORK_MODES, TIME_UNITS, type Duration, type TimeUnit } from './spec-types.js';
+
+const MS: Record<TimeUnit, number> = { seconds: 1_000, minutes: 60_000, hours: 3_600_000 };
+
+/** Webhook calls may be retried, but a deploy file cannot turn one call into a flood. */
+export const MAX_RETRY_COUNT = 10;
+export const MIN_DEPLOYMENT_TIMEOUT_MS = 60_000;
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const NAME_HINT = 'names use letters, digits, "-", "_" and "." and start with a letter or digit';
+// RFC 9110 token characters.
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+const text = (extra: Partial<Extract<Schema, { kind: 'string' }>> = {}): Schema => ({ kind: 'string', ...extra });
+const name = (): Schema => text({ nonEmpty: true });
+const names = (what: string): Schema => ({ kind: 'list', what, items: name() });
+const bool: Schema = { kind: 'bool' };
+const num: Schema = { kind: 'number' };
+const positiveInt: Schema = {
+  kind: 'int',
+  min: 1,
+  rangeCode: 'BRL_DF_DURATION',
+  rangeHint: 'durations are positive whole numbers; pick a smaller unit for shorter spans',
+};
+const timeUnit = text({ enum: TIME_UNITS });
+const contextMap: Schema = {
+  kind: 'map',
+  what: 'a mapping of names to values',
+  values: text({ coerce: true }),
+  emptyListIsEmpty: true,
+};
+
+function toDuration(value: { duration: number; unit: TimeUnit }): Duration {
+  return { duration: value.duration, unit: value.unit, ms: value.duration * MS[value.unit] };
+}
+
+const duration: ObjectSchema = {
+  kind: 'object',
+  what: 'a duration {duration, unit}',
+  fields: {
+    duration: { schema: positiveInt, required: true },
+    unit: { schema: timeUnit, required: true },
+  },
+  aliases: { units: 'unit' },
+  refine: toDuration,
+};
+
+const runWebhook: ObjectSchema = {
+  kind: 'object',
+  what: 'a runWebhook {name, context}',
+  fields: {
+    name: { schema: name(), required: true },
+    context: { schema: contextMap, default: () => ({}) },
+  },
+};
+
+const pause: ObjectSchema = {
+  kind: 'object',
+  what: 'a pause {duration, unit} or {untilApproved: true}',
+  fields: {
+    duration: { schema: positiveInt },
+    unit: { schema: timeUnit },
+    untilApproved: { schema: bool },
+    requiresRoles: { schema: names('a list of role names') },
+    approvalExpiration: { schema: duration },
+  },
+  aliases: { requiresRole: 'requiresRoles', units: 'unit' },
+  refine: (v: Record<string, any>, at: RefineAt) => {
+    const timed = v.duration !== undefined || v.unit !== undefined;
+    if (v.untilApproved === true) {
+      if (timed) {
+        at.report('BRL_DF_PAUSE', 'a pause is either timed or waits for approval, not both', 'remove duration/unit, or untilApproved');
+        return undefined;
+      }
+      const out: Record<string, unknown> = { untilApproved: true, requiresRoles: v.requiresRoles ?? [] };
+      if (v.approvalExpiration) out.approvalExpiration = v.approvalExpiration;
+      return out;
+    }
+    if (v.requiresRoles !== undefined || v.approvalExpiration !== undefined) {
+      at.report('BRL_DF_PAUSE', 'requiresRoles and approvalExpiration only apply to untilApproved: true', 'add untilApproved: true');
+      return undefined;
+    }
+    if (v.duration === undefined || v.unit === undefined) {
+      at.report(
+        'BRL_DF_PAUSE',
+        `a timed pause needs both duration and unit${v.untilApproved === false ? ' (untilApproved is false)' : ''}`,
+        'write pause: {duration: 10, unit: minutes} or pause: {untilApproved: true}',
+      );
+      return undefined;
+    }
+    return { untilApproved: false, duration: toDuration({ duration: v.duration, unit: v.unit }) };
+  },
+};
+
+const mode = text({ enum: ['manual', 'automatic'] });
+const analysisStep: ObjectSchema = {
+  kind: 'object',
+  what: 'an analysis step',
+  fields: {
+    metricProviderName: { schema: name() },
+    context: { schema: contextMap, default: () => ({}) },
+    interval: { schema: positiveInt, required: true },
+    units: { schema: timeUnit, required: true },
+    numberOfJudgmentRuns: { schema: { kind: 'int', min: 1 }, required: true },
+    rollBackMode: { schema: mode, default: () => 'automatic' },
+    rollForwardMode: { schema: mode, default: () => 'automatic' },
+    queries: { schema: { ...(names('a list of query names') as object), minItems: 1 } as Schema, required: true },
+    lookbackMethod: { schema: text({ enum: ['growing', 'sliding'] }) },
+    abortOnFailedJudgment: { schema: bool },
+  },
+  aliases: { unit: 'units' },
+};
+
+const setWeight: ObjectSchema = {
+  kind: 'object',
+  what: 'a setWeight {weight}',
+  fields: { weight: { schema: { kind: 'int', min: 0, max: 100 }, required: true } },
+};
+
+const exposeServices: ObjectSchema = {
+  kind: 'object',
+  what: 'an exposeServices {services, ttl}',
+  fields: {
+    services: { schema: { ...(names('a list of service names') as object), minItems: 1 } as Schema, required: true },
+    ttl: { schema: duration },
+  },
+};
+
+const STEP_KINDS = { setWeight, pause, runWebhook, analysis: analysisStep, exposeServices } as const;
+
+function steps(what: string, allowed: ReadonlyArray<keyof typeof STEP_KINDS>, where: string): Schema {
+  const variants: Record<string, Schema> = {};
+  const notHere: Record<string, string> = {};
+  for (const [kind, schema] of Object.entries(STEP_KINDS)) {
+    if ((allowed as readonly string[]).includes(kind)) variants[kind] = schema;
+    else notHere[kind] = `${where} accepts ${allowed.join(', ')}`;
+  }
+  const item: OneKeySchema = { kind: 'oneKey', what: 'step', variants, notHere };
+  return { kind: 'list', what, items: item };
+}
+
+const constraints: ObjectSchema = {
+  kind: 'object',
+  what: 'constraints {dependsOn, beforeDeployment, afterDeployment}',
+  fields: {
+    dependsOn: { schema: names('a list of target names'), default: () => [] },
+    beforeDeployment: {
+      schema: steps('a list of steps', ['pause', 'runWebhook'], 'beforeDeployment'),
+      default: () => [],
+    },
+    afterDeployment: {
+      schema: steps('a list of steps', ['pause', 'runWebhook', 'analysis'], 'afterDeployment'),
+      default: () => [],
+    },
+  },
+};
+
+const target: ObjectSchema = {
+  kind: 'object',
+  what: 'a target {account, namespace, strategy, constraints}',
+  fields: {
+    account: { schema: name() },
+    namespace: { schema: name() },
+    strategy: { schema: name() },
+    constraints: {
+      schema: constraints,
+      default: () => ({ dependsOn: [], beforeDeployment: [], afterDeployment: [] }),
+    },
+  },
+};
+
+const blueGreenSteps = (where: string) =>
+  steps('a list of steps', ['pause', 'runWebhook', 'analysis', 'exposeServices'], where);
+
+const strategy: ObjectSchema = {
+  kind: 'object',
+  what: 'a strategy {canary: ...} or {blueGreen: ...}',
+  fields: {
+    canary: {
+      schema: {
+        kind: 'object',
+        what: 'a canary strategy {steps}',
+        fields: {
+          steps: {
+            schema: steps('a list of steps', ['setWeight', 'pause', 'runWebhook', 'analysis', 'exposeServices'], 'canary steps'),
+            required: true,
+          },
+        },
+      },
+    },
+    blueGreen: {
+      schema: {
+        kind: 'object',
+        what: 'a blueGreen strategy',
+        fields: {
+          activeService: { schema: name(), required: true },
+          previewService: { schema: name() },
+          redirectTrafficAfter: { schema: blueGreenSteps('redirectTrafficAfter'), default: () => [] },
+          shutDownOldVersionAfter: { schema: blueGreenSteps('shutDownOldVersionAfter'), default: () => [] },
+        },
+        aliases: { shutdownOldVersionAfter: 'shutDownOldVersionAfter' },
+      },
+    },
+  },
+  refine: (v: Record<string, any>, at: RefineAt) => {
+    if ((v.canary === undefined) === (v.blueGreen === undefined)) {
+      at.report('BRL_DF_ONE_OF', `${at.path} must have exactly one of canary or blueGreen`);
+      return undefined;
+    }
+    return v.canary ? { type: 'canary', ...v.canary } : { type: 'blueGreen', ...v.blueGreen };
+  },
+};
+
+const manifest: ObjectSchema = {
+  kind: 'object',
+  what: 'a manifest {path} or {inline}',
+  fields: {
+    path: { schema: name() },
+    inline: { schema: text() },
+    targets: { schema: names('a list of target names') },
+  },
+  refine: (v: Record<string, any>, at: RefineAt) => {
+    if ((v.path === undefined) === (v.inline === undefined)) {
+      at.report('BRL_DF_ONE_OF', `${at.path} must have exactly one of path or inline`);
+      return undefined;
+    }
+    return v;
+  },
+};
+
+const webhook: ObjectSchema = {
+  kind: 'object',
+  what: 'a webhook definition',
+  fields: {
+    name: { schema: name(), required: true },
+    method: { schema: text({ enum: HTTP_METHODS, caseInsensitive: true, enumCode: 'BRL_DF_HTTP_METHOD' }), required: true },
+    uriTemplate: { schema: text({ template: true, nonEmpty: true }), required: true },
+    networkMode: { schema: text({ enum: NETWORK_MODES }), default: () => 'direct' },
+    agentIdentifier: { schema: name() },
+    headers: {
+      schema: {
+        kind: 'list',
+        what: 'a list of {key, value}',
+        items: {
+          kind: 'object',
+          what: 'a header {key, value}',
+          fields: {
+            key: { schema: text({ nonEmpty: true }), required: true },
+            value: { schema: text({ coerce: true, template: true }), required: true },
+          },
+        },
+      },
+      default: () => [],
+    },
+    bodyTemplate: {
+      schema: { kind: 'object', what: 'a bodyTemplate {inline}', fields: { inline: { schema: text({ template: true }), required: true } } },
+    },
+    retryCount: {
+      schema: { kind: 'int', min: 0, max: MAX_RETRY_COUNT, rangeHint: `retryCount is capped at ${MAX_RETRY_COUNT}` },
+      default: () => 0,
+    },
+    disableCallback: { schema: bool, default: () => false },
+    signingSecret: {
+      schema: text({ pattern: /^[A-Za-z0-9_.-]+$/, patternHint: 'signingSecret is the NAME of a Borealis secret, not its value' }),
+    },
+  },
+};
+
+export const HEADER_NAME_PATTERN = HEADER_NAME;
+
+export const deployFileSchema: ObjectSchema = {
+  kind: 'object',
+  what: 'a mapping of deploy-file keys (version, application, targets, ...)',
+  fields: {
+    version: { schema: text({ enum: ['v1'] }), default: () => 'v1' },
+    kind: { schema: text({ enum: ['kubernetes'] }), default: () => 'kubernetes' },
+    application: { schema: text({ nonEmpty: true, pattern: NAME, patternHint: NAME_HINT }), required: true },
+    deploymentConfig: {
+      schema: {
+        kind: 'object',
+        what: 'deploymentConfig {timeout, ifDeploymentInProgress}',
+        fields: {
+          timeout: {
+            schema: {
+              ...duration,
+              refine: (v: { duration: number; unit: TimeUnit }, at: RefineAt) => {
+                const d = toDuration(v);
+                if (d.ms < MIN_DEPLOYMENT_TIMEOUT_MS) {
+                  at.report('BRL_DF_TIMEOUT_TOO_SHORT', `deploymentConfig.timeout is ${d.duration} ${d.unit}; the minimum is 60 seconds`, 'use at least {duration: 60, unit: seconds}');
+                  return undefined;
+                }
+                return d;
+              },
+            },
+            default: () => toDuration({ duration: 30, unit: 'minutes' }),
+          },
+          ifDeploymentInProgress: {
+            schema: {
+              kind: 'object',
+              what: 'ifDeploymentInProgress {strategy}',
+              fields: { strategy: { schema: text({ enum: ['reject', 'enqueueOne'] }), default: () => 'reject' } },
+            },
+            default: () => ({ strategy: 'reject' }),
+          },
+        },
+      },
+      default: () => ({ timeout: toDuration({ duration: 30, unit: 'minutes' }), ifDeploymentInProgress: { strategy: 'reject' } }),
+    },
+    targets: {
+      schema: {
+        kind: 'map',
+        what: 'a mapping of environment name to target',
+        values: target,
+        keyPattern: NAME,
+        keyHint: NAME_HINT,
+        minEntries: 1,
+        refine: (v: Record<string, Record<string, unknown>>) => {
+          for (const [key, t] of Object.entries(v)) v[key] = { name: key, ...t };
+          return v;
+        },
+      },
+      required: true,
+    },
+    manifests: { schema: { kind: 'list', what: 'a list of manifests', items: manifest }, default: () => [] },
+    strategies: {
+      schema: { kind: 'map', what: 'a mapping of strategy name to strategy', values: strategy, keyPattern: NAME, keyHint: NAME_HINT },
+      default: () => ({}),
+    },
+    analysis: {
+      schema: {
+        kind: 'object',
+        what: 'analysis {defaultMetricProviderName, queries}',
+        fields: {
+          defaultMetricProviderName: { schema: name() },
+          queries: {
+            schema: {
+              kind: 'list',
+              what: 'a list of queries',
+              items: {
+                kind: 'object',
+                what: 'a query {name, queryTemplate, upperLimit, lowerLimit}',
+                fields: {
+                  name: { schema: name(), required: true },
+                  queryTemplate: { schema: text({ nonEmpty: true }), required: true },
+                  upperLimit: { schema: num },
+                  lowerLimit: { schema: num },
+                  metricProviderName: { schema: name() },
+                },
+              },
+            },
+            default: () => [],
+          },
+        },
+      },
+      default: () => ({ queries: [] }),
+    },
+    webhooks: { schema: { kind: 'list', what: 'a list of webhooks', items: webhook }, default: () => [] },
+    trafficManagement: {
+      schema: {
+        kind: 'list',
+        what: 'a list of traffic management entries',
+        items: {
+          kind: 'object',
+          what: 'a traffic management entry {targets, kubernetes|smi|istio}',
+          fields: {
+            targets: { schema: names('a list of target names') },
+            kubernetes: { schema: { kind: 'any' } },
+            smi: { schema: { kind: 'any' } },
+            istio: { schema: { kind: 'any' } },
+          },
+        },
+      },
+      default: () => [],
+    },
+    context: { schema: contextMap, default: () => ({}) },
+  },
+};
