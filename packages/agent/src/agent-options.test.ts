@@ -57,10 +57,18 @@ describe('agent options', () => {
     ['BOREALIS_CONTROL_PLANE_URL', 'https://u:p@cp', /must not carry credentials/],
     ['BOREALIS_AGENT_IDENTIFIER', 'has space', /must be 1-128 characters/],
     ['BOREALIS_AGENT_IDENTIFIER', 'x'.repeat(129), /must be 1-128 characters/],
-    ['BOREALIS_ALLOW', 'ok.example,10.0.0.0/99', /BOREALIS_ALLOW \(allow\) has an invalid pattern "10.0.0.0\/99"/],
+    [
+      'BOREALIS_ALLOW',
+      'ok.example,10.0.0.0/99',
+      /BOREALIS_ALLOW \(allow\) has an invalid pattern "10.0.0.0\/99"/,
+    ],
     ['BOREALIS_AGENT_HEALTH_PORT', '70000', /BOREALIS_AGENT_HEALTH_PORT .* from 0 to 65535/],
     ['BOREALIS_AGENT_MAX_STREAMS', '0', /BOREALIS_AGENT_MAX_STREAMS .* from 1/],
-    ['BOREALIS_DRAIN_GRACE', '30 seconds', /BOREALIS_DRAIN_GRACE .* like 500ms, 30s, 5m or 1h; got "30 seconds"/],
+    [
+      'BOREALIS_DRAIN_GRACE',
+      '30 seconds',
+      /BOREALIS_DRAIN_GRACE .* like 500ms, 30s, 5m or 1h; got "30 seconds"/,
+    ],
     ['BOREALIS_RECONNECT_BASE', '0ms', /BOREALIS_RECONNECT_BASE .* at least 1ms/],
     ['BOREALIS_RECONNECT_BASE', '1m', /must not exceed BOREALIS_RECONNECT_MAX/],
     ['BOREALIS_LOG_LEVEL', 'verbose', /BOREALIS_LOG_LEVEL .* one of fatal, error/],
@@ -90,7 +98,11 @@ describe('agent options', () => {
     const lower = compileAgentOptions(agentOptionsFromEnv({ ...base, https_proxy: 'proxy:3128' }));
     expect(lower.proxy?.href).toBe('http://proxy:3128/');
     const http = compileAgentOptions(
-      agentOptionsFromEnv({ ...base, BOREALIS_CONTROL_PLANE_URL: 'http://cp:8080', HTTP_PROXY: 'http://other:1' }),
+      agentOptionsFromEnv({
+        ...base,
+        BOREALIS_CONTROL_PLANE_URL: 'http://cp:8080',
+        HTTP_PROXY: 'http://other:1',
+      }),
     );
     expect(http.proxy?.host).toBe('other:1');
     for (const noProxy of ['cp.example.com', '.example.com', 'example.com', '*', 'x, cp.example.com:443']) {

@@ -138,7 +138,9 @@ describe('connect-time address check (DNS rebinding)', () => {
 
   it('the same name passes a 127.0.0.0/8 rule and reaches the server', async () => {
     const t = await target();
-    const res = await request(`http://innocent.example:${t.port}/`, { dispatcher: dispatcher('127.0.0.0/8') });
+    const res = await request(`http://innocent.example:${t.port}/`, {
+      dispatcher: dispatcher('127.0.0.0/8'),
+    });
     expect(await res.body.text()).toBe('hello');
     expect(t.hits()).toBe(1);
   });
@@ -149,7 +151,9 @@ describe('connect-time address check (DNS rebinding)', () => {
       connect: guardedConnector(AllowList.parse('metadata.google.internal'), { lookup: metadata }),
     });
     agents.push(agent);
-    const err = await request('http://metadata.google.internal/', { dispatcher: agent }).catch((e: unknown) => e);
+    const err = await request('http://metadata.google.internal/', { dispatcher: agent }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(DestinationRefusedError);
     expect((err as Error).message).toContain('cloud metadata');
   });

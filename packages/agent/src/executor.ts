@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { type HeaderList, ProtocolError, type RequestHead, type TunnelStream } from '@borealis/protocol';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
@@ -129,7 +130,10 @@ async function execute(
       path: `${url.pathname}${url.search}`,
       method: head.method,
       headers,
-      body: hasBody ? stream.body : null,
+      // Through an iterator that does not destroy the tunnel body when undici stops reading:
+      // undici discards its body source once the response is complete, and a destroyed tunnel
+      // body would reset the stream before the answer is sent.
+      body: hasBody ? detachedBody(stream) : null,
       signal: abort.signal,
       ...(head.timeoutMs > 0 ? { headersTimeout: head.timeoutMs, bodyTimeout: head.timeoutMs } : {}),
     });
@@ -218,6 +222,11 @@ function fail(
     ),
   );
   return Outcome.upstreamError;
+}
+
+function detachedBody(stream: TunnelStream): Readable {
+  const chunks = stream.body.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
+  return Readable.from(chunks, { objectMode: false });
 }
 
 /** Pairs → undici's flat [name, value, ...] form, which keeps repeats and order. */
