@@ -373,6 +373,36 @@ describe('agent against a real control plane double', () => {
     expect(a.metrics.reconnectsTotal).toBeGreaterThanOrEqual(1);
   });
 
+  it.each([
+    ['resets the backoff after a connection that stayed up', '50ms', 19],
+    ['keeps counting when the connection dropped before stableAfter', '10s', 159],
+  ])('%s', async (_name, stableAfter, expectedDelay) => {
+    let refusals = 3;
+    const cp = await controlPlane({
+      refuse: () =>
+        refusals-- > 0
+          ? {
+              status: 503,
+              body: JSON.stringify({ error: { code: 'BRL_ERR_UNAVAILABLE', message: 'starting' } }),
+            }
+          : undefined,
+    });
+    // random → just under 1: each delay is its ceiling minus one (19, 39, 79 ms for the refusals).
+    const a = await agent(cp, {
+      reconnectBase: '20ms',
+      reconnectMax: '10s',
+      stableAfter,
+      random: () => 0.999,
+    });
+    await a.ready;
+    const delays = () => a.lines.filter((l) => typeof l.delayMs === 'number').map((l) => l.delayMs);
+    expect(delays()).toEqual([19, 39, 79]);
+    await new Promise((r) => setTimeout(r, 100));
+    cp.sessions[0]!.ws.terminate();
+    await until(() => delays().length === 4);
+    expect(delays()[3]).toBe(expectedDelay);
+  });
+
   it('drain finishes in-flight streams, refuses new ones, closes with the drained code and stays down', async () => {
     const cp = await controlPlane();
     const t = await target((_req, res) => setTimeout(() => res.end('slow answer'), 300));

@@ -184,9 +184,9 @@ export class Dialer {
   }
 
   private nextDelay(attempt: Attempt): number {
-    const status = attempt.refusal?.status;
-    // Retrying soon cannot fix a wrong credential or a version mismatch.
-    if (status === 401 || status === 403 || status === 426) return this.backoff.penalty();
+    // Retrying soon cannot fix a refusal that is about this agent (credentials, identifier,
+    // version, wrong URL); only 408 and 429 are "try again" answers among the 4xx.
+    if (isPermanentRefusal(attempt.refusal?.status)) return this.backoff.penalty();
     if (attempt.welcomedAt !== undefined && Date.now() - attempt.welcomedAt >= this.d.options.stableAfterMs) {
       this.backoff.reset();
     }
@@ -357,11 +357,17 @@ export class Dialer {
         `${text} (this agent speaks protocol v${PROTOCOL_VERSION}; the control plane speaks ${theirs}: upgrade the older side)`,
       );
       return `${text} (agent protocol v${PROTOCOL_VERSION}, control plane ${theirs})`;
+    } else if (isPermanentRefusal(r.status)) {
+      log.error({ status: r.status, code: r.code }, text);
     } else {
       log.warn({ status: r.status, code: r.code }, text);
     }
     return text;
   }
+}
+
+function isPermanentRefusal(status: number | undefined): boolean {
+  return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
 function parseRefusal(res: IncomingMessage, body: string): Refusal {
