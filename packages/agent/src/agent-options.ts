@@ -127,7 +127,8 @@ const IDENTIFIER = /^[A-Za-z0-9._-]{1,128}$/;
 /** Reads the documented environment variables; unset or empty ones are left to the defaults. */
 export function agentOptionsFromEnv(env: NodeJS.ProcessEnv): AgentOptions {
   const get = (name: string) => {
-    const value = env[name] ?? env[name.toLowerCase()];
+    // Proxy variables are honoured in both spellings, as curl and most tools do.
+    const value = env[name] ?? (name.endsWith('_PROXY') ? env[name.toLowerCase()] : undefined);
     return value === undefined || value.trim() === '' ? undefined : value.trim();
   };
   const options: AgentOptions = {
