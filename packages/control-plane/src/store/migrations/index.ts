@@ -1,0 +1,22 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as apiTokens from './0001-api-tokens.js';
+import * as agentCredentials from './0002-agent-credentials.js';
+import * as secrets from './0003-secrets.js';
+
+/**
+ * Every migration, in the order they run. Kysely's Migrator sorts by name and refuses to start
+ * when an applied migration is missing or a new one sorts before an applied one, so names are
+ * numbered and a migration, once shipped, is never renamed or edited: change the schema with a
+ * new one. Use the schema builder (no raw SQL) so the same migration runs on SQLite and
+ * PostgreSQL; timestamps are `bigint` milliseconds and JSON is `text`.
+ */
+export const migrations: Readonly<Record<string, Migration>> = {
+  '0001-api-tokens': apiTokens,
+  '0002-agent-credentials': agentCredentials,
+  '0003-secrets': secrets,
+};
+
+/** Serves the in-code list to Kysely's Migrator (no migration files are read at run time). */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...migrations }),
+};

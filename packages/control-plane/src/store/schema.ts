@@ -1,0 +1,42 @@
+/**
+ * The database as Kysely sees it: one interface per table, keyed by table name. Timestamps are
+ * integer milliseconds since the epoch (bigint in PostgreSQL, read back as JS numbers); JSON is
+ * stored as text. A concern that adds tables declares its row interfaces next to its repository
+ * and adds them to `Database` here, together with a migration under `migrations/`.
+ */
+export interface Database {
+  api_tokens: ApiTokensTable;
+  agent_credentials: AgentCredentialsTable;
+  secrets: SecretsTable;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  /** Who, for the audit log: `bootstrap` for the generated token, or a name given at creation. */
+  name: string;
+  /** Hex SHA-256 of the token; the token itself is never stored. */
+  token_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface AgentCredentialsTable {
+  client_id: string;
+  name: string;
+  /** Hex SHA-256 of the client secret. */
+  secret_hash: string;
+  /** JSON array of agent identifiers or `*` globs; empty means any identifier. */
+  allowed_identifiers: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface SecretsTable {
+  name: string;
+  /** `v1.<base64 nonce>.<base64 ciphertext+tag>`: AES-256-GCM with the name as associated data. */
+  ciphertext: string;
+  /** Fingerprint of the key that sealed this value, so a changed key is reported as such. */
+  key_id: string;
+  created_at: number;
+  updated_at: number;
+}
