@@ -41,6 +41,11 @@ export interface AgentOptions {
   random?: () => number;
   /** Tests: DNS for destinations (e.g. a rebinding resolver). */
   lookup?: LookupAll;
+  /**
+   * Extra CA certificates to trust for the control plane's TLS (tests, or code embedding the
+   * agent). The program itself uses NODE_EXTRA_CA_CERTS for private CAs.
+   */
+  ca?: string | Buffer;
   /** One per process by default; the control plane shows it per connection. */
   instanceId?: string;
 }
@@ -119,6 +124,7 @@ export interface CompiledAgentOptions {
   random: () => number;
   lookup: LookupAll | undefined;
   logger: Logger | undefined;
+  ca: string | Buffer | undefined;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -321,6 +327,7 @@ export function compileAgentOptions(input: AgentOptions): CompiledAgentOptions {
     random: o.random,
     lookup: o.lookup,
     logger: o.logger,
+    ca: o.ca,
   };
 }
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import {
   createServer,
   request as httpRequest,
@@ -444,43 +445,128 @@ describe('agent against a real control plane double', () => {
 
   it('dials through an HTTP CONNECT proxy when HTTP_PROXY is set', async () => {
     const cp = await controlPlane();
-    const connects: string[] = [];
-    const proxySockets = new Set<Socket>();
-    const proxy = createServer();
-    proxy.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
-      connects.push(req.url ?? '');
-      const [host, port] = (req.url ?? '').split(':');
-      const upstream = connect(Number(port), host, () => {
-        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        if (head.length) upstream.write(head);
-        upstream.pipe(client);
-        client.pipe(upstream);
-      });
-      for (const s of [client, upstream]) {
-        proxySockets.add(s);
-        s.on('error', () => {});
-        s.on('close', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    cleanups.push(
-      () =>
-        new Promise<void>((r) => {
-          for (const s of proxySockets) s.destroy();
-          proxy.close(() => r());
-        }),
-    );
-    const proxyPort = (proxy.address() as AddressInfo).port;
-    const a = await agent(cp, { httpProxy: `http://127.0.0.1:${proxyPort}` });
+    const proxy = await connectProxy();
+    const a = await agent(cp, { httpProxy: `http://127.0.0.1:${proxy.port}` });
     await a.ready;
-    expect(connects).toEqual([`127.0.0.1:${cp.port}`]);
+    expect(proxy.connects).toEqual([`127.0.0.1:${cp.port}`]);
     const t = await target();
     const session = await cp.waitForSessions(1);
     const res = await session.request({ url: `${t.origin}/via-proxy` });
     expect(res.status).toBe(200);
     await readAll(res.body);
   });
+
+  it('runs wss end to end through an HTTPS_PROXY CONNECT tunnel, checking the certificate', async () => {
+    const fixtures = new URL('../test/fixtures/', import.meta.url);
+    const tls = {
+      key: readFileSync(new URL('localhost-key.pem', fixtures)),
+      cert: readFileSync(new URL('localhost-cert.pem', fixtures)),
+    };
+    const cp = await controlPlane({ tls });
+    expect(cp.url.startsWith('https://')).toBe(true);
+    const proxy = await connectProxy();
+    const a = await agent(cp, { httpsProxy: `http://127.0.0.1:${proxy.port}`, ca: tls.cert });
+    await a.ready;
+    expect(proxy.connects).toEqual([`127.0.0.1:${cp.port}`]);
+
+    // Without the CA the certificate check fails, and the agent says why.
+    const untrusted = await agent(cp, { httpsProxy: `http://127.0.0.1:${proxy.port}` });
+    await until(
+      () => untrusted.status().attempts >= 1 && untrusted.status().lastError !== 'not connected yet',
+    );
+    expect(untrusted.status().connected).toBe(false);
+    expect(untrusted.status().lastError).toMatch(/self[- ]signed/i);
+  });
+
+  it('NO_PROXY bypasses the proxy', async () => {
+    const cp = await controlPlane();
+    const proxy = await connectProxy();
+    const a = await agent(cp, {
+      httpProxy: `http://127.0.0.1:${proxy.port}`,
+      noProxy: 'localhost,127.0.0.1',
+    });
+    await a.ready;
+    expect(proxy.connects).toEqual([]);
+  });
 });
+
+describe('a hostile control plane', () => {
+  async function connected(options: Partial<AgentOptions> = {}) {
+    const cp = await controlPlane();
+    const a = await agent(cp, options);
+    await a.ready;
+    return { a, session: await cp.waitForSessions(1) };
+  }
+
+  it('cannot reach cloud metadata under "*"', async () => {
+    const { session } = await connected({ allow: '*' });
+    await expect(session.request({ url: 'http://169.254.169.254/latest/meta-data/' })).rejects.toMatchObject({
+      code: 'BRL_STREAM_DESTINATION_REFUSED',
+    });
+    await expect(session.request({ url: 'http://[::ffff:a9fe:a9fe]/' })).rejects.toMatchObject({
+      code: 'BRL_STREAM_DESTINATION_REFUSED',
+    });
+  });
+
+  it('cannot use other schemes', async () => {
+    const { session } = await connected({ allow: '*' });
+    for (const url of ['file:///etc/passwd', 'gopher://127.0.0.1:25/', '/relative']) {
+      await expect(session.request({ url })).rejects.toMatchObject({ code: 'BRL_STREAM_BAD_REQUEST' });
+    }
+  });
+
+  it('cannot smuggle a request with a CR/LF in a header value', async () => {
+    const t = await target();
+    const { a, session } = await connected();
+    // The protocol decoder already rejects such a frame (closing the connection as malformed);
+    // either way nothing may reach the destination.
+    const err = await session
+      .request({ url: `${t.origin}/`, headers: [['x-evil', 'a\r\nGET /smuggled HTTP/1.1']] })
+      .catch((e: unknown) => e);
+    expect(['BRL_STREAM_BAD_REQUEST', 'BRL_STREAM_DISCONNECTED']).toContain((err as { code?: string }).code);
+    expect(t.requests).toHaveLength(0);
+    // The agent reconnects after the control plane's malformed frame.
+    await until(() => a.status().connections === 2);
+  });
+
+  it('cannot point a Host header at another virtual host than the URL names', async () => {
+    const t = await target();
+    const { session } = await connected();
+    const res = await session.request({ url: `${t.origin}/`, headers: [['host', 'admin.internal']] });
+    await readAll(res.body);
+    expect(t.requests[0]?.headers.host).toBe(`127.0.0.1:${t.port}`);
+  });
+});
+
+async function connectProxy(): Promise<{ port: number; connects: string[] }> {
+  const connects: string[] = [];
+  const sockets = new Set<Socket>();
+  const proxy = createServer();
+  proxy.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
+    connects.push(req.url ?? '');
+    const [host, port] = (req.url ?? '').split(':');
+    const upstream = connect(Number(port), host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length) upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        proxy.close(() => r());
+      }),
+  );
+  return { port: (proxy.address() as AddressInfo).port, connects };
+}

@@ -213,6 +213,7 @@ export class Dialer {
           perMessageDeflate: false,
           handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
           followRedirects: false,
+          ...(o.ca ? { ca: o.ca } : {}),
           ...(this.proxyAgent ? { agent: this.proxyAgent } : {}),
         });
       } catch (err) {

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { type RequestHead, Tunnel, type TunnelResponse } from '@borealis/protocol';
@@ -44,10 +45,11 @@ export async function startControlPlane(
   const sessions: Session[] = [];
   const sockets = new Set<Socket>();
   const wss = new WebSocketServer({ noServer: true });
-  const server: Server = createServer((_req, res) => {
+  const notFound = (_req: IncomingMessage, res: import('node:http').ServerResponse) => {
     res.writeHead(404).end();
-  });
-  server.on('connection', (s) => {
+  };
+  const server: Server = options.tls ? createTlsServer(options.tls, notFound) : createServer(notFound);
+  server.on(options.tls ? 'secureConnection' : 'connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -102,7 +104,7 @@ export async function startControlPlane(
   const port = (server.address() as AddressInfo).port;
   return {
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     upgrades,
     sessions,
     async waitForSessions(n, ms = 10_000) {
