@@ -21,17 +21,24 @@ export const DiagnosticCatalogue = {
     severity: 'error',
     description: 'A key appears twice in one mapping (or both spellings of a key with two spellings).',
   },
-  BRL_DF_TOO_DEEP: { severity: 'error', description: 'The file nests collections deeper than any deploy file needs.' },
+  BRL_DF_TOO_DEEP: {
+    severity: 'error',
+    description: 'The file nests collections deeper than any deploy file needs.',
+  },
   BRL_DF_ALIAS_LIMIT: {
     severity: 'error',
     description: 'YAML aliases (`*name`) expand to too many nodes (an "alias bomb").',
   },
   BRL_DF_INTERNAL: {
     severity: 'error',
-    description: 'The validator itself failed on this file; the file may be fine. Please report it with the file.',
+    description:
+      'The validator itself failed on this file; the file may be fine. Please report it with the file.',
   },
   // --- shape -----------------------------------------------------------------------------------
-  BRL_DF_TYPE: { severity: 'error', description: 'A value has the wrong type (e.g. a list where a mapping is expected).' },
+  BRL_DF_TYPE: {
+    severity: 'error',
+    description: 'A value has the wrong type (e.g. a list where a mapping is expected).',
+  },
   BRL_DF_UNKNOWN_KEY: {
     severity: 'error',
     description: 'A key the format does not define; the hint suggests the closest known key.',
@@ -42,47 +49,81 @@ export const DiagnosticCatalogue = {
     description: 'A value is not one of the allowed values, or does not match the allowed form.',
   },
   BRL_DF_OUT_OF_RANGE: { severity: 'error', description: 'A number is outside its allowed range.' },
-  BRL_DF_EMPTY_COLLECTION: { severity: 'error', description: 'A list or map that needs at least one entry is empty.' },
+  BRL_DF_EMPTY_COLLECTION: {
+    severity: 'error',
+    description: 'A list or map that needs at least one entry is empty.',
+  },
   BRL_DF_ONE_OF: {
     severity: 'error',
-    description: 'Exactly one of several keys must be given (e.g. `canary` or `blueGreen`, `path` or `inline`).',
+    description:
+      'Exactly one of several keys must be given (e.g. `canary` or `blueGreen`, `path` or `inline`).',
   },
   BRL_DF_STEP_NOT_ALLOWED: {
     severity: 'error',
-    description: 'A step kind that is valid elsewhere is not allowed in this list (e.g. `analysis` in `beforeDeployment`).',
+    description:
+      'A step kind that is valid elsewhere is not allowed in this list (e.g. `analysis` in `beforeDeployment`).',
   },
   BRL_DF_PAUSE: {
     severity: 'error',
-    description: 'A `pause` must be either timed (`duration` + `unit`) or a manual approval (`untilApproved: true`).',
+    description:
+      'A `pause` must be either timed (`duration` + `unit`) or a manual approval (`untilApproved: true`).',
   },
   BRL_DF_DURATION: { severity: 'error', description: 'A duration is not a positive whole number.' },
-  BRL_DF_TIMEOUT_TOO_SHORT: { severity: 'error', description: '`deploymentConfig.timeout` is shorter than 60 seconds.' },
-  BRL_DF_HTTP_METHOD: { severity: 'error', description: 'A webhook `method` is not an HTTP method Borealis can send.' },
+  BRL_DF_TIMEOUT_TOO_SHORT: {
+    severity: 'error',
+    description: '`deploymentConfig.timeout` is shorter than 60 seconds.',
+  },
+  BRL_DF_HTTP_METHOD: {
+    severity: 'error',
+    description: 'A webhook `method` is not an HTTP method Borealis can send.',
+  },
   BRL_DF_INVALID_HEADER: { severity: 'error', description: 'A header key is not a valid HTTP header name.' },
   BRL_DF_INVALID_URI: {
     severity: 'error',
     description: 'A `uriTemplate` does not render to an absolute http(s) URL.',
   },
   // --- cross references ------------------------------------------------------------------------
-  BRL_DF_UNKNOWN_WEBHOOK: { severity: 'error', description: 'A `runWebhook.name` names no webhook in `webhooks`.' },
-  BRL_DF_UNKNOWN_STRATEGY: { severity: 'error', description: "A target's `strategy` names no entry of `strategies`." },
+  BRL_DF_UNKNOWN_WEBHOOK: {
+    severity: 'error',
+    description: 'A `runWebhook.name` names no webhook in `webhooks`.',
+  },
+  BRL_DF_UNKNOWN_STRATEGY: {
+    severity: 'error',
+    description: "A target's `strategy` names no entry of `strategies`.",
+  },
   BRL_DF_UNKNOWN_TARGET: {
     severity: 'error',
     description: '`dependsOn`, `manifests[].targets` or `trafficManagement[].targets` names no target.',
   },
-  BRL_DF_DEPENDS_CYCLE: { severity: 'error', description: '`dependsOn` forms a cycle; the message names it.' },
-  BRL_DF_UNKNOWN_QUERY: { severity: 'error', description: 'An `analysis.queries` entry names no query in `analysis.queries`.' },
-  BRL_DF_DUPLICATE_NAME: { severity: 'error', description: 'Two webhooks (or two analysis queries) share a name.' },
+  BRL_DF_DEPENDS_CYCLE: {
+    severity: 'error',
+    description: '`dependsOn` forms a cycle; the message names it.',
+  },
+  BRL_DF_UNKNOWN_QUERY: {
+    severity: 'error',
+    description: 'An `analysis.queries` entry names no query in `analysis.queries`.',
+  },
+  BRL_DF_DUPLICATE_NAME: {
+    severity: 'error',
+    description: 'Two webhooks (or two analysis queries) share a name.',
+  },
   BRL_DF_NO_AGENT: {
     severity: 'error',
     description:
       'A `remoteNetworkAgent` webhook has no `agentIdentifier` and a target that calls it has no `account` to fall back on.',
   },
-  BRL_DF_WEIGHT_ORDER: { severity: 'warning', description: 'Canary `setWeight` weights do not rise from step to step.' },
-  BRL_DF_UNUSED_WEBHOOK: { severity: 'warning', description: 'A webhook is defined but no `runWebhook` calls it.' },
+  BRL_DF_WEIGHT_ORDER: {
+    severity: 'warning',
+    description: 'Canary `setWeight` weights do not rise from step to step.',
+  },
+  BRL_DF_UNUSED_WEBHOOK: {
+    severity: 'warning',
+    description: 'A webhook is defined but no `runWebhook` calls it.',
+  },
   BRL_DF_AGENT_IDENTIFIER_IGNORED: {
     severity: 'warning',
-    description: 'A webhook with `networkMode: direct` sets `agentIdentifier`, which only `remoteNetworkAgent` uses.',
+    description:
+      'A webhook with `networkMode: direct` sets `agentIdentifier`, which only `remoteNetworkAgent` uses.',
   },
   // --- templates -------------------------------------------------------------------------------
   BRL_DF_UNQUOTED_TEMPLATE: {
@@ -93,7 +134,8 @@ export const DiagnosticCatalogue = {
   BRL_DF_TEMPLATE_SYNTAX: { severity: 'error', description: 'A template is not valid Handlebars.' },
   BRL_DF_TEMPLATE_UNSUPPORTED: {
     severity: 'error',
-    description: 'A template uses helpers, blocks, partials, `@data` or `../`; only `{{root.name}}` is allowed.',
+    description:
+      'A template uses helpers, blocks, partials, `@data` or `../`; only `{{root.name}}` is allowed.',
   },
   BRL_DF_TEMPLATED_HEADER_KEY: {
     severity: 'error',
@@ -105,7 +147,8 @@ export const DiagnosticCatalogue = {
   },
   BRL_DF_UNKNOWN_TEMPLATE_ROOT: {
     severity: 'error',
-    description: 'A template variable outside `armory.`, `borealis.`, `context.` and `secrets.` (or not `root.name`).',
+    description:
+      'A template variable outside `armory.`, `borealis.`, `context.` and `secrets.` (or not `root.name`).',
   },
   BRL_DF_UNKNOWN_TEMPLATE_VAR: {
     severity: 'warning',

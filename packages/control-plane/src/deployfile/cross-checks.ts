@@ -3,8 +3,9 @@
  * of canary weights, and whether a remote webhook can find an agent. They run on the decoded
  * values, and use the positions the walker recorded to point at the offending text.
  */
-import { didYouMean } from './did-you-mean.js';
+
 import type { DiagnosticSink, Position } from './diagnostic.js';
+import { didYouMean } from './did-you-mean.js';
 import { joinPath } from './schema-kit.js';
 import type { DeploymentSpec, RunWebhookStep, StrategySpec, TargetSpec } from './spec-types.js';
 
@@ -22,11 +23,20 @@ export interface WebhookCallSite {
 
 type AnyStep = { type: string } & Record<string, unknown>;
 
-function strategySteps(s: StrategySpec, base: string): Array<{ step: AnyStep; path: string }> {
-  if (s?.type === 'canary') return (s.steps ?? []).map((step, i) => ({ step: step as AnyStep, path: joinPath(joinPath(base, 'steps'), i) }));
+function strategySteps(s: StrategySpec, strategyPath: string): Array<{ step: AnyStep; path: string }> {
+  // Positions were recorded on the file's paths, which keep the canary/blueGreen level.
+  const base = joinPath(strategyPath, s?.type ?? '');
+  if (s?.type === 'canary')
+    return (s.steps ?? []).map((step, i) => ({
+      step: step as AnyStep,
+      path: joinPath(joinPath(base, 'steps'), i),
+    }));
   if (s?.type !== 'blueGreen') return [];
   return [
-    ...(s.redirectTrafficAfter ?? []).map((step, i) => ({ step: step as AnyStep, path: joinPath(joinPath(base, 'redirectTrafficAfter'), i) })),
+    ...(s.redirectTrafficAfter ?? []).map((step, i) => ({
+      step: step as AnyStep,
+      path: joinPath(joinPath(base, 'redirectTrafficAfter'), i),
+    })),
     ...(s.shutDownOldVersionAfter ?? []).map((step, i) => ({
       step: step as AnyStep,
       path: joinPath(joinPath(base, 'shutDownOldVersionAfter'), i),
@@ -40,18 +50,27 @@ export function allSteps(spec: DeploymentSpec): Array<{ step: AnyStep; path: str
   for (const [name, t] of Object.entries(spec.targets)) {
     const base = joinPath(joinPath('targets', name), 'constraints');
     const c = t?.constraints;
-    c?.beforeDeployment?.forEach((step, i) =>
-      out.push({ step: step as AnyStep, path: joinPath(joinPath(base, 'beforeDeployment'), i), targets: [name] }),
-    );
-    c?.afterDeployment?.forEach((step, i) =>
-      out.push({ step: step as AnyStep, path: joinPath(joinPath(base, 'afterDeployment'), i), targets: [name] }),
-    );
+    c?.beforeDeployment?.forEach((step, i) => {
+      out.push({
+        step: step as AnyStep,
+        path: joinPath(joinPath(base, 'beforeDeployment'), i),
+        targets: [name],
+      });
+    });
+    c?.afterDeployment?.forEach((step, i) => {
+      out.push({
+        step: step as AnyStep,
+        path: joinPath(joinPath(base, 'afterDeployment'), i),
+        targets: [name],
+      });
+    });
   }
   for (const [name, s] of Object.entries(spec.strategies)) {
-    const users = Object.values(spec.targets)
-      .filter((t) => t?.strategy === name)
-      .map((t) => t.name);
-    for (const entry of strategySteps(s, joinPath('strategies', name))) out.push({ ...entry, targets: users });
+    const users = Object.entries(spec.targets)
+      .filter(([, t]) => t?.strategy === name)
+      .map(([targetName]) => targetName);
+    for (const entry of strategySteps(s, joinPath('strategies', name)))
+      out.push({ ...entry, targets: users });
   }
   // A file with shape errors is checked too (all problems at once); failed parts are holes.
   return out.filter((entry) => entry.step && typeof entry.step.type === 'string');
@@ -80,7 +99,13 @@ export function crossCheck(spec: DeploymentSpec, loc: Located, sink: DiagnosticS
     const path = joinPath(joinPath('webhooks', i), 'name');
     if (!w?.name) return;
     if (webhookNames.has(w.name)) {
-      sink.add('BRL_DF_DUPLICATE_NAME', loc.at(path), path, `two webhooks are named "${w.name}"`, 'webhook names must be unique');
+      sink.add(
+        'BRL_DF_DUPLICATE_NAME',
+        loc.at(path),
+        path,
+        `two webhooks are named "${w.name}"`,
+        'webhook names must be unique',
+      );
     }
     webhookNames.add(w.name);
   });
@@ -103,41 +128,50 @@ export function crossCheck(spec: DeploymentSpec, loc: Located, sink: DiagnosticS
   spec.webhooks.forEach((w, i) => {
     const path = joinPath(joinPath('webhooks', i), 'name');
     if (w?.name && !called.has(w.name)) {
-      sink.add('BRL_DF_UNUSED_WEBHOOK', loc.at(path), path, `webhook "${w.name}" is never called`, 'call it with a runWebhook step, or remove it');
+      sink.add(
+        'BRL_DF_UNUSED_WEBHOOK',
+        loc.at(path),
+        path,
+        `webhook "${w.name}" is never called`,
+        'call it with a runWebhook step, or remove it',
+      );
     }
   });
 
   // Targets: strategies exist, dependsOn names targets and has no cycle.
-  for (const t of Object.values(spec.targets)) {
+  // Keys, not t.name: a target with errors inside is left unrefined and has no name field.
+  for (const [targetName, t] of Object.entries(spec.targets)) {
     if (!t) continue;
-    const base = joinPath('targets', t.name);
+    const base = joinPath('targets', targetName);
     if (t.strategy !== undefined && !Object.hasOwn(spec.strategies, t.strategy)) {
       const path = joinPath(base, 'strategy');
       sink.add(
         'BRL_DF_UNKNOWN_STRATEGY',
         loc.at(path),
         path,
-        `target "${t.name}" uses strategy "${t.strategy}", which is not defined in strategies`,
+        `target "${targetName}" uses strategy "${t.strategy}", which is not defined in strategies`,
         hintFor(t.strategy, Object.keys(spec.strategies), 'strategies'),
       );
     }
     t.constraints?.dependsOn?.forEach((dep, i) => {
-      if (!Object.hasOwn(spec.targets, dep)) unknownTarget(dep, joinPath(joinPath(joinPath(base, 'constraints'), 'dependsOn'), i));
+      if (typeof dep === 'string' && !Object.hasOwn(spec.targets, dep))
+        unknownTarget(dep, joinPath(joinPath(joinPath(base, 'constraints'), 'dependsOn'), i));
     });
   }
   reportCycles(spec.targets, loc, sink);
 
-  spec.manifests.forEach((m, i) =>
+  spec.manifests.forEach((m, i) => {
     m?.targets?.forEach((name, j) => {
-      if (!Object.hasOwn(spec.targets, name)) unknownTarget(name, joinPath(joinPath(joinPath('manifests', i), 'targets'), j));
-    }),
-  );
-  spec.trafficManagement.forEach((tm, i) =>
+      if (typeof name === 'string' && !Object.hasOwn(spec.targets, name))
+        unknownTarget(name, joinPath(joinPath(joinPath('manifests', i), 'targets'), j));
+    });
+  });
+  spec.trafficManagement.forEach((tm, i) => {
     tm?.targets?.forEach((name, j) => {
-      if (!Object.hasOwn(spec.targets, name))
+      if (typeof name === 'string' && !Object.hasOwn(spec.targets, name))
         unknownTarget(name, joinPath(joinPath(joinPath('trafficManagement', i), 'targets'), j));
-    }),
-  );
+    });
+  });
 
   // Analysis: query names unique; steps name defined queries.
   const queryNames = new Set<string>();
@@ -145,7 +179,13 @@ export function crossCheck(spec: DeploymentSpec, loc: Located, sink: DiagnosticS
     const path = joinPath(joinPath(joinPath('analysis', 'queries'), i), 'name');
     if (!q?.name) return;
     if (queryNames.has(q.name)) {
-      sink.add('BRL_DF_DUPLICATE_NAME', loc.at(path), path, `two analysis queries are named "${q.name}"`, 'query names must be unique');
+      sink.add(
+        'BRL_DF_DUPLICATE_NAME',
+        loc.at(path),
+        path,
+        `two analysis queries are named "${q.name}"`,
+        'query names must be unique',
+      );
     }
     queryNames.add(q.name);
   });
@@ -153,7 +193,7 @@ export function crossCheck(spec: DeploymentSpec, loc: Located, sink: DiagnosticS
   for (const { step, path } of steps) {
     if (step.type !== 'analysis') continue;
     ((step.queries as string[] | undefined) ?? []).forEach((q, i) => {
-      if (queryNames.has(q)) return;
+      if (typeof q !== 'string' || queryNames.has(q)) return;
       const qPath = joinPath(joinPath(joinPath(path, 'analysis'), 'queries'), i);
       sink.add(
         'BRL_DF_UNKNOWN_QUERY',
@@ -172,7 +212,13 @@ export function crossCheck(spec: DeploymentSpec, loc: Located, sink: DiagnosticS
     (s.steps ?? []).forEach((step, i) => {
       if (step?.type !== 'setWeight' || typeof step.weight !== 'number') return;
       if (step.weight <= last) {
-        const path = joinPath(joinPath(joinPath(joinPath(joinPath('strategies', name), 'steps'), i), 'setWeight'), 'weight');
+        const path = joinPath(
+          joinPath(
+            joinPath(joinPath(joinPath(joinPath('strategies', name), 'canary'), 'steps'), i),
+            'setWeight',
+          ),
+          'weight',
+        );
         sink.add(
           'BRL_DF_WEIGHT_ORDER',
           loc.at(path),
@@ -245,7 +291,7 @@ function reportCycles(targets: Record<string, TargetSpec>, loc: Located, sink: D
         continue;
       }
       const dep = deps[frame.next++]!;
-      if (!Object.hasOwn(targets, dep)) continue;
+      if (typeof dep !== 'string' || !Object.hasOwn(targets, dep)) continue;
       const s = state.get(dep);
       if (s === 'visiting') {
         const names = stack.map((f) => f.name);
@@ -253,7 +299,10 @@ function reportCycles(targets: Record<string, TargetSpec>, loc: Located, sink: D
         const key = [...cycle.slice(0, -1)].sort().join('\0');
         if (reported.has(key)) continue;
         reported.add(key);
-        const path = joinPath(joinPath(joinPath(joinPath('targets', frame.name), 'constraints'), 'dependsOn'), frame.next - 1);
+        const path = joinPath(
+          joinPath(joinPath(joinPath('targets', frame.name), 'constraints'), 'dependsOn'),
+          frame.next - 1,
+        );
         sink.add(
           'BRL_DF_DEPENDS_CYCLE',
           loc.at(path),

@@ -59,7 +59,13 @@ function validate(text: string | Uint8Array, sink: DiagnosticSink): DeploymentSp
     aliasVisits: 0,
   };
   if (!contents || (isScalar(contents) && contents.value === null)) {
-    sink.add('BRL_DF_EMPTY', { line: 1, column: 1 }, '', 'the deploy file is empty', 'start with application: and targets:');
+    sink.add(
+      'BRL_DF_EMPTY',
+      { line: 1, column: 1 },
+      '',
+      'the deploy file is empty',
+      'start with application: and targets:',
+    );
     return undefined;
   }
   if (!isMap(contents)) {
@@ -72,11 +78,25 @@ function validate(text: string | Uint8Array, sink: DiagnosticSink): DeploymentSp
     );
     return undefined;
   }
-  const raw = decode(deployFileSchema, contents, '', ctx) as DeploymentSpec | undefined;
-  if (!raw) return undefined;
+  const decoded = decode(deployFileSchema, contents, '', ctx) as Partial<DeploymentSpec> | undefined;
+  if (!decoded) return undefined;
+  // With shape errors the decoded value is partial; the checks below still run on what is there
+  // so that one run reports every problem. Missing collections are read as empty.
+  const raw: DeploymentSpec = {
+    ...decoded,
+    targets: decoded.targets ?? {},
+    strategies: decoded.strategies ?? {},
+    webhooks: decoded.webhooks ?? [],
+    manifests: decoded.manifests ?? [],
+    trafficManagement: decoded.trafficManagement ?? [],
+    analysis: { ...decoded.analysis, queries: decoded.analysis?.queries ?? [] },
+    context: decoded.context ?? {},
+  } as DeploymentSpec;
   const loc = {
-    at: (path: string): Position => ctx.positions.get(path) ?? ctx.keyPositions.get(path) ?? { line: 1, column: 1 },
-    keyAt: (path: string): Position => ctx.keyPositions.get(path) ?? ctx.positions.get(path) ?? { line: 1, column: 1 },
+    at: (path: string): Position =>
+      ctx.positions.get(path) ?? ctx.keyPositions.get(path) ?? { line: 1, column: 1 },
+    keyAt: (path: string): Position =>
+      ctx.keyPositions.get(path) ?? ctx.positions.get(path) ?? { line: 1, column: 1 },
   };
   crossCheck(raw, loc, sink);
   checkTemplates(raw, webhookCallSites(raw), ctx, sink);

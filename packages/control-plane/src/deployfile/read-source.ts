@@ -39,12 +39,30 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
   let i = 0;
   while (i < bytes.length) {
     const b = bytes[i]!;
-    const need = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+    const need =
+      b < 0x80
+        ? 0
+        : b >= 0xc2 && b <= 0xdf
+          ? 1
+          : b >= 0xe0 && b <= 0xef
+            ? 2
+            : b >= 0xf0 && b <= 0xf4
+              ? 3
+              : -1;
     if (need < 0) return i;
     for (let k = 1; k <= need; k++) if (((bytes[i + k] ?? 0) & 0xc0) !== 0x80) return i;
     i += need + 1;
   }
   return Math.max(0, bytes.length - 1);
+}
+
+/** Tab, LF and CR are the only control characters a YAML text file needs. */
+function firstControlCharacter(text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || c === 0x7f) return i;
+  }
+  return -1;
 }
 
 export function readSource(input: string | Uint8Array, sink: DiagnosticSink): ReadResult {
@@ -80,20 +98,33 @@ export function readSource(input: string | Uint8Array, sink: DiagnosticSink): Re
     }
   }
   if (source.charCodeAt(0) === 0xfeff) source = source.slice(1);
-  // Tab, LF and CR are the only control characters a YAML text file needs.
-  const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.exec(source);
-  if (control) {
+  const control = firstControlCharacter(source);
+  if (control !== -1) {
+    const code = source.charCodeAt(control).toString(16).padStart(4, '0').toUpperCase();
     sink.add(
       'BRL_DF_BINARY',
-      positionOfOffset(source, control.index),
+      positionOfOffset(source, control),
       '',
-      `the file contains the control character U+${control[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}; it looks like binary data, not a YAML deploy file`,
+      `the file contains the control character U+${code}; it looks like binary data, not a YAML deploy file`,
       'check that you passed the right file',
     );
     return none(source);
   }
-  if (/^\s*$/.test(source.replace(/^\s*#.*$/gm, '').replace(/^---\s*$/gm, '').replace(/^\.\.\.\s*$/gm, ''))) {
-    sink.add('BRL_DF_EMPTY', { line: 1, column: 1 }, '', 'the deploy file is empty', 'start with application: and targets:');
+  if (
+    /^\s*$/.test(
+      source
+        .replace(/^\s*#.*$/gm, '')
+        .replace(/^---\s*$/gm, '')
+        .replace(/^\.\.\.\s*$/gm, ''),
+    )
+  ) {
+    sink.add(
+      'BRL_DF_EMPTY',
+      { line: 1, column: 1 },
+      '',
+      'the deploy file is empty',
+      'start with application: and targets:',
+    );
     return none(source);
   }
   const deep = tooDeepAt(source);
@@ -147,7 +178,8 @@ const YAML_HINTS: Record<string, string> = {
   BAD_INDENT: 'indent nested keys with spaces, consistently (two more than their parent)',
   TAB_AS_INDENT: 'use spaces, not tabs, for indentation',
   MISSING_CHAR: 'a closing quote or bracket is missing',
-  BLOCK_AS_IMPLICIT_KEY: 'a value on the same line as its key cannot start a nested mapping; check the indentation',
+  BLOCK_AS_IMPLICIT_KEY:
+    'a value on the same line as its key cannot start a nested mapping; check the indentation',
   MULTILINE_IMPLICIT_KEY: 'a key must fit on one line; check the indentation of the line before',
   BAD_ALIAS: 'an alias (*name) must refer to an anchor (&name) defined before it',
   RESOURCE_EXHAUSTION: 'the file is nested too deeply or uses too many aliases',
@@ -158,7 +190,13 @@ function reportYamlError(err: YAMLError, source: string, lc: LineCounter, sink: 
   const { line, col } = lc.linePos(err.pos[0]);
   const at = { line, column: col };
   if (err.code === 'MULTIPLE_DOCS') {
-    sink.add('BRL_DF_MULTIPLE_DOCUMENTS', at, '', 'the file contains more than one YAML document', 'a deploy file is one document: remove the "---" separator and what follows, or split the files');
+    sink.add(
+      'BRL_DF_MULTIPLE_DOCUMENTS',
+      at,
+      '',
+      'the file contains more than one YAML document',
+      'a deploy file is one document: remove the "---" separator and what follows, or split the files',
+    );
     return true;
   }
   if (err.code === 'DUPLICATE_KEY') {
@@ -166,11 +204,23 @@ function reportYamlError(err: YAMLError, source: string, lc: LineCounter, sink: 
     return true;
   }
   if (err.code === 'RESOURCE_EXHAUSTION' && /stack/i.test(err.message)) {
-    sink.add('BRL_DF_TOO_DEEP', { line: 1, column: 1 }, '', 'the file is nested too deeply to read', YAML_HINTS.RESOURCE_EXHAUSTION);
+    sink.add(
+      'BRL_DF_TOO_DEEP',
+      { line: 1, column: 1 },
+      '',
+      'the file is nested too deeply to read',
+      YAML_HINTS.RESOURCE_EXHAUSTION,
+    );
     return false;
   }
   if (err.code === 'RESOURCE_EXHAUSTION') {
-    sink.add('BRL_DF_ALIAS_LIMIT', at, '', 'YAML aliases expand to too many nodes', YAML_HINTS.RESOURCE_EXHAUSTION);
+    sink.add(
+      'BRL_DF_ALIAS_LIMIT',
+      at,
+      '',
+      'YAML aliases expand to too many nodes',
+      YAML_HINTS.RESOURCE_EXHAUSTION,
+    );
     return false;
   }
   const trap = unquotedTemplateOnLine(source, lc, line);

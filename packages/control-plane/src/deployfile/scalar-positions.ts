@@ -46,7 +46,12 @@ function segmentsOf(node: Scalar, source: string): Segment[] {
   return segments;
 }
 
-export function scalarValuePosition(node: Scalar, source: string, lc: LineCounter, valueOffset: number): Position {
+export function scalarValuePosition(
+  node: Scalar,
+  source: string,
+  lc: LineCounter,
+  valueOffset: number,
+): Position {
   const fallback = lc.linePos(node.range?.[0] ?? 0);
   if (!isScalar(node)) return { line: fallback.line, column: fallback.col };
   let best: Segment | undefined;

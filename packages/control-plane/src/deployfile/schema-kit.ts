@@ -4,10 +4,19 @@
  * and column, every problem is reported (the walk never stops at the first), defaults are applied
  * here and nowhere else, and alternative spellings are folded into the canonical one.
  */
-import { type Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type Scalar } from 'yaml';
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  type LineCounter,
+  type Node,
+  type Scalar,
+} from 'yaml';
 import type { DiagnosticCode } from './codes.js';
-import { didYouMean } from './did-you-mean.js';
 import type { DiagnosticSink, Position } from './diagnostic.js';
+import { didYouMean } from './did-you-mean.js';
 
 // --- schema ----------------------------------------------------------------------------------
 
@@ -21,7 +30,8 @@ export interface RefineAt {
 
 interface Base {
   /** Post-processing (checks needing several fields, normalisation); `undefined` = invalid. */
-  refine?: (value: any, at: RefineAt) => unknown;
+  // `never`: each schema's refine takes the shape its own fields decode to.
+  refine?: (value: never, at: RefineAt) => unknown;
 }
 
 export interface StringSchema extends Base {
@@ -160,7 +170,13 @@ function isNullScalar(node: unknown): boolean {
 }
 
 /** Decodes `node` against `schema`; problems go to the sink, the result is `undefined` if invalid. */
-export function decode(schema: Schema, node: Node, path: string, ctx: DecodeContext, ownerPos?: Position): unknown {
+export function decode(
+  schema: Schema,
+  node: Node,
+  path: string,
+  ctx: DecodeContext,
+  ownerPos?: Position,
+): unknown {
   if (isAlias(node)) {
     const target = node.resolve(ctx.doc);
     if (!target) return undefined; // yaml already reported the unknown anchor
@@ -188,7 +204,7 @@ export function decode(schema: Schema, node: Node, path: string, ctx: DecodeCont
   // A part with errors inside stays partial (so later checks still see the rest of the file),
   // but is not refined: refinements would only repeat the same problem in other words.
   if (raw === undefined || !schema.refine || ctx.sink.errorCount() > errorsBefore) return raw;
-  return schema.refine(raw, {
+  return schema.refine(raw as never, {
     path,
     pos,
     node,
@@ -197,7 +213,14 @@ export function decode(schema: Schema, node: Node, path: string, ctx: DecodeCont
   });
 }
 
-function typeError(node: Node, path: string, ctx: DecodeContext, pos: Position, expected: string, hint?: string) {
+function typeError(
+  node: Node,
+  path: string,
+  ctx: DecodeContext,
+  pos: Position,
+  expected: string,
+  hint?: string,
+) {
   if (isUnquotedTemplate(node)) {
     const text = ctx.source.slice(node.range?.[0] ?? 0, node.range?.[1] ?? 0).trim();
     const key = /([^.\][]+)$/.exec(path)?.[1] ?? 'value';
@@ -210,7 +233,13 @@ function typeError(node: Node, path: string, ctx: DecodeContext, pos: Position, 
     );
     return;
   }
-  ctx.sink.add('BRL_DF_TYPE', pos, path, `${path || 'the file'} must be ${expected}, not ${describeNode(node)}`, hint);
+  ctx.sink.add(
+    'BRL_DF_TYPE',
+    pos,
+    path,
+    `${path || 'the file'} must be ${expected}, not ${describeNode(node)}`,
+    hint,
+  );
 }
 
 /** `{{a.b}}` unquoted parses as a flow mapping whose only key is itself a flow mapping. */
@@ -241,8 +270,16 @@ function decodeRaw(
     case 'int':
     case 'number': {
       if (!isScalar(node) || typeof node.value !== 'number') {
-        const quotedNumber = isScalar(node) && typeof node.value === 'string' && /^-?\d+(\.\d+)?$/.test(node.value);
-        typeError(node, path, ctx, pos, schema.kind === 'int' ? 'a whole number' : 'a number', quotedNumber ? 'remove the quotes' : undefined);
+        const quotedNumber =
+          isScalar(node) && typeof node.value === 'string' && /^-?\d+(\.\d+)?$/.test(node.value);
+        typeError(
+          node,
+          path,
+          ctx,
+          pos,
+          schema.kind === 'int' ? 'a whole number' : 'a number',
+          quotedNumber ? 'remove the quotes' : undefined,
+        );
         return undefined;
       }
       const n = node.value;
@@ -253,8 +290,18 @@ function decodeRaw(
       }
       if ((schema.min !== undefined && n < schema.min) || (schema.max !== undefined && n > schema.max)) {
         const range =
-          schema.max === undefined ? `at least ${schema.min}` : schema.min === undefined ? `at most ${schema.max}` : `between ${schema.min} and ${schema.max}`;
-        ctx.sink.add(schema.rangeCode ?? 'BRL_DF_OUT_OF_RANGE', pos, path, `${path} must be ${range}, not ${n}`, schema.rangeHint);
+          schema.max === undefined
+            ? `at least ${schema.min}`
+            : schema.min === undefined
+              ? `at most ${schema.max}`
+              : `between ${schema.min} and ${schema.max}`;
+        ctx.sink.add(
+          schema.rangeCode ?? 'BRL_DF_OUT_OF_RANGE',
+          pos,
+          path,
+          `${path} must be ${range}, not ${n}`,
+          schema.rangeHint,
+        );
         return undefined;
       }
       return n;
@@ -262,7 +309,14 @@ function decodeRaw(
     case 'bool':
       if (!isScalar(node) || typeof node.value !== 'boolean') {
         const quoted = isScalar(node) && typeof node.value === 'string' && /^(true|false)$/i.test(node.value);
-        typeError(node, path, ctx, pos, 'true or false', quoted ? 'write true or false without quotes' : undefined);
+        typeError(
+          node,
+          path,
+          ctx,
+          pos,
+          'true or false',
+          quoted ? 'write true or false without quotes' : undefined,
+        );
         return undefined;
       }
       return node.value;
@@ -295,7 +349,9 @@ function decodeString(schema: StringSchema, node: Node, path: string, ctx: Decod
     return undefined;
   }
   if (schema.enum) {
-    const match = schema.enum.find((e) => (schema.caseInsensitive ? e.toLowerCase() === value.toLowerCase() : e === value));
+    const match = schema.enum.find((e) =>
+      schema.caseInsensitive ? e.toLowerCase() === value.toLowerCase() : e === value,
+    );
     if (match === undefined) {
       const suggestion = didYouMean(value, schema.enum);
       ctx.sink.add(
@@ -310,7 +366,13 @@ function decodeString(schema: StringSchema, node: Node, path: string, ctx: Decod
     return match;
   }
   if (schema.pattern && !schema.pattern.test(value)) {
-    ctx.sink.add('BRL_DF_INVALID_VALUE', pos, path, `${path}: ${JSON.stringify(truncate(value))} is not valid here`, schema.patternHint);
+    ctx.sink.add(
+      'BRL_DF_INVALID_VALUE',
+      pos,
+      path,
+      `${path}: ${JSON.stringify(truncate(value))} is not valid here`,
+      schema.patternHint,
+    );
     return undefined;
   }
   return value;
@@ -343,7 +405,10 @@ function decodeObject(
     const field = Object.hasOwn(schema.fields, canonical) ? schema.fields[canonical] : undefined;
     const childPath = joinPath(path, canonical);
     if (!field) {
-      const suggestion = didYouMean(key, [...Object.keys(schema.fields), ...Object.keys(schema.aliases ?? {})]);
+      const suggestion = didYouMean(key, [
+        ...Object.keys(schema.fields),
+        ...Object.keys(schema.aliases ?? {}),
+      ]);
       ctx.sink.add(
         'BRL_DF_UNKNOWN_KEY',
         keyPos,
@@ -359,8 +424,12 @@ function decodeObject(
         'BRL_DF_DUPLICATE_KEY',
         keyPos,
         childPath,
-        previous === key ? `"${key}" appears twice in ${path || 'the top level'}` : `"${previous}" and "${key}" are the same key`,
-        previous === key ? 'remove one of them' : `keep one of them ("${canonical}" is the canonical spelling)`,
+        previous === key
+          ? `"${key}" appears twice in ${path || 'the top level'}`
+          : `"${previous}" and "${key}" are the same key`,
+        previous === key
+          ? 'remove one of them'
+          : `keep one of them ("${canonical}" is the canonical spelling)`,
       );
       continue;
     }
@@ -414,21 +483,41 @@ function decodeMap(schema: MapSchema, node: Node, path: string, ctx: DecodeConte
     const keyPos = posOf(keyNode, ctx);
     const childPath = joinPath(path, key);
     if (seen.has(key)) {
-      ctx.sink.add('BRL_DF_DUPLICATE_KEY', keyPos, childPath, `"${truncate(key)}" appears twice in ${path}`, 'remove one of them');
+      ctx.sink.add(
+        'BRL_DF_DUPLICATE_KEY',
+        keyPos,
+        childPath,
+        `"${truncate(key)}" appears twice in ${path}`,
+        'remove one of them',
+      );
       continue;
     }
     seen.add(key);
     ctx.keyPositions.set(childPath, keyPos);
     if (schema.keyPattern && !schema.keyPattern.test(key)) {
-      ctx.sink.add('BRL_DF_INVALID_VALUE', keyPos, childPath, `"${truncate(key)}" is not a valid name in ${path}`, schema.keyHint);
+      ctx.sink.add(
+        'BRL_DF_INVALID_VALUE',
+        keyPos,
+        childPath,
+        `"${truncate(key)}" is not a valid name in ${path}`,
+        schema.keyHint,
+      );
       continue;
     }
     if (isNullScalar(pair.value)) {
-      typeError((pair.value as Node | null) ?? keyNode, childPath, ctx, keyPos, describeSchema(schema.values));
+      typeError(
+        (pair.value as Node | null) ?? keyNode,
+        childPath,
+        ctx,
+        keyPos,
+        describeSchema(schema.values),
+      );
+      setOwn(out, key, null);
       continue;
     }
     const value = decode(schema.values, pair.value as Node, childPath, ctx, keyPos);
-    if (value !== undefined) setOwn(out, key, value);
+    // null, not absent: the name exists (references to it are fine), its definition is broken.
+    setOwn(out, key, value ?? null);
   }
   if (schema.minEntries && seen.size < schema.minEntries) {
     ctx.sink.add('BRL_DF_EMPTY_COLLECTION', pos, path, `${path} needs at least ${schema.minEntries} entry`);
@@ -469,7 +558,13 @@ function decodeList(
   node.items.forEach((item, i) => {
     const itemPath = joinPath(path, i);
     if (isNullScalar(item)) {
-      ctx.sink.add('BRL_DF_TYPE', item ? posOf(item as Node, ctx) : pos, itemPath, `${itemPath} is empty`, 'remove the empty "-" line or fill it in');
+      ctx.sink.add(
+        'BRL_DF_TYPE',
+        item ? posOf(item as Node, ctx) : pos,
+        itemPath,
+        `${itemPath} is empty`,
+        'remove the empty "-" line or fill it in',
+      );
       out.push(undefined);
       return;
     }
@@ -477,7 +572,12 @@ function decodeList(
     out.push(value); // undefined keeps the indexes of the items after a failed one
   });
   if (schema.minItems && node.items.length < schema.minItems) {
-    ctx.sink.add('BRL_DF_EMPTY_COLLECTION', ownerPos ?? pos, path, `${path} needs at least ${schema.minItems} item`);
+    ctx.sink.add(
+      'BRL_DF_EMPTY_COLLECTION',
+      ownerPos ?? pos,
+      path,
+      `${path} needs at least ${schema.minItems} item`,
+    );
   }
   return out;
 }
@@ -496,7 +596,9 @@ function decodeOneKey(schema: OneKeySchema, node: Node, path: string, ctx: Decod
       pos,
       path,
       `${path} must have exactly one key (one of ${names.join(', ')}); found ${keys.length === 0 ? 'none' : keys.join(', ')}`,
-      nested ? `indent the fields under "${keys.find((k) => names.includes(k))}:" by two more spaces` : undefined,
+      nested
+        ? `indent the fields under "${keys.find((k) => names.includes(k))}:" by two more spaces`
+        : undefined,
     );
     return undefined;
   }
@@ -508,7 +610,13 @@ function decodeOneKey(schema: OneKeySchema, node: Node, path: string, ctx: Decod
   if (!variant) {
     const reason = schema.notHere?.[key];
     if (reason) {
-      ctx.sink.add('BRL_DF_STEP_NOT_ALLOWED', keyPos, joinPath(path, key), `${key} is not allowed in ${path.replace(/\[\d+\]$/, '')}`, reason);
+      ctx.sink.add(
+        'BRL_DF_STEP_NOT_ALLOWED',
+        keyPos,
+        joinPath(path, key),
+        `${key} is not allowed in ${path.replace(/\[\d+\]$/, '')}`,
+        reason,
+      );
     } else {
       const suggestion = didYouMean(key, names);
       ctx.sink.add(
@@ -524,7 +632,13 @@ function decodeOneKey(schema: OneKeySchema, node: Node, path: string, ctx: Decod
   const childPath = joinPath(path, key);
   ctx.keyPositions.set(childPath, keyPos);
   if (isNullScalar(pair.value)) {
-    ctx.sink.add('BRL_DF_REQUIRED', keyPos, childPath, `${childPath} has no value`, `indent its fields under "${key}:"`);
+    ctx.sink.add(
+      'BRL_DF_REQUIRED',
+      keyPos,
+      childPath,
+      `${childPath} has no value`,
+      `indent its fields under "${key}:"`,
+    );
     return undefined;
   }
   const value = decode(variant, pair.value as Node, childPath, ctx, keyPos);

@@ -3,7 +3,7 @@
  * Every key, both spellings where two are in use, and every default live here and only here.
  */
 import type { ObjectSchema, OneKeySchema, RefineAt, Schema } from './schema-kit.js';
-import { HTTP_METHODS, NETWORK_MODES, TIME_UNITS, type Duration, type TimeUnit } from './spec-types.js';
+import { type Duration, HTTP_METHODS, NETWORK_MODES, TIME_UNITS, type TimeUnit } from './spec-types.js';
 
 const MS: Record<TimeUnit, number> = { seconds: 1_000, minutes: 60_000, hours: 3_600_000 };
 
@@ -16,7 +16,10 @@ const NAME_HINT = 'names use letters, digits, "-", "_" and "." and start with a 
 // RFC 9110 token characters.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-const text = (extra: Partial<Extract<Schema, { kind: 'string' }>> = {}): Schema => ({ kind: 'string', ...extra });
+const text = (extra: Partial<Extract<Schema, { kind: 'string' }>> = {}): Schema => ({
+  kind: 'string',
+  ...extra,
+});
 const name = (): Schema => text({ nonEmpty: true });
 const names = (what: string): Schema => ({ kind: 'list', what, items: name() });
 const bool: Schema = { kind: 'bool' };
@@ -70,11 +73,24 @@ const pause: ObjectSchema = {
     approvalExpiration: { schema: duration },
   },
   aliases: { requiresRole: 'requiresRoles', units: 'unit' },
-  refine: (v: Record<string, any>, at: RefineAt) => {
+  refine: (
+    v: {
+      duration?: number;
+      unit?: TimeUnit;
+      untilApproved?: boolean;
+      requiresRoles?: string[];
+      approvalExpiration?: Duration;
+    },
+    at: RefineAt,
+  ) => {
     const timed = v.duration !== undefined || v.unit !== undefined;
     if (v.untilApproved === true) {
       if (timed) {
-        at.report('BRL_DF_PAUSE', 'a pause is either timed or waits for approval, not both', 'remove duration/unit, or untilApproved');
+        at.report(
+          'BRL_DF_PAUSE',
+          'a pause is either timed or waits for approval, not both',
+          'remove duration/unit, or untilApproved',
+        );
         return undefined;
       }
       const out: Record<string, unknown> = { untilApproved: true, requiresRoles: v.requiresRoles ?? [] };
@@ -82,7 +98,11 @@ const pause: ObjectSchema = {
       return out;
     }
     if (v.requiresRoles !== undefined || v.approvalExpiration !== undefined) {
-      at.report('BRL_DF_PAUSE', 'requiresRoles and approvalExpiration only apply to untilApproved: true', 'add untilApproved: true');
+      at.report(
+        'BRL_DF_PAUSE',
+        'requiresRoles and approvalExpiration only apply to untilApproved: true',
+        'add untilApproved: true',
+      );
       return undefined;
     }
     if (v.duration === undefined || v.unit === undefined) {
@@ -109,7 +129,10 @@ const analysisStep: ObjectSchema = {
     numberOfJudgmentRuns: { schema: { kind: 'int', min: 1 }, required: true },
     rollBackMode: { schema: mode, default: () => 'automatic' },
     rollForwardMode: { schema: mode, default: () => 'automatic' },
-    queries: { schema: { ...(names('a list of query names') as object), minItems: 1 } as Schema, required: true },
+    queries: {
+      schema: { ...(names('a list of query names') as object), minItems: 1 } as Schema,
+      required: true,
+    },
     lookbackMethod: { schema: text({ enum: ['growing', 'sliding'] }) },
     abortOnFailedJudgment: { schema: bool },
   },
@@ -126,7 +149,10 @@ const exposeServices: ObjectSchema = {
   kind: 'object',
   what: 'an exposeServices {services, ttl}',
   fields: {
-    services: { schema: { ...(names('a list of service names') as object), minItems: 1 } as Schema, required: true },
+    services: {
+      schema: { ...(names('a list of service names') as object), minItems: 1 } as Schema,
+      required: true,
+    },
     ttl: { schema: duration },
   },
 };
@@ -187,7 +213,11 @@ const strategy: ObjectSchema = {
         what: 'a canary strategy {steps}',
         fields: {
           steps: {
-            schema: steps('a list of steps', ['setWeight', 'pause', 'runWebhook', 'analysis', 'exposeServices'], 'canary steps'),
+            schema: steps(
+              'a list of steps',
+              ['setWeight', 'pause', 'runWebhook', 'analysis', 'exposeServices'],
+              'canary steps',
+            ),
             required: true,
           },
         },
@@ -207,7 +237,7 @@ const strategy: ObjectSchema = {
       },
     },
   },
-  refine: (v: Record<string, any>, at: RefineAt) => {
+  refine: (v: { canary?: object; blueGreen?: object }, at: RefineAt) => {
     if ((v.canary === undefined) === (v.blueGreen === undefined)) {
       at.report('BRL_DF_ONE_OF', `${at.path} must have exactly one of canary or blueGreen`);
       return undefined;
@@ -224,7 +254,7 @@ const manifest: ObjectSchema = {
     inline: { schema: text() },
     targets: { schema: names('a list of target names') },
   },
-  refine: (v: Record<string, any>, at: RefineAt) => {
+  refine: (v: { path?: string; inline?: string }, at: RefineAt) => {
     if ((v.path === undefined) === (v.inline === undefined)) {
       at.report('BRL_DF_ONE_OF', `${at.path} must have exactly one of path or inline`);
       return undefined;
@@ -238,7 +268,10 @@ const webhook: ObjectSchema = {
   what: 'a webhook definition',
   fields: {
     name: { schema: name(), required: true },
-    method: { schema: text({ enum: HTTP_METHODS, caseInsensitive: true, enumCode: 'BRL_DF_HTTP_METHOD' }), required: true },
+    method: {
+      schema: text({ enum: HTTP_METHODS, caseInsensitive: true, enumCode: 'BRL_DF_HTTP_METHOD' }),
+      required: true,
+    },
     uriTemplate: { schema: text({ template: true, nonEmpty: true }), required: true },
     networkMode: { schema: text({ enum: NETWORK_MODES }), default: () => 'direct' },
     agentIdentifier: { schema: name() },
@@ -258,15 +291,27 @@ const webhook: ObjectSchema = {
       default: () => [],
     },
     bodyTemplate: {
-      schema: { kind: 'object', what: 'a bodyTemplate {inline}', fields: { inline: { schema: text({ template: true }), required: true } } },
+      schema: {
+        kind: 'object',
+        what: 'a bodyTemplate {inline}',
+        fields: { inline: { schema: text({ template: true }), required: true } },
+      },
     },
     retryCount: {
-      schema: { kind: 'int', min: 0, max: MAX_RETRY_COUNT, rangeHint: `retryCount is capped at ${MAX_RETRY_COUNT}` },
+      schema: {
+        kind: 'int',
+        min: 0,
+        max: MAX_RETRY_COUNT,
+        rangeHint: `retryCount is capped at ${MAX_RETRY_COUNT}`,
+      },
       default: () => 0,
     },
     disableCallback: { schema: bool, default: () => false },
     signingSecret: {
-      schema: text({ pattern: /^[A-Za-z0-9_.-]+$/, patternHint: 'signingSecret is the NAME of a Borealis secret, not its value' }),
+      schema: text({
+        pattern: /^[A-Za-z0-9_.-]+$/,
+        patternHint: 'signingSecret is the NAME of a Borealis secret, not its value',
+      }),
     },
   },
 };
@@ -291,7 +336,11 @@ export const deployFileSchema: ObjectSchema = {
               refine: (v: { duration: number; unit: TimeUnit }, at: RefineAt) => {
                 const d = toDuration(v);
                 if (d.ms < MIN_DEPLOYMENT_TIMEOUT_MS) {
-                  at.report('BRL_DF_TIMEOUT_TOO_SHORT', `deploymentConfig.timeout is ${d.duration} ${d.unit}; the minimum is 60 seconds`, 'use at least {duration: 60, unit: seconds}');
+                  at.report(
+                    'BRL_DF_TIMEOUT_TOO_SHORT',
+                    `deploymentConfig.timeout is ${d.duration} ${d.unit}; the minimum is 60 seconds`,
+                    'use at least {duration: 60, unit: seconds}',
+                  );
                   return undefined;
                 }
                 return d;
@@ -303,13 +352,18 @@ export const deployFileSchema: ObjectSchema = {
             schema: {
               kind: 'object',
               what: 'ifDeploymentInProgress {strategy}',
-              fields: { strategy: { schema: text({ enum: ['reject', 'enqueueOne'] }), default: () => 'reject' } },
+              fields: {
+                strategy: { schema: text({ enum: ['reject', 'enqueueOne'] }), default: () => 'reject' },
+              },
             },
             default: () => ({ strategy: 'reject' }),
           },
         },
       },
-      default: () => ({ timeout: toDuration({ duration: 30, unit: 'minutes' }), ifDeploymentInProgress: { strategy: 'reject' } }),
+      default: () => ({
+        timeout: toDuration({ duration: 30, unit: 'minutes' }),
+        ifDeploymentInProgress: { strategy: 'reject' },
+      }),
     },
     targets: {
       schema: {
@@ -328,7 +382,13 @@ export const deployFileSchema: ObjectSchema = {
     },
     manifests: { schema: { kind: 'list', what: 'a list of manifests', items: manifest }, default: () => [] },
     strategies: {
-      schema: { kind: 'map', what: 'a mapping of strategy name to strategy', values: strategy, keyPattern: NAME, keyHint: NAME_HINT },
+      schema: {
+        kind: 'map',
+        what: 'a mapping of strategy name to strategy',
+        values: strategy,
+        keyPattern: NAME,
+        keyHint: NAME_HINT,
+      },
       default: () => ({}),
     },
     analysis: {

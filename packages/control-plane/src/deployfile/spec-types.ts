@@ -111,9 +111,7 @@ export interface TargetSpec {
   };
 }
 
-export type ManifestSpec =
-  | { path: string; targets?: string[] }
-  | { inline: string; targets?: string[] };
+export type ManifestSpec = { path: string; targets?: string[] } | { inline: string; targets?: string[] };
 
 export interface AnalysisQuerySpec {
   name: string;

@@ -14,8 +14,9 @@ import {
   type TemplateVariables,
 } from '../templates/index.js';
 import type { WebhookCallSite } from './cross-checks.js';
-import { didYouMean } from './did-you-mean.js';
 import type { DiagnosticSink, Position } from './diagnostic.js';
+import { didYouMean } from './did-you-mean.js';
+import { findJsonProblem } from './json-error.js';
 import { scalarValuePosition } from './scalar-positions.js';
 import { HEADER_NAME_PATTERN } from './schema.js';
 import { type DecodeContext, joinPath } from './schema-kit.js';
@@ -57,7 +58,13 @@ export function checkTemplates(
           'write the header name literally and put the template in value:',
         );
       } else if (!HEADER_NAME_PATTERN.test(h.key.trim())) {
-        sink.add('BRL_DF_INVALID_HEADER', at, path, `"${h.key}" is not a valid HTTP header name`, 'header names use letters, digits and -');
+        sink.add(
+          'BRL_DF_INVALID_HEADER',
+          at,
+          path,
+          `"${h.key}" is not a valid HTTP header name`,
+          'header names use letters, digits and -',
+        );
       }
     });
 
@@ -80,7 +87,9 @@ export function checkTemplates(
         }
       }
     }
-    (w.headers ?? []).forEach((_, j) => checkOne(joinPath(joinPath(joinPath(base, 'headers'), j), 'value'), ctx, sink, contextDefines));
+    (w.headers ?? []).forEach((_, j) => {
+      checkOne(joinPath(joinPath(joinPath(base, 'headers'), j), 'value'), ctx, sink, contextDefines);
+    });
     const bodyPath = joinPath(joinPath(base, 'bodyTemplate'), 'inline');
     const bodyOk = checkOne(bodyPath, ctx, sink, contextDefines);
     const inline = w.bodyTemplate?.inline;
@@ -91,7 +100,11 @@ export function checkTemplates(
 }
 
 function placeholders(vars: readonly TemplateVariable[]): TemplateVariables {
-  const out = { armory: {} as Record<string, string>, context: {} as Record<string, string>, secrets: {} as Record<string, string> };
+  const out = {
+    armory: {} as Record<string, string>,
+    context: {} as Record<string, string>,
+    secrets: {} as Record<string, string>,
+  };
   for (const v of vars) {
     const root = v.root === 'borealis' ? 'armory' : v.root;
     if (root === 'armory' || root === 'context' || root === 'secrets') out[root][v.name] = PLACEHOLDER;
@@ -120,7 +133,9 @@ function checkOne(
       where(problem.line, problem.column),
       path,
       problem.message,
-      problem.kind === 'syntax' ? 'templates look like {{context.name}}; check the braces' : 'only {{root.name}} references are supported',
+      problem.kind === 'syntax'
+        ? 'templates look like {{context.name}}; check the braces'
+        : 'only {{root.name}} references are supported',
     );
     return undefined;
   }
@@ -142,7 +157,10 @@ function checkOne(
       ok = false;
       continue;
     }
-    if ((v.root === 'armory' || v.root === 'borealis') && !(ARMORY_VARIABLES as readonly string[]).includes(v.name)) {
+    if (
+      (v.root === 'armory' || v.root === 'borealis') &&
+      !(ARMORY_VARIABLES as readonly string[]).includes(v.name)
+    ) {
       const suggestion = didYouMean(v.name, ARMORY_VARIABLES);
       sink.add(
         'BRL_DF_UNKNOWN_ARMORY_VAR',
@@ -173,7 +191,8 @@ function checkJsonBody(path: string, source: string, ctx: DecodeContext, sink: D
   const inspection = inspectTemplate(source);
   if (!inspection.ok) return;
   const starts = lineStarts(source);
-  const pieces: Array<{ renderedStart: number; templateStart: number; length: number; literal: boolean }> = [];
+  const pieces: Array<{ renderedStart: number; templateStart: number; length: number; literal: boolean }> =
+    [];
   let rendered = '';
   for (const stmt of inspection.ast.body) {
     const loc = stmt.loc?.start ?? { line: 1, column: 0 };
@@ -184,38 +203,45 @@ function checkJsonBody(path: string, source: string, ctx: DecodeContext, sink: D
         : stmt.type === 'MustacheStatement'
           ? PLACEHOLDER
           : '';
-    pieces.push({ renderedStart: rendered.length, templateStart, length: text.length, literal: stmt.type === 'ContentStatement' });
+    pieces.push({
+      renderedStart: rendered.length,
+      templateStart,
+      length: text.length,
+      literal: stmt.type === 'ContentStatement',
+    });
     rendered += text;
   }
   try {
     JSON.parse(rendered);
     return;
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    const m = /position (\d+)/.exec(message);
-    let offset = m ? Number(m[1]) : rendered.length;
-    // Point just after the last meaningful character before the failure: for a missing comma
-    // that is the end of the line that needs the comma.
+  } catch {
+    const problem = findJsonProblem(rendered) ?? { offset: rendered.length, expected: 'valid JSON' };
+    // A missing comma is noticed at the next line's first token; the line to fix is the one
+    // before, so point after the last meaningful character when a line break lies in between.
+    let offset = problem.offset;
     let back = offset - 1;
     while (back >= 0 && /\s/.test(rendered[back]!)) back--;
-    if (back >= 0) offset = back + 1;
+    if (back >= 0 && rendered.slice(back + 1, offset).includes('\n')) offset = back + 1;
     let templateOffset = 0;
     for (const p of pieces) {
       if (p.renderedStart > offset) break;
-      templateOffset = p.literal ? p.templateStart + Math.min(offset - p.renderedStart, p.length) : p.templateStart;
+      templateOffset = p.literal
+        ? p.templateStart + Math.min(offset - p.renderedStart, p.length)
+        : p.templateStart;
     }
     const node = ctx.templates.get(path) as Scalar;
     const at = scalarValuePosition(node, ctx.source, ctx.lineCounter, templateOffset);
-    const reason = message.replace(/^[^:]*JSON\.parse: /, '').replace(/ in JSON at position \d+.*$/, '');
-    const missingComma = /Expected ',' or/.test(message);
+    const hint = /^a , or/.test(problem.expected)
+      ? 'a comma is probably missing at the end of this line'
+      : /trailing comma/.test(problem.expected)
+        ? 'remove the trailing comma before }'
+        : 'template values are inserted as JSON string content, so write "key": "{{context.name}}"';
     sink.add(
       'BRL_DF_BODY_NOT_JSON',
       at,
       path,
-      `bodyTemplate.inline is sent as JSON but does not render to valid JSON: ${reason}`,
-      missingComma
-        ? 'a comma is probably missing at the end of this line'
-        : 'template values are inserted as JSON string content: put {{...}} inside quotes, e.g. "env": "{{context.environment}}"',
+      `bodyTemplate.inline is sent as JSON but does not render to valid JSON: expected ${problem.expected}`,
+      hint,
     );
   }
 }

@@ -129,6 +129,11 @@ function syntaxProblem(err: unknown): TemplateProblem {
   const column = caret ? caret.length - 1 : 0;
   const last = lines[lines.length - 1] ?? text;
   const got = /got '([^']+)'/.exec(last)?.[1];
-  const why = got === 'EOF' ? 'the template ends inside an unclosed {{ }}' : got ? `unexpected ${got}` : last;
+  const why =
+    got === 'EOF' || got === 'INVALID'
+      ? 'a {{ is not closed with }}'
+      : got
+        ? `unexpected ${got.toLowerCase().replace(/_/g, ' ')}`
+        : last;
   return { kind: 'syntax', message: `template syntax error: ${why}`, line, column };
 }
