@@ -1,3 +1,5 @@
+import { fileURLToPath } from 'node:url';
+
 /** @borealis/agent: the Remote Network Agent, runnable in-process (tests) or as `borealis-agent`. */
 export { type AgentStatus, type RunningAgent, startAgent } from './agent.js';
 export {
@@ -14,4 +16,4 @@ export type { LookupAll } from './guarded-connector.js';
 export { LogMessages } from './log-messages.js';
 
 /** Path of the program, for tests that spawn it: `node <AGENT_BIN>` with the env variables. */
-export const AGENT_BIN: string = new URL('../bin/borealis-agent.js', import.meta.url).pathname;
+export const AGENT_BIN: string = fileURLToPath(new URL('../bin/borealis-agent.js', import.meta.url));
