@@ -152,10 +152,14 @@ export class TunnelStream {
     this.creditWaiter?.reject(err);
     this.creditWaiter = undefined;
     this.rejectHead(err);
-    // A body that already arrived whole stays readable; otherwise the reader sees the error.
-    if (!(this.remoteEnded && this.queue.length === 0) && !this.body.destroyed) this.body.destroy(err);
-    this.queue.length = 0;
-    this.queueBytes = 0;
+    // A body that already arrived whole stays readable (a reset after END only stops our own
+    // direction, e.g. the agent telling us to stop sending a request body it no longer needs);
+    // otherwise the reader sees the error.
+    if (!this.remoteEnded) {
+      if (!this.body.destroyed) this.body.destroy(err);
+      this.queue.length = 0;
+      this.queueBytes = 0;
+    }
     if (!this.abort.signal.aborted) this.abort.abort(err);
     this.tunnel.streamFinished(this.id);
   }

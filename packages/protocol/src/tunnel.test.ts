@@ -172,6 +172,28 @@ describe('tunnel', () => {
     expect(req.closed).toBe(false);
   });
 
+  it('a reset after a complete response keeps the queued body readable', async () => {
+    const big = Buffer.alloc(200 * 1024, 7);
+    const { req } = pair(
+      {},
+      {
+        onStream: async (stream) => {
+          stream.respond(200, []);
+          await stream.pipeFrom(big);
+          // The answer is complete; the request body is not needed any more.
+          stream.reset(new ProtocolError('BRL_STREAM_CANCELLED', 'response complete'));
+        },
+      },
+    );
+    const res = await req.request(
+      { method: 'POST', url: '/', headers: [], timeoutMs: 0 },
+      Readable.from([Buffer.alloc(10)]),
+    );
+    res.body.pause();
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await readAll(res.body)).length).toBe(big.length);
+  });
+
   it('in-flight streams fail with a disconnected error when the tunnel closes', async () => {
     const { req, res } = pair({}, { onStream: () => {} });
     const p = req.request({ method: 'GET', url: '/', headers: [], timeoutMs: 0 });
