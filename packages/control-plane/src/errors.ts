@@ -22,6 +22,7 @@ export const ErrorCatalogue = {
   BRL_ERR_AGENT_BUSY: { status: 503, message: 'The agent is at its limit of concurrent streams or buffered bytes' },
   BRL_ERR_AGENT_DISCONNECTED: { status: 502, message: 'The agent disconnected while the request was in flight' },
   BRL_ERR_AGENT_REFUSED: { status: 502, message: 'The agent refused the request' },
+  BRL_ERR_DESTINATION_UNREACHABLE: { status: 502, message: 'The agent could not connect to the destination' },
   BRL_ERR_DISPATCH_TIMEOUT: { status: 504, message: 'The request through the agent timed out' },
   BRL_ERR_DISPATCH_CANCELLED: { status: 499, message: 'The request was cancelled by its caller' },
   BRL_ERR_RELAY_OVERLOADED: { status: 503, message: 'The control plane is at its global limit of streams' },
@@ -48,6 +49,33 @@ export const ErrorCatalogue = {
   BRL_ERR_SECRET_KEY: { status: 500, message: 'The secret encryption key is missing, invalid or wrong' },
   BRL_ERR_SECRET_NAME: { status: 400, message: 'The secret name is not valid' },
   BRL_ERR_SECRET_UNREADABLE: { status: 500, message: 'A stored secret failed its integrity check' },
+
+  // --- webhooks and callbacks --------------------------------------------------------------
+  BRL_ERR_WEBHOOK_SSRF_REFUSED: {
+    status: 403,
+    message: 'A direct webhook may not reach a loopback, private, link-local or metadata address unless BOREALIS_DIRECT_ALLOW allows it',
+  },
+  BRL_ERR_WEBHOOK_UNREACHABLE: { status: 502, message: 'The webhook endpoint could not be reached' },
+  BRL_ERR_WEBHOOK_TIMEOUT: { status: 504, message: 'The webhook endpoint did not answer in time' },
+  BRL_ERR_WEBHOOK_HTTP_STATUS: { status: 502, message: 'The webhook endpoint answered with a status other than 2xx' },
+  BRL_ERR_WEBHOOK_NO_AGENT: {
+    status: 400,
+    message: 'A remoteNetworkAgent webhook names no agentIdentifier and its target has no account',
+  },
+  BRL_ERR_WEBHOOK_NO_PUBLIC_URL: {
+    status: 500,
+    message: 'There is no public URL to build callback URIs from; set BOREALIS_PUBLIC_URL',
+  },
+  BRL_ERR_WEBHOOK_SECRET_MISSING: { status: 400, message: 'The webhook signingSecret names a secret that does not exist' },
+  BRL_ERR_WEBHOOK_CALLBACK_TIMEOUT: { status: 504, message: 'No callback arrived before the deadline' },
+  BRL_ERR_WEBHOOK_CANCELLED: { status: 409, message: 'The webhook run was cancelled' },
+  BRL_ERR_WEBHOOK_CALLBACK_FAILED: { status: 422, message: 'The callback reported failure (success: false)' },
+  BRL_ERR_CALLBACK_UNKNOWN: { status: 404, message: 'No webhook run has this callback token' },
+  BRL_ERR_CALLBACK_INVALID: { status: 400, message: 'The callback body must be JSON with a boolean "success"' },
+  BRL_ERR_CALLBACK_CONFLICT: {
+    status: 409,
+    message: 'The webhook run already settled with another outcome, was cancelled, or is past its deadline',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCatalogue;

@@ -1,0 +1,195 @@
+import { isIP } from 'node:net';
+import { join, resolve } from 'node:path';
+import { BorealisError } from './errors.js';
+import { parseDuration } from './util/duration.js';
+
+/**
+ * Control-plane options in three stages: what the user writes (environment or code), the same
+ * with defaults, and compiled. Validated once at start; every error names the variable and says
+ * how to fix it.
+ */
+export interface ControlPlaneOptions {
+  host?: string;
+  port?: number;
+  /** URL the outside world reaches this control plane at (callback URIs are built from it). */
+  publicUrl?: string;
+  /** Folder for the embedded default's files: SQLite database, generated token, secret key. */
+  dataDir?: string;
+  databaseUrl?: string;
+  natsUrl?: string;
+  apiToken?: string;
+  secretKey?: string;
+  /** Addresses or CIDRs `direct` webhooks may reach despite the SSRF guard. */
+  directAllow?: string[];
+  callbackTimeoutMs?: number;
+  /** Interval of tunnel heartbeats; a peer silent for three of them is dead. */
+  heartbeatIntervalMs?: number;
+  /** Streams one agent connection may carry at once. */
+  agentMaxStreams?: number;
+  /** Streams all agents together may carry at once on this replica. */
+  maxStreams?: number;
+  /** Flow-control window per stream, in bytes. */
+  streamWindowBytes?: number;
+  logLevel?: string;
+}
+
+export interface CompiledOptions {
+  host: string;
+  port: number;
+  publicUrl: string | undefined;
+  dataDir: string;
+  databaseUrl: string;
+  natsUrl: string | undefined;
+  apiToken: string | undefined;
+  tokenFile: string;
+  secretKey: string | undefined;
+  secretKeyFile: string;
+  directAllow: string[];
+  callbackTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  agentMaxStreams: number;
+  maxStreams: number;
+  streamWindowBytes: number;
+  logLevel: string;
+}
+
+export const Defaults = {
+  host: '127.0.0.1',
+  port: 8080,
+  dataDir: './.borealis',
+  callbackTimeoutMs: 24 * 3_600_000,
+  heartbeatIntervalMs: 5_000,
+  agentMaxStreams: 256,
+  maxStreams: 10_000,
+  streamWindowBytes: 256 * 1024,
+  logLevel: 'info',
+} as const;
+
+type Env = Record<string, string | undefined>;
+
+/** Reads the documented environment variables (DESIGN.md, "Public contract"). */
+export function optionsFromEnv(env: Env = process.env): ControlPlaneOptions {
+  const o: ControlPlaneOptions = {};
+  const str = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  const int = (name: string) => {
+    const v = str(name);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw configError(name, v, 'a whole number');
+    return n;
+  };
+  const dur = (name: string) => {
+    const v = str(name);
+    if (v === undefined) return undefined;
+    const ms = parseDuration(v);
+    if (ms === undefined || ms <= 0) throw configError(name, v, 'a duration such as 500ms, 30s, 5m or 24h');
+    return ms;
+  };
+  set(o, 'host', str('BOREALIS_HOST'));
+  set(o, 'port', int('BOREALIS_PORT'));
+  set(o, 'publicUrl', str('BOREALIS_PUBLIC_URL'));
+  set(o, 'dataDir', str('BOREALIS_DATA_DIR'));
+  set(o, 'databaseUrl', str('BOREALIS_DATABASE_URL'));
+  set(o, 'natsUrl', str('BOREALIS_NATS_URL'));
+  set(o, 'apiToken', str('BOREALIS_API_TOKEN'));
+  set(o, 'secretKey', str('BOREALIS_SECRET_KEY'));
+  const allow = str('BOREALIS_DIRECT_ALLOW');
+  if (allow !== undefined)
+    o.directAllow = allow
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  set(o, 'callbackTimeoutMs', dur('BOREALIS_CALLBACK_TIMEOUT'));
+  set(o, 'heartbeatIntervalMs', dur('BOREALIS_HEARTBEAT_INTERVAL'));
+  set(o, 'agentMaxStreams', int('BOREALIS_AGENT_MAX_STREAMS'));
+  set(o, 'maxStreams', int('BOREALIS_MAX_STREAMS'));
+  set(o, 'streamWindowBytes', int('BOREALIS_STREAM_WINDOW'));
+  set(o, 'logLevel', str('BOREALIS_LOG_LEVEL'));
+  return o;
+}
+
+export function compileOptions(o: ControlPlaneOptions): CompiledOptions {
+  const dataDir = resolve(o.dataDir ?? Defaults.dataDir);
+  const port = o.port ?? Defaults.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw configError('BOREALIS_PORT', port, 'a port 0..65535');
+  if (o.publicUrl !== undefined) {
+    let u: URL;
+    try {
+      u = new URL(o.publicUrl);
+    } catch {
+      throw configError(
+        'BOREALIS_PUBLIC_URL',
+        o.publicUrl,
+        'an absolute http(s) URL such as https://borealis.example.com',
+      );
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+      throw configError('BOREALIS_PUBLIC_URL', o.publicUrl, 'an http:// or https:// URL');
+    }
+  }
+  for (const entry of o.directAllow ?? []) {
+    if (!isAddressOrCidr(entry)) {
+      throw configError(
+        'BOREALIS_DIRECT_ALLOW',
+        entry,
+        'a comma-separated list of addresses or CIDRs, e.g. 127.0.0.1/32,10.0.0.0/8',
+      );
+    }
+  }
+  const window = o.streamWindowBytes ?? Defaults.streamWindowBytes;
+  if (window < 16 * 1024 || window > 64 * 1024 * 1024) {
+    throw configError('BOREALIS_STREAM_WINDOW', window, 'a byte count between 16384 and 67108864');
+  }
+  const positive = (name: string, v: number) => {
+    if (!(v >= 1)) throw configError(name, v, 'a number of at least 1');
+    return v;
+  };
+  return {
+    host: o.host ?? Defaults.host,
+    port,
+    publicUrl: o.publicUrl?.replace(/\/+$/, ''),
+    dataDir,
+    databaseUrl: o.databaseUrl ?? join(dataDir, 'borealis.db'),
+    natsUrl: o.natsUrl,
+    apiToken: o.apiToken,
+    tokenFile: join(dataDir, 'api-token'),
+    secretKey: o.secretKey,
+    secretKeyFile: join(dataDir, 'secret.key'),
+    directAllow: o.directAllow ?? [],
+    callbackTimeoutMs: o.callbackTimeoutMs ?? Defaults.callbackTimeoutMs,
+    heartbeatIntervalMs: o.heartbeatIntervalMs ?? Defaults.heartbeatIntervalMs,
+    agentMaxStreams: positive('BOREALIS_AGENT_MAX_STREAMS', o.agentMaxStreams ?? Defaults.agentMaxStreams),
+    maxStreams: positive('BOREALIS_MAX_STREAMS', o.maxStreams ?? Defaults.maxStreams),
+    streamWindowBytes: window,
+    logLevel: o.logLevel ?? Defaults.logLevel,
+  };
+}
+
+function set<K extends keyof ControlPlaneOptions>(
+  o: ControlPlaneOptions,
+  key: K,
+  v: ControlPlaneOptions[K] | undefined,
+) {
+  if (v !== undefined) o[key] = v;
+}
+
+function isAddressOrCidr(s: string): boolean {
+  const [addr, bits, ...rest] = s.split('/');
+  if (rest.length > 0 || addr === undefined) return false;
+  const family = isIP(addr);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return Number.isInteger(n) && n >= 0 && n <= (family === 4 ? 32 : 128);
+}
+
+function configError(variable: string, value: unknown, expected: string): BorealisError {
+  return new BorealisError(
+    'BRL_ERR_CONFIG',
+    `${variable}=${String(value)} is not valid: expected ${expected}`,
+    {
+      details: { variable },
+    },
+  );
+}

@@ -1,0 +1,38 @@
+import { optionsFromEnv } from './config.js';
+import { isBorealisError } from './errors.js';
+import { createControlPlane } from './server.js';
+
+/** `borealis-server`: the control plane, configured by BOREALIS_* environment variables. */
+async function main(): Promise<void> {
+  const cp = await createControlPlane(optionsFromEnv());
+  await cp.listen();
+  if (cp.tokenFile) {
+    process.stderr.write(`borealis-server: listening on ${cp.url}; API token in ${cp.tokenFile}\n`);
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    cp.logger.info({ signal }, 'shutting down');
+    cp.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        cp.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  if (isBorealisError(err)) {
+    process.stderr.write(`borealis-server: ${err.code}: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(
+    `borealis-server: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(1);
+});

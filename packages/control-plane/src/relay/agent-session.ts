@@ -1,0 +1,134 @@
+import { CloseCodes, type FrameSink, Tunnel } from '@borealis/protocol';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+
+/** Who is on the other end of one agent connection, as the Agents list shows it. */
+export interface AgentConnectionMeta {
+  agentIdentifier: string;
+  instanceId: string;
+  version: string;
+  clientId: string;
+  remoteAddress: string;
+}
+
+export interface AgentConnectionInfo extends AgentConnectionMeta {
+  sessionId: string;
+  connectedAt: number;
+  lastHeartbeatAt: number | null;
+  lastFrameAt: number;
+  rttMs: number | null;
+  streamsInFlight: number;
+  bufferedBytes: number;
+  draining: boolean;
+}
+
+export interface AgentSessionOptions {
+  heartbeatIntervalMs: number;
+  maxStreams: number;
+  windowBytes: number;
+  logger: Logger;
+  onClose: (session: AgentSession, code: number, reason: string) => void;
+}
+
+/**
+ * One agent connection: a WebSocket with a requester-side Tunnel on it. The tunnel owns the
+ * protocol; this class only joins it to the socket and remembers who the agent is.
+ */
+export class AgentSession {
+  readonly tunnel: Tunnel;
+  readonly connectedAt = Date.now();
+  readonly logger: Logger;
+
+  constructor(
+    private readonly ws: WebSocket,
+    readonly meta: AgentConnectionMeta,
+    options: AgentSessionOptions,
+  ) {
+    const sink: FrameSink = {
+      send: (bytes, done) => {
+        if (ws.readyState !== ws.OPEN) {
+          done(new Error('socket closed'));
+          return;
+        }
+        ws.send(bytes, { binary: true }, done);
+      },
+      close: (code, reason) => ws.close(code, reason),
+    };
+    this.tunnel = new Tunnel({
+      role: 'requester',
+      sink,
+      window: options.windowBytes,
+      maxConcurrentStreams: options.maxStreams,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      heartbeatTimeoutMs: options.heartbeatIntervalMs * 3,
+      onPeerDraining: () => this.logger.info('agent is draining; no new streams go to it'),
+      onClose: (info) => {
+        if (info.error) {
+          this.logger.warn(
+            { code: info.error.code, closeCode: info.code },
+            `closed the agent connection: ${info.error.message}`,
+          );
+        }
+        options.onClose(this, info.code, info.reason);
+      },
+    });
+    this.logger = options.logger.child({
+      agentIdentifier: meta.agentIdentifier,
+      instanceId: meta.instanceId,
+      sessionId: this.tunnel.sessionId,
+    });
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) {
+        this.tunnel.receive(new Uint8Array(0)); // a text message is a malformed frame: close with a reason
+        return;
+      }
+      this.tunnel.receive(toBytes(data));
+    });
+    ws.on('close', (code, reason) => this.tunnel.transportClosed(code, reason.toString()));
+    ws.on('error', (err) => this.logger.warn({ err: err.message }, 'agent socket error'));
+    this.tunnel.welcome(options.heartbeatIntervalMs);
+  }
+
+  get sessionId(): string {
+    return this.tunnel.sessionId;
+  }
+
+  get draining(): boolean {
+    return this.tunnel.draining;
+  }
+
+  get streamsInFlight(): number {
+    return this.tunnel.streamCount;
+  }
+
+  info(): AgentConnectionInfo {
+    const stats = this.tunnel.stats();
+    return {
+      ...this.meta,
+      sessionId: this.sessionId,
+      connectedAt: this.connectedAt,
+      lastHeartbeatAt: stats.lastHeartbeatAt,
+      lastFrameAt: stats.lastFrameAt,
+      rttMs: stats.rttMs,
+      streamsInFlight: stats.streams,
+      bufferedBytes: stats.bufferedBytes,
+      draining: this.tunnel.draining,
+    };
+  }
+
+  close(code: number = CloseCodes.goingAway, reason = 'control plane shutting down'): void {
+    this.tunnel.close(code, reason);
+  }
+
+  /** Drops the connection without a closing handshake (a dead peer cannot answer one). */
+  terminate(): void {
+    this.ws.terminate();
+  }
+}
+
+function toBytes(data: unknown): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (Array.isArray(data)) return Buffer.concat(data as Buffer[]);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(0);
+}

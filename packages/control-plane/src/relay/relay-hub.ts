@@ -1,0 +1,244 @@
+import type { Readable } from 'node:stream';
+import type { BodySource, HeaderList } from '@borealis/protocol';
+import { ProtocolError } from '@borealis/protocol';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import { BorealisError, type ErrorCode } from '../errors.js';
+import { type AgentConnectionInfo, type AgentConnectionMeta, AgentSession } from './agent-session.js';
+
+export interface DispatchRequest {
+  method: string;
+  url: string;
+  headers?: HeaderList | Record<string, string>;
+  body?: BodySource;
+  /** Whole-call limit; the agent enforces it too. 0 or absent: none. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface DispatchResponse {
+  status: number;
+  headers: HeaderList;
+  body: Readable;
+  /** Which connection carried the call (recorded with webhook runs). */
+  agent: { agentIdentifier: string; instanceId: string; sessionId: string };
+}
+
+/** The one door to agents: everything that needs an agent calls this. */
+export interface Dispatcher {
+  dispatch(agentIdentifier: string, request: DispatchRequest): Promise<DispatchResponse>;
+}
+
+export interface AgentGroup {
+  agentIdentifier: string;
+  connections: AgentConnectionInfo[];
+}
+
+export interface RelayHubOptions {
+  logger: Logger;
+  heartbeatIntervalMs: number;
+  agentMaxStreams: number;
+  maxStreams: number;
+  windowBytes: number;
+  onChange?: () => void;
+}
+
+/** How stream-level failures reported by the agent map to the control plane's codes. */
+const streamErrorCodes: Record<string, ErrorCode> = {
+  BRL_STREAM_DISCONNECTED: 'BRL_ERR_AGENT_DISCONNECTED',
+  BRL_STREAM_BUSY: 'BRL_ERR_AGENT_BUSY',
+  BRL_STREAM_DRAINING: 'BRL_ERR_AGENT_BUSY',
+  BRL_STREAM_DESTINATION_REFUSED: 'BRL_ERR_AGENT_REFUSED',
+  BRL_STREAM_CONNECT_FAILED: 'BRL_ERR_DESTINATION_UNREACHABLE',
+  BRL_STREAM_TIMEOUT: 'BRL_ERR_DISPATCH_TIMEOUT',
+  BRL_STREAM_CANCELLED: 'BRL_ERR_DISPATCH_CANCELLED',
+};
+
+/**
+ * Keeps every agent connection of this replica, grouped by identifier, and dispatches calls to
+ * them: the connection with the fewest streams in flight, skipping draining ones.
+ */
+export class RelayHub implements Dispatcher {
+  private readonly groups = new Map<string, Set<AgentSession>>();
+  private inFlight = 0;
+
+  constructor(private readonly options: RelayHubOptions) {}
+
+  accept(ws: WebSocket, meta: AgentConnectionMeta): AgentSession {
+    const session = new AgentSession(ws, meta, {
+      heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+      maxStreams: this.options.agentMaxStreams,
+      windowBytes: this.options.windowBytes,
+      logger: this.options.logger,
+      onClose: (s, code, reason) => {
+        const group = this.groups.get(s.meta.agentIdentifier);
+        group?.delete(s);
+        if (group?.size === 0) this.groups.delete(s.meta.agentIdentifier);
+        s.logger.info({ code, reason }, 'agent disconnected');
+        this.options.onChange?.();
+      },
+    });
+    let group = this.groups.get(meta.agentIdentifier);
+    if (!group) {
+      group = new Set();
+      this.groups.set(meta.agentIdentifier, group);
+    }
+    group.add(session);
+    session.logger.info(
+      { version: meta.version, clientId: meta.clientId, remoteAddress: meta.remoteAddress },
+      'agent connected',
+    );
+    this.options.onChange?.();
+    return session;
+  }
+
+  list(): AgentGroup[] {
+    return [...this.groups.entries()]
+      .map(([agentIdentifier, sessions]) => ({
+        agentIdentifier,
+        connections: [...sessions].map((s) => s.info()).sort((a, b) => a.connectedAt - b.connectedAt),
+      }))
+      .sort((a, b) => a.agentIdentifier.localeCompare(b.agentIdentifier));
+  }
+
+  get connectionCount(): number {
+    let n = 0;
+    for (const g of this.groups.values()) n += g.size;
+    return n;
+  }
+
+  get streamsInFlight(): number {
+    return this.inFlight;
+  }
+
+  /** The live, non-draining connection with the fewest streams in flight. */
+  pick(agentIdentifier: string): AgentSession {
+    const group = this.groups.get(agentIdentifier);
+    let best: AgentSession | undefined;
+    let sawDraining = false;
+    for (const s of group ?? []) {
+      if (s.tunnel.closed) continue;
+      if (s.draining) {
+        sawDraining = true;
+        continue;
+      }
+      if (!best || s.streamsInFlight < best.streamsInFlight) best = s;
+    }
+    if (!best) {
+      throw new BorealisError(
+        'BRL_ERR_AGENT_NOT_CONNECTED',
+        sawDraining
+          ? `Every agent "${agentIdentifier}" is draining (shutting down); start another agent with BOREALIS_AGENT_IDENTIFIER=${agentIdentifier}`
+          : `No agent "${agentIdentifier}" is connected; start one with BOREALIS_AGENT_IDENTIFIER=${agentIdentifier} (GET /api/v1/agents lists who is connected)`,
+        { retryable: true, details: { agentIdentifier } },
+      );
+    }
+    if (best.streamsInFlight >= this.options.agentMaxStreams) {
+      throw new BorealisError(
+        'BRL_ERR_AGENT_BUSY',
+        `Every agent "${agentIdentifier}" is at its limit of ${this.options.agentMaxStreams} concurrent streams; retry later or run another agent with that identifier`,
+        { retryable: true, details: { agentIdentifier } },
+      );
+    }
+    return best;
+  }
+
+  async dispatch(agentIdentifier: string, request: DispatchRequest): Promise<DispatchResponse> {
+    if (this.inFlight >= this.options.maxStreams) {
+      throw new BorealisError(
+        'BRL_ERR_RELAY_OVERLOADED',
+        `This control plane carries ${this.inFlight} streams, its limit (BOREALIS_MAX_STREAMS); retry later`,
+        { retryable: true },
+      );
+    }
+    const headers = toHeaderList(request.headers);
+    const session = this.pick(agentIdentifier);
+    const agent = { agentIdentifier, instanceId: session.meta.instanceId, sessionId: session.sessionId };
+    const signals: AbortSignal[] = [];
+    if (request.signal) signals.push(request.signal);
+    if (request.timeoutMs && request.timeoutMs > 0) signals.push(AbortSignal.timeout(request.timeoutMs));
+    const signal =
+      signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+    this.inFlight++;
+    let released = false;
+    const release = () => {
+      if (!released) {
+        released = true;
+        this.inFlight--;
+      }
+    };
+    try {
+      const res = await session.tunnel.request(
+        {
+          method: request.method.toUpperCase(),
+          url: request.url,
+          headers,
+          timeoutMs: request.timeoutMs ?? 0,
+        },
+        request.body ?? null,
+        signal,
+      );
+      res.body.once('close', release);
+      res.body.once('error', (err) =>
+        session.logger.debug({ err: (err as Error).message }, 'response body failed'),
+      );
+      return { status: res.status, headers: res.headers, body: res.body, agent };
+    } catch (err) {
+      release();
+      throw this.translate(err, agentIdentifier, agent.instanceId, request, signal);
+    }
+  }
+
+  closeAll(): void {
+    for (const g of this.groups.values()) for (const s of g) s.close();
+  }
+
+  private translate(
+    err: unknown,
+    agentIdentifier: string,
+    instanceId: string,
+    request: DispatchRequest,
+    signal: AbortSignal | undefined,
+  ): BorealisError {
+    if (!(err instanceof ProtocolError)) {
+      return new BorealisError('BRL_ERR_INTERNAL', `Dispatch failed: ${String(err)}`, { cause: err });
+    }
+    let code = streamErrorCodes[err.code] ?? 'BRL_ERR_AGENT_REFUSED';
+    let message = err.message;
+    if (err.code === 'BRL_STREAM_CANCELLED' && signal?.aborted && !request.signal?.aborted) {
+      code = 'BRL_ERR_DISPATCH_TIMEOUT';
+      message = `No answer through agent "${agentIdentifier}" within ${request.timeoutMs} ms`;
+    } else if (code === 'BRL_ERR_AGENT_DISCONNECTED') {
+      message = `Agent "${agentIdentifier}" (instance ${instanceId}) disconnected while the request was in flight: ${err.message}`;
+    }
+    return new BorealisError(code, message, {
+      cause: err,
+      retryable: err.retryable,
+      details: { agentIdentifier, instanceId, agentCode: err.code },
+    });
+  }
+}
+
+// What the tunnel's codec accepts; checked here so a bad header fails this one call with a clear
+// error instead of reaching the agent as a malformed frame that would close its connection.
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+function toHeaderList(headers: DispatchRequest['headers']): HeaderList {
+  const list: HeaderList = !headers ? [] : Array.isArray(headers) ? headers : Object.entries(headers);
+  for (const [name, value] of list) {
+    if (!HEADER_NAME.test(name)) {
+      throw new BorealisError(
+        'BRL_ERR_BAD_REQUEST',
+        `Header name ${JSON.stringify(name)} is not a valid HTTP token`,
+      );
+    }
+    if (!HEADER_VALUE.test(value)) {
+      throw new BorealisError(
+        'BRL_ERR_BAD_REQUEST',
+        `Header ${name} has a value with CR, LF, NUL or non-Latin-1 characters`,
+      );
+    }
+  }
+  return list;
+}

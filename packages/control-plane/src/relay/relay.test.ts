@@ -1,0 +1,277 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  AGENT_CONNECT_PATH,
+  AgentHeaders,
+  decodeFrame,
+  encodeFrame,
+  SUBPROTOCOL,
+  Tunnel,
+} from '@borealis/protocol';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type ControlPlane, createControlPlane } from '../server.js';
+
+let cp: ControlPlane;
+let dir: string;
+let cred: { clientId: string; clientSecret: string };
+const sockets: WebSocket[] = [];
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'brl-relay-'));
+  cp = await createControlPlane({
+    port: 0,
+    dataDir: dir,
+    apiToken: 'test-token-0123456789',
+    heartbeatIntervalMs: 200,
+    logger: pino({ level: 'silent' }),
+  });
+  await cp.listen();
+  cred = await cp.store.agentCredentials.create({ name: 'test' });
+});
+
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.terminate();
+  await cp.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function basic(id: string, secret: string): string {
+  return `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+}
+
+function dial(
+  opts: { identifier?: string; auth?: string; protocol?: string } = {},
+): Promise<{ ws: WebSocket; status?: number; body?: string; headers?: Record<string, unknown> }> {
+  const ws = new WebSocket(cp.url.replace('http', 'ws') + AGENT_CONNECT_PATH, opts.protocol ?? SUBPROTOCOL, {
+    headers: {
+      authorization: opts.auth ?? basic(cred.clientId, cred.clientSecret),
+      [AgentHeaders.identifier]: opts.identifier ?? 'rna-1',
+      [AgentHeaders.instanceId]: `inst-${Math.random()}`,
+      [AgentHeaders.version]: '0.0.0-test',
+    },
+  });
+  sockets.push(ws);
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve({ ws }));
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      res.on('end', () => resolve({ ws, status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    ws.once('error', (err) => {
+      if (!String(err.message).includes('Unexpected server response')) reject(err);
+    });
+  });
+}
+
+/** A well-behaved agent in-process: a responder tunnel that answers with `handler`. */
+async function goodAgent(
+  identifier: string,
+  handler: (url: string, body: Buffer) => { status: number; body: string },
+) {
+  const { ws } = await dial({ identifier });
+  const tunnel = new Tunnel({
+    role: 'responder',
+    sink: { send: (b, done) => ws.send(b, { binary: true }, done), close: (c, r) => ws.close(c, r) },
+    onStream: async (stream, head) => {
+      const chunks: Buffer[] = [];
+      for await (const c of stream.body) chunks.push(Buffer.from(c));
+      const out = handler(head.url, Buffer.concat(chunks));
+      stream.respond(out.status, [['content-type', 'text/plain']]);
+      await stream.pipeFrom(out.body);
+    },
+  });
+  ws.on('message', (d) => tunnel.receive(d as Buffer));
+  ws.on('close', (c, r) => tunnel.transportClosed(c, r.toString()));
+  return { ws, tunnel };
+}
+
+async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function api(path: string, init: RequestInit = {}) {
+  const res = await fetch(cp.url + path, {
+    ...init,
+    headers: {
+      authorization: 'Bearer test-token-0123456789',
+      'content-type': 'application/json',
+      ...(init.headers ?? {}),
+    },
+  });
+  return { status: res.status, json: (await res.json()) as any };
+}
+
+describe('relay: accepting agents', () => {
+  it('lists a connected agent with its connection details, and drops it when it dies', async () => {
+    const { ws } = await dial({ identifier: 'rna-list' });
+    const { json } = await api('/api/v1/agents');
+    expect(json.agents).toHaveLength(1);
+    expect(json.agents[0].agentIdentifier).toBe('rna-list');
+    const c = json.agents[0].connections[0];
+    expect(c).toMatchObject({
+      version: '0.0.0-test',
+      clientId: cred.clientId,
+      streamsInFlight: 0,
+      draining: false,
+    });
+    expect(c.remoteAddress).toMatch(/127\.0\.0\.1/);
+    expect(Date.parse(c.connectedAt)).toBeGreaterThan(Date.now() - 10_000);
+    ws.terminate();
+    await until(async () => (await api('/api/v1/agents')).json.agents.length === 0);
+  });
+
+  it('refuses wrong credentials with 401 and a message', async () => {
+    const r = await dial({ auth: basic(cred.clientId, 'wrong') });
+    expect(r.status).toBe(401);
+    expect(JSON.parse(r.body ?? '{}').error.code).toBe('BRL_ERR_AGENT_AUTH');
+    const missing = await dial({ auth: '' });
+    expect(missing.status).toBe(401);
+    expect(JSON.parse(missing.body ?? '{}').error.message).toMatch(/BOREALIS_CLIENT_ID/);
+  });
+
+  it('refuses a protocol version mismatch naming both versions', async () => {
+    const r = await dial({ protocol: 'borealis.tunnel.v99' });
+    expect(r.status).toBe(426);
+    const msg = JSON.parse(r.body ?? '{}').error.message as string;
+    expect(msg).toContain('99');
+    expect(msg).toContain('version 1');
+    expect(r.headers?.['x-borealis-protocol-versions']).toBe('1');
+  });
+
+  it('refuses an identifier the credential may not serve', async () => {
+    const limited = await cp.store.agentCredentials.create({ allowedIdentifiers: ['prod-*'] });
+    const r = await dial({ identifier: 'dev-1', auth: basic(limited.clientId, limited.clientSecret) });
+    expect(r.status).toBe(403);
+    expect(JSON.parse(r.body ?? '{}').error.code).toBe('BRL_ERR_AGENT_IDENTIFIER_FORBIDDEN');
+    const ok = await dial({ identifier: 'prod-eu', auth: basic(limited.clientId, limited.clientSecret) });
+    expect(ok.status).toBeUndefined();
+  });
+
+  it('the API needs a bearer token', async () => {
+    const res = await fetch(`${cp.url}/api/v1/agents`);
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as any).error.code).toBe('BRL_ERR_UNAUTHORIZED');
+  });
+});
+
+describe('relay: dispatch', () => {
+  it('fails at once with a clear code when no agent has the identifier', async () => {
+    const started = Date.now();
+    await expect(cp.hub.dispatch('nobody', { method: 'GET', url: 'http://x/' })).rejects.toMatchObject({
+      code: 'BRL_ERR_AGENT_NOT_CONNECTED',
+      retryable: true,
+    });
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('carries a call to the agent and its answer back', async () => {
+    await goodAgent('rna-echo', (url, body) => ({ status: 201, body: `${url}|${body.toString()}` }));
+    await until(() => cp.hub.connectionCount === 1);
+    const res = await cp.hub.dispatch('rna-echo', { method: 'post', url: 'http://t/x', body: 'hello' });
+    expect(res.status).toBe(201);
+    expect(res.agent.agentIdentifier).toBe('rna-echo');
+    let text = '';
+    for await (const c of res.body) text += c.toString();
+    expect(text).toBe('http://t/x|hello');
+    await until(() => cp.hub.streamsInFlight === 0);
+  });
+
+  it('the probe route dispatches through the agent and answers in JSON', async () => {
+    await goodAgent('rna-probe', () => ({ status: 200, body: 'pong' }));
+    const { status, json } = await api('/api/v1/agents/rna-probe/probe', {
+      method: 'POST',
+      body: JSON.stringify({ url: 'http://svc.internal/ping' }),
+    });
+    expect(status).toBe(200);
+    expect(Buffer.from(json.bodyBase64, 'base64').toString()).toBe('pong');
+    const missing = await api('/api/v1/agents/ghost/probe', {
+      method: 'POST',
+      body: JSON.stringify({ url: 'http://x/' }),
+    });
+    expect(missing.status).toBe(503);
+    expect(missing.json.error.code).toBe('BRL_ERR_AGENT_NOT_CONNECTED');
+  });
+
+  it('an agent that dies mid-call fails the call with agent-disconnected, not a hang', async () => {
+    const { ws } = await dial({ identifier: 'rna-dies' });
+    await until(() => cp.hub.connectionCount === 1);
+    const p = cp.hub.dispatch('rna-dies', { method: 'GET', url: 'http://t/' });
+    setTimeout(() => ws.terminate(), 50);
+    await expect(p).rejects.toMatchObject({ code: 'BRL_ERR_AGENT_DISCONNECTED' });
+  });
+});
+
+describe('relay: hostile agents', () => {
+  const hostile: Array<[string, () => Uint8Array | string, string]> = [
+    ['garbage bytes', () => Buffer.from([0xc1, 0xff, 0x00]), 'BRL_PROTO_MALFORMED_FRAME'],
+    ['a text message', () => 'hello', 'BRL_PROTO_MALFORMED_FRAME'],
+    [
+      'an OPEN frame (agents may not open streams)',
+      () => encodeFrame({ type: 'open', stream: 1, method: 'GET', url: '/', headers: [], timeoutMs: 0 }),
+      'BRL_PROTO_STREAM_NOT_ALLOWED',
+    ],
+    [
+      'data for a stream it does not own',
+      () => encodeFrame({ type: 'data', stream: 4242, chunk: new Uint8Array(3) }),
+      'BRL_PROTO_UNKNOWN_STREAM',
+    ],
+    [
+      'a response for a stream never opened',
+      () => encodeFrame({ type: 'response', stream: 7, status: 200, headers: [] }),
+      'BRL_PROTO_UNKNOWN_STREAM',
+    ],
+    ['an oversized frame', () => Buffer.alloc(300 * 1024, 0x90), 'close 1009'],
+  ];
+
+  it.each(hostile)(
+    '%s: that connection is closed with a reason; other agents keep working',
+    async (_name, frame, expected) => {
+      await goodAgent('rna-good', () => ({ status: 200, body: 'still here' }));
+      const { ws: bad } = await dial({ identifier: 'rna-bad' });
+      await until(() => cp.hub.connectionCount === 2);
+      const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+        bad.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+      );
+      bad.send(frame());
+      const { code, reason } = await closed;
+      if (expected.startsWith('close ')) expect(code).toBe(Number(expected.slice(6)));
+      else expect(reason).toContain(expected);
+      const res = await cp.hub.dispatch('rna-good', { method: 'GET', url: 'http://t/' });
+      let text = '';
+      for await (const c of res.body) text += c.toString();
+      expect(text).toBe('still here');
+      await until(() => cp.hub.list().every((g) => g.agentIdentifier !== 'rna-bad'));
+    },
+  );
+
+  it('an agent that floods a stream beyond its window is disconnected', async () => {
+    const { ws } = await dial({ identifier: 'rna-flood' });
+    await until(() => cp.hub.connectionCount === 1);
+    const closed = new Promise<string>((resolve) => ws.once('close', (_c, r) => resolve(r.toString())));
+    ws.on('message', (data) => {
+      // Answer the first OPEN with a head, then far more data than any window.
+      const frame = decodeFrame(data as Buffer);
+      if (frame.type === 'open') {
+        ws.send(encodeFrame({ type: 'response', stream: 1, status: 200, headers: [] }));
+        for (let i = 0; i < 10; i++)
+          ws.send(encodeFrame({ type: 'data', stream: 1, chunk: new Uint8Array(64 * 1024) }));
+      }
+    });
+    const p = cp.hub.dispatch('rna-flood', { method: 'GET', url: 'http://t/' });
+    p.then(
+      (r) => r.body.pause(),
+      () => {},
+    );
+    expect(await closed).toContain('BRL_PROTO_FLOW_CONTROL');
+  });
+});

@@ -1,0 +1,105 @@
+import type { WebhookSpec } from '../deployfile/spec-types.js';
+
+/**
+ * The contract between the engine and the webhooks concern. The engine decides WHEN a webhook
+ * runs and what its outcome means for the deployment; `webhooks/` owns HOW: recording the run,
+ * rendering, routing by networkMode (direct or through an agent), retries, the callback, and the
+ * deadline. Everything here is durable: a run is in the store before anything is called.
+ */
+
+/** Where in a deployment a webhook runs; (deploymentId, environment, location) is unique. */
+export interface WebhookInvocation {
+  deploymentId: string;
+  /** Target (environment) name. */
+  environment: string;
+  /**
+   * Where in the deploy file: e.g. `constraints.beforeDeployment[0]`,
+   * `constraints.afterDeployment[1]`, `strategy.steps[3]`, `strategy.redirectTrafficAfter[1]`.
+   */
+  location: string;
+  webhook: WebhookSpec;
+  /** `{{context.*}}`: already merged by the engine (file < start-time < runWebhook.context). */
+  context: Record<string, string>;
+  /** `{{armory.*}}` / `{{borealis.*}}` except callbackUri, which webhooks/ fills in. */
+  armory: {
+    deploymentId: string;
+    applicationName: string;
+    environmentName: string;
+    accountName: string;
+    namespace: string;
+    replicaSetName: string;
+  };
+  /** The target's `account`: the agent identifier when the webhook names none. */
+  account?: string;
+}
+
+export const WebhookRunStatus = {
+  /** Recorded; the call has not been made yet (or is being retried). */
+  pending: 'pending',
+  /** Called; waiting for `POST /callbacks/:token/callback`. */
+  awaitingCallback: 'awaiting_callback',
+  succeeded: 'succeeded',
+  failed: 'failed',
+  /** The engine no longer needs it (a sibling failed, the deployment was cancelled). */
+  cancelled: 'cancelled',
+} as const;
+export type WebhookRunStatus = (typeof WebhookRunStatus)[keyof typeof WebhookRunStatus];
+
+export interface WebhookAttempt {
+  attempt: number;
+  startedAt: number;
+  durationMs: number;
+  /** HTTP status the endpoint answered, when it answered. */
+  status?: number;
+  /** BRL_ERR_* code when the call could not be made or was refused. */
+  errorCode?: string;
+  message?: string;
+  /** Which agent connection carried it (networkMode remoteNetworkAgent). */
+  agent?: { agentIdentifier: string; instanceId: string; sessionId: string };
+}
+
+export interface WebhookRun {
+  id: string;
+  deploymentId: string;
+  environment: string;
+  location: string;
+  webhookName: string;
+  status: WebhookRunStatus;
+  /** Same on every retry, sent as `webhook-id` so receivers can de-duplicate. */
+  callId: string;
+  attempts: WebhookAttempt[];
+  deadlineAt: number;
+  /** The rendered request with secrets masked, for people debugging a run. */
+  request?: { method: string; url: string; headers: Array<[string, string]>; body?: string };
+  callback?: { success: boolean; mdMessage?: string; receivedAt: number };
+  /** Why it failed or was cancelled, in words a person can act on. */
+  reason?: string;
+  /** The BRL_ERR_* code of `reason`, for programs (never match on the reason's text). */
+  reasonCode?: string;
+  /** When the next attempt is due, while a retry is scheduled. */
+  nextAttemptAt?: number;
+  createdAt: number;
+  settledAt?: number;
+}
+
+export interface WebhookService {
+  /**
+   * Records the run (pending, deadline = now + callback timeout) BEFORE calling, then calls in
+   * the background. Idempotent on (deploymentId, environment, location): starting it again
+   * returns the existing run and calls nothing.
+   */
+  start(invocation: WebhookInvocation): Promise<WebhookRun>;
+  /** Settles a run that is not settled yet as cancelled (no effect on settled runs). */
+  cancel(runId: string, reason: string): Promise<void>;
+  get(runId: string): Promise<WebhookRun | undefined>;
+  find(deploymentId: string, environment: string, location: string): Promise<WebhookRun | undefined>;
+  listForDeployment(deploymentId: string): Promise<WebhookRun[]>;
+  /**
+   * Runs once at start: calls made before a crash whose outcome is unknown are made again with
+   * the same callId; runs past their deadline fail; deadline timers are set for the rest.
+   */
+  resume(): Promise<void>;
+  /** The engine's wake-up: called after any run settles (succeeded, failed, cancelled). */
+  onSettled(listener: (run: WebhookRun) => void): void;
+  close(): Promise<void>;
+}
