@@ -5,6 +5,7 @@
  * here and nowhere else, and alternative spellings are folded into the canonical one.
  */
 import {
+  type Alias,
   type Document,
   isAlias,
   isMap,
@@ -13,6 +14,7 @@ import {
   type LineCounter,
   type Node,
   type Scalar,
+  visit,
 } from 'yaml';
 import type { DiagnosticCode } from './codes.js';
 import type { DiagnosticSink, Position } from './diagnostic.js';
@@ -115,7 +117,7 @@ export type Schema =
 // --- walker ----------------------------------------------------------------------------------
 
 /** Aliases may share structure, but never expand into more than this many visited nodes. */
-const ALIAS_VISIT_LIMIT = 10_000;
+const ALIAS_VISIT_LIMIT = 5_000;
 
 export interface DecodeContext {
   doc: Document;
@@ -129,6 +131,35 @@ export interface DecodeContext {
   templates: Map<string, Scalar>;
   inAlias: number;
   aliasVisits: number;
+  /** Built on the first alias met (see resolveAlias). */
+  anchors?: Map<string, Array<{ offset: number; node: Node }>>;
+}
+
+/**
+ * yaml's `Alias.resolve` searches the whole document on every call, which makes many aliases
+ * quadratic; an index of anchors built once answers each in a few steps. An alias refers to the
+ * closest anchor of that name before it.
+ */
+function resolveAlias(alias: Alias, ctx: DecodeContext): Node | undefined {
+  if (!ctx.anchors) {
+    const anchors = new Map<string, Array<{ offset: number; node: Node }>>();
+    visit(ctx.doc, {
+      Node(_key, node) {
+        if (!isAlias(node) && node.anchor) {
+          const list = anchors.get(node.anchor) ?? [];
+          list.push({ offset: node.range?.[0] ?? 0, node: node as Node });
+          anchors.set(node.anchor, list);
+        }
+      },
+    });
+    ctx.anchors = anchors;
+  }
+  const at = alias.range?.[0] ?? 0;
+  let found: Node | undefined;
+  for (const candidate of ctx.anchors.get(alias.source) ?? []) {
+    if (candidate.offset < at) found = candidate.node;
+  }
+  return found;
 }
 
 export function posOf(node: Node | null | undefined, ctx: DecodeContext): Position {
@@ -178,23 +209,26 @@ export function decode(
   ownerPos?: Position,
 ): unknown {
   if (isAlias(node)) {
-    const target = node.resolve(ctx.doc);
+    if (ctx.aliasVisits > ALIAS_VISIT_LIMIT) return undefined; // reported once, below
+    const target = resolveAlias(node, ctx);
     if (!target) return undefined; // yaml already reported the unknown anchor
     ctx.inAlias++;
     try {
-      return decode(schema, target as Node, path, ctx, ownerPos);
+      return decode(schema, target, path, ctx, ownerPos);
     } finally {
       ctx.inAlias--;
     }
   }
   if (ctx.inAlias > 0 && ++ctx.aliasVisits > ALIAS_VISIT_LIMIT) {
-    ctx.sink.add(
-      'BRL_DF_ALIAS_LIMIT',
-      posOf(node, ctx),
-      path,
-      `YAML aliases expand to more than ${ALIAS_VISIT_LIMIT} nodes`,
-      'write the repeated parts out, or share less through anchors (&) and aliases (*)',
-    );
+    if (ctx.aliasVisits === ALIAS_VISIT_LIMIT + 1) {
+      ctx.sink.add(
+        'BRL_DF_ALIAS_LIMIT',
+        posOf(node, ctx),
+        path,
+        `YAML aliases expand to more than ${ALIAS_VISIT_LIMIT} nodes`,
+        'write the repeated parts out, or share less through anchors (&) and aliases (*)',
+      );
+    }
     return undefined;
   }
   const pos = posOf(node, ctx);

@@ -10,7 +10,10 @@ function headerPair(h: HeaderLike): readonly [string, string] {
 export function findContentType(headers: readonly HeaderLike[]): string | undefined {
   for (const h of headers) {
     const [key, value] = headerPair(h);
-    if (key.trim().toLowerCase() === 'content-type') return value;
+    // Typed as strings, but deploy files with errors reach here partially decoded.
+    if (typeof key === 'string' && key.trim().toLowerCase() === 'content-type') {
+      return typeof value === 'string' ? value : '';
+    }
   }
   return undefined;
 }
