@@ -1,0 +1,110 @@
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BorealisError } from '../errors.js';
+import { createStore, type Store } from '../store/index.js';
+import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/test-stores.js';
+import { registerAgentCredentialRoutes } from './agent-credentials-routes.js';
+
+describe.each(TEST_BACKENDS)('agent credential routes on $kind', ({ kind }) => {
+  let database: TestDatabase;
+  let store: Store;
+  let app: FastifyInstance;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    store = await createStore({ databaseUrl: database.databaseUrl });
+    app = Fastify();
+    app.setErrorHandler((err: FastifyError | BorealisError, _req, reply) => {
+      if (err instanceof BorealisError) return reply.status(err.status).send(err.toJSON());
+      return reply.status(err.statusCode ?? 500).send({ error: { code: err.code, message: err.message } });
+    });
+    registerAgentCredentialRoutes(app, { credentials: store.agentCredentials });
+    await app.ready();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await store?.close();
+    await database?.dispose();
+  });
+
+  it('creates a credential with 201, showing the secret once, not cacheable', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/agent-credentials',
+      payload: { name: 'eu-agents', allowedIdentifiers: ['prod-*'] },
+    });
+    expect(res.statusCode).toBe(201);
+    expect(res.headers['cache-control']).toBe('no-store');
+    const body = res.json();
+    expect(body).toMatchObject({ name: 'eu-agents', allowedIdentifiers: ['prod-*'] });
+    expect(typeof body.clientId).toBe('string');
+    expect(typeof body.clientSecret).toBe('string');
+    expect(new Date(body.createdAt).toISOString()).toBe(body.createdAt);
+    expect(await store.agentCredentials.verify(body.clientId, body.clientSecret)).toMatchObject({
+      clientId: body.clientId,
+      allowedIdentifiers: ['prod-*'],
+    });
+
+    const listed = await app.inject({ method: 'GET', url: '/api/v1/agent-credentials' });
+    expect(listed.statusCode).toBe(200);
+    expect(listed.body).not.toContain(body.clientSecret);
+    expect(listed.body).not.toMatch(/secret/i);
+    expect(listed.json().credentials).toContainEqual({
+      clientId: body.clientId,
+      name: 'eu-agents',
+      allowedIdentifiers: ['prod-*'],
+      createdAt: body.createdAt,
+    });
+  });
+
+  it('creates a credential for any identifier from an empty object or no body at all', async () => {
+    for (const payload of [{}, undefined]) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/v1/agent-credentials',
+        ...(payload ? { payload } : {}),
+      });
+      expect(res.statusCode).toBe(201);
+      expect(res.json().allowedIdentifiers).toEqual([]);
+    }
+  });
+
+  it.each([
+    ['allowedIdentifiers not an array', { allowedIdentifiers: 'prod-*' }],
+    ['an identifier with a space', { allowedIdentifiers: ['prod eu'] }],
+    ['a name that is not a string', { name: 7 }],
+    ['an empty name', { name: '  ' }],
+    ['an array body', ['prod-*']],
+  ])('answers 400 for %s', async (_what, payload) => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/agent-credentials',
+      payload: payload as object,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('BRL_ERR_BAD_REQUEST');
+    expect(res.json().error.message).toMatch(/allowedIdentifiers|name|JSON object/);
+  });
+
+  it('revokes with 204: the agent can no longer authenticate, and a second revoke is 404', async () => {
+    const created = (
+      await app.inject({ method: 'POST', url: '/api/v1/agent-credentials', payload: {} })
+    ).json();
+    const revoked = await app.inject({
+      method: 'DELETE',
+      url: `/api/v1/agent-credentials/${created.clientId}`,
+    });
+    expect(revoked.statusCode).toBe(204);
+    expect(await store.agentCredentials.verify(created.clientId, created.clientSecret)).toBeNull();
+    const listed = (await app.inject({ method: 'GET', url: '/api/v1/agent-credentials' })).json();
+    expect(listed.credentials.map((c: { clientId: string }) => c.clientId)).not.toContain(created.clientId);
+
+    const again = await app.inject({
+      method: 'DELETE',
+      url: `/api/v1/agent-credentials/${created.clientId}`,
+    });
+    expect(again.statusCode).toBe(404);
+    expect(again.json().error.code).toBe('BRL_ERR_NOT_FOUND');
+  });
+});
