@@ -31,7 +31,11 @@ function run(env: Record<string, string>) {
   return { child, out, exited };
 }
 
-describe.runIf(built)('borealis-agent program', () => {
+describe('borealis-agent program', () => {
+  it('is built (run `pnpm exec tsc -b` first; `pnpm test` does)', () => {
+    expect(built).toBe(true);
+  });
+
   it('exits 2 with every configuration problem on stderr', async () => {
     const { out, exited } = run({ BOREALIS_CONTROL_PLANE_URL: 'ftp://x', BOREALIS_ALLOW: 'http://a' });
     expect(await exited).toBe(2);
