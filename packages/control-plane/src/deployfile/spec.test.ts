@@ -1,0 +1,186 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { mergeContext, type RenderableWebhook, renderWebhookRequest } from '../templates/index.js';
+import { type DeploymentSpec, formatDiagnostics, parseDeployFile, type WebhookSpec } from './index.js';
+
+const fixture = (name: string) =>
+  readFileSync(
+    fileURLToPath(new URL(`../../test/fixtures/deployfiles/valid/${name}`, import.meta.url)),
+    'utf8',
+  );
+
+function specOf(text: string): DeploymentSpec {
+  const { spec, diagnostics } = parseDeployFile(text);
+  expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  return spec as DeploymentSpec;
+}
+
+describe('normalised spec', () => {
+  it('applies every default in one place', () => {
+    const spec = specOf(`application: app
+targets:
+  dev:
+    account: a
+    constraints:
+      beforeDeployment:
+        - runWebhook: {name: hook}
+      afterDeployment:
+        - analysis: {interval: 1, units: minutes, numberOfJudgmentRuns: 1, queries: [q]}
+analysis:
+  queries: [{name: q, queryTemplate: x}]
+webhooks:
+  - name: hook
+    method: post
+    uriTemplate: https://h.example/
+`);
+    expect(spec.version).toBe('v1');
+    expect(spec.kind).toBe('kubernetes');
+    expect(spec.deploymentConfig).toEqual({
+      timeout: { duration: 30, unit: 'minutes', ms: 1_800_000 },
+      ifDeploymentInProgress: { strategy: 'reject' },
+    });
+    expect(spec.webhooks[0]).toEqual({
+      name: 'hook',
+      method: 'POST',
+      uriTemplate: 'https://h.example/',
+      networkMode: 'direct',
+      headers: [],
+      retryCount: 0,
+      disableCallback: false,
+    });
+    expect(spec.targets.dev).toEqual({
+      name: 'dev',
+      account: 'a',
+      constraints: {
+        dependsOn: [],
+        beforeDeployment: [{ type: 'runWebhook', name: 'hook', context: {} }],
+        afterDeployment: [
+          {
+            type: 'analysis',
+            interval: 1,
+            units: 'minutes',
+            numberOfJudgmentRuns: 1,
+            queries: ['q'],
+            rollBackMode: 'automatic',
+            rollForwardMode: 'automatic',
+            context: {},
+          },
+        ],
+      },
+    });
+    expect(spec.strategies).toEqual({});
+    expect(spec.manifests).toEqual([]);
+    expect(spec.trafficManagement).toEqual([]);
+    expect(spec.context).toEqual({});
+  });
+
+  it('folds alternative spellings into the canonical one', () => {
+    const spec = specOf(fixture('09-full-reference.yaml'));
+    const prod = spec.targets.prod!;
+    expect(prod.constraints.beforeDeployment[0]).toEqual({
+      type: 'pause',
+      untilApproved: true,
+      requiresRoles: ['release-manager'],
+      approvalExpiration: { duration: 2, unit: 'hours', ms: 7_200_000 },
+    });
+    expect(prod.constraints.afterDeployment[0]).toMatchObject({ type: 'analysis', units: 'minutes' });
+    const bg = spec.strategies.bg!;
+    expect(bg.type).toBe('blueGreen');
+    if (bg.type === 'blueGreen') {
+      expect(bg.shutDownOldVersionAfter).toEqual([
+        { type: 'pause', untilApproved: false, duration: { duration: 10, unit: 'minutes', ms: 600_000 } },
+      ]);
+      expect(bg.redirectTrafficAfter).toEqual([
+        { type: 'runWebhook', name: 'notify', context: { stage: 'redirect' } },
+      ]);
+    }
+    expect(spec.webhooks[0]?.method).toBe('POST');
+    expect(spec.webhooks[0]?.signingSecret).toBe('notify_signing_key');
+    expect(spec.webhooks[0]?.headers[1]).toEqual({ key: 'X-Attempts', value: '2' });
+    expect(spec.context).toEqual({ team: 'payments', replicas: '3' });
+    expect(spec.deploymentConfig.ifDeploymentInProgress.strategy).toBe('enqueueOne');
+    expect(Object.keys(spec.targets)).toEqual(['dev', 'prod']);
+  });
+
+  it('treats runWebhook context: [] as an empty dictionary', () => {
+    const spec = specOf(fixture('04-trigger-context-empty-list.yaml'));
+    expect(spec.targets.dev?.constraints.beforeDeployment[0]).toEqual({
+      type: 'runWebhook',
+      name: 'webhook-name',
+      context: {},
+    });
+  });
+
+  it('a name like __proto__ stays data', () => {
+    const spec = specOf(`application: app
+targets:
+  dev: {account: a}
+context:
+  __proto__: x
+  constructor: y
+`);
+    expect(Object.getPrototypeOf(spec.context)).toBe(Object.prototype);
+    expect(Object.hasOwn(spec.context, '__proto__')).toBe(true);
+    expect(spec.context.constructor).toBe('y');
+  });
+});
+
+describe('formatDiagnostics', () => {
+  it('prints compiler-style lines with hints', () => {
+    const { diagnostics } = parseDeployFile(`application: app
+targets:
+  dev:
+    stratgy: x
+`);
+    expect(formatDiagnostics(diagnostics, 'deploy.yml')).toBe(
+      'deploy.yml:4:5: error BRL_DF_UNKNOWN_KEY: unknown key "stratgy" in targets.dev\n  hint: did you mean "strategy"?',
+    );
+  });
+
+  it('the product-page trap gets the quoting fix in its hint, at its line', () => {
+    const { diagnostics, spec } = parseDeployFile(`application: app
+targets:
+  dev:
+    account: a
+    constraints:
+      beforeDeployment:
+        - runWebhook: {name: hook}
+webhooks:
+  - name: hook
+    method: POST
+    uriTemplate: https://h.example/
+    headers:
+      - key: Location
+        value: {{armory.callbackUri}}/callback
+`);
+    expect(spec).toBeUndefined();
+    expect(formatDiagnostics(diagnostics, 'f.yml')).toContain('f.yml:14:16: error BRL_DF_UNQUOTED_TEMPLATE');
+    expect(diagnostics[0]?.hint).toBe('quote the value: value: "{{armory.callbackUri}}/callback"');
+  });
+});
+
+describe('deploy file to webhook request', () => {
+  it('a validated webhook renders with the templates module', () => {
+    const spec = specOf(fixture('03-integration-tests-rna-quoted.yaml'));
+    const webhook: WebhookSpec = spec.webhooks[0]!;
+    const renderable: RenderableWebhook = webhook; // the spec type fits the renderer structurally
+    const step = spec.targets.staging!.constraints.afterDeployment[0]!;
+    const callContext = step.type === 'runWebhook' ? step.context : {};
+    const request = renderWebhookRequest(renderable, {
+      armory: { callbackUri: 'https://cp.example/callbacks/t0k' },
+      context: mergeContext(spec.context, { environment: 'from-cli' }, callContext),
+      secrets: { test_token: 'tok' },
+    });
+    expect(request).toEqual({
+      method: 'POST',
+      url: 'https://integrations.armory.io/tests/',
+      headers: [
+        ['Authorization', 'Bearer tok'],
+        ['Location', 'https://cp.example/callbacks/t0k/callback'],
+        ['Content-Type', 'application/json'],
+        ['environment', 'staging'],
+      ],
+    });
+  });
+});
