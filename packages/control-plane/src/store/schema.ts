@@ -1,3 +1,5 @@
+import type { WebhookCallbackTokensTable, WebhookRunsTable } from './webhook-run-tables.js';
+
 /**
  * The database as Kysely sees it: one interface per table, keyed by table name. Timestamps are
  * integer milliseconds since the epoch (bigint in PostgreSQL, read back as JS numbers); JSON is
@@ -8,6 +10,8 @@ export interface Database {
   api_tokens: ApiTokensTable;
   agent_credentials: AgentCredentialsTable;
   secrets: SecretsTable;
+  webhook_runs: WebhookRunsTable;
+  webhook_callback_tokens: WebhookCallbackTokensTable;
 }
 
 export interface ApiTokensTable {

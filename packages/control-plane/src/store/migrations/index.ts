@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as apiTokens from './0001-api-tokens.js';
 import * as agentCredentials from './0002-agent-credentials.js';
 import * as secrets from './0003-secrets.js';
+import * as webhookRuns from './0020-webhook-runs.js';
 
 /**
  * Every migration, in the order they run. Kysely's Migrator sorts by name and refuses to start
@@ -14,6 +15,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0001-api-tokens': apiTokens,
   '0002-agent-credentials': agentCredentials,
   '0003-secrets': secrets,
+  '0020-webhook-runs': webhookRuns,
 };
 
 /** Serves the in-code list to Kysely's Migrator (no migration files are read at run time). */
