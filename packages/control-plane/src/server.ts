@@ -3,14 +3,22 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import pino, { type Logger } from 'pino';
 import { registerAgentCredentialRoutes } from './api/agent-credentials-routes.js';
 import { registerAgentRoutes } from './api/agents-routes.js';
+import { registerDeploymentRoutes } from './api/deployments-routes.js';
 import { installErrorHandling } from './api/error-handling.js';
 import { registerOpsRoutes } from './api/ops-routes.js';
 import { registerSecretsRoutes } from './api/secrets-routes.js';
 import { type CompiledOptions, type ControlPlaneOptions, compileOptions } from './config.js';
+import { createEngine, type Engine, type MetricProvider } from './engine/index.js';
 import { BorealisError } from './errors.js';
 import { createAgentUpgradeHandler, RelayHub } from './relay/index.js';
 import { createSecretsRepository, loadSecretKey, type SecretsRepository } from './secrets/index.js';
 import { createStore, type Store } from './store/index.js';
+import {
+  createWebhookService,
+  registerCallbackRoutes,
+  registerWebhookRunRoutes,
+  type WebhookServiceWithCallbacks,
+} from './webhooks/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,6 +33,10 @@ export interface ControlPlane {
   store: Store;
   hub: RelayHub;
   secrets: SecretsRepository;
+  /** Webhook runs: what the engine starts, and where callbacks land. */
+  webhooks: WebhookServiceWithCallbacks;
+  /** Deployments: the state machine, re-driven from the store at start. */
+  engine: Engine;
   logger: Logger;
   /** Base URL it listens on (after `listen`). */
   url: string;
@@ -38,6 +50,8 @@ export interface ControlPlane {
 
 export interface CreateControlPlaneOptions extends ControlPlaneOptions {
   logger?: Logger;
+  /** Judges `analysis` steps; without one, analyses are skipped and say so. */
+  metricProviders?: MetricProvider[];
 }
 
 /** Paths anyone may call: probes, metrics, callbacks (their token is in the path). */
@@ -84,6 +98,24 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     logger,
   });
   const secrets = createSecretsRepository({ db: store.db, key: secretKey });
+  const webhooks = createWebhookService({
+    store,
+    dispatcher: hub,
+    secrets,
+    logger,
+    // Read at each call: without BOREALIS_PUBLIC_URL the public URL is known only after listen().
+    options: {
+      callbackTimeoutMs: options.callbackTimeoutMs,
+      directAllow: options.directAllow,
+      publicUrl: () => publicUrl,
+    },
+  });
+  const engine = createEngine({
+    store,
+    webhooks,
+    logger: logger.child({ component: 'engine' }),
+    ...(input.metricProviders ? { metricProviders: input.metricProviders } : {}),
+  });
   // --- end wiring: services
   const upgrade = createAgentUpgradeHandler({
     hub,
@@ -115,6 +147,9 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
   registerAgentRoutes(app, { hub });
   registerAgentCredentialRoutes(app, { credentials: store.agentCredentials });
   registerSecretsRoutes(app, { secrets });
+  registerCallbackRoutes(app, { webhooks, logger: logger.child({ component: 'webhooks' }) });
+  registerWebhookRunRoutes(app, { webhooks });
+  registerDeploymentRoutes(app, { engine });
   // --- end wiring: routes
 
   let url = '';
@@ -125,6 +160,8 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     store,
     hub,
     secrets,
+    webhooks,
+    engine,
     logger,
     get url() {
       return url;
@@ -140,12 +177,18 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
       url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
       if (!options.publicUrl) publicUrl = url;
       logger.info({ url, publicUrl, database: store.location, tokenFile }, 'listening');
+      // After listen: re-driven calls need the public URL for their callback URIs.
+      await webhooks.resume();
+      // Then every unfinished deployment, where it stood (its webhook runs are known by now).
+      await engine.resume();
       return url;
     },
     async close() {
       hub.closeAll();
       upgrade.close();
       await app.close();
+      await engine.close();
+      await webhooks.close();
       await store.close();
     },
   };

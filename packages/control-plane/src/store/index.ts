@@ -34,3 +34,10 @@ export { DEFAULT_DATABASE_URL } from './database-url.js';
 export type { StoreLogger } from './logger.js';
 export type { Database } from './schema.js';
 export { type CreateStoreOptions, createStore, type Store } from './store.js';
+export type {
+  NewWebhookRunRow,
+  WebhookCallbackTokenRow,
+  WebhookRunPatch,
+  WebhookRunRepository,
+  WebhookRunRow,
+} from './webhook-runs.js';

@@ -15,6 +15,7 @@ import {
 import type { StoreLogger } from './logger.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
+import { createWebhookRunRepository, type WebhookRunRepository } from './webhook-runs.js';
 
 export interface CreateStoreOptions {
   /** `BOREALIS_DATABASE_URL`: a `postgres://` URL, or a SQLite path / `sqlite:` / `file:` URL. */
@@ -36,6 +37,7 @@ export interface Store {
   readonly db: Kysely<Database>;
   readonly apiTokens: ApiTokenRepository;
   readonly agentCredentials: AgentCredentialRepository;
+  readonly webhookRuns: WebhookRunRepository;
   /**
    * Runs `fn` in one database transaction: committed when it resolves, rolled back when it
    * throws. Build repositories on `tx` inside `fn` and do not touch `store.db` there (on SQLite
@@ -73,6 +75,7 @@ export async function createStore(options: CreateStoreOptions = {}): Promise<Sto
     db,
     apiTokens: createApiTokenRepository(db, logger),
     agentCredentials: createAgentCredentialRepository(db),
+    webhookRuns: createWebhookRunRepository(db),
     transaction: (fn) => db.transaction().execute(fn),
     ping: () => ping(db, location),
     close: async () => {

@@ -1,0 +1,61 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { BorealisError } from '../errors.js';
+import { createRateLimiter, DEFAULT_CALLBACK_RATE_LIMIT, type RateLimitOptions } from './rate-limiter.js';
+import type { WebhookServiceWithCallbacks } from './webhook-service.js';
+
+/** Room for a 64 KiB mdMessage, JSON-escaped, and the rest of the body. */
+export const CALLBACK_BODY_LIMIT = 128 * 1024;
+
+/**
+ * `POST /callbacks/:token/callback`: how an external process reports its outcome. No bearer
+ * token (the server's auth hook skips `/callbacks/`): the 256-bit token in the path is the
+ * credential. The body is read as text whatever its content type (receivers send JSON with
+ * `curl -d`, which says form-urlencoded), then parsed here so every failure has our error shape.
+ *
+ * Request logging is off for this route: the URL carries the token, and tokens are never logged.
+ */
+export function registerCallbackRoutes(
+  app: FastifyInstance,
+  deps: {
+    webhooks: Pick<WebhookServiceWithCallbacks, 'acceptCallback'>;
+    rateLimit?: RateLimitOptions;
+    logger?: Logger;
+  },
+): void {
+  const limiter = createRateLimiter(deps.rateLimit ?? DEFAULT_CALLBACK_RATE_LIMIT);
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser(
+      '*',
+      { parseAs: 'string', bodyLimit: CALLBACK_BODY_LIMIT },
+      (_req, body, done) => done(null, body),
+    );
+    scope.post<{ Params: { token: string } }>(
+      '/callbacks/:token/callback',
+      { logLevel: 'silent', bodyLimit: CALLBACK_BODY_LIMIT },
+      async (req, reply) => {
+        if (!limiter.take(req.ip)) {
+          reply.header('retry-after', '1');
+          throw new BorealisError(
+            'BRL_ERR_RATE_LIMITED',
+            'Too many callback requests from this address; slow down',
+          );
+        }
+        const answer = await deps.webhooks.acceptCallback(req.params.token, parseJson(req.body));
+        deps.logger?.info({ status: answer.status, remoteAddress: req.ip }, 'callback answered');
+        return answer;
+      },
+    );
+  });
+}
+
+/** Undefined for a missing or non-JSON body: acceptCallback answers that with a 400 naming the shape. */
+function parseJson(body: unknown): unknown {
+  if (typeof body !== 'string' || body.trim() === '') return undefined;
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return undefined;
+  }
+}

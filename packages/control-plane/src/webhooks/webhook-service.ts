@@ -1,0 +1,666 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { BorealisError, isBorealisError } from '../errors.js';
+import type { Dispatcher } from '../relay/index.js';
+import type { Store, WebhookRunPatch, WebhookRunRow } from '../store/index.js';
+import {
+  listTemplateVariables,
+  maskSecrets,
+  type RenderedRequest,
+  renderWebhookRequest,
+} from '../templates/index.js';
+import { formatDuration } from '../util/duration.js';
+import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, parseRetryAfter } from './backoff.js';
+import {
+  createAgentCaller,
+  createDirectCaller,
+  type EndpointAnswer,
+  type OutgoingCall,
+} from './call-endpoint.js';
+import { hashCallbackToken, looksLikeCallbackToken, newCallbackToken, sameDigest } from './callback-token.js';
+import {
+  parseAttempts,
+  parseInvocation,
+  type StoredInvocation,
+  storedInvocation,
+  toWebhookRun,
+} from './run-record.js';
+import { STANDARD_WEBHOOK_HEADERS, signStandardWebhook } from './signing.js';
+import { createSsrfGuard, type LookupAll } from './ssrf-guard.js';
+import {
+  type WebhookAttempt,
+  type WebhookInvocation,
+  type WebhookRun,
+  WebhookRunStatus,
+  type WebhookService,
+} from './types.js';
+
+/** Secret values by name (the secrets repository); names that do not exist are absent. */
+export interface SecretLookup {
+  getValues(names: Iterable<string>): Promise<Map<string, string>>;
+}
+
+export interface WebhookServiceOptions {
+  /** How long a run may wait for its callback (BOREALIS_CALLBACK_TIMEOUT). */
+  callbackTimeoutMs: number;
+  /** Addresses or CIDRs direct webhooks may reach despite the SSRF guard (BOREALIS_DIRECT_ALLOW). */
+  directAllow: readonly string[];
+  /** Read at every call, not once: the public URL may only be known after `listen`. */
+  publicUrl: () => string;
+  /** Limit of one call, from sending to the answer's headers (default 30 s). */
+  callTimeoutMs?: number;
+  /** Retry timing (defaults: base 1 s, cap 30 s, Retry-After honoured up to 60 s). */
+  backoff?: Partial<BackoffOptions>;
+  /** DNS for direct calls; tests inject one to play a rebinding resolver. */
+  lookup?: LookupAll;
+  connectTimeoutMs?: number;
+}
+
+export interface WebhookServiceDeps {
+  store: Pick<Store, 'webhookRuns'>;
+  dispatcher: Dispatcher;
+  secrets: SecretLookup;
+  logger: Logger;
+  options: WebhookServiceOptions;
+}
+
+/** A callback as it arrived: the parsed JSON body, or undefined when there was none. */
+export interface CallbackAnswer {
+  status: WebhookRunStatus;
+}
+
+/** The service plus the door callbacks come in through (used by `registerCallbackRoutes`). */
+export interface WebhookServiceWithCallbacks extends WebhookService {
+  /**
+   * Settles the run `token` belongs to. Throws BRL_ERR_CALLBACK_UNKNOWN (404), _INVALID (400, the
+   * token stays usable) or _CONFLICT (409).
+   */
+  acceptCallback(token: string, body: unknown): Promise<CallbackAnswer>;
+}
+
+export const MAX_MD_MESSAGE_BYTES = 64 * 1024;
+/** How much of an answer's body a failure reason quotes. */
+const REASON_BODY_CHARS = 200;
+const UNSETTLED = [WebhookRunStatus.pending, WebhookRunStatus.awaitingCallback] as const;
+/** setTimeout takes at most 2^31-1 ms; longer waits re-arm. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+interface Prepared {
+  request: OutgoingCall;
+  /** The URL with secrets and the token masked, for messages. */
+  displayUrl: string;
+  /** Values that must never be recorded or logged: secret values and the callback token. */
+  masks: string[];
+  signingKey?: string;
+}
+
+export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWithCallbacks {
+  const repo = deps.store.webhookRuns;
+  const log = deps.logger.child({ component: 'webhooks' });
+  const options = deps.options;
+  const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...options.backoff };
+  const callTimeoutMs = options.callTimeoutMs ?? 30_000;
+  const direct = createDirectCaller(createSsrfGuard(options.directAllow), {
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+    ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+  });
+  const viaAgent = createAgentCaller(deps.dispatcher);
+
+  const listeners: Array<(run: WebhookRun) => void> = [];
+  const retryTimers = new Map<string, NodeJS.Timeout>();
+  const deadlineTimers = new Map<string, NodeJS.Timeout>();
+  const inFlight = new Map<string, AbortController>();
+  // The token exists only here and in the call; after a restart a run gets a new one.
+  const prepared = new Map<string, Prepared>();
+  const driving = new Set<string>();
+  const background = new Set<Promise<unknown>>();
+  let closed = false;
+  let resumed = false;
+
+  /** Runs `fn` detached from the caller, but tracked so close() can wait for it. */
+  function inBackground(what: string, runId: string, fn: () => Promise<unknown>): void {
+    if (closed) return;
+    const p = fn()
+      .catch((err: unknown) => log.error({ runId, err: errorText(err) }, `webhook run: ${what} failed`))
+      .finally(() => background.delete(p));
+    background.add(p);
+  }
+
+  async function notify(runId: string): Promise<void> {
+    const row = await repo.get(runId);
+    if (!row) return;
+    const run = toWebhookRun(row);
+    for (const listener of listeners) {
+      try {
+        listener(run);
+      } catch (err) {
+        log.error({ runId, err: errorText(err) }, 'onSettled listener threw');
+      }
+    }
+  }
+
+  /** Moves an unsettled run to a final status exactly once; false if it had already settled. */
+  async function settle(
+    runId: string,
+    status: WebhookRunStatus,
+    patch: WebhookRunPatch,
+    only: readonly string[] = UNSETTLED,
+  ): Promise<boolean> {
+    const now = Date.now();
+    const changed = await repo.update(
+      runId,
+      { ...patch, status, next_attempt_at: null, settled_at: now, updated_at: now },
+      only,
+    );
+    if (!changed) return false;
+    forget(runId);
+    log.info({ runId, status, reasonCode: patch.reason_code ?? undefined }, 'webhook run settled');
+    await notify(runId);
+    return true;
+  }
+
+  function forget(runId: string): void {
+    clearTimeout(retryTimers.get(runId));
+    retryTimers.delete(runId);
+    clearTimeout(deadlineTimers.get(runId));
+    deadlineTimers.delete(runId);
+    inFlight.get(runId)?.abort();
+    inFlight.delete(runId);
+    prepared.delete(runId);
+  }
+
+  function armDeadline(runId: string, deadlineAt: number): void {
+    if (closed) return;
+    clearTimeout(deadlineTimers.get(runId));
+    const wait = Math.max(0, deadlineAt - Date.now());
+    const timer = setTimeout(
+      () => {
+        deadlineTimers.delete(runId);
+        if (Date.now() < deadlineAt) armDeadline(runId, deadlineAt);
+        else inBackground('deadline', runId, () => expire(runId));
+      },
+      Math.min(wait, MAX_TIMER_MS),
+    );
+    timer.unref();
+    deadlineTimers.set(runId, timer);
+  }
+
+  function scheduleAttempt(runId: string, at: number): void {
+    if (closed) return;
+    clearTimeout(retryTimers.get(runId));
+    const timer = setTimeout(
+      () => {
+        retryTimers.delete(runId);
+        inBackground('attempt', runId, () => drive(runId));
+      },
+      Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS),
+    );
+    timer.unref();
+    retryTimers.set(runId, timer);
+  }
+
+  async function expire(runId: string): Promise<boolean> {
+    const row = await repo.get(runId);
+    if (!row || !isUnsettled(row.status) || row.deadline_at > Date.now()) return false;
+    return settle(runId, WebhookRunStatus.failed, {
+      reason: `no callback within ${formatDuration(row.deadline_at - row.created_at)} (BOREALIS_CALLBACK_TIMEOUT)`,
+      reason_code: 'BRL_ERR_WEBHOOK_CALLBACK_TIMEOUT',
+    });
+  }
+
+  async function prepare(
+    row: WebhookRunRow,
+    invocation: StoredInvocation,
+    attempt: number,
+  ): Promise<Prepared> {
+    const webhook = invocation.webhook;
+    const base = options.publicUrl().replace(/\/+$/, '');
+    if (base === '') {
+      throw new BorealisError(
+        'BRL_ERR_WEBHOOK_NO_PUBLIC_URL',
+        'There is no public URL to build the callback URI from: set BOREALIS_PUBLIC_URL to the URL the webhook receiver can reach this control plane at',
+      );
+    }
+    const names = secretNames(webhook);
+    const values = await deps.secrets.getValues(
+      webhook.signingSecret === undefined ? names : [...names, webhook.signingSecret],
+    );
+    // Only the secrets the templates name are handed to rendering (no prototype: a name like
+    // `constructor` is just a name).
+    const secrets: Record<string, string> = Object.create(null);
+    for (const name of names) {
+      const value = values.get(name);
+      if (value !== undefined) secrets[name] = value;
+    }
+    let signingKey: string | undefined;
+    if (webhook.signingSecret !== undefined) {
+      signingKey = values.get(webhook.signingSecret);
+      if (signingKey === undefined) {
+        throw new BorealisError(
+          'BRL_ERR_WEBHOOK_SECRET_MISSING',
+          `signingSecret names the secret "${webhook.signingSecret}", which does not exist: create it with: borealis secrets set ${webhook.signingSecret}`,
+        );
+      }
+    }
+    const token = newCallbackToken();
+    const rendered = renderWebhookRequest(webhook, {
+      armory: { ...invocation.armory, callbackUri: `${base}/callbacks/${token}` },
+      context: invocation.context,
+      secrets,
+    });
+    const request = withCallId(rendered, row.call_id);
+    const masks = [...Object.values(secrets), ...(signingKey === undefined ? [] : [signingKey]), token];
+    const mask = (text: string) => maskSecrets(text, masks);
+    const recorded = {
+      method: request.method,
+      url: mask(request.url),
+      headers: request.headers.map(([k, v]) => [k, mask(v)] as [string, string]),
+      ...(request.body === undefined ? {} : { body: mask(request.body) }),
+    };
+    const now = Date.now();
+    await repo.addCallbackToken({
+      token_hash: hashCallbackToken(token),
+      run_id: row.id,
+      attempt,
+      created_at: now,
+    });
+    await repo.update(row.id, { request: JSON.stringify(recorded), updated_at: now });
+    return { request, displayUrl: recorded.url, masks, ...(signingKey === undefined ? {} : { signingKey }) };
+  }
+
+  async function call(
+    invocation: StoredInvocation,
+    prep: Prepared,
+    signal: AbortSignal,
+  ): Promise<EndpointAnswer> {
+    const headers = [...prep.request.headers];
+    if (prep.signingKey !== undefined) {
+      // A fresh timestamp and signature per attempt; the id stays the same.
+      const timestamp = Math.floor(Date.now() / 1000);
+      const callId = headers.find(([k]) => k === 'webhook-id')?.[1] ?? '';
+      headers.push(
+        ['webhook-timestamp', String(timestamp)],
+        [
+          'webhook-signature',
+          signStandardWebhook(prep.signingKey, callId, timestamp, prep.request.body ?? ''),
+        ],
+      );
+    }
+    const outgoing = { ...prep.request, headers };
+    const opts = { displayUrl: prep.displayUrl, timeoutMs: callTimeoutMs, signal };
+    if (invocation.webhook.networkMode !== 'remoteNetworkAgent') return direct.call(outgoing, opts);
+    const agentIdentifier = invocation.webhook.agentIdentifier ?? invocation.account;
+    if (agentIdentifier === undefined || agentIdentifier === '') {
+      throw new BorealisError(
+        'BRL_ERR_WEBHOOK_NO_AGENT',
+        `Webhook "${invocation.webhook.name}" has networkMode: remoteNetworkAgent but no agentIdentifier, and its target has no account to name the agent: add agentIdentifier to the webhook`,
+      );
+    }
+    return viaAgent.call(agentIdentifier, outgoing, opts);
+  }
+
+  /** Makes the next attempt of a pending run and decides what follows from its outcome. */
+  async function drive(runId: string): Promise<void> {
+    if (closed || driving.has(runId)) return;
+    driving.add(runId);
+    try {
+      await attemptOnce(runId);
+    } finally {
+      driving.delete(runId);
+    }
+  }
+
+  async function attemptOnce(runId: string): Promise<void> {
+    const row = await repo.get(runId);
+    if (!row || row.status !== WebhookRunStatus.pending) return;
+    if (row.deadline_at <= Date.now()) {
+      await expire(runId);
+      return;
+    }
+    const invocation = parseInvocation(row);
+    const attempts = parseAttempts(row);
+    const attempt = attempts.length + 1;
+    if (row.attempt_count >= attempt) {
+      log.warn(
+        { runId, attempt },
+        'webhook call was cut off by a restart; its outcome is unknown, calling again with the same webhook-id',
+      );
+    }
+    let prep = prepared.get(runId);
+    if (!prep) {
+      try {
+        prep = await prepare(row, invocation, attempt);
+      } catch (err) {
+        await settle(runId, WebhookRunStatus.failed, failure(err, attempts));
+        return;
+      }
+      prepared.set(runId, prep);
+    }
+    const started = await repo.update(
+      runId,
+      { attempt_count: attempt, next_attempt_at: null, updated_at: Date.now() },
+      [WebhookRunStatus.pending],
+    );
+    if (!started || closed) return;
+
+    const controller = new AbortController();
+    inFlight.set(runId, controller);
+    const startedAt = Date.now();
+    let answer: EndpointAnswer | undefined;
+    let error: BorealisError | undefined;
+    try {
+      answer = await call(invocation, prep, controller.signal);
+    } catch (err) {
+      error = isBorealisError(err)
+        ? err
+        : new BorealisError('BRL_ERR_INTERNAL', errorText(err), { cause: err });
+    } finally {
+      if (inFlight.get(runId) === controller) inFlight.delete(runId);
+    }
+    // Stopping the control plane: the attempt stays unfinished and resume() makes it again.
+    if (closed) return;
+
+    const record: WebhookAttempt = { attempt, startedAt, durationMs: Date.now() - startedAt };
+    const mask = (text: string) => maskSecrets(text, prep.masks);
+    if (answer) {
+      record.status = answer.status;
+      if (answer.agent) record.agent = answer.agent;
+    } else if (error) {
+      record.errorCode = error.code;
+      record.message = mask(error.message);
+    }
+    const withAttempt = JSON.stringify([...attempts, record]);
+    log.info(
+      {
+        runId,
+        callId: row.call_id,
+        attempt,
+        url: prep.displayUrl,
+        status: record.status,
+        errorCode: record.errorCode,
+        agent: record.agent?.instanceId,
+        durationMs: record.durationMs,
+      },
+      'webhook call made',
+    );
+
+    const retryCount = invocation.webhook.retryCount;
+    const retry = async (delayMs: number): Promise<void> => {
+      const at = Date.now() + delayMs;
+      const ok = await repo.update(
+        runId,
+        { attempts: withAttempt, next_attempt_at: at, updated_at: Date.now() },
+        [WebhookRunStatus.pending],
+      );
+      if (ok) scheduleAttempt(runId, at);
+      else await repo.update(runId, { attempts: withAttempt });
+    };
+    const give = async (reason: string, code: string) => {
+      if (
+        !(await settle(runId, WebhookRunStatus.failed, { attempts: withAttempt, reason, reason_code: code }))
+      ) {
+        await repo.update(runId, { attempts: withAttempt });
+      }
+    };
+    const afterTries = (n: number) =>
+      n > 1 ? ` (gave up after ${n} attempts; retryCount: ${retryCount})` : '';
+
+    if (answer && answer.status >= 200 && answer.status < 300) {
+      if (invocation.webhook.disableCallback) {
+        if (!(await settle(runId, WebhookRunStatus.succeeded, { attempts: withAttempt }))) {
+          await repo.update(runId, { attempts: withAttempt });
+        }
+        return;
+      }
+      const waiting = await repo.update(
+        runId,
+        { attempts: withAttempt, status: WebhookRunStatus.awaitingCallback, updated_at: Date.now() },
+        [WebhookRunStatus.pending],
+      );
+      // A callback may have come before the answer did; then the run is settled already.
+      if (!waiting) await repo.update(runId, { attempts: withAttempt });
+      return;
+    }
+    if (answer) {
+      const quoted = mask(answer.bodyStart).slice(0, REASON_BODY_CHARS).trim();
+      const reason = `${prep.displayUrl} answered ${answer.status}${quoted === '' ? '' : `: ${quoted}`}`;
+      if ((answer.status >= 500 || answer.status === 429) && attempt <= retryCount) {
+        const after = parseRetryAfter(answer.retryAfter);
+        await retry(
+          after === undefined ? backoffDelay(attempt, backoff) : Math.min(after, backoff.retryAfterMaxMs),
+        );
+        return;
+      }
+      await give(reason + afterTries(attempt), 'BRL_ERR_WEBHOOK_HTTP_STATUS');
+      return;
+    }
+    if (!error || error.code === 'BRL_ERR_WEBHOOK_CANCELLED') {
+      // Cancelled or past its deadline while in flight: whoever stopped it has settled it.
+      await repo.update(runId, { attempts: withAttempt });
+      return;
+    }
+    if (error.retryable && attempt <= retryCount) {
+      await retry(backoffDelay(attempt, backoff));
+      return;
+    }
+    await give(mask(error.message) + afterTries(attempt), error.code);
+  }
+
+  function failure(err: unknown, attempts: WebhookAttempt[]): WebhookRunPatch {
+    const code = isBorealisError(err) ? err.code : 'BRL_ERR_INTERNAL';
+    const message = err instanceof Error ? err.message : String(err);
+    return { reason: message, reason_code: code, attempts: JSON.stringify(attempts) };
+  }
+
+  async function acceptCallback(token: string, body: unknown): Promise<CallbackAnswer> {
+    const unknown = () =>
+      new BorealisError(
+        'BRL_ERR_CALLBACK_UNKNOWN',
+        'No webhook run has this callback token: use the callback URI from the call exactly as it was sent, with /callback after it',
+      );
+    if (typeof token !== 'string' || !looksLikeCallbackToken(token)) throw unknown();
+    const hash = hashCallbackToken(token);
+    const tokenRow = await repo.findCallbackToken(hash);
+    if (!tokenRow || !sameDigest(hash, tokenRow.token_hash)) throw unknown();
+    const outcome = parseCallbackBody(body);
+    const row = await repo.get(tokenRow.run_id);
+    if (!row) throw unknown();
+
+    const runId = row.id;
+    const now = Date.now();
+    const status = outcome.success ? WebhookRunStatus.succeeded : WebhookRunStatus.failed;
+    const callback = {
+      success: outcome.success,
+      receivedAt: now,
+      ...(outcome.mdMessage === undefined ? {} : { mdMessage: outcome.mdMessage }),
+    };
+    if (isUnsettled(row.status) && row.deadline_at > now) {
+      const settled = await settle(runId, status, {
+        callback: JSON.stringify(callback),
+        ...(outcome.success
+          ? {}
+          : {
+              reason: 'the callback reported failure (success: false)',
+              reason_code: 'BRL_ERR_WEBHOOK_CALLBACK_FAILED',
+            }),
+      });
+      if (settled) {
+        log.info({ runId, success: outcome.success }, 'webhook callback accepted');
+        return { status };
+      }
+    }
+    // Settled already (by this callback's twin, another outcome, the deadline or a cancel).
+    const current = (await repo.get(runId)) ?? row;
+    if (isUnsettled(current.status) && current.deadline_at <= Date.now()) await expire(runId);
+    const latest = toWebhookRun((await repo.get(runId)) ?? current);
+    if (latest.callback && latest.callback.success === outcome.success) return { status: latest.status };
+    throw new BorealisError('BRL_ERR_CALLBACK_CONFLICT', conflictMessage(latest), {
+      details: { status: latest.status },
+    });
+  }
+
+  const service: WebhookServiceWithCallbacks = {
+    async start(invocation: WebhookInvocation) {
+      const now = Date.now();
+      const { row, inserted } = await repo.insertIfAbsent({
+        id: `whr_${randomBytes(12).toString('hex')}`,
+        deployment_id: invocation.deploymentId,
+        environment: invocation.environment,
+        location: invocation.location,
+        webhook_name: invocation.webhook.name,
+        invocation: storedInvocation(invocation),
+        status: WebhookRunStatus.pending,
+        call_id: `msg_${randomBytes(16).toString('base64url')}`,
+        attempt_count: 0,
+        next_attempt_at: null,
+        attempts: '[]',
+        deadline_at: now + options.callbackTimeoutMs,
+        request: null,
+        callback: null,
+        reason: null,
+        reason_code: null,
+        created_at: now,
+        updated_at: now,
+        settled_at: null,
+      });
+      if (inserted) {
+        log.info(
+          { runId: row.id, webhook: row.webhook_name, deploymentId: row.deployment_id },
+          'webhook run recorded',
+        );
+        armDeadline(row.id, row.deadline_at);
+        inBackground('attempt', row.id, () => drive(row.id));
+      }
+      return toWebhookRun(row);
+    },
+
+    async cancel(runId, reason) {
+      await settle(runId, WebhookRunStatus.cancelled, { reason, reason_code: 'BRL_ERR_WEBHOOK_CANCELLED' });
+    },
+
+    async get(runId) {
+      const row = await repo.get(runId);
+      return row ? toWebhookRun(row) : undefined;
+    },
+
+    async find(deploymentId, environment, location) {
+      const row = await repo.find(deploymentId, environment, location);
+      return row ? toWebhookRun(row) : undefined;
+    },
+
+    async listForDeployment(deploymentId) {
+      return (await repo.listForDeployment(deploymentId)).map(toWebhookRun);
+    },
+
+    async resume() {
+      if (resumed || closed) return;
+      resumed = true;
+      const rows = await repo.listByStatus(UNSETTLED);
+      const now = Date.now();
+      let expired = 0;
+      for (const row of rows) {
+        if (row.deadline_at <= now) {
+          if (await expire(row.id)) expired++;
+          continue;
+        }
+        armDeadline(row.id, row.deadline_at);
+        if (row.status !== WebhookRunStatus.pending) continue;
+        // A scheduled retry keeps its time; a call that was in flight (or never made) goes now.
+        if (row.next_attempt_at !== null) scheduleAttempt(row.id, row.next_attempt_at);
+        else inBackground('attempt', row.id, () => drive(row.id));
+      }
+      log.info({ unsettled: rows.length, expired }, 'webhook runs resumed');
+    },
+
+    onSettled(listener) {
+      listeners.push(listener);
+    },
+
+    acceptCallback,
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const t of retryTimers.values()) clearTimeout(t);
+      for (const t of deadlineTimers.values()) clearTimeout(t);
+      retryTimers.clear();
+      deadlineTimers.clear();
+      for (const c of inFlight.values()) c.abort();
+      await Promise.allSettled([...background]);
+      await direct.close();
+    },
+  };
+  return service;
+}
+
+function isUnsettled(status: string): boolean {
+  return status === WebhookRunStatus.pending || status === WebhookRunStatus.awaitingCallback;
+}
+
+/** The names of the secrets a webhook's templates use. */
+function secretNames(webhook: StoredInvocation['webhook']): string[] {
+  const sources = [
+    webhook.uriTemplate,
+    ...webhook.headers.map((h) => h.value),
+    webhook.bodyTemplate?.inline ?? '',
+  ];
+  const names = new Set<string>();
+  for (const source of sources) {
+    for (const path of listTemplateVariables(source)) {
+      if (path.startsWith('secrets.')) names.add(path.slice('secrets.'.length));
+    }
+  }
+  return [...names];
+}
+
+/** Our `webhook-*` headers replace any the deploy file set, so receivers can trust them. */
+function withCallId(rendered: RenderedRequest, callId: string): OutgoingCall {
+  const reserved = new Set<string>(STANDARD_WEBHOOK_HEADERS);
+  const headers = rendered.headers.filter(([k]) => !reserved.has(k.toLowerCase()));
+  headers.push(['webhook-id', callId]);
+  return {
+    method: rendered.method,
+    url: rendered.url,
+    headers,
+    ...(rendered.body === undefined ? {} : { body: rendered.body }),
+  };
+}
+
+function parseCallbackBody(body: unknown): { success: boolean; mdMessage?: string } {
+  const invalid = (why: string) =>
+    new BorealisError(
+      'BRL_ERR_CALLBACK_INVALID',
+      `The callback body must be JSON like {"success": true, "mdMessage": "..."}: ${why}`,
+    );
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw invalid('it is not a JSON object');
+  const { success, mdMessage } = body as { success?: unknown; mdMessage?: unknown };
+  if (typeof success !== 'boolean') throw invalid('"success" must be true or false');
+  if (mdMessage === undefined || mdMessage === null) return { success };
+  if (typeof mdMessage !== 'string') throw invalid('"mdMessage" must be a string');
+  if (Buffer.byteLength(mdMessage, 'utf8') > MAX_MD_MESSAGE_BYTES) {
+    throw invalid(`"mdMessage" is longer than ${MAX_MD_MESSAGE_BYTES / 1024} KiB`);
+  }
+  return { success, mdMessage };
+}
+
+function conflictMessage(run: WebhookRun): string {
+  switch (run.status) {
+    case WebhookRunStatus.cancelled:
+      return `This webhook run was cancelled (${run.reason ?? 'no reason given'}); the callback changes nothing`;
+    case WebhookRunStatus.succeeded:
+    case WebhookRunStatus.failed:
+      if (run.reasonCode === 'BRL_ERR_WEBHOOK_CALLBACK_TIMEOUT') {
+        return `This webhook run is past its deadline and failed: ${run.reason}; the callback changes nothing`;
+      }
+      return run.callback
+        ? `This webhook run already settled as ${run.status} by an earlier callback (success: ${run.callback.success}); a different outcome is refused`
+        : `This webhook run already settled as ${run.status}${run.reason ? ` (${run.reason})` : ''}; the callback changes nothing`;
+    default:
+      return `This webhook run cannot take a callback now (status ${run.status})`;
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
