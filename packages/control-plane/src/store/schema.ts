@@ -1,3 +1,10 @@
+import type {
+  AuditLogTable,
+  DeploymentEnvironmentsTable,
+  DeploymentEventsTable,
+  DeploymentsTable,
+  SimulatedTargetsTable,
+} from './deployment-tables.js';
 import type { WebhookCallbackTokensTable, WebhookRunsTable } from './webhook-run-tables.js';
 
 /**
@@ -10,6 +17,11 @@ export interface Database {
   api_tokens: ApiTokensTable;
   agent_credentials: AgentCredentialsTable;
   secrets: SecretsTable;
+  deployments: DeploymentsTable;
+  deployment_environments: DeploymentEnvironmentsTable;
+  deployment_events: DeploymentEventsTable;
+  audit_log: AuditLogTable;
+  simulated_targets: SimulatedTargetsTable;
   webhook_runs: WebhookRunsTable;
   webhook_callback_tokens: WebhookCallbackTokensTable;
 }

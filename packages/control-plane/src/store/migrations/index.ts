@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as apiTokens from './0001-api-tokens.js';
 import * as agentCredentials from './0002-agent-credentials.js';
 import * as secrets from './0003-secrets.js';
+import * as deployments from './0010-deployments.js';
 import * as webhookRuns from './0020-webhook-runs.js';
 
 /**
@@ -15,6 +16,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0001-api-tokens': apiTokens,
   '0002-agent-credentials': agentCredentials,
   '0003-secrets': secrets,
+  '0010-deployments': deployments,
   '0020-webhook-runs': webhookRuns,
 };
 

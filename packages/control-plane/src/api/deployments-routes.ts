@@ -1,0 +1,179 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  DECISION_ACTIONS,
+  type DecisionAction,
+  type Engine,
+  isFinal,
+  type StoredEvent,
+} from '../engine/index.js';
+import { BorealisError } from '../errors.js';
+
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
+const SSE_HEARTBEAT_MS = 15_000;
+
+/**
+ * Deployments: start (the deploy file as YAML or `{"deployFile", "context"}`), list, show, the
+ * people's decisions (audited under the API token's name), and the server-sent event stream of
+ * every transition.
+ */
+export function registerDeploymentRoutes(app: FastifyInstance, deps: { engine: Engine }): void {
+  const { engine } = deps;
+  for (const type of YAML_TYPES) {
+    if (!app.hasContentTypeParser(type)) {
+      app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => done(null, body));
+    }
+  }
+
+  app.post('/api/v1/deployments', async (req, reply) => {
+    const { deployFile, context } = readStartBody(req.body);
+    const started = await engine.start({ deployFile, context, createdBy: who(req) });
+    return reply.status(202).send(started);
+  });
+
+  app.get('/api/v1/deployments', async (req) => {
+    const q = req.query as { application?: string; limit?: string };
+    const limit = q.limit === undefined ? undefined : Number(q.limit);
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+      throw new BorealisError('BRL_ERR_BAD_REQUEST', 'limit must be a whole number of at least 1');
+    }
+    return {
+      deployments: await engine.list({
+        ...(q.application ? { application: q.application } : {}),
+        ...(limit ? { limit } : {}),
+      }),
+    };
+  });
+
+  app.get('/api/v1/deployments/:id', async (req) => {
+    const { id } = req.params as { id: string };
+    const view = await engine.get(id);
+    if (!view) throw notFound(id);
+    return view;
+  });
+
+  app.post('/api/v1/deployments/:id/:action', async (req) => {
+    const { id, action } = req.params as { id: string; action: string };
+    if (!(DECISION_ACTIONS as readonly string[]).includes(action)) {
+      throw new BorealisError(
+        'BRL_ERR_NOT_FOUND',
+        `No decision ${action}; use one of ${DECISION_ACTIONS.join(', ')}`,
+      );
+    }
+    const body = (req.body ?? {}) as { environment?: unknown; env?: unknown; reason?: unknown };
+    if (typeof body !== 'object' || body === null)
+      throw new BorealisError('BRL_ERR_BAD_REQUEST', 'Send a JSON body {"environment": "<name>"}');
+    const environment = body.environment ?? body.env;
+    if (environment !== undefined && typeof environment !== 'string') {
+      throw new BorealisError(
+        'BRL_ERR_BAD_REQUEST',
+        'environment must be a string naming one of the deployment environments',
+      );
+    }
+    if (environment === undefined && action !== 'cancel') {
+      throw new BorealisError(
+        'BRL_ERR_BAD_REQUEST',
+        `${action} needs the environment: send {"environment": "<name>"}`,
+      );
+    }
+    if (!(await engine.get(id))) throw notFound(id);
+    return engine.decide(id, {
+      action: action as DecisionAction,
+      who: who(req),
+      ...(environment ? { environment } : {}),
+      ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
+    });
+  });
+
+  app.get('/api/v1/deployments/:id/events', async (req, reply) => {
+    const { id } = req.params as { id: string };
+    if (!(await engine.get(id))) throw notFound(id);
+    await streamEvents(engine, id, req, reply);
+  });
+}
+
+async function streamEvents(
+  engine: Engine,
+  id: string,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  const header = req.headers['last-event-id'];
+  const since = Number(
+    (Array.isArray(header) ? header[0] : header) ?? (req.query as { since?: string }).since ?? 0,
+  );
+  let last = Number.isFinite(since) && since > 0 ? Math.floor(since) : 0;
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  let ended = false;
+  let replaying = true;
+  const buffered: StoredEvent[] = [];
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    unsubscribe();
+    clearInterval(heartbeat);
+    raw.end();
+  };
+  const send = (e: StoredEvent) => {
+    if (ended || e.seq <= last) return;
+    last = e.seq;
+    const data = {
+      seq: e.seq,
+      at: new Date(e.at).toISOString(),
+      type: e.type,
+      deploymentId: id,
+      ...(e.environment ? { environment: e.environment } : {}),
+      ...e.data,
+    };
+    raw.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(data)}\n\n`);
+    if (e.type === 'deployment.finished') end();
+  };
+  // Subscribe before replaying so nothing falls between the two; duplicates are skipped by seq.
+  const unsubscribe = engine.subscribe(id, (e) => (replaying ? buffered.push(e) : send(e)));
+  const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
+  raw.on('close', end);
+  for (;;) {
+    const page = await engine.events(id, last);
+    for (const e of page) send(e);
+    if (page.length === 0 || ended) break;
+  }
+  replaying = false;
+  for (const e of buffered.splice(0)) send(e);
+  // Ended without a finished event (e.g. cancelled while queued): nothing more will come.
+  const view = await engine.get(id);
+  if (view && isFinal(view.status) && !ended) end();
+}
+
+function readStartBody(body: unknown): { deployFile: string; context: Record<string, string> } {
+  if (typeof body === 'string') return { deployFile: body, context: {} };
+  if (body && typeof body === 'object' && typeof (body as { deployFile?: unknown }).deployFile === 'string') {
+    const { deployFile, context } = body as { deployFile: string; context?: unknown };
+    if (
+      context !== undefined &&
+      (typeof context !== 'object' || context === null || Array.isArray(context))
+    ) {
+      throw new BorealisError('BRL_ERR_BAD_REQUEST', 'context must be an object of names to string values');
+    }
+    const ctx: Record<string, string> = Object.create(null);
+    for (const [k, v] of Object.entries((context ?? {}) as Record<string, unknown>)) {
+      if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+        throw new BorealisError('BRL_ERR_BAD_REQUEST', `context.${k} must be a string`);
+      }
+      ctx[k] = String(v);
+    }
+    return { deployFile, context: { ...ctx } };
+  }
+  throw new BorealisError(
+    'BRL_ERR_BAD_REQUEST',
+    'Send the deploy file as the body (content-type application/yaml), or JSON {"deployFile": "<yaml>", "context": {...}}',
+  );
+}
+
+const who = (req: FastifyRequest) => req.identity?.name ?? 'anonymous';
+const notFound = (id: string) => new BorealisError('BRL_ERR_DEPLOYMENT_NOT_FOUND', `No deployment ${id}`);

@@ -1,0 +1,665 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { type DeploymentSpec, parseDeployFile } from '../deployfile/index.js';
+import { BorealisError } from '../errors.js';
+import { createDeploymentRepository, type DeploymentEventRow, type Store } from '../store/index.js';
+import { mergeContext } from '../templates/index.js';
+import type { WebhookService } from '../webhooks/types.js';
+import { decide, initialState } from './decide.js';
+import { applyDecision, type Decision } from './decisions.js';
+import {
+  envRow,
+  factKey,
+  type LiveDeployment,
+  liveFromRows,
+  rememberRun,
+  summarise,
+  topState,
+  versionOf,
+} from './live-deployment.js';
+import type { MetricProvider } from './metric-provider.js';
+import { WakeScheduler } from './scheduler.js';
+import { createSimulatedDriver } from './simulated-driver.js';
+import { buildView, type DeploymentSummary, type DeploymentView, summaryOf } from './status-view.js';
+import type { TargetDriver } from './target-driver.js';
+import { type DeploymentStatus, type Effect, type EngineEvent, type Facts, isFinal } from './types.js';
+
+export interface EngineOptions {
+  store: Store;
+  webhooks: WebhookService;
+  logger: Logger;
+  /** Where versions run; default the `simulated` driver. */
+  driver?: TargetDriver;
+  metricProviders?: MetricProvider[];
+  /** Stable id of this replica for leases; default host name + database. */
+  replicaId?: string;
+  leaseMs?: number;
+  clock?: () => number;
+}
+
+export interface StartInput {
+  deployFile: string;
+  context?: Record<string, string>;
+  /** Who asked (the API token's name). */
+  createdBy: string;
+  fileName?: string;
+}
+
+export interface StoredEvent {
+  seq: number;
+  at: number;
+  type: string;
+  environment?: string;
+  data: Record<string, unknown>;
+}
+
+export interface Engine {
+  readonly driverName: string;
+  /** Validates, stores and starts (or queues) a deployment. */
+  start(input: StartInput): Promise<{ deploymentId: string; status: DeploymentStatus }>;
+  get(id: string): Promise<DeploymentView | undefined>;
+  list(filter?: { application?: string; limit?: number }): Promise<DeploymentSummary[]>;
+  /** A person's decision; refused with 409 when it does not fit what the environment does. */
+  decide(id: string, decision: Omit<Decision, 'now'>): Promise<DeploymentView>;
+  events(id: string, afterSeq: number): Promise<StoredEvent[]>;
+  /** Live events of one deployment (after they are stored). */
+  subscribe(id: string, listener: (event: StoredEvent, status: DeploymentStatus) => void): () => void;
+  /** Re-drives every unfinished deployment from the store; call once after start. */
+  resume(): Promise<{ resumed: number; durationMs: number }>;
+  /** Resolves when nothing is being processed (tests, benchmarks). */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const DEFAULT_LEASE_MS = 30_000;
+
+export function createEngine(options: EngineOptions): Engine {
+  const { store, webhooks, logger } = options;
+  const clock = options.clock ?? Date.now;
+  const repo = createDeploymentRepository(store.db);
+  const driver = options.driver ?? createSimulatedDriver(store.db);
+  const providers = new Map((options.metricProviders ?? []).map((p) => [p.name, p]));
+  const owner =
+    options.replicaId ??
+    `${hostname()}:${createHash('sha256').update(store.location).digest('hex').slice(0, 8)}`;
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  const lives = new Map<string, LiveDeployment>();
+  const bus = new EventEmitter();
+  bus.setMaxListeners(0);
+  const scheduler = new WakeScheduler((id) => {
+    const live = lives.get(id);
+    if (live) kick(live);
+  }, clock);
+  let closed = false;
+  const renewTimer = setInterval(
+    () => {
+      repo.renewLeases(owner, clock() + leaseMs).catch((err) => logger.warn({ err }, 'lease renewal failed'));
+    },
+    Math.max(1_000, leaseMs / 3),
+  );
+  renewTimer.unref();
+
+  webhooks.onSettled((run) => {
+    const live = lives.get(run.deploymentId);
+    if (!live || live.dropped) return;
+    if (rememberRun(live, run)) kick(live);
+  });
+
+  function enqueue(live: LiveDeployment, fn: () => Promise<void>): Promise<void> {
+    const next = live.queue.then(fn, fn);
+    live.queue = next.catch((err: unknown) => {
+      logger.error(
+        { err, deploymentId: live.id },
+        'engine step failed; it will be retried at the next wake-up',
+      );
+      scheduler.set(live.id, clock() + 1_000);
+    });
+    return next;
+  }
+
+  function kick(live: LiveDeployment): void {
+    if (live.kickPending || live.dropped || closed) return;
+    live.kickPending = true;
+    void enqueue(live, async () => {
+      live.kickPending = false;
+      await advance(live);
+    });
+  }
+
+  function facts(live: LiveDeployment): Facts {
+    return {
+      now: clock(),
+      webhookRun: (env, loc) => live.runs.get(factKey(env, loc)),
+      driverDone: (env, loc) => live.driverDone.has(factKey(env, loc)),
+      judgment: (env, loc, i) => live.judgments.get(`${factKey(env, loc)}#${i}`),
+      canJudge: (step) =>
+        providers.has(step.metricProviderName ?? live.spec.analysis.defaultMetricProviderName ?? ''),
+    };
+  }
+
+  /** Decide, store, act; again while acting taught us something new. */
+  async function advance(live: LiveDeployment): Promise<void> {
+    for (let round = 0; round < 50 && !live.dropped && !closed; round++) {
+      const result = decide(live.spec, live.state, facts(live));
+      if (result.changed) {
+        const ok = await persist(live, result.state, result.status, result.events, result.wakeAt);
+        if (!ok) return;
+      }
+      scheduler.set(live.id, result.wakeAt);
+      if (isFinal(result.status)) {
+        await finished(live);
+        return;
+      }
+      const learnt = await perform(live, result.effects);
+      if (!learnt) return;
+    }
+  }
+
+  async function persist(
+    live: LiveDeployment,
+    state: LiveDeployment['state'],
+    status: DeploymentStatus,
+    events: EngineEvent[],
+    wakeAt: number | undefined,
+    audit?: Parameters<typeof repo.writeTransition>[0]['audit'],
+  ): Promise<boolean> {
+    const now = clock();
+    const all = [...events];
+    if (status !== live.status) all.push({ type: 'deployment.status', data: { status } });
+    const final = isFinal(status);
+    if (final && !isFinal(live.status))
+      all.push({ type: 'deployment.finished', data: { status, message: summarise(state, status) } });
+    const environments = Object.values(state.environments)
+      .map((e) => envRow(live.id, e))
+      .filter((row) => live.written.get(row.name) !== row.state);
+    const rows = all.map((e, i) => ({
+      deployment_id: live.id,
+      seq: live.seq + i + 1,
+      at: now,
+      type: e.type,
+      environment: e.environment ?? null,
+      data: JSON.stringify(e.data),
+    }));
+    const ok = await store.transaction(async (tx) =>
+      createDeploymentRepository(tx).writeTransition({
+        id: live.id,
+        expectedVersion: live.version,
+        owner,
+        patch: {
+          status,
+          state: topState(state),
+          updated_at: now,
+          wake_at: wakeAt ?? null,
+          message: summarise(state, status),
+          ...(final ? { finished_at: now, active_application: null } : {}),
+        },
+        environments,
+        events: rows,
+        ...(audit ? { audit } : {}),
+      }),
+    );
+    if (!ok) {
+      logger.warn(
+        { deploymentId: live.id },
+        'deployment was changed by another replica; no longer driving it',
+      );
+      drop(live);
+      return false;
+    }
+    live.version++;
+    live.seq += rows.length;
+    live.state = state;
+    live.status = status;
+    for (const row of environments) live.written.set(row.name, row.state);
+    for (const row of rows) bus.emit(live.id, toStored(row), status);
+    return true;
+  }
+
+  /** Performs effects; true when one of them produced a fact worth deciding on at once. */
+  async function perform(live: LiveDeployment, effects: Effect[]): Promise<boolean> {
+    let learnt = false;
+    for (const effect of effects) {
+      const key = factKey(effect.environment, effect.location);
+      const target = live.spec.targets[effect.environment];
+      if (!target) continue;
+      switch (effect.type) {
+        case 'driver': {
+          if (live.inFlight.has(key)) break;
+          live.inFlight.add(key);
+          try {
+            await driver.apply(
+              {
+                application: live.application,
+                environment: effect.environment,
+                deploymentId: live.id,
+                version: versionOf(live.id),
+                ...(target.account ? { account: target.account } : {}),
+                ...(target.namespace ? { namespace: target.namespace } : {}),
+              },
+              effect.op,
+            );
+            live.driverDone.add(key);
+            learnt = true;
+          } finally {
+            live.inFlight.delete(key);
+          }
+          break;
+        }
+        case 'startWebhook': {
+          if (live.inFlight.has(key) || live.runs.has(key)) break;
+          const webhook = live.spec.webhooks.find((w) => w.name === effect.step.name);
+          if (!webhook) {
+            live.runs.set(key, { id: '', status: 'failed', reason: `no webhook named ${effect.step.name}` });
+            learnt = true;
+            break;
+          }
+          live.inFlight.add(key);
+          try {
+            const run = await webhooks.start({
+              deploymentId: live.id,
+              environment: effect.environment,
+              location: effect.location,
+              webhook,
+              context: mergeContext(live.spec.context, live.context, effect.step.context),
+              armory: {
+                deploymentId: live.id,
+                applicationName: live.application,
+                environmentName: effect.environment,
+                accountName: target.account ?? '',
+                namespace: target.namespace ?? '',
+                replicaSetName: `${live.application}-${versionOf(live.id)}`,
+              },
+              ...(target.account ? { account: target.account } : {}),
+            });
+            if (rememberRun(live, run)) learnt = true;
+          } catch (err) {
+            live.runs.set(key, {
+              id: '',
+              status: 'failed',
+              reason: `the webhook could not be started: ${(err as Error).message}`,
+            });
+            learnt = true;
+          } finally {
+            live.inFlight.delete(key);
+          }
+          break;
+        }
+        case 'cancelWebhook': {
+          const runId =
+            live.runs.get(key)?.id || (await webhooks.find(live.id, effect.environment, effect.location))?.id;
+          if (runId) await webhooks.cancel(runId, effect.reason);
+          break;
+        }
+        case 'judge': {
+          const jk = `${key}#${effect.index}`;
+          if (live.inFlight.has(jk)) break;
+          const provider = providers.get(
+            effect.step.metricProviderName ?? live.spec.analysis.defaultMetricProviderName ?? '',
+          );
+          if (!provider) break;
+          live.inFlight.add(jk);
+          const queries = live.spec.analysis.queries.filter((q) => effect.step.queries.includes(q.name));
+          provider
+            .judge({
+              deploymentId: live.id,
+              environment: effect.environment,
+              step: effect.step,
+              queries,
+              index: effect.index,
+            })
+            .catch((err: unknown) => ({
+              passed: false,
+              message: `the metric provider failed: ${(err as Error).message}`,
+            }))
+            .then((verdict) => {
+              live.inFlight.delete(jk);
+              live.judgments.set(jk, verdict);
+              kick(live);
+            });
+          break;
+        }
+      }
+    }
+    return learnt;
+  }
+
+  async function finished(live: LiveDeployment): Promise<void> {
+    drop(live);
+    logger.info(
+      { deploymentId: live.id, application: live.application, status: live.status },
+      'deployment finished',
+    );
+    await promoteQueued(live.application);
+  }
+
+  function drop(live: LiveDeployment): void {
+    live.dropped = true;
+    lives.delete(live.id);
+    scheduler.set(live.id, undefined);
+  }
+
+  /** With `enqueueOne`, the queued deployment starts when the running one ends. */
+  async function promoteQueued(application: string): Promise<void> {
+    const queued = await repo.queued(application);
+    if (!queued || closed) return;
+    const now = clock();
+    try {
+      const ok = await store.db
+        .updateTable('deployments')
+        .set({
+          status: 'RUNNING',
+          active_application: application,
+          lease_owner: owner,
+          lease_expires_at: now + leaseMs,
+          updated_at: now,
+          version: queued.version + 1,
+        })
+        .where('id', '=', queued.id)
+        .where('version', '=', queued.version)
+        .executeTakeFirst();
+      if (ok.numUpdatedRows === 0n) return;
+    } catch (err) {
+      // Another deployment took the application meanwhile; this one stays queued.
+      logger.info({ err, deploymentId: queued.id }, 'queued deployment not started yet');
+      return;
+    }
+    await load(queued.id);
+  }
+
+  async function load(id: string): Promise<LiveDeployment | undefined> {
+    const existing = lives.get(id);
+    if (existing) return existing;
+    const now = clock();
+    if (!(await repo.claim(id, owner, now, now + leaseMs))) return undefined;
+    const found = await repo.get(id);
+    if (!found || isFinal(found.row.status) || found.row.status === 'QUEUED') return undefined;
+    const live = liveFromRows(found.row, found.environments, await repo.lastSeq(id));
+    lives.set(id, live);
+    kick(live);
+    return live;
+  }
+
+  async function view(id: string): Promise<DeploymentView | undefined> {
+    const found = await repo.get(id);
+    if (!found) return undefined;
+    const runs = await webhooks.listForDeployment(id);
+    return buildView(found.row, found.environments, runs, driver);
+  }
+
+  return {
+    driverName: driver.name,
+
+    async start(input) {
+      const parsed = parseDeployFile(input.deployFile, input.fileName ? { fileName: input.fileName } : {});
+      if (!parsed.spec) {
+        const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
+        throw new BorealisError(
+          'BRL_ERR_DEPLOY_FILE_INVALID',
+          `The deploy file has ${errors.length} error(s); the first: line ${errors[0]?.line}, column ${errors[0]?.column}: ${errors[0]?.message}`,
+          { details: { diagnostics: parsed.diagnostics } },
+        );
+      }
+      const spec: DeploymentSpec = parsed.spec;
+      const id = randomUUID();
+      const now = clock();
+      const state = initialState(spec);
+      const status = await insertDeployment(spec, id, now, state, input);
+      await repo.insertAudit({
+        who: input.createdBy,
+        action: 'start',
+        deploymentId: id,
+        at: now,
+        details: { status },
+      });
+      if (status === 'RUNNING') await load(id);
+      return { deploymentId: id, status };
+    },
+
+    get: view,
+
+    async list(filter = {}) {
+      const rows = await repo.list({
+        limit: Math.min(filter.limit ?? 100, 1000),
+        ...(filter.application ? { application: filter.application } : {}),
+      });
+      return rows.map(summaryOf);
+    },
+
+    async decide(id, d) {
+      const live = lives.get(id) ?? (await load(id));
+      if (!live) {
+        const found = await repo.get(id);
+        if (!found) throw new BorealisError('BRL_ERR_DEPLOYMENT_NOT_FOUND', `No deployment ${id}`);
+        if (isFinal(found.row.status)) {
+          throw new BorealisError(
+            'BRL_ERR_DECISION_CONFLICT',
+            `Deployment ${id} has already ended ${found.row.status}; nothing is waiting for a decision`,
+            {
+              details: { deploymentId: id, status: found.row.status },
+            },
+          );
+        }
+        if (found.row.status === 'QUEUED') {
+          if (d.action !== 'cancel')
+            throw new BorealisError(
+              'BRL_ERR_DECISION_CONFLICT',
+              `Deployment ${id} is QUEUED; it can only be cancelled`,
+            );
+          await store.db
+            .updateTable('deployments')
+            .set({ status: 'CANCELLED', finished_at: clock(), message: `cancelled by ${d.who} while queued` })
+            .where('id', '=', id)
+            .where('status', '=', 'QUEUED')
+            .execute();
+          await repo.insertAudit({
+            who: d.who,
+            action: 'cancel',
+            deploymentId: id,
+            at: clock(),
+            details: {},
+          });
+          return (await view(id))!;
+        }
+        throw new BorealisError(
+          'BRL_ERR_DEPLOYMENT_NOT_DRIVEN',
+          `Deployment ${id} is driven by another replica; try again`,
+        );
+      }
+      const target = live;
+      let refusal: BorealisError | undefined;
+      await enqueue(target, async () => {
+        const state = structuredClone(target.state);
+        const now = clock();
+        const result = applyDecision(target.spec, state, { ...d, now });
+        if (!result.ok) {
+          refusal =
+            'conflict' in result
+              ? new BorealisError('BRL_ERR_DECISION_CONFLICT', `Cannot ${d.action}: ${result.conflict}`, {
+                  details: { deploymentId: id, environment: d.environment ?? null, action: d.action },
+                })
+              : new BorealisError('BRL_ERR_BAD_REQUEST', result.notFound);
+          return;
+        }
+        const ok = await persist(target, state, target.status, result.events, undefined, {
+          who: d.who,
+          action: d.action,
+          deploymentId: id,
+          ...(d.environment ? { environment: d.environment } : {}),
+          at: now,
+          details: d.reason ? { reason: d.reason } : {},
+        });
+        if (!ok) {
+          refusal = new BorealisError(
+            'BRL_ERR_DEPLOYMENT_NOT_DRIVEN',
+            `Deployment ${id} is driven by another replica; try again`,
+          );
+          return;
+        }
+        await advance(target);
+      });
+      if (refusal) throw refusal;
+      return (await view(id))!;
+    },
+
+    async events(id, afterSeq) {
+      return (await repo.events(id, afterSeq)).map(toStored);
+    },
+
+    subscribe(id, listener) {
+      bus.on(id, listener);
+      return () => bus.off(id, listener);
+    },
+
+    async resume() {
+      const began = Date.now();
+      const ids = await repo.unfinishedIds();
+      let resumed = 0;
+      for (const id of ids) if (await load(id)) resumed++;
+      logger.info({ resumed, durationMs: Date.now() - began }, 'deployments resumed');
+      return { resumed, durationMs: Date.now() - began };
+    },
+
+    async idle() {
+      for (;;) {
+        const pending = [...lives.values()].map((l) => l.queue);
+        await Promise.all(pending);
+        const again = [...lives.values()].some((l) => l.kickPending);
+        if (!again) return;
+      }
+    },
+
+    async close() {
+      closed = true;
+      clearInterval(renewTimer);
+      scheduler.close();
+      await Promise.all([...lives.values()].map((l) => l.queue));
+      await repo.releaseLeases(owner).catch(() => undefined);
+      lives.clear();
+    },
+  };
+
+  async function insertDeployment(
+    spec: DeploymentSpec,
+    id: string,
+    now: number,
+    state: ReturnType<typeof initialState>,
+    input: StartInput,
+  ): Promise<DeploymentStatus> {
+    const application = spec.application;
+    const base = {
+      id,
+      application,
+      spec: JSON.stringify(spec),
+      context: JSON.stringify(input.context ?? {}),
+      state: topState(state),
+      message: null,
+      created_by: input.createdBy,
+      created_at: now,
+      updated_at: now,
+      finished_at: null,
+      wake_at: null,
+      version: 1,
+    };
+    const envs = Object.values(state.environments).map((e) => envRow(id, e));
+    try {
+      return await store.transaction(async (tx) => {
+        const r = createDeploymentRepository(tx);
+        const active = await r.active(application);
+        if (active) {
+          if (spec.deploymentConfig.ifDeploymentInProgress.strategy !== 'enqueueOne')
+            throw busy(application, active.id);
+          const older = await r.queued(application);
+          if (older) {
+            await tx
+              .updateTable('deployments')
+              .set({
+                status: 'CANCELLED',
+                finished_at: now,
+                message: `superseded by deployment ${id} (enqueueOne keeps only the newest)`,
+              })
+              .where('id', '=', older.id)
+              .execute();
+          }
+          await r.insert(
+            {
+              ...base,
+              status: 'QUEUED',
+              active_application: null,
+              lease_owner: null,
+              lease_expires_at: null,
+            },
+            envs,
+            [
+              {
+                deployment_id: id,
+                seq: 1,
+                at: now,
+                type: 'deployment.queued',
+                environment: null,
+                data: JSON.stringify({ behind: active.id }),
+              },
+            ],
+          );
+          return 'QUEUED' as const;
+        }
+        await r.insert(
+          {
+            ...base,
+            status: 'RUNNING',
+            active_application: application,
+            lease_owner: owner,
+            lease_expires_at: now + leaseMs,
+          },
+          envs,
+          [
+            {
+              deployment_id: id,
+              seq: 1,
+              at: now,
+              type: 'deployment.created',
+              environment: null,
+              data: JSON.stringify({ status: 'RUNNING', application }),
+            },
+          ],
+        );
+        return 'RUNNING' as const;
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        const active = await repo.active(application);
+        throw busy(application, active?.id ?? 'another deployment');
+      }
+      throw err;
+    }
+  }
+}
+
+function busy(application: string, runningId: string): BorealisError {
+  return new BorealisError(
+    'BRL_ERR_DEPLOYMENT_IN_PROGRESS',
+    `Deployment ${runningId} of ${application} is still running; wait for it, cancel it (borealis deploy cancel ${runningId}), or set deploymentConfig.ifDeploymentInProgress.strategy: enqueueOne`,
+    { details: { application, runningDeploymentId: runningId } },
+  );
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: string } | undefined)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}
+
+function toStored(
+  row:
+    | DeploymentEventRow
+    | { seq: number; at: number; type: string; environment: string | null; data: string },
+): StoredEvent {
+  const e: StoredEvent = {
+    seq: row.seq,
+    at: row.at,
+    type: row.type,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+  };
+  if (row.environment) e.environment = row.environment;
+  return e;
+}

@@ -1,0 +1,23 @@
+/**
+ * The deployment engine: a deploy file run as a state machine stored in the database, driven by
+ * a pure `decide` function and re-driven from the store after any restart.
+ */
+export { DECISION_ACTIONS, type DecisionAction } from './decisions.js';
+export {
+  createEngine,
+  type Engine,
+  type EngineOptions,
+  type StartInput,
+  type StoredEvent,
+} from './engine.js';
+export type { JudgmentRequest, MetricProvider } from './metric-provider.js';
+export { SIMULATED_DRIVER_NAME } from './simulated-driver.js';
+export type {
+  DeploymentSummary,
+  DeploymentView,
+  EnvironmentView,
+  StepView,
+  WebhookRunView,
+} from './status-view.js';
+export type { TargetDriver, TargetRef, TargetVersion, TargetView } from './target-driver.js';
+export { DeploymentStatus, isFinal } from './types.js';

@@ -1,0 +1,295 @@
+import type { AnalysisStep } from '../deployfile/index.js';
+import { describeStep, type PlannedItem } from './plan.js';
+import type { DriverOp, Effect, EngineEvent, EnvironmentState, Facts, ItemState } from './types.js';
+
+/** The deciding function's scratchpad: facts in, effects and events out. */
+export interface DecideContext {
+  facts: Facts;
+  now: number;
+  effects: Effect[];
+  events: EngineEvent[];
+  changes: number;
+  /** Extra detail for an item's events (e.g. which agent carries a webhook). */
+  describeRoute(env: string, item: PlannedItem): string | undefined;
+}
+
+export function emit(
+  ctx: DecideContext,
+  type: string,
+  environment: string | undefined,
+  data: Record<string, unknown>,
+): void {
+  ctx.changes++;
+  ctx.events.push(environment === undefined ? { type, data } : { type, environment, data });
+}
+
+export const isDone = (item: ItemState): boolean => item.status === 'succeeded' || item.status === 'skipped';
+export const isSettled = (item: ItemState): boolean => item.status !== 'running' && item.status !== 'waiting';
+
+const unitMs = { seconds: 1_000, minutes: 60_000, hours: 3_600_000 } as const;
+const analysisIntervalMs = (step: AnalysisStep) => Math.max(0, step.interval) * unitMs[step.units];
+
+/** Starts an item: records it and asks for the effect that performs it. */
+export function startItem(ctx: DecideContext, env: EnvironmentState, planned: PlannedItem): ItemState {
+  const { now } = ctx;
+  const { location, step } = planned;
+  let item: ItemState;
+  switch (step.type) {
+    case 'runWebhook':
+      item = { location, kind: 'webhook', status: 'running', startedAt: now, message: 'calling the webhook' };
+      ctx.effects.push({ type: 'startWebhook', environment: env.name, location, step });
+      break;
+    case 'pause':
+      item = step.untilApproved
+        ? {
+            location,
+            kind: 'approval',
+            status: 'waiting',
+            awaiting: 'approval',
+            startedAt: now,
+            message: 'waiting for a person to approve',
+            ...(step.approvalExpiration ? { deadlineAt: now + step.approvalExpiration.ms } : {}),
+          }
+        : { location, kind: 'pause', status: 'waiting', startedAt: now, deadlineAt: now + step.duration.ms };
+      break;
+    case 'analysis':
+      if (ctx.facts.canJudge(step)) {
+        item = {
+          location,
+          kind: 'analysis',
+          status: 'running',
+          startedAt: now,
+          judgments: [],
+          nextJudgmentAt: now + analysisIntervalMs(step),
+        };
+      } else {
+        // No metric provider exists yet: say so, and treat the analysis as passed rather than
+        // pretending a judgment ran.
+        item = {
+          location,
+          kind: 'analysis',
+          status: 'skipped',
+          startedAt: now,
+          finishedAt: now,
+          message: 'skipped: no metric provider configured; no judgment ran, treated as passed',
+        };
+        if (step.rollForwardMode === 'manual') awaitRollForward(item);
+      }
+      break;
+    case 'setWeight':
+      item = driverItem(ctx, env, location, { op: 'setWeight', weight: step.weight });
+      break;
+    case 'exposeServices':
+      item = driverItem(ctx, env, location, { op: 'exposeServices', services: step.services });
+      break;
+    case 'driver':
+      item = driverItem(ctx, env, location, step.op);
+      break;
+  }
+  env.items[location] = item;
+  const via = ctx.describeRoute(env.name, planned);
+  emit(ctx, 'item.started', env.name, {
+    location,
+    kind: item.kind,
+    step: describeStep(step),
+    status: item.status,
+    ...(item.deadlineAt ? { deadlineAt: item.deadlineAt } : {}),
+    ...(item.awaiting ? { awaiting: item.awaiting } : {}),
+    ...(via ? { via } : {}),
+    ...(item.message ? { message: item.message } : {}),
+  });
+  if (isSettled(item))
+    emit(ctx, `item.${item.status}`, env.name, { location, step: describeStep(step), message: item.message });
+  return item;
+}
+
+function driverItem(ctx: DecideContext, env: EnvironmentState, location: string, op: DriverOp): ItemState {
+  ctx.effects.push({ type: 'driver', environment: env.name, location, op });
+  return { location, kind: 'driver', status: 'running', startedAt: ctx.now };
+}
+
+function awaitRollForward(item: ItemState): void {
+  item.status = 'waiting';
+  item.awaiting = 'rollForward';
+  delete item.finishedAt;
+  item.message = `${item.message ? `${item.message}; ` : ''}rollForwardMode is manual: waiting for a person to roll forward or roll back`;
+}
+
+export function settleItem(
+  ctx: DecideContext,
+  env: EnvironmentState,
+  planned: PlannedItem,
+  item: ItemState,
+  status: ItemState['status'],
+  message?: string,
+): void {
+  item.status = status;
+  item.finishedAt = ctx.now;
+  delete item.awaiting;
+  if (message !== undefined) item.message = message;
+  emit(ctx, `item.${status}`, env.name, {
+    location: item.location,
+    step: describeStep(planned.step),
+    message: item.message,
+  });
+}
+
+export interface ProgressOptions {
+  /** Blue/green: a failed analysis with rollBackMode manual waits for a person instead of failing. */
+  honourManualRollback: boolean;
+  /** Called when an approval expires: the deployment is cancelled. */
+  onApprovalExpired(item: ItemState): void;
+}
+
+/** Moves a started item forward with what is known now; re-asks for lost effects after a restart. */
+export function progressItem(
+  ctx: DecideContext,
+  env: EnvironmentState,
+  planned: PlannedItem,
+  item: ItemState,
+  opts: ProgressOptions,
+): void {
+  if (isSettled(item)) return;
+  const { facts, now } = ctx;
+  const { step } = planned;
+  switch (item.kind) {
+    case 'webhook': {
+      const run = facts.webhookRun(env.name, item.location);
+      if (run === undefined) {
+        // Started before a restart, or the start is still in flight: ask again (idempotent).
+        if (step.type === 'runWebhook')
+          ctx.effects.push({ type: 'startWebhook', environment: env.name, location: item.location, step });
+        return;
+      }
+      if (run.status === 'succeeded')
+        settleItem(ctx, env, planned, item, 'succeeded', run.mdMessage ?? 'callback: success');
+      else if (run.status === 'failed')
+        settleItem(
+          ctx,
+          env,
+          planned,
+          item,
+          'failed',
+          `webhook failed: ${run.mdMessage ?? run.reason ?? 'callback: failure'}`,
+        );
+      else if (run.status === 'cancelled')
+        settleItem(
+          ctx,
+          env,
+          planned,
+          item,
+          'failed',
+          `webhook run was cancelled: ${run.reason ?? 'no reason given'}`,
+        );
+      else if (run.status === 'awaiting_callback' && item.message !== 'waiting for the callback') {
+        item.message = 'waiting for the callback';
+        emit(ctx, 'item.waiting', env.name, {
+          location: item.location,
+          step: describeStep(step),
+          message: item.message,
+        });
+      }
+      return;
+    }
+    case 'pause':
+      if (item.deadlineAt !== undefined && now >= item.deadlineAt)
+        settleItem(ctx, env, planned, item, 'succeeded', 'pause over');
+      return;
+    case 'approval':
+      if (item.awaiting === 'approval' && item.deadlineAt !== undefined && now >= item.deadlineAt) {
+        settleItem(ctx, env, planned, item, 'cancelled', 'approval expired before anyone approved');
+        opts.onApprovalExpired(item);
+      }
+      return;
+    case 'driver':
+      if (facts.driverDone(env.name, item.location)) settleItem(ctx, env, planned, item, 'succeeded');
+      else if (step.type === 'driver' || step.type === 'setWeight' || step.type === 'exposeServices') {
+        const op =
+          step.type === 'driver'
+            ? step.op
+            : step.type === 'setWeight'
+              ? ({ op: 'setWeight', weight: step.weight } as const)
+              : ({ op: 'exposeServices', services: step.services } as const);
+        ctx.effects.push({ type: 'driver', environment: env.name, location: item.location, op });
+      }
+      return;
+    case 'analysis':
+      if (step.type === 'analysis') progressAnalysis(ctx, env, planned, item, step, opts);
+      return;
+  }
+}
+
+function progressAnalysis(
+  ctx: DecideContext,
+  env: EnvironmentState,
+  planned: PlannedItem,
+  item: ItemState,
+  step: AnalysisStep,
+  opts: ProgressOptions,
+): void {
+  if (item.status === 'waiting') return; // a person decides
+  const judgments = item.judgments ?? [];
+  item.judgments = judgments;
+  if (item.nextJudgmentAt !== undefined && ctx.now < item.nextJudgmentAt) return;
+  const index = judgments.length;
+  const result = ctx.facts.judgment(env.name, item.location, index);
+  if (!result) {
+    ctx.effects.push({ type: 'judge', environment: env.name, location: item.location, index, step });
+    return;
+  }
+  judgments.push({ at: ctx.now, ...result });
+  emit(ctx, 'item.judgment', env.name, { location: item.location, index, ...result });
+  if (!result.passed) {
+    const message = `analysis failed judgment ${index + 1} of ${step.numberOfJudgmentRuns}: ${result.message}`;
+    if (opts.honourManualRollback && step.rollBackMode === 'manual') {
+      item.status = 'waiting';
+      item.awaiting = 'rollbackOrRollForward';
+      item.message = `${message}; rollBackMode is manual: waiting for a person to roll back or roll forward`;
+      emit(ctx, 'item.waiting', env.name, {
+        location: item.location,
+        awaiting: item.awaiting,
+        message: item.message,
+      });
+      return;
+    }
+    settleItem(ctx, env, planned, item, 'failed', message);
+    return;
+  }
+  if (judgments.length >= Math.max(1, step.numberOfJudgmentRuns)) {
+    if (step.rollForwardMode === 'manual') {
+      item.message = `analysis passed ${judgments.length} judgment(s)`;
+      awaitRollForward(item);
+      emit(ctx, 'item.waiting', env.name, {
+        location: item.location,
+        awaiting: item.awaiting,
+        message: item.message,
+      });
+      return;
+    }
+    settleItem(ctx, env, planned, item, 'succeeded', `analysis passed ${judgments.length} judgment(s)`);
+    return;
+  }
+  item.nextJudgmentAt = ctx.now + analysisIntervalMs(step);
+}
+
+/** Stops an item that is no longer needed (a sibling failed, the deployment was cancelled). */
+export function cancelItem(
+  ctx: DecideContext,
+  env: EnvironmentState,
+  planned: PlannedItem | undefined,
+  item: ItemState,
+  reason: string,
+): void {
+  if (isSettled(item)) return;
+  if (item.kind === 'webhook')
+    ctx.effects.push({ type: 'cancelWebhook', environment: env.name, location: item.location, reason });
+  item.status = 'cancelled';
+  item.finishedAt = ctx.now;
+  delete item.awaiting;
+  item.message = reason;
+  emit(ctx, 'item.cancelled', env.name, {
+    location: item.location,
+    ...(planned ? { step: describeStep(planned.step) } : {}),
+    message: reason,
+  });
+}

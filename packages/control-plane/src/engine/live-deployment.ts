@@ -1,0 +1,129 @@
+import type { DeploymentSpec } from '../deployfile/index.js';
+import type { DeploymentEnvironmentRow, DeploymentRow } from '../store/index.js';
+import type { WebhookRun } from '../webhooks/types.js';
+import {
+  type DeploymentState,
+  type DeploymentStatus,
+  type EnvironmentState,
+  isFinal,
+  type WebhookFact,
+} from './types.js';
+
+/**
+ * A deployment this process drives: its stored state plus what it has learnt since (webhook
+ * outcomes, driver acknowledgements, judgments). Everything in the "learnt" part can be lost in a
+ * crash: it is asked again from the stored state.
+ */
+export interface LiveDeployment {
+  id: string;
+  application: string;
+  spec: DeploymentSpec;
+  context: Record<string, string>;
+  createdBy: string;
+  createdAt: number;
+  state: DeploymentState;
+  status: DeploymentStatus;
+  /** Row version (optimistic concurrency). */
+  version: number;
+  /** Last event sequence number written. */
+  seq: number;
+  /** Environment rows as last written, to write only the ones that changed. */
+  written: Map<string, string>;
+  runs: Map<string, WebhookFact>;
+  driverDone: Set<string>;
+  judgments: Map<string, { passed: boolean; message: string }>;
+  inFlight: Set<string>;
+  /** Serialises everything done to this deployment. */
+  queue: Promise<void>;
+  kickPending: boolean;
+  /** Set when another replica took it over or it ended: stop driving. */
+  dropped: boolean;
+}
+
+export const factKey = (environment: string, location: string) => `${environment}\u0000${location}`;
+
+/** Version label of what a deployment rolls out (the simulated driver shows it). */
+export const versionOf = (deploymentId: string) => `v-${deploymentId.slice(0, 8)}`;
+
+export function toFact(run: WebhookRun): WebhookFact {
+  const fact: WebhookFact = { id: run.id, status: run.status };
+  if (run.reason !== undefined) fact.reason = run.reason;
+  if (run.callback?.mdMessage !== undefined) fact.mdMessage = run.callback.mdMessage;
+  return fact;
+}
+
+const SETTLED = new Set(['succeeded', 'failed', 'cancelled']);
+
+/** Records a run's outcome, never letting a stale unsettled answer replace a settled one. */
+export function rememberRun(live: LiveDeployment, run: WebhookRun): boolean {
+  const key = factKey(run.environment, run.location);
+  const known = live.runs.get(key);
+  if (known && SETTLED.has(known.status) && !SETTLED.has(run.status)) return false;
+  live.runs.set(key, toFact(run));
+  return SETTLED.has(run.status);
+}
+
+export function liveFromRows(
+  row: DeploymentRow,
+  envRows: DeploymentEnvironmentRow[],
+  seq: number,
+): LiveDeployment {
+  const spec = JSON.parse(row.spec) as DeploymentSpec;
+  const top = JSON.parse(row.state) as Omit<DeploymentState, 'environments'>;
+  const environments: Record<string, EnvironmentState> = {};
+  const written = new Map<string, string>();
+  for (const e of envRows) {
+    environments[e.name] = JSON.parse(e.state) as EnvironmentState;
+    written.set(e.name, e.state);
+  }
+  return {
+    id: row.id,
+    application: row.application,
+    spec,
+    context: JSON.parse(row.context) as Record<string, string>,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    state: { ...top, environments },
+    status: row.status as DeploymentStatus,
+    version: row.version,
+    seq,
+    written,
+    runs: new Map(),
+    driverDone: new Set(),
+    judgments: new Map(),
+    inFlight: new Set(),
+    queue: Promise.resolve(),
+    kickPending: false,
+    dropped: false,
+  };
+}
+
+/** The deployment-level part of the state (the environments have rows of their own). */
+export function topState(state: DeploymentState): string {
+  const { environments: _environments, ...top } = state;
+  return JSON.stringify(top);
+}
+
+export function envRow(deploymentId: string, env: EnvironmentState) {
+  return {
+    deployment_id: deploymentId,
+    name: env.name,
+    status: env.status,
+    phase: env.phase,
+    state: JSON.stringify(env),
+    message: env.message ?? null,
+    started_at: env.startedAt ?? null,
+    finished_at: env.finishedAt ?? null,
+  };
+}
+
+/** One line saying how it ended, from the first environment that did not succeed. */
+export function summarise(state: DeploymentState, status: DeploymentStatus): string | null {
+  if (!isFinal(status)) return null;
+  if (status === 'SUCCEEDED') return 'every environment deployed';
+  if (state.cancel) return `cancelled by ${state.cancel.by}: ${state.cancel.reason}`;
+  const env =
+    Object.values(state.environments).find((e) => e.status !== 'SUCCEEDED' && e.status !== 'CANCELLED') ??
+    Object.values(state.environments).find((e) => e.status !== 'SUCCEEDED');
+  return env ? `${env.name} ${env.status}: ${env.message ?? ''}`.trim() : null;
+}

@@ -1,0 +1,175 @@
+import type { DeploymentSpec } from '../deployfile/index.js';
+import type { DeploymentEnvironmentRow, DeploymentRow } from '../store/index.js';
+import type { WebhookRun } from '../webhooks/types.js';
+import { allPlannedItems, describeStep, webhookRoute } from './plan.js';
+import type { TargetDriver, TargetView } from './target-driver.js';
+import type { EnvironmentState } from './types.js';
+
+export interface DeploymentSummary {
+  id: string;
+  application: string;
+  status: string;
+  message: string | null;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+export interface StepView {
+  location: string;
+  step: string;
+  status: 'pending' | 'running' | 'waiting' | 'succeeded' | 'skipped' | 'failed' | 'cancelled';
+  message?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  deadlineAt?: string;
+  /** What a person is asked for, and the command that gives it. */
+  awaiting?: { decision: string; commands: string[] };
+  decidedBy?: string;
+  via?: string;
+}
+
+export interface WebhookRunView {
+  id: string;
+  location: string;
+  webhookName: string;
+  status: string;
+  callId: string;
+  attempts: number;
+  agent?: { agentIdentifier: string; instanceId: string };
+  mdMessage?: string;
+  reason?: string;
+  createdAt: string;
+  settledAt?: string;
+  deadlineAt: string;
+}
+
+export interface EnvironmentView {
+  name: string;
+  status: string;
+  phase: string;
+  dependsOn: string[];
+  strategy: string | null;
+  message: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  steps: StepView[];
+  webhookRuns: WebhookRunView[];
+  /** What runs there now, as the target driver sees it (versions and traffic weights). */
+  target: TargetView | null;
+}
+
+export interface DeploymentView extends DeploymentSummary {
+  driver: string;
+  environments: EnvironmentView[];
+}
+
+const iso = (t: number | null | undefined) =>
+  t === null || t === undefined ? null : new Date(t).toISOString();
+
+export function summaryOf(row: DeploymentRow): DeploymentSummary {
+  return {
+    id: row.id,
+    application: row.application,
+    status: row.status,
+    message: row.message,
+    createdBy: row.created_by,
+    createdAt: iso(row.created_at)!,
+    updatedAt: iso(row.updated_at)!,
+    finishedAt: iso(row.finished_at),
+  };
+}
+
+export async function buildView(
+  row: DeploymentRow,
+  envRows: DeploymentEnvironmentRow[],
+  runs: WebhookRun[],
+  driver: TargetDriver,
+): Promise<DeploymentView> {
+  const spec = JSON.parse(row.spec) as DeploymentSpec;
+  const byName = new Map(envRows.map((e) => [e.name, JSON.parse(e.state) as EnvironmentState]));
+  const environments: EnvironmentView[] = [];
+  for (const target of Object.values(spec.targets)) {
+    const env = byName.get(target.name);
+    if (!env) continue;
+    const steps = allPlannedItems(spec, target).map((planned): StepView => {
+      const item = env.items[planned.location];
+      const v: StepView = {
+        location: planned.location,
+        step: describeStep(planned.step),
+        status: item?.status ?? 'pending',
+      };
+      if (planned.step.type === 'runWebhook') {
+        const name = planned.step.name;
+        v.via = webhookRoute(
+          spec.webhooks.find((w) => w.name === name),
+          target,
+        );
+      }
+      if (!item) return v;
+      if (item.message) v.message = item.message;
+      v.startedAt = iso(item.startedAt)!;
+      if (item.finishedAt) v.finishedAt = iso(item.finishedAt)!;
+      if (item.deadlineAt && (item.status === 'waiting' || item.status === 'running'))
+        v.deadlineAt = iso(item.deadlineAt)!;
+      if (item.decidedBy) v.decidedBy = item.decidedBy;
+      if (item.awaiting) v.awaiting = awaitingView(row.id, env.name, item.awaiting);
+      return v;
+    });
+    // A rollback is not in the plan; show it when it happened.
+    const rollback = env.items['rollout.rollback'];
+    if (rollback) {
+      steps.push({
+        location: rollback.location,
+        step: 'roll back to the previous version',
+        status: rollback.status,
+        startedAt: iso(rollback.startedAt)!,
+      });
+    }
+    environments.push({
+      name: target.name,
+      status: env.status,
+      phase: env.phase,
+      dependsOn: target.constraints.dependsOn,
+      strategy: target.strategy ?? null,
+      message: env.message ?? null,
+      startedAt: iso(env.startedAt),
+      finishedAt: iso(env.finishedAt),
+      steps,
+      webhookRuns: runs.filter((r) => r.environment === target.name).map(runView),
+      target: (await driver.describe(row.application, target.name)) ?? null,
+    });
+  }
+  return { ...summaryOf(row), driver: driver.name, environments };
+}
+
+function awaitingView(id: string, env: string, awaiting: string): StepView['awaiting'] {
+  const cmd = (action: string) => `borealis deploy ${action} ${id} --env ${env}`;
+  if (awaiting === 'approval')
+    return { decision: 'approve or reject', commands: [cmd('approve'), cmd('reject')] };
+  return {
+    decision: awaiting === 'rollForward' ? 'roll forward or roll back' : 'roll back or roll forward',
+    commands: [cmd('roll-forward'), cmd('rollback')],
+  };
+}
+
+function runView(run: WebhookRun): WebhookRunView {
+  const last = run.attempts.at(-1);
+  const v: WebhookRunView = {
+    id: run.id,
+    location: run.location,
+    webhookName: run.webhookName,
+    status: run.status,
+    callId: run.callId,
+    attempts: run.attempts.length,
+    createdAt: iso(run.createdAt)!,
+    deadlineAt: iso(run.deadlineAt)!,
+  };
+  if (last?.agent)
+    v.agent = { agentIdentifier: last.agent.agentIdentifier, instanceId: last.agent.instanceId };
+  if (run.callback?.mdMessage) v.mdMessage = run.callback.mdMessage;
+  if (run.reason) v.reason = run.reason;
+  if (run.settledAt) v.settledAt = iso(run.settledAt)!;
+  return v;
+}

@@ -1,0 +1,128 @@
+import type { AnalysisStep, RunWebhookStep } from '../deployfile/index.js';
+
+/** Statuses people see, for a deployment and for each of its environments. */
+export const DeploymentStatus = {
+  queued: 'QUEUED',
+  running: 'RUNNING',
+  paused: 'PAUSED',
+  awaitingApproval: 'AWAITING_APPROVAL',
+  succeeded: 'SUCCEEDED',
+  failed: 'FAILED',
+  cancelled: 'CANCELLED',
+  rolledBack: 'ROLLED_BACK',
+} as const;
+export type DeploymentStatus = (typeof DeploymentStatus)[keyof typeof DeploymentStatus];
+
+/** Environments also start as PENDING (waiting for `dependsOn`). */
+export type EnvironmentStatus = DeploymentStatus | 'PENDING';
+
+export const FINAL_STATUSES: ReadonlySet<string> = new Set([
+  'SUCCEEDED',
+  'FAILED',
+  'CANCELLED',
+  'ROLLED_BACK',
+]);
+export const isFinal = (status: string): boolean => FINAL_STATUSES.has(status);
+
+/** Where an environment stands in its life. */
+export const Phase = {
+  waiting: 'waiting',
+  beforeDeployment: 'beforeDeployment',
+  strategy: 'strategy',
+  afterDeployment: 'afterDeployment',
+  rollingBack: 'rollingBack',
+  done: 'done',
+} as const;
+export type Phase = (typeof Phase)[keyof typeof Phase];
+
+export type ItemKind = 'webhook' | 'pause' | 'approval' | 'analysis' | 'driver';
+export type ItemStatus = 'running' | 'waiting' | 'succeeded' | 'skipped' | 'failed' | 'cancelled';
+/** What a person is asked for when an item waits on one. */
+export type Awaiting = 'approval' | 'rollbackOrRollForward' | 'rollForward';
+
+/** Progress of one item (constraint, strategy step, or driver action) once it has started. */
+export interface ItemState {
+  location: string;
+  kind: ItemKind;
+  status: ItemStatus;
+  startedAt: number;
+  finishedAt?: number;
+  /** Timed pause end, approval expiry. */
+  deadlineAt?: number;
+  awaiting?: Awaiting;
+  message?: string;
+  decidedBy?: string;
+  /** Analysis: judgments recorded so far and when the next one is due. */
+  judgments?: Array<{ at: number; passed: boolean; message: string }>;
+  nextJudgmentAt?: number;
+}
+
+export interface EnvironmentState {
+  name: string;
+  status: EnvironmentStatus;
+  phase: Phase;
+  startedAt?: number;
+  finishedAt?: number;
+  message?: string;
+  /** `deploymentConfig.timeout` for this rollout; time spent waiting on people is added back. */
+  rolloutDeadlineAt?: number;
+  /** Blue/green: which part of the strategy runs (`redirect`, then `shutDown`). */
+  stage?: 'deploy' | 'redirect' | 'moveTraffic' | 'shutDown' | 'finish';
+  /** Where the environment ends once the rollback action is done. */
+  outcome?: { status: EnvironmentStatus; message: string };
+  /** A person asked for a rollback (applied by the next decide). */
+  rollbackRequestedBy?: string;
+  items: Record<string, ItemState>;
+}
+
+export interface DeploymentState {
+  /** A person (or an expired approval) cancelled the whole deployment. */
+  cancel?: { by: string; reason: string; at: number };
+  /** Environments a person cancelled one by one. */
+  cancelEnvironments?: Record<string, { by: string; reason: string }>;
+  environments: Record<string, EnvironmentState>;
+}
+
+/** What the deciding function asks the engine to do once the new state is stored. */
+export type Effect =
+  | { type: 'startWebhook'; environment: string; location: string; step: RunWebhookStep }
+  | { type: 'cancelWebhook'; environment: string; location: string; reason: string }
+  | { type: 'driver'; environment: string; location: string; op: DriverOp }
+  | { type: 'judge'; environment: string; location: string; index: number; step: AnalysisStep };
+
+/** Target-driver actions; each is idempotent so that it can be re-applied after a crash. */
+export type DriverOp =
+  | { op: 'deploy'; mode: 'canary' | 'blueGreen' | 'replace' }
+  | { op: 'setWeight'; weight: number }
+  | { op: 'moveTraffic' }
+  | { op: 'shutDownOld' }
+  | { op: 'exposeServices'; services: string[] }
+  | { op: 'rollback' };
+
+/** One recorded transition, as the audit trail and the SSE stream carry it. */
+export interface EngineEvent {
+  type: string;
+  environment?: string;
+  data: Record<string, unknown>;
+}
+
+/** What decide needs to know from outside the state: time and the outcomes of effects. */
+export interface Facts {
+  now: number;
+  webhookRun(environment: string, location: string): WebhookFact | undefined;
+  driverDone(environment: string, location: string): boolean;
+  judgment(
+    environment: string,
+    location: string,
+    index: number,
+  ): { passed: boolean; message: string } | undefined;
+  /** Whether a metric provider can judge this analysis; without one it is skipped, and says so. */
+  canJudge(step: AnalysisStep): boolean;
+}
+
+export interface WebhookFact {
+  id: string;
+  status: 'pending' | 'awaiting_callback' | 'succeeded' | 'failed' | 'cancelled';
+  reason?: string;
+  mdMessage?: string;
+}

@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import type {
+  DeploymentEnvironmentsTable,
+  DeploymentEventsTable,
+  DeploymentsTable,
+} from './deployment-tables.js';
+import type { Database } from './schema.js';
+
+export type DeploymentRow = Selectable<DeploymentsTable>;
+export type DeploymentEnvironmentRow = Selectable<DeploymentEnvironmentsTable>;
+export type DeploymentEventRow = Selectable<DeploymentEventsTable>;
+
+export interface AuditEntry {
+  who: string;
+  action: string;
+  deploymentId?: string;
+  environment?: string;
+  details?: Record<string, unknown>;
+  at: number;
+}
+
+export interface TransitionWrite {
+  id: string;
+  /** The version read; the write fails (returns false) if someone else wrote since. */
+  expectedVersion: number;
+  /** Only the lease owner may write. */
+  owner: string;
+  patch: Omit<Updateable<DeploymentsTable>, 'id' | 'version'>;
+  environments: Array<Insertable<DeploymentEnvironmentsTable>>;
+  events: Array<Insertable<DeploymentEventsTable>>;
+  audit?: AuditEntry;
+}
+
+/** Statuses that are over; everything else is driven by some replica. */
+const FINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK'];
+
+/**
+ * Deployments, their environments, their event log and the audit log. Every engine transition is
+ * one `writeTransition` call: the deployment row (optimistic version + lease check), the changed
+ * environment rows and the new events, atomically.
+ */
+export function createDeploymentRepository(db: Kysely<Database>) {
+  return {
+    async insert(
+      row: Insertable<DeploymentsTable>,
+      environments: Array<Insertable<DeploymentEnvironmentsTable>>,
+      events: Array<Insertable<DeploymentEventsTable>>,
+    ): Promise<void> {
+      await db.insertInto('deployments').values(row).execute();
+      if (environments.length) await db.insertInto('deployment_environments').values(environments).execute();
+      if (events.length) await db.insertInto('deployment_events').values(events).execute();
+    },
+
+    async active(application: string): Promise<DeploymentRow | undefined> {
+      return db
+        .selectFrom('deployments')
+        .selectAll()
+        .where('active_application', '=', application)
+        .executeTakeFirst();
+    },
+
+    async queued(application: string): Promise<DeploymentRow | undefined> {
+      return db
+        .selectFrom('deployments')
+        .selectAll()
+        .where('application', '=', application)
+        .where('status', '=', 'QUEUED')
+        .orderBy('created_at')
+        .executeTakeFirst();
+    },
+
+    async get(
+      id: string,
+    ): Promise<{ row: DeploymentRow; environments: DeploymentEnvironmentRow[] } | undefined> {
+      const row = await db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) return undefined;
+      const environments = await db
+        .selectFrom('deployment_environments')
+        .selectAll()
+        .where('deployment_id', '=', id)
+        .execute();
+      return { row, environments };
+    },
+
+    async list(filter: { application?: string; limit: number }): Promise<DeploymentRow[]> {
+      let q = db.selectFrom('deployments').selectAll().orderBy('created_at', 'desc').limit(filter.limit);
+      if (filter.application) q = q.where('application', '=', filter.application);
+      return q.execute();
+    },
+
+    /** Ids of deployments still to drive (not queued, not over). */
+    async unfinishedIds(): Promise<string[]> {
+      const rows = await db
+        .selectFrom('deployments')
+        .select('id')
+        .where('status', 'not in', [...FINAL, 'QUEUED'])
+        .orderBy('created_at')
+        .execute();
+      return rows.map((r) => r.id);
+    },
+
+    /** Takes the lease of a deployment if it is free, expired, or already ours. */
+    async claim(id: string, owner: string, now: number, until: number): Promise<boolean> {
+      const r = await db
+        .updateTable('deployments')
+        .set({ lease_owner: owner, lease_expires_at: until })
+        .where('id', '=', id)
+        .where((eb) =>
+          eb.or([
+            eb('lease_owner', 'is', null),
+            eb('lease_owner', '=', owner),
+            eb('lease_expires_at', '<', now),
+          ]),
+        )
+        .executeTakeFirst();
+      return r.numUpdatedRows > 0n;
+    },
+
+    async renewLeases(owner: string, until: number): Promise<void> {
+      await db
+        .updateTable('deployments')
+        .set({ lease_expires_at: until })
+        .where('lease_owner', '=', owner)
+        .where('status', 'not in', FINAL)
+        .execute();
+    },
+
+    async releaseLeases(owner: string): Promise<void> {
+      await db
+        .updateTable('deployments')
+        .set({ lease_owner: null, lease_expires_at: null })
+        .where('lease_owner', '=', owner)
+        .execute();
+    },
+
+    async writeTransition(w: TransitionWrite): Promise<boolean> {
+      const r = await db
+        .updateTable('deployments')
+        .set({ ...w.patch, version: w.expectedVersion + 1 })
+        .where('id', '=', w.id)
+        .where('version', '=', w.expectedVersion)
+        .where('lease_owner', '=', w.owner)
+        .executeTakeFirst();
+      if (r.numUpdatedRows === 0n) return false;
+      for (const env of w.environments) {
+        await db
+          .updateTable('deployment_environments')
+          .set({
+            status: env.status,
+            phase: env.phase,
+            state: env.state,
+            message: env.message ?? null,
+            started_at: env.started_at ?? null,
+            finished_at: env.finished_at ?? null,
+          })
+          .where('deployment_id', '=', env.deployment_id)
+          .where('name', '=', env.name)
+          .execute();
+      }
+      if (w.events.length) await db.insertInto('deployment_events').values(w.events).execute();
+      if (w.audit) await insertAudit(db, w.audit);
+      return true;
+    },
+
+    async events(id: string, afterSeq: number, limit = 1000): Promise<DeploymentEventRow[]> {
+      return db
+        .selectFrom('deployment_events')
+        .selectAll()
+        .where('deployment_id', '=', id)
+        .where('seq', '>', afterSeq)
+        .orderBy('seq')
+        .limit(limit)
+        .execute();
+    },
+
+    async lastSeq(id: string): Promise<number> {
+      const r = await db
+        .selectFrom('deployment_events')
+        .select((eb) => eb.fn.max('seq').as('seq'))
+        .where('deployment_id', '=', id)
+        .executeTakeFirst();
+      return Number(r?.seq ?? 0);
+    },
+
+    insertAudit: (entry: AuditEntry) => insertAudit(db, entry),
+
+    async audit(deploymentId: string) {
+      return db
+        .selectFrom('audit_log')
+        .selectAll()
+        .where('deployment_id', '=', deploymentId)
+        .orderBy('at')
+        .execute();
+    },
+  };
+}
+
+export type DeploymentRepository = ReturnType<typeof createDeploymentRepository>;
+
+async function insertAudit(db: Kysely<Database>, e: AuditEntry): Promise<void> {
+  await db
+    .insertInto('audit_log')
+    .values({
+      id: randomUUID(),
+      at: e.at,
+      who: e.who,
+      action: e.action,
+      deployment_id: e.deploymentId ?? null,
+      environment: e.environment ?? null,
+      details: JSON.stringify(e.details ?? {}),
+    })
+    .execute();
+}
