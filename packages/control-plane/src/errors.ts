@@ -76,6 +76,22 @@ export const ErrorCatalogue = {
     status: 409,
     message: 'The webhook run already settled with another outcome, was cancelled, or is past its deadline',
   },
+
+  // --- engine and deployments ------------------------------------------------------------------
+  BRL_ERR_DEPLOY_FILE_INVALID: { status: 400, message: 'The deploy file has errors (see diagnostics, with line and column)' },
+  BRL_ERR_DEPLOYMENT_NOT_FOUND: { status: 404, message: 'No deployment with that id' },
+  BRL_ERR_DEPLOYMENT_IN_PROGRESS: {
+    status: 409,
+    message: 'A deployment of this application is already running (or queued, with enqueueOne)',
+  },
+  BRL_ERR_DECISION_CONFLICT: {
+    status: 409,
+    message: 'The environment is not waiting for that decision',
+  },
+  BRL_ERR_DEPLOYMENT_NOT_DRIVEN: {
+    status: 503,
+    message: 'Another control-plane replica drives this deployment; try again',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCatalogue;
