@@ -77,7 +77,10 @@ export const DiagnosticCatalogue = {
     severity: 'error',
     description: 'A webhook `method` is not an HTTP method Borealis can send.',
   },
-  BRL_DF_INVALID_HEADER: { severity: 'error', description: 'A header key is not a valid HTTP header name.' },
+  BRL_DF_INVALID_HEADER: {
+    severity: 'error',
+    description: 'A header key is not a valid HTTP header name, or a header value spans several lines.',
+  },
   BRL_DF_INVALID_URI: {
     severity: 'error',
     description: 'A `uriTemplate` does not render to an absolute http(s) URL.',

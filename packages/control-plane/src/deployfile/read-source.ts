@@ -230,7 +230,7 @@ function reportYamlError(err: YAMLError, source: string, lc: LineCounter, sink: 
       trap.at,
       '',
       `the value ${trap.value} starts with "{{" and is not quoted: YAML reads "{" as the start of a mapping`,
-      `quote the value: ${trap.key}: "${trap.value.replace(/"/g, '\\"')}"`,
+      `quote the value: ${trap.key}${trap.key === '-' ? '' : ':'} "${trap.value.replace(/"/g, '\\"')}"`,
     );
     return true;
   }
@@ -250,7 +250,12 @@ function unquotedTemplateOnLine(
   const end = source.indexOf('\n', start);
   const text = source.slice(start, end === -1 ? undefined : end).replace(/\r$/, '');
   const m = /^(\s*(?:-\s+)?)([^\s:#'"][^:#]*?):\s+(\{\{.*?)\s*(?:\s#.*)?$/.exec(text);
-  if (!m) return undefined;
+  if (!m) {
+    // A list item: `- {{context.a}}/b`.
+    const item = /^(\s*-\s+)(\{\{.*?)\s*(?:\s#.*)?$/.exec(text);
+    if (!item) return undefined;
+    return { key: '-', value: item[2] ?? '', at: { line, column: (item[1] ?? '').length + 1 } };
+  }
   const key = m[2] ?? 'value';
   const value = m[3] ?? '';
   return { key, value, at: { line, column: text.indexOf(value, (m[1] ?? '').length + key.length) + 1 } };

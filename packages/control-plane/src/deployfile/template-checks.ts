@@ -66,6 +66,16 @@ export function checkTemplates(
           'header names use letters, digits and -',
         );
       }
+      if (typeof h.value === 'string' && /[\r\n\0]/.test(h.value)) {
+        const valuePath = joinPath(joinPath(joinPath(base, 'headers'), j), 'value');
+        sink.add(
+          'BRL_DF_INVALID_HEADER',
+          ctx.positions.get(valuePath) ?? at,
+          valuePath,
+          `the value of header "${h.key}" spans several lines; header values are one line`,
+          'write the value on one line, as a plain or quoted scalar (block scalars | and > end with a line break)',
+        );
+      }
     });
 
     const uriPath = joinPath(base, 'uriTemplate');

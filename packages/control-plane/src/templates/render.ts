@@ -99,9 +99,11 @@ function renderResolved(
 }
 
 /**
- * Renders a `uriTemplate`. Each value is a URI component, so `/`, `?`, `#` and spaces cannot
- * change the URL; a value that forms a dot segment (`..`) would still move the path after URL
- * normalisation, so the rendered URL must keep the origin and path depth of the template.
+ * Renders a `uriTemplate`. Each value is a URI component, so `/`, `?`, `#`, `@` and spaces cannot
+ * change the URL's structure (in the host they make it invalid). A value that forms a dot
+ * segment (`..`) would still move the path after URL normalisation, so the rendered URL must keep
+ * the scheme and path depth the template gives it. Templating the host itself is allowed: the
+ * author of the deploy file chose it, and the SSRF guard checks the resolved address.
  */
 export function renderUri(source: string, vars: TemplateVariables): string {
   const { text, resolved } = renderResolved(source, vars, 'uri');
@@ -114,7 +116,7 @@ export function renderUri(source: string, vars: TemplateVariables): string {
   // Same template with inert values: where the structure should be.
   const shapeVars = placeholderVariables(resolved, 'x');
   const shape = parseHttpUrl(renderResolved(source, shapeVars, 'uri').text);
-  if (shape && (shape.origin !== url.origin || depth(shape.pathname) !== depth(url.pathname))) {
+  if (shape && (shape.protocol !== url.protocol || depth(shape.pathname) !== depth(url.pathname))) {
     throw new BorealisError(
       'BRL_ERR_TEMPLATE_INVALID_URI',
       'a substituted value would change the URL path or host (values such as ".." are refused in a URL)',

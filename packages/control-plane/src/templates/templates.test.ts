@@ -101,6 +101,17 @@ describe('values land safely', () => {
     );
   });
 
+  it('URI: a templated host label takes a name but not a different URL structure', () => {
+    expect(renderUri('https://{{context.x}}.api.example/p', vars({ x: 'staging' }))).toBe(
+      'https://staging.api.example/p',
+    );
+    for (const x of ['evil.example/', 'a@b', 'evil.example#', 'a:1', 'a b']) {
+      expect(codeOf(() => renderUri('https://{{context.x}}.api.example/p', vars({ x })))).toBe(
+        'BRL_ERR_TEMPLATE_INVALID_URI',
+      );
+    }
+  });
+
   it('URI: the template literal text stays as written; a value cannot supply the host', () => {
     expect(renderUri('https://h.example/p?a=b&c={{context.x}}', vars({ x: 'y z' }))).toBe(
       'https://h.example/p?a=b&c=y%20z',
