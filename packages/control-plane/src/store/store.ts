@@ -50,6 +50,7 @@ export interface Store {
 }
 
 const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+const SQLITE_MIGRATION_ATTEMPTS = 5;
 const PG_CONNECT_TIMEOUT_MS = 5_000;
 const INT8_OID = 20;
 
@@ -62,7 +63,7 @@ export async function createStore(options: CreateStoreOptions = {}): Promise<Sto
 
   try {
     if (target.kind === 'postgres') await waitForDatabase(db, location, options.connectTimeoutMs ?? 30_000);
-    await migrate(db, location, logger);
+    await migrate(db, target.kind, location, logger);
   } catch (err) {
     await db.destroy().catch(() => undefined);
     throw err;
@@ -93,10 +94,11 @@ function openSqlite(path: string): Kysely<Database> {
   try {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     database = new SqliteDatabase(path);
-    // WAL lets readers (UI, API) proceed while the engine writes; busy_timeout makes a second
-    // process (a CLI, a test) wait for the lock instead of failing at once.
-    database.pragma('journal_mode = WAL');
+    // busy_timeout first, so a second process (a CLI, a test) opening the file at the same
+    // moment waits for the lock instead of failing, even while switching to WAL. WAL lets
+    // readers (UI, API) proceed while the engine writes.
     database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    database.pragma('journal_mode = WAL');
     database.pragma('foreign_keys = ON');
     // NORMAL is durable across application crashes in WAL mode; only power loss can drop the
     // last transactions, which every deployment transition tolerates by being re-driven.
@@ -177,6 +179,7 @@ function unavailable(location: string, cause: unknown): BorealisError {
 
 async function migrate(
   db: Kysely<Database>,
+  kind: DatabaseTarget['kind'],
   location: string,
   logger: StoreLogger | undefined,
 ): Promise<void> {
@@ -186,7 +189,19 @@ async function migrate(
     migrationTableName: 'borealis_migration',
     migrationLockTableName: 'borealis_migration_lock',
   });
-  const { error, results } = await migrator.migrateToLatest();
+  let outcome = await migrator.migrateToLatest();
+  // Kysely takes no cross-process lock on SQLite, so two processes opening a fresh file together
+  // can both try the same migration; the loser's transaction rolls back, and a second look finds
+  // the work done. (PostgreSQL replicas are serialised by Kysely's advisory lock.)
+  for (
+    let attempt = 1;
+    outcome.error !== undefined && kind === 'sqlite' && attempt < SQLITE_MIGRATION_ATTEMPTS;
+    attempt++
+  ) {
+    await new Promise((resolveDelay) => setTimeout(resolveDelay, 25 * attempt + Math.random() * 50));
+    outcome = await migrator.migrateToLatest();
+  }
+  const { error, results } = outcome;
   for (const result of results ?? []) {
     if (result.status === 'Success') logger?.info({ migration: result.migrationName }, 'migration applied');
   }
