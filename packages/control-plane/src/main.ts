@@ -6,9 +6,10 @@ import { createControlPlane } from './server.js';
 async function main(): Promise<void> {
   const cp = await createControlPlane(optionsFromEnv());
   await cp.listen();
-  if (cp.tokenFile) {
-    process.stderr.write(`borealis-server: listening on ${cp.url}; API token in ${cp.tokenFile}\n`);
-  }
+  // One line for people (the JSON log has the same as `listening`).
+  process.stderr.write(
+    `borealis-server: listening on ${cp.url}${cp.tokenFile ? `; API token in ${cp.tokenFile}` : ''}\n`,
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
