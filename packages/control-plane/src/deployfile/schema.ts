@@ -21,7 +21,7 @@ const text = (extra: Partial<Extract<Schema, { kind: 'string' }>> = {}): Schema 
   ...extra,
 });
 const name = (): Schema => text({ nonEmpty: true });
-const names = (what: string): Schema => ({ kind: 'list', what, items: name() });
+const names = (what: string, minItems?: number): Schema => ({ kind: 'list', what, items: name(), minItems });
 const bool: Schema = { kind: 'bool' };
 const num: Schema = { kind: 'number' };
 const positiveInt: Schema = {
@@ -130,7 +130,7 @@ const analysisStep: ObjectSchema = {
     rollBackMode: { schema: mode, default: () => 'automatic' },
     rollForwardMode: { schema: mode, default: () => 'automatic' },
     queries: {
-      schema: { ...(names('a list of query names') as object), minItems: 1 } as Schema,
+      schema: names('a list of query names', 1),
       required: true,
     },
     lookbackMethod: { schema: text({ enum: ['growing', 'sliding'] }) },
@@ -150,7 +150,7 @@ const exposeServices: ObjectSchema = {
   what: 'an exposeServices {services, ttl}',
   fields: {
     services: {
-      schema: { ...(names('a list of service names') as object), minItems: 1 } as Schema,
+      schema: names('a list of service names', 1),
       required: true,
     },
     ttl: { schema: duration },
