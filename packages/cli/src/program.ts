@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { registerAgentCommands } from './commands-agents.js';
+import { registerDeployCommands } from './commands-deploy.js';
+import { registerSecretCommands } from './commands-secrets.js';
 
 export function buildProgram(out: (s: string) => void): Command {
   const program = new Command('borealis')
@@ -10,5 +12,7 @@ export function buildProgram(out: (s: string) => void): Command {
       process.exit(err.exitCode === 0 ? 0 : 2);
     });
   registerAgentCommands(program, out);
+  registerDeployCommands(program, out);
+  registerSecretCommands(program, out);
   return program;
 }

@@ -83,6 +83,8 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     disableRequestLogging: false,
     bodyLimit: 1024 * 1024,
     trustProxy: false,
+    // Secret names and agent identifiers are up to 128 characters; the default is 100.
+    routerOptions: { maxParamLength: 256 },
   });
   const hub = new RelayHub({
     logger: logger.child({ component: 'relay' }),
@@ -98,6 +100,8 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     logger,
   });
   const secrets = createSecretsRepository({ db: store.db, key: secretKey });
+  // A changed key must stop the start, not surface at the first webhook that needs a secret.
+  await secrets.checkKey();
   const webhooks = createWebhookService({
     store,
     dispatcher: hub,
