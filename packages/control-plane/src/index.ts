@@ -1,4 +1,12 @@
 export { type CompiledOptions, type ControlPlaneOptions, compileOptions, optionsFromEnv } from './config.js';
+export { type Diagnostic, formatDiagnostics, parseDeployFile } from './deployfile/index.js';
+export type {
+  DeploymentSummary,
+  DeploymentView,
+  EnvironmentView,
+  MetricProvider,
+  StepView,
+} from './engine/index.js';
 export { BorealisError, ErrorCatalogue, type ErrorCode, isBorealisError } from './errors.js';
 export type { AgentGroup, Dispatcher, DispatchRequest, DispatchResponse } from './relay/index.js';
 export { type ControlPlane, type CreateControlPlaneOptions, createControlPlane } from './server.js';
