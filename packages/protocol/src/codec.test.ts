@@ -26,6 +26,7 @@ const samples: Frame[] = [
   { type: 'pong', stream: 0, nonce: 42 },
   { type: 'drain', stream: 0 },
   { type: 'welcome', stream: 0, sessionId: 's-1', maxStreams: 256, window: 262144, heartbeatMs: 5000 },
+  { type: 'streams', stream: 0, highest: 9, ids: [3, 7, 9] },
 ];
 
 function codeOf(fn: () => unknown): string {
@@ -71,6 +72,7 @@ describe('codec', () => {
     ['status 42', raw.pack([2, 1, 42, []]), 'BRL_PROTO_MALFORMED_FRAME'],
     ['truncated msgpack', Buffer.from([0x93, 0x01]), 'BRL_PROTO_MALFORMED_FRAME'],
     ['empty message', Buffer.alloc(0), 'BRL_PROTO_MALFORMED_FRAME'],
+    ['stream list with a bad id', raw.pack([11, 0, 3, [1, -2]]), 'BRL_PROTO_MALFORMED_FRAME'],
     ['message too large', Buffer.alloc(Limits.maxMessageBytes + 1), 'BRL_PROTO_FRAME_TOO_LARGE'],
   ])('refuses %s with a protocol error', (_name, bytes, code) => {
     expect(codeOf(() => decodeFrame(bytes))).toBe(code);

@@ -38,6 +38,8 @@ export function encodeFrame(frame: Frame): Uint8Array {
       return packr.pack([code, 0, frame.nonce]);
     case 'welcome':
       return packr.pack([code, 0, frame.sessionId, frame.maxStreams, frame.window, frame.heartbeatMs]);
+    case 'streams':
+      return packr.pack([code, 0, frame.highest, frame.ids]);
   }
 }
 
@@ -65,7 +67,10 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   if (type === undefined)
     throw new ProtocolError('BRL_PROTO_UNKNOWN_FRAME_TYPE', `Unknown frame type ${safe(code)}`);
   const f = new FieldReader(type, raw);
-  const id = f.streamId(1, type === 'ping' || type === 'pong' || type === 'drain' || type === 'welcome');
+  const id = f.streamId(
+    1,
+    type === 'ping' || type === 'pong' || type === 'drain' || type === 'welcome' || type === 'streams',
+  );
   switch (type) {
     case 'open':
       f.arity(6);
@@ -124,6 +129,9 @@ export function decodeFrame(bytes: Uint8Array): Frame {
         window: f.positiveInt(4, 'window', Limits.maxWindowBytes),
         heartbeatMs: f.positiveInt(5, 'heartbeatMs', 3_600_000),
       };
+    case 'streams':
+      f.arity(4);
+      return { type, stream: 0, highest: f.uint(2, 'highest', Limits.maxStreamId), ids: f.streamIds(3) };
   }
 }
 
@@ -209,6 +217,18 @@ class FieldReader {
     const v = this.text(i, name, max);
     if (!TOKEN.test(v)) throw malformed(`${this.type}.${name} ${safe(v)} is not a valid token`);
     return v;
+  }
+
+  streamIds(i: number): number[] {
+    const v = this.raw[i];
+    if (!Array.isArray(v) || v.length > Limits.maxReconcileIds) {
+      throw malformed(`${this.type}.ids must be a list of at most ${Limits.maxReconcileIds} stream ids`);
+    }
+    for (const id of v) {
+      if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1)
+        throw malformed(`${this.type}.ids holds ${safe(id)}`);
+    }
+    return v as number[];
   }
 
   headers(i: number): HeaderList {

@@ -16,6 +16,7 @@ export const FrameType = {
   pong: 8,
   drain: 9,
   welcome: 10,
+  streams: 11,
 } as const;
 export type FrameTypeName = keyof typeof FrameType;
 
@@ -85,7 +86,20 @@ export interface WelcomeFrame {
   heartbeatMs: number;
 }
 
+/**
+ * Periodic reconciliation: the streams the sender has open, and the highest stream id it knows
+ * of. The receiver reaps any stream it holds that the sender should know (id <= highest) but
+ * does not list — a safety net against leaks, never the normal way a stream ends.
+ */
+export interface StreamsFrame {
+  type: 'streams';
+  stream: 0;
+  highest: number;
+  ids: number[];
+}
+
 export type Frame =
+  | StreamsFrame
   | OpenFrame
   | ResponseFrame
   | DataFrame
@@ -108,6 +122,8 @@ export const Limits = {
   maxHeaderBytes: 64 * 1024,
   maxMessageTextLength: 4 * 1024,
   maxStreamId: 2 ** 53 - 1,
+  /** Most stream ids one reconciliation frame lists (past that, reconciliation is skipped). */
+  maxReconcileIds: 16_384,
   /** Largest window a peer may announce or credit in one frame. */
   maxWindowBytes: 64 * 1024 * 1024,
 } as const;

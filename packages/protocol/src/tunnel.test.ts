@@ -194,6 +194,37 @@ describe('tunnel', () => {
     expect((await readAll(res.body)).length).toBe(big.length);
   });
 
+  it('reconciliation reaps streams one side no longer knows, in both directions', async () => {
+    const { req, res } = pair({}, { onStream: (s) => s.respond(200, []) });
+    const a = await req.request({ method: 'GET', url: '/a', headers: [], timeoutMs: 0 });
+    await until(() => res.streamCount === 1);
+    // A leak on the requester's side: it forgot stream a without telling the agent.
+    req.streamFinished(a.stream.id);
+    req.sendStreamList();
+    await until(() => res.streamCount === 0);
+    expect(res.reapedStreams).toBe(1);
+
+    const b = await req.request({ method: 'GET', url: '/b', headers: [], timeoutMs: 0 });
+    await until(() => res.streamCount === 1);
+    // A leak on the agent's side: the requester's reader would wait forever without the reap.
+    res.streamFinished(b.stream.id);
+    res.sendStreamList();
+    await expect(readAll(b.body)).rejects.toMatchObject({ code: 'BRL_STREAM_INTERNAL' });
+    expect(req.reapedStreams).toBe(1);
+    expect(req.streamCount).toBe(0);
+  });
+
+  it('reconciliation never reaps a stream whose OPEN the peer has not seen yet', async () => {
+    const { req, res } = pair({}, { onStream: (s) => s.respond(200, []) });
+    // The agent's list is sent before it has seen the OPEN below.
+    res.sendStreamList();
+    const p = req.request({ method: 'GET', url: '/', headers: [], timeoutMs: 0 });
+    const r = await p;
+    expect(req.reapedStreams).toBe(0);
+    expect(req.streamCount).toBe(1);
+    r.body.destroy();
+  });
+
   it('in-flight streams fail with a disconnected error when the tunnel closes', async () => {
     const { req, res } = pair({}, { onStream: () => {} });
     const p = req.request({ method: 'GET', url: '/', headers: [], timeoutMs: 0 });

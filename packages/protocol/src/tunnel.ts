@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { decodeFrame, encodeFrame } from './codec.js';
 import { CloseCodes, ProtocolError } from './errors.js';
-import { DEFAULT_WINDOW_BYTES, type Frame, type HeaderList, type WelcomeFrame } from './frames.js';
+import { DEFAULT_WINDOW_BYTES, type Frame, type HeaderList, Limits, type WelcomeFrame } from './frames.js';
 import { type BodySource, TunnelStream } from './tunnel-stream.js';
 
 /**
@@ -46,6 +46,8 @@ export interface TunnelOptions {
   heartbeatIntervalMs?: number;
   /** No frame from the peer for this long: the connection is dead. */
   heartbeatTimeoutMs?: number;
+  /** How often each side lists its open streams so the peer can reap leaked ones (ms; 0 = never). */
+  reconcileIntervalMs?: number;
   /** Bytes handed to the sink and not yet written out, past which stream writers wait. */
   maxOutstandingBytes?: number;
   /** Responder: a new stream. Reading `stream.body` gives the request body. */
@@ -100,6 +102,9 @@ export class Tunnel {
   private readonly pings = new Map<number, number>();
   private pingNonce = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  /** Streams reaped by reconciliation: each one is a leak that was caught. */
+  reapedStreams = 0;
   private closeInfo: TunnelCloseInfo | undefined;
 
   constructor(private readonly options: TunnelOptions) {
@@ -113,6 +118,18 @@ export class Tunnel {
     const timeout = options.heartbeatTimeoutMs ?? interval * 3;
     this.heartbeatTimer = setInterval(() => this.heartbeat(timeout), interval);
     this.heartbeatTimer.unref();
+    const reconcile = options.reconcileIntervalMs ?? 30_000;
+    if (reconcile > 0) {
+      this.reconcileTimer = setInterval(() => this.sendStreamList(), reconcile);
+      this.reconcileTimer.unref();
+    }
+  }
+
+  /** Lists this side's open streams to the peer (normally on a timer; public for tests). */
+  sendStreamList(): void {
+    if (this.closed || this.streams.size > Limits.maxReconcileIds) return;
+    const highest = this.role === 'requester' ? this.nextStreamId - 1 : this.highestPeerStream;
+    this.sendControl({ type: 'streams', stream: 0, highest, ids: [...this.streams.keys()] });
   }
 
   /** Requester: the first frame, telling the agent who it talks to and the limits in force. */
@@ -225,6 +242,7 @@ export class Tunnel {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeatTimer);
+    clearInterval(this.reconcileTimer);
     const info = this.closeInfo ?? { code, reason };
     const err = new ProtocolError(
       'BRL_STREAM_DISCONNECTED',
@@ -353,11 +371,28 @@ export class Tunnel {
         this.draining = true;
         this.options.onPeerDraining?.();
         return;
+      case 'streams':
+        this.reconcile(frame.highest, frame.ids);
+        return;
       case 'welcome':
         if (this.role !== 'responder') throw notAllowed(frame.type);
         this.window = frame.window;
         this.options.onWelcome?.(frame);
         return;
+    }
+  }
+
+  private reconcile(peerHighest: number, peerIds: number[]): void {
+    // Only streams the peer must already know of can be judged: an OPEN may still be in flight.
+    const known = this.role === 'requester' ? Math.min(peerHighest, this.nextStreamId - 1) : peerHighest;
+    const listed = new Set(peerIds);
+    for (const stream of [...this.streams.values()]) {
+      if (stream.id <= known && !listed.has(stream.id)) {
+        this.reapedStreams++;
+        stream.reset(
+          new ProtocolError('BRL_STREAM_INTERNAL', `Stream ${stream.id} is unknown to the peer; reaped`),
+        );
+      }
     }
   }
 
