@@ -1,0 +1,129 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ControlPlane, createControlPlane } from '../server.js';
+import {
+  githubLikeWebhook,
+  invocationFor,
+  type Receiver,
+  startReceiver,
+  waitForRun,
+} from './receivers.test-util.js';
+import type { LookupAll } from './ssrf-guard.js';
+import { createWebhookService } from './webhook-service.js';
+
+/**
+ * The SSRF guard on real calls: a control plane with no BOREALIS_DIRECT_ALLOW refuses direct
+ * webhooks to internal addresses (and names that resolve to them) before connecting, naming the
+ * rule; once allowed, the same call goes through.
+ */
+let cp: ControlPlane;
+let dataDir: string;
+let v4: Receiver;
+let v6: Receiver;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'brl-ssrf-'));
+  cp = await createControlPlane({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir,
+    apiToken: 'ssrf-test-token-0123456789',
+    logger: pino({ level: 'silent' }),
+  });
+  await cp.listen();
+  await cp.secrets.put('github_token', 'ghp_x');
+  v4 = await startReceiver({ callback: { success: true } });
+  v6 = await startReceiver({ host: '::1', answer: () => ({ status: 200 }) });
+});
+
+afterAll(async () => {
+  await v4?.close();
+  await v6?.close();
+  await cp?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+function serviceWith(directAllow: string[], lookup?: LookupAll) {
+  return createWebhookService({
+    store: cp.store,
+    dispatcher: cp.hub,
+    secrets: cp.secrets,
+    logger: pino({ level: 'silent' }),
+    options: {
+      callbackTimeoutMs: 60_000,
+      directAllow,
+      publicUrl: () => cp.publicUrl,
+      ...(lookup ? { lookup } : {}),
+    },
+  });
+}
+
+describe('direct webhooks and the SSRF guard', () => {
+  it.each([
+    ['127.0.0.1', () => `${v4.url}/hook`, 'loopback', '127.0.0.1/32'],
+    ['10.0.0.1', () => 'http://10.0.0.1/hook', 'private (RFC 1918)', '10.0.0.1/32'],
+    [
+      '169.254.169.254',
+      () => 'http://169.254.169.254/latest/meta-data/',
+      'cloud metadata',
+      '169.254.169.254/32',
+    ],
+    ['[::1]', () => `${v6.url}/hook`, 'loopback', '::1/128'],
+    ['localhost', () => `http://localhost:${v4.port}/hook`, 'loopback', '127.0.0.1/32'],
+  ])('refuses %s, naming the rule and the setting that allows it', async (_name, url, rule, allowEntry) => {
+    const seen = v4.requests.length + v6.requests.length;
+    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(url(), { retryCount: 3 })));
+    const done = await waitForRun(cp.webhooks, run.id, undefined, 5_000);
+    expect(done.status).toBe('failed');
+    expect(done.reasonCode).toBe('BRL_ERR_WEBHOOK_SSRF_REFUSED');
+    expect(done.reason).toContain(`a ${rule} address`);
+    expect(done.reason).toContain(`BOREALIS_DIRECT_ALLOW=${allowEntry}`);
+    // Final, not retried, and nothing reached the receivers.
+    expect(done.attempts).toHaveLength(1);
+    expect(v4.requests.length + v6.requests.length).toBe(seen);
+  });
+
+  it('checks the address it connects to: a public-looking name that resolves to loopback is refused', async () => {
+    const resolved: string[] = [];
+    const rebinding: LookupAll = (hostname, callback) => {
+      resolved.push(hostname);
+      callback(null, [{ address: '127.0.0.1', family: 4 }]);
+    };
+    const service = serviceWith([], rebinding);
+    try {
+      const run = await service.start(
+        invocationFor(githubLikeWebhook(`http://hooks.example.com:${v4.port}/hook`)),
+      );
+      const done = await waitForRun(service, run.id, undefined, 5_000);
+      expect(resolved).toEqual(['hooks.example.com']);
+      expect(done.reasonCode).toBe('BRL_ERR_WEBHOOK_SSRF_REFUSED');
+      expect(done.reason).toContain('hooks.example.com (127.0.0.1)');
+      expect(done.reason).toContain('loopback');
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('goes through once BOREALIS_DIRECT_ALLOW allows the addresses', async () => {
+    const service = serviceWith(['127.0.0.1/32', '::1/128']);
+    try {
+      for (const url of [`${v4.url}/hook`, `http://localhost:${v4.port}/hook`]) {
+        const before = v4.requests.length;
+        const run = await service.start(invocationFor(githubLikeWebhook(url)));
+        const done = await waitForRun(service, run.id, undefined, 5_000);
+        expect(done.status, url).toBe('succeeded');
+        expect(v4.requests.length).toBe(before + 1);
+      }
+      const run6 = await service.start(
+        invocationFor(githubLikeWebhook(`${v6.url}/hook`, { disableCallback: true })),
+      );
+      expect((await waitForRun(service, run6.id, undefined, 5_000)).status).toBe('succeeded');
+      expect(v6.requests).toHaveLength(1);
+    } finally {
+      await service.close();
+    }
+  });
+});

@@ -1,0 +1,316 @@
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type ControlPlane, createControlPlane } from '../server.js';
+import {
+  freePort,
+  githubLikeWebhook,
+  invocationFor,
+  type Receiver,
+  startReceiver,
+  waitFor,
+  waitForRun,
+} from './receivers.test-util.js';
+import type { WebhookRun } from './types.js';
+import { createWebhookService } from './webhook-service.js';
+
+/**
+ * The webhook service inside a real control plane (real store, real HTTP, port 0), driven the way
+ * the engine drives it: start(), then watch the run.
+ */
+const GITHUB_TOKEN = 'ghp_S3cr3tV4lue-that-must-never-be-recorded';
+const SIGNING_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+const API_TOKEN = 'webhooks-test-token-0123456789';
+
+let cp: ControlPlane;
+let dataDir: string;
+const logs: string[] = [];
+const settled: WebhookRun[] = [];
+const receivers: Receiver[] = [];
+
+async function receiver(options: Parameters<typeof startReceiver>[0] = {}): Promise<Receiver> {
+  const r = await startReceiver(options);
+  receivers.push(r);
+  return r;
+}
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'brl-webhooks-'));
+  cp = await createControlPlane({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir,
+    apiToken: API_TOKEN,
+    directAllow: ['127.0.0.1/32'],
+    logger: pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) }),
+  });
+  await cp.listen();
+  await cp.secrets.put('github_token', GITHUB_TOKEN);
+  await cp.secrets.put('signing', SIGNING_SECRET);
+  cp.webhooks.onSettled((run) => settled.push(run));
+});
+
+afterEach(async () => {
+  await Promise.all(receivers.splice(0).map((r) => r.close()));
+});
+
+afterAll(async () => {
+  await cp?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('a webhook like the product page GitHub example (direct)', () => {
+  it('settles as succeeded when the receiver answers 204 and then calls back success: true', async () => {
+    const r = await receiver({ callback: { success: true, delayMs: 100 } });
+    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/repos/demo/dispatches`)));
+    expect(run.status).toBe('pending');
+
+    const done = await waitForRun(cp.webhooks, run.id);
+    expect(done.status).toBe('succeeded');
+    expect(done.callback).toMatchObject({ success: true });
+    expect(done.attempts).toHaveLength(1);
+    expect(done.attempts[0]).toMatchObject({ attempt: 1, status: 204 });
+    // The run settles before the receiver has read our answer to its callback.
+    await waitFor(() => r.callbackAnswers.length > 0);
+    expect(r.callbackAnswers).toEqual([{ status: 200, body: JSON.stringify({ status: 'succeeded' }) }]);
+    expect(settled.map((s) => s.id)).toContain(run.id);
+
+    // What the receiver got: the callback URI under the public URL, the same webhook-id as the run.
+    const sent = r.requests[0]!;
+    const body = JSON.parse(sent.body) as { client_payload: { callbackUri: string; environment: string } };
+    expect(body.client_payload.callbackUri).toMatch(
+      new RegExp(`^${cp.publicUrl}/callbacks/[A-Za-z0-9_-]{43}/callback$`),
+    );
+    expect(body.client_payload.environment).toBe('staging');
+    expect(sent.headers['webhook-id']).toBe(done.callId);
+    expect(sent.headers.authorization).toBe(`token ${GITHUB_TOKEN}`);
+  });
+
+  it('settles as failed, keeping the mdMessage, when the callback says success: false', async () => {
+    const mdMessage = '## Tests failed\n\n<script>alert(1)</script> 3 of 120 failed';
+    const r = await receiver({ callback: { success: false, mdMessage } });
+    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`)));
+    const done = await waitForRun(cp.webhooks, run.id);
+    expect(done.status).toBe('failed');
+    expect(done.callback).toMatchObject({ success: false, mdMessage });
+    expect(done.reasonCode).toBe('BRL_ERR_WEBHOOK_CALLBACK_FAILED');
+
+    // People read it through the API as text, unchanged (whoever displays it escapes it).
+    const res = await cp.app.inject({
+      method: 'GET',
+      url: `/api/v1/webhook-runs/${run.id}`,
+      headers: { authorization: `Bearer ${API_TOKEN}` },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().callback.mdMessage).toBe(mdMessage);
+  });
+
+  it('sends the secret in the call but keeps it, and the callback token, out of the record and the logs', async () => {
+    const r = await receiver({ callback: { success: true } });
+    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`)));
+    const done = await waitForRun(cp.webhooks, run.id);
+    expect(done.status).toBe('succeeded');
+    expect(r.requests[0]?.headers.authorization).toBe(`token ${GITHUB_TOKEN}`);
+    const token = /\/callbacks\/([^/]+)\/callback/.exec(r.requests[0]!.body)?.[1];
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    expect(done.request?.headers).toContainEqual(['Authorization', 'token ****']);
+    expect(done.request?.body).toContain('/callbacks/****/callback');
+    const api = await cp.app.inject({
+      method: 'GET',
+      url: `/api/v1/webhook-runs/${run.id}`,
+      headers: { authorization: `Bearer ${API_TOKEN}` },
+    });
+    for (const text of [JSON.stringify(done), api.body, logs.join('\n')]) {
+      expect(text).not.toContain(GITHUB_TOKEN);
+      expect(text).not.toContain(token);
+    }
+    // The logs did see the run (so the check above looked at something).
+    expect(logs.join('\n')).toContain(run.id);
+  });
+
+  it('signs calls (Standard Webhooks) when the webhook names a signing secret, verifiable by the receiver', async () => {
+    const r = await receiver({ callback: { success: true } });
+    const run = await cp.webhooks.start(
+      invocationFor(githubLikeWebhook(`${r.url}/hook`, { signingSecret: 'signing' })),
+    );
+    await waitForRun(cp.webhooks, run.id);
+    const sent = r.requests[0]!;
+    const id = String(sent.headers['webhook-id']);
+    const timestamp = Number(sent.headers['webhook-timestamp']);
+    expect(Math.abs(timestamp - Date.now() / 1000)).toBeLessThan(30);
+    const key = Buffer.from(SIGNING_SECRET.slice('whsec_'.length), 'base64');
+    const expected = createHmac('sha256', key).update(`${id}.${timestamp}.${sent.body}`).digest('base64');
+    expect(sent.headers['webhook-signature']).toBe(`v1,${expected}`);
+  });
+
+  it('settles at once on the 2xx answer with disableCallback: true', async () => {
+    const r = await receiver({ answer: () => ({ status: 200, body: 'ok' }) });
+    const run = await cp.webhooks.start(
+      invocationFor(githubLikeWebhook(`${r.url}/hook`, { disableCallback: true })),
+    );
+    const done = await waitForRun(cp.webhooks, run.id);
+    expect(done.status).toBe('succeeded');
+    expect(done.callback).toBeUndefined();
+  });
+
+  it('is idempotent: starting the same invocation again returns the run and calls nothing', async () => {
+    const r = await receiver({ callback: { success: true } });
+    const invocation = invocationFor(githubLikeWebhook(`${r.url}/hook`));
+    const first = await cp.webhooks.start(invocation);
+    const again = await cp.webhooks.start(invocation);
+    expect(again.id).toBe(first.id);
+    await waitForRun(cp.webhooks, first.id);
+    expect(r.requests).toHaveLength(1);
+    expect(
+      await cp.webhooks.find(invocation.deploymentId, invocation.environment, invocation.location),
+    ).toMatchObject({
+      id: first.id,
+    });
+    expect((await cp.webhooks.listForDeployment(invocation.deploymentId)).map((x) => x.id)).toEqual([
+      first.id,
+    ]);
+  });
+});
+
+describe('retries', () => {
+  it('retries a call that could not be made: receiver down for two attempts, retryCount 3, the third succeeds', async () => {
+    // A second service on the same store, with backoff in milliseconds and no jitter, so the test
+    // knows when the third attempt comes (300 ms after the first, then 600 ms after the second).
+    // Its callback lands on the control plane's route and settles the run through the shared store.
+    const fast = createWebhookService({
+      store: cp.store,
+      dispatcher: cp.hub,
+      secrets: cp.secrets,
+      logger: pino({ level: 'silent' }),
+      options: {
+        callbackTimeoutMs: 60_000,
+        directAllow: ['127.0.0.1/32'],
+        publicUrl: () => cp.publicUrl,
+        backoff: { baseMs: 300, capMs: 5_000, random: () => 0.999 },
+      },
+    });
+    try {
+      const port = await freePort();
+      const webhook = githubLikeWebhook(`http://127.0.0.1:${port}/hook`, { retryCount: 3 });
+      const run = await fast.start(invocationFor(webhook));
+      const twoFailed = await waitForRun(fast, run.id, (x) => x.attempts.length >= 2);
+      expect(twoFailed.status).toBe('pending');
+      expect(twoFailed.nextAttemptAt).toBeGreaterThan(Date.now());
+      expect(twoFailed.attempts.map((a) => a.errorCode)).toEqual([
+        'BRL_ERR_WEBHOOK_UNREACHABLE',
+        'BRL_ERR_WEBHOOK_UNREACHABLE',
+      ]);
+      expect(twoFailed.attempts[0]?.message).toContain('connection refused');
+      const r = await receiver({ port, callback: { success: true } });
+      const done = await waitForRun(fast, run.id);
+      expect(done.status).toBe('succeeded');
+      expect(done.attempts.map((a) => a.status ?? a.errorCode)).toEqual([
+        'BRL_ERR_WEBHOOK_UNREACHABLE',
+        'BRL_ERR_WEBHOOK_UNREACHABLE',
+        204,
+      ]);
+      expect(r.requests).toHaveLength(1);
+    } finally {
+      await fast.close();
+    }
+  });
+
+  it('fails at once with a "could not reach" reason when retryCount is 0', async () => {
+    const port = await freePort();
+    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`http://127.0.0.1:${port}/hook`)));
+    const done = await waitForRun(cp.webhooks, run.id, undefined, 5_000);
+    expect(done.status).toBe('failed');
+    expect(done.attempts).toHaveLength(1);
+    expect(done.reason).toContain('could not reach');
+    expect(done.reason).toContain(`127.0.0.1:${port}`);
+    expect(done.reasonCode).toBe('BRL_ERR_WEBHOOK_UNREACHABLE');
+  });
+
+  it('retries 503 and 429 (honouring Retry-After) with the same webhook-id, then succeeds', async () => {
+    const r = await receiver({
+      answer: (i) =>
+        i === 0
+          ? { status: 503, headers: { 'retry-after': '0' }, body: 'busy' }
+          : i === 1
+            ? { status: 429, headers: { 'retry-after': '1' } }
+            : { status: 204 },
+      callback: { success: true },
+    });
+    const started = Date.now();
+    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`, { retryCount: 2 })));
+    const done = await waitForRun(cp.webhooks, run.id);
+    expect(done.status).toBe('succeeded');
+    expect(done.attempts.map((a) => a.status)).toEqual([503, 429, 204]);
+    expect(new Set(r.requests.map((q) => q.headers['webhook-id']))).toEqual(new Set([done.callId]));
+    // Retry-After: 1 was waited for.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('does not retry any other non-2xx: fails with the status and the start of the body', async () => {
+    const long = `bad request: ${'x'.repeat(1000)}`;
+    const r = await receiver({ answer: () => ({ status: 400, body: long }) });
+    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`, { retryCount: 5 })));
+    const done = await waitForRun(cp.webhooks, run.id);
+    expect(done.status).toBe('failed');
+    expect(r.requests).toHaveLength(1);
+    expect(done.reasonCode).toBe('BRL_ERR_WEBHOOK_HTTP_STATUS');
+    expect(done.reason).toContain('answered 400: bad request: xxx');
+    expect(done.reason!.length).toBeLessThan(400);
+  });
+
+  it('gives up on a 5xx after retryCount retries, saying how often it tried', async () => {
+    const r = await receiver({
+      answer: () => ({ status: 502, headers: { 'retry-after': '0' }, body: 'gateway down' }),
+    });
+    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`, { retryCount: 1 })));
+    const done = await waitForRun(cp.webhooks, run.id);
+    expect(done.status).toBe('failed');
+    expect(r.requests).toHaveLength(2);
+    expect(done.reason).toContain('answered 502: gateway down');
+    expect(done.reason).toContain('gave up after 2 attempts');
+  });
+});
+
+describe('remoteNetworkAgent without an agent', () => {
+  it('fails with a clear reason when neither the webhook nor the target names an agent', async () => {
+    const webhook = githubLikeWebhook('http://10.9.9.9/hook', { networkMode: 'remoteNetworkAgent' });
+    const invocation = invocationFor(webhook);
+    delete invocation.account;
+    const run = await cp.webhooks.start(invocation);
+    const done = await waitForRun(cp.webhooks, run.id);
+    expect(done.status).toBe('failed');
+    expect(done.reasonCode).toBe('BRL_ERR_WEBHOOK_NO_AGENT');
+    expect(done.reason).toContain('agentIdentifier');
+  });
+
+  it('uses the target account as the agent identifier, and says no such agent is connected', async () => {
+    const webhook = githubLikeWebhook('http://10.9.9.9/hook', { networkMode: 'remoteNetworkAgent' });
+    const run = await cp.webhooks.start(invocationFor(webhook, { account: 'prod-cluster-rna' }));
+    const done = await waitForRun(cp.webhooks, run.id);
+    expect(done.status).toBe('failed');
+    expect(done.reasonCode).toBe('BRL_ERR_AGENT_NOT_CONNECTED');
+    expect(done.reason).toContain('could not reach http://10.9.9.9/hook through agent "prod-cluster-rna"');
+  });
+});
+
+describe('cancel', () => {
+  it('cancels a run awaiting its callback, tells the engine, and answers a later callback 409', async () => {
+    const r = await receiver();
+    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`)));
+    await waitForRun(cp.webhooks, run.id, (x) => x.status === 'awaiting_callback');
+    await cp.webhooks.cancel(run.id, 'the deployment was cancelled');
+    const done = await cp.webhooks.get(run.id);
+    expect(done).toMatchObject({ status: 'cancelled', reason: 'the deployment was cancelled' });
+    expect(settled.find((s) => s.id === run.id)?.status).toBe('cancelled');
+    const uri = /"callbackUri": "([^"]+)"/.exec(r.requests[0]!.body)?.[1];
+    const res = await fetch(uri!, { method: 'POST', body: JSON.stringify({ success: true }) });
+    expect(res.status).toBe(409);
+    // Cancelling a settled run changes nothing.
+    await cp.webhooks.cancel(run.id, 'again');
+    expect((await cp.webhooks.get(run.id))?.reason).toBe('the deployment was cancelled');
+  });
+});
