@@ -149,6 +149,8 @@ export function createEngine(options: EngineOptions): Engine {
       }
       scheduler.set(live.id, result.wakeAt);
       if (isFinal(result.status)) {
+        // The last transition may still have things to stop (a sibling webhook, say).
+        await perform(live, result.effects);
         await finished(live);
         return;
       }
