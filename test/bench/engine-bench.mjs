@@ -61,7 +61,8 @@ function startServer() {
       if (!line.startsWith('{')) continue;
       try {
         const j = JSON.parse(line);
-        if (j.msg === 'listening' || j.msg === 'deployments resumed') logs.push({ ...j, t: performance.now() });
+        if (j.msg === 'listening' || j.msg === 'deployments resumed')
+          logs.push({ ...j, t: performance.now() });
       } catch {}
     }
     for (const w of waiters.splice(0)) w();
@@ -95,9 +96,11 @@ const rssKb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/s
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function pool(count, fn) {
   let next = 0;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < count) await fn(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < count) await fn(next++);
+    }),
+  );
 }
 async function until(fn, what, timeoutMs = 300_000) {
   const end = Date.now() + timeoutMs;
@@ -154,7 +157,11 @@ const restartWallMs = resumed.t - server.began;
 
 const t1 = performance.now();
 await pool(N, async (i) => {
-  const res = await fetch(held[i], { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"success": true}' });
+  const res = await fetch(held[i], {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"success": true}',
+  });
   await res.text();
   if (res.status !== 200) throw new Error(`callback ${i}: ${res.status}`);
 });
@@ -186,8 +193,14 @@ const rows = [
   ['started (accepted) /s', String(results.startAcceptedPerSecond)],
   ['started to webhook wait /s', String(results.startedToWaitingPerSecond)],
   ['settled /s', String(results.settledPerSecond)],
-  ['memory per waiting deployment', `${results.memoryPerWaitingDeploymentKb} KiB (RSS ${results.rssBeforeMb} -> ${results.rssWaitingMb} MiB)`],
-  ['restart: resume all', `${results.restartResumeMs} ms (engine), ${results.restartWallMs} ms from spawn (goal < 5000)`],
+  [
+    'memory per waiting deployment',
+    `${results.memoryPerWaitingDeploymentKb} KiB (RSS ${results.rssBeforeMb} -> ${results.rssWaitingMb} MiB)`,
+  ],
+  [
+    'restart: resume all',
+    `${results.restartResumeMs} ms (engine), ${results.restartWallMs} ms from spawn (goal < 5000)`,
+  ],
 ];
 const w = Math.max(...rows.map((r) => r[0].length));
 console.log(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n'));
