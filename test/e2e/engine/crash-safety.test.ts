@@ -25,10 +25,18 @@ const env = () => ({
 });
 const base = () => `http://127.0.0.1:${port}`;
 
-async function api<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; json: T }> {
+async function api<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = 'application/json',
+): Promise<{ status: number; json: T }> {
   const res = await fetch(base() + path, {
     method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': contentType }) },
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      ...(body === undefined ? {} : { 'content-type': contentType }),
+    },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await res.text();
@@ -109,10 +117,14 @@ ${webhook('crash-hook', hooks.url, 'hold')}`,
   server = await startServer();
 
   // The pause keeps its stored deadline (it is not restarted) and ends by itself.
-  const afterPause = await until(async () => {
-    const d = await status(ids.pause!);
-    return d.status === 'SUCCEEDED' ? d : undefined;
-  }, 'pause to finish', 15_000);
+  const afterPause = await until(
+    async () => {
+      const d = await status(ids.pause!);
+      return d.status === 'SUCCEEDED' ? d : undefined;
+    },
+    'pause to finish',
+    15_000,
+  );
   expect(afterPause.environments[0]!.startedAt).toBe(pausedAt.startedAt);
 
   const approve = await api('POST', `/api/v1/deployments/${ids.approval}/approve`, { environment: 'dev' });
@@ -120,10 +132,14 @@ ${webhook('crash-hook', hooks.url, 'hold')}`,
   expect(await hooks.callBack('crash-hook', true, 'migrated')).toBe(200);
 
   for (const id of Object.values(ids)) {
-    const d = await until(async () => {
-      const s = await status(id);
-      return s.status === 'SUCCEEDED' ? s : undefined;
-    }, `deployment ${id}`, 15_000);
+    const d = await until(
+      async () => {
+        const s = await status(id);
+        return s.status === 'SUCCEEDED' ? s : undefined;
+      },
+      `deployment ${id}`,
+      15_000,
+    );
     expect(d.environments[0]!.status).toBe('SUCCEEDED');
   }
   // The webhook was called once (a repeat, had its outcome been unknown, would carry the same id).
@@ -136,7 +152,9 @@ ${webhook('crash-hook', hooks.url, 'hold')}`,
 
   // No step started twice: every location has exactly one item.started event.
   for (const id of Object.values(ids)) {
-    const res = await fetch(`${base()}/api/v1/deployments/${id}/events`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const res = await fetch(`${base()}/api/v1/deployments/${id}/events`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     const text = await res.text();
     const started = [...text.matchAll(/^data: (.*)$/gm)]
       .map((m) => JSON.parse(m[1]!) as { type: string; environment?: string; location?: string })

@@ -29,11 +29,22 @@ ${d.length ? `      dependsOn: [${d.join(', ')}]\n` : ''}      beforeDeployment:
 `,
     )
     .join('');
-  const { status, json } = await plane.api<{ deploymentId: string }>('POST', '/api/v1/deployments', `application: graph\ntargets:\n${targets}`, 'application/yaml');
+  const { status, json } = await plane.api<{ deploymentId: string }>(
+    'POST',
+    '/api/v1/deployments',
+    `application: graph\ntargets:\n${targets}`,
+    'application/yaml',
+  );
   expect(status).toBe(202);
-  const d = await plane.waitForStatus(json.deploymentId, ['SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK'], 20_000);
+  const d = await plane.waitForStatus(
+    json.deploymentId,
+    ['SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK'],
+    20_000,
+  );
   expect(d.status).toBe('SUCCEEDED');
-  const times = new Map(d.environments.map((e) => [e.name, { start: Date.parse(e.startedAt!), end: Date.parse(e.finishedAt!) }]));
+  const times = new Map(
+    d.environments.map((e) => [e.name, { start: Date.parse(e.startedAt!), end: Date.parse(e.finishedAt!) }]),
+  );
   for (const [name, d2] of Object.entries(deps)) {
     const t = times.get(name)!;
     for (const dep of d2) expect(t.start, `${name} after ${dep}`).toBeGreaterThanOrEqual(times.get(dep)!.end);
