@@ -4,6 +4,8 @@
 //   POST /echo           -> 200 echoes the body; x-body-sha256 header with its checksum
 //   GET  /bytes?n=N      -> N pseudo-random bytes (seeded), x-body-sha256 header
 //   GET  /count          -> how many requests this server has seen
+//   GET  /slow?ms=N      -> waits N ms, then 200 "slow"
+//   GET  /drip?n=N&ms=M  -> N chunks of 1 KiB, one every M ms (a slow download to cancel mid-way)
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 
@@ -40,6 +42,29 @@ const server = createServer((req, res) => {
       const out = bytes(Number(url.searchParams.get('n') ?? '0'));
       res.writeHead(200, { 'x-body-sha256': createHash('sha256').update(out).digest('hex') });
       res.end(out);
+    } else if (url.pathname === '/slow') {
+      setTimeout(
+        () => {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.end('slow');
+        },
+        Number(url.searchParams.get('ms') ?? '1000'),
+      );
+    } else if (url.pathname === '/drip') {
+      const n = Number(url.searchParams.get('n') ?? '10');
+      const ms = Number(url.searchParams.get('ms') ?? '10');
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (res.destroyed || sent >= n) {
+          clearInterval(timer);
+          res.end();
+          return;
+        }
+        res.write(Buffer.alloc(1024, 0x61));
+        sent++;
+      }, ms);
+      res.on('close', () => clearInterval(timer));
     } else if (url.pathname === '/count') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ seen }));
