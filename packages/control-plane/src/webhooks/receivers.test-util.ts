@@ -35,6 +35,8 @@ export interface ReceiverOptions {
     delayMs?: number;
     from?: 'body' | 'header';
     raw?: string;
+    /** Call back first and answer the call only then (a receiver faster than its own answer). */
+    beforeAnswering?: boolean;
   };
   port?: number;
   /** Default 127.0.0.1. */
@@ -57,9 +59,12 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
       };
       const index = requests.push(received) - 1;
       const answer = options.answer?.(index, received) ?? { status: 204 };
-      res.writeHead(answer.status, answer.headers ?? {});
-      res.end(answer.body ?? '');
+      const respond = () => {
+        res.writeHead(answer.status, answer.headers ?? {});
+        res.end(answer.body ?? '');
+      };
       const cb = options.callback;
+      if (!cb?.beforeAnswering) respond();
       if (cb && answer.status >= 200 && answer.status < 300) {
         const target =
           cb.from === 'header' ? String(req.headers.location ?? '') : callbackUriFromBody(received.body);
@@ -76,9 +81,13 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
               }),
           });
           callbackAnswers.push({ status: res2.status, body: await res2.text() });
-        })().catch((err: unknown) => {
-          callbackAnswers.push({ status: 0, body: String(err) });
-        });
+        })()
+          .catch((err: unknown) => {
+            callbackAnswers.push({ status: 0, body: String(err) });
+          })
+          .finally(() => {
+            if (cb.beforeAnswering) respond();
+          });
         pending.add(p);
         void p.finally(() => pending.delete(p));
       }

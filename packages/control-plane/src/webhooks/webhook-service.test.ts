@@ -147,6 +147,19 @@ describe('a webhook like the product page GitHub example (direct)', () => {
     expect(sent.headers['webhook-signature']).toBe(`v1,${expected}`);
   });
 
+  it('takes a callback that arrives before the answer to the call, and still records that answer', async () => {
+    const r = await receiver({ callback: { success: true, delayMs: 0, beforeAnswering: true } });
+    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`)));
+    const done = await waitForRun(
+      cp.webhooks,
+      run.id,
+      (x) => x.status === 'succeeded' && x.attempts.length === 1,
+    );
+    expect(done.attempts[0]).toMatchObject({ attempt: 1, status: 204 });
+    expect(done.callback).toMatchObject({ success: true });
+    expect(r.callbackAnswers[0]?.status).toBe(200);
+  });
+
   it('settles at once on the 2xx answer with disableCallback: true', async () => {
     const r = await receiver({ answer: () => ({ status: 200, body: 'ok' }) });
     const run = await cp.webhooks.start(

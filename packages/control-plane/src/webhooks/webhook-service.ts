@@ -144,28 +144,35 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
     runId: string,
     status: WebhookRunStatus,
     patch: WebhookRunPatch,
-    only: readonly string[] = UNSETTLED,
+    { stopCall = true }: { stopCall?: boolean } = {},
   ): Promise<boolean> {
     const now = Date.now();
     const changed = await repo.update(
       runId,
       { ...patch, status, next_attempt_at: null, settled_at: now, updated_at: now },
-      only,
+      UNSETTLED,
     );
     if (!changed) return false;
-    forget(runId);
+    forget(runId, stopCall);
     log.info({ runId, status, reasonCode: patch.reason_code ?? undefined }, 'webhook run settled');
     await notify(runId);
     return true;
   }
 
-  function forget(runId: string): void {
+  /**
+   * Drops a settled run's timers and in-memory state. A cancel or a deadline also stops a call in
+   * flight; a callback does not: a fast receiver may call back before its answer to our call has
+   * arrived, and that answer is still worth recording.
+   */
+  function forget(runId: string, stopCall: boolean): void {
     clearTimeout(retryTimers.get(runId));
     retryTimers.delete(runId);
     clearTimeout(deadlineTimers.get(runId));
     deadlineTimers.delete(runId);
-    inFlight.get(runId)?.abort();
-    inFlight.delete(runId);
+    if (stopCall) {
+      inFlight.get(runId)?.abort();
+      inFlight.delete(runId);
+    }
     prepared.delete(runId);
   }
 
@@ -475,15 +482,20 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
       ...(outcome.mdMessage === undefined ? {} : { mdMessage: outcome.mdMessage }),
     };
     if (isUnsettled(row.status) && row.deadline_at > now) {
-      const settled = await settle(runId, status, {
-        callback: JSON.stringify(callback),
-        ...(outcome.success
-          ? {}
-          : {
-              reason: 'the callback reported failure (success: false)',
-              reason_code: 'BRL_ERR_WEBHOOK_CALLBACK_FAILED',
-            }),
-      });
+      const settled = await settle(
+        runId,
+        status,
+        {
+          callback: JSON.stringify(callback),
+          ...(outcome.success
+            ? {}
+            : {
+                reason: 'the callback reported failure (success: false)',
+                reason_code: 'BRL_ERR_WEBHOOK_CALLBACK_FAILED',
+              }),
+        },
+        { stopCall: false },
+      );
       if (settled) {
         log.info({ runId, success: outcome.success }, 'webhook callback accepted');
         return { status };
