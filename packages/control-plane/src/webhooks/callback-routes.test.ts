@@ -20,6 +20,7 @@ import { createWebhookService } from './webhook-service.js';
 let cp: ControlPlane;
 let dataDir: string;
 const receivers: Receiver[] = [];
+const logs: string[] = [];
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'brl-callbacks-'));
@@ -29,7 +30,7 @@ beforeAll(async () => {
     dataDir,
     apiToken: 'callbacks-test-token-0123456789',
     directAllow: ['127.0.0.1/32'],
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) }),
   });
   await cp.listen();
   await cp.secrets.put('github_token', 'ghp_x');
@@ -121,6 +122,23 @@ describe('callback answers', () => {
         /BRL_ERR_(CALLBACK_UNKNOWN|NOT_FOUND)/,
       );
     }
+  });
+
+  it('answers other requests under /callbacks/ with a hint, and logs no callback URL at all', async () => {
+    const { uri } = await awaitingRun();
+    const token = /\/callbacks\/([^/]+)\//.exec(uri)![1]!;
+    for (const [method, url] of [
+      ['GET', uri],
+      ['POST', uri.replace(/\/callback$/, '')],
+      ['PUT', uri],
+    ] as const) {
+      const res = await fetch(url, { method, ...(method === 'GET' ? {} : { body: '{"success": true}' }) });
+      expect(res.status, `${method} ${url}`).toBe(404);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toContain(
+        'POST <callbackUri>/callback',
+      );
+    }
+    expect(logs.join('\n')).not.toContain(token);
   });
 
   it('accepts none of 10,000 random tokens', async () => {

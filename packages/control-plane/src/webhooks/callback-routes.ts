@@ -47,6 +47,19 @@ export function registerCallbackRoutes(
         return answer;
       },
     );
+    // Anything else under /callbacks/ (a GET, a missing /callback) gets a hint, and is not
+    // request-logged either: its URL may carry a token too.
+    scope.all('/callbacks/*', { logLevel: 'silent' }, async (req) => {
+      if (!limiter.take(req.ip))
+        throw new BorealisError(
+          'BRL_ERR_RATE_LIMITED',
+          'Too many callback requests from this address; slow down',
+        );
+      throw new BorealisError(
+        'BRL_ERR_CALLBACK_UNKNOWN',
+        'Callbacks are POST <callbackUri>/callback with a JSON body {"success": true|false, "mdMessage": "..."}',
+      );
+    });
   });
 }
 
