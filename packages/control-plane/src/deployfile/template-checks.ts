@@ -82,9 +82,18 @@ export function checkTemplates(
     const uriOk = checkOne(uriPath, ctx, sink, contextDefines);
     if (uriOk) {
       const node = ctx.templates.get(uriPath);
-      try {
-        renderUri(String(node?.value), placeholders(uriOk));
-      } catch (err) {
+      // A value may be a word (a host label, a path segment) or a number (a port): the template
+      // is valid if either kind of value renders an absolute URL.
+      const renders = (value: string) => {
+        try {
+          renderUri(String(node?.value), placeholders(uriOk, value));
+          return undefined;
+        } catch (err) {
+          return err;
+        }
+      };
+      const err = renders(PLACEHOLDER) && renders('8080');
+      if (err) {
         const code = (err as { code?: string }).code;
         if (code === 'BRL_ERR_TEMPLATE_INVALID_URI') {
           sink.add(
@@ -109,7 +118,7 @@ export function checkTemplates(
   });
 }
 
-function placeholders(vars: readonly TemplateVariable[]): TemplateVariables {
+function placeholders(vars: readonly TemplateVariable[], value: string = PLACEHOLDER): TemplateVariables {
   const out = {
     armory: {} as Record<string, string>,
     context: {} as Record<string, string>,
@@ -117,7 +126,7 @@ function placeholders(vars: readonly TemplateVariable[]): TemplateVariables {
   };
   for (const v of vars) {
     const root = v.root === 'borealis' ? 'armory' : v.root;
-    if (root === 'armory' || root === 'context' || root === 'secrets') out[root][v.name] = PLACEHOLDER;
+    if (root === 'armory' || root === 'context' || root === 'secrets') out[root][v.name] = value;
   }
   return out;
 }
