@@ -1,0 +1,71 @@
+// Many idle agent connections from one process: each a WebSocket with a responder `Tunnel` from
+// packages/protocol/dist, authenticated like the real agent (Basic credentials, identifier,
+// instance id, version, subprotocol). The Tunnel answers the control plane's pings and pings back,
+// so the control plane sees live agents. Real agent processes (about 60 MiB each) would not fit
+// thousands to a 2-core machine.
+//
+// argv: <control-plane URL> <count> <identifier prefix>; env BENCH_CLIENT_ID, BENCH_CLIENT_SECRET.
+// Prints {"msg":"ready","connected":N} once every connection has its WELCOME.
+import { AGENT_CONNECT_PATH, AgentHeaders, SUBPROTOCOL, Tunnel } from '@borealis/protocol';
+import WebSocket from 'ws';
+
+const [base, countText, prefix = 'swarm'] = process.argv.slice(2);
+const count = Number(countText);
+const authorization = `Basic ${Buffer.from(`${process.env.BENCH_CLIENT_ID}:${process.env.BENCH_CLIENT_SECRET}`).toString('base64')}`;
+const url = base.replace(/^http/, 'ws') + AGENT_CONNECT_PATH;
+const sockets = [];
+let welcomed = 0;
+let failed = 0;
+
+function connect(i) {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, [SUBPROTOCOL], {
+      headers: {
+        authorization,
+        [AgentHeaders.identifier]: `${prefix}-${i}`,
+        [AgentHeaders.instanceId]: `${prefix}-instance-${i}`,
+        [AgentHeaders.version]: '0.0.0-bench',
+      },
+      perMessageDeflate: false,
+    });
+    sockets.push(ws);
+    let tunnel;
+    ws.on('message', (data) => {
+      if (!tunnel) {
+        tunnel = new Tunnel({
+          role: 'responder',
+          sink: { send: (b, done) => ws.send(b, { binary: true }, done), close: (c, r) => ws.close(c, r) },
+          onWelcome: () => {
+            welcomed++;
+            resolve(true);
+          },
+        });
+      }
+      tunnel.receive(data);
+    });
+    ws.on('error', () => {});
+    ws.on('close', (c, r) => {
+      tunnel?.transportClosed(c, r.toString());
+      resolve(false);
+    });
+  });
+}
+
+// A bounded number of handshakes in flight, so the listen backlog is never the bottleneck.
+let next = 0;
+async function worker() {
+  while (next < count) {
+    const i = next++;
+    if (!(await connect(i))) failed++;
+  }
+}
+const started = Date.now();
+await Promise.all(Array.from({ length: Math.min(64, count) }, worker));
+process.stdout.write(
+  `${JSON.stringify({ msg: 'ready', connected: welcomed, failed, ms: Date.now() - started })}\n`,
+);
+
+process.on('SIGTERM', () => {
+  for (const ws of sockets) ws.terminate();
+  process.exit(0);
+});
