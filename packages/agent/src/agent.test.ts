@@ -340,13 +340,13 @@ describe('agent against a real control plane double', () => {
         status: 426,
         headers: { 'x-borealis-protocol-versions': '2' },
         body: JSON.stringify({
-          error: { code: 'BRL_PROTO_VERSION_MISMATCH', message: 'agent speaks v1, control plane speaks v2' },
+          error: { code: 'BRL_ERR_PROTOCOL_VERSION', message: 'agent speaks v1, control plane speaks v2' },
         }),
       }),
     });
     const a = await agent(cp);
-    await until(() => a.lines.some((l) => l.code === 'BRL_PROTO_VERSION_MISMATCH'));
-    const line = a.lines.find((l) => l.code === 'BRL_PROTO_VERSION_MISMATCH')!;
+    await until(() => a.lines.some((l) => l.code === 'BRL_ERR_PROTOCOL_VERSION'));
+    const line = a.lines.find((l) => l.code === 'BRL_ERR_PROTOCOL_VERSION')!;
     expect(line).toMatchObject({ status: 426, agentProtocol: 1, controlPlaneProtocols: '2' });
     expect(String(line.msg)).toContain('this agent speaks protocol v1; the control plane speaks 2');
   });

@@ -8,7 +8,6 @@
 export const ErrorCatalogue = {
   // --- api / generic -----------------------------------------------------------------------
   BRL_ERR_UNAUTHORIZED: { status: 401, message: 'Missing or invalid bearer token' },
-  BRL_ERR_FORBIDDEN: { status: 403, message: 'This credential may not do that' },
   BRL_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
   BRL_ERR_BAD_REQUEST: { status: 400, message: 'The request is not valid' },
   BRL_ERR_CONFLICT: { status: 409, message: 'The request conflicts with the current state' },
@@ -19,15 +18,24 @@ export const ErrorCatalogue = {
 
   // --- relay (agents, tunnel, dispatch) ----------------------------------------------------
   BRL_ERR_AGENT_NOT_CONNECTED: { status: 503, message: 'No agent with that identifier is connected' },
-  BRL_ERR_AGENT_BUSY: { status: 503, message: 'The agent is at its limit of concurrent streams or buffered bytes' },
-  BRL_ERR_AGENT_DISCONNECTED: { status: 502, message: 'The agent disconnected while the request was in flight' },
+  BRL_ERR_AGENT_BUSY: {
+    status: 503,
+    message: 'The agent is at its limit of concurrent streams or buffered bytes',
+  },
+  BRL_ERR_AGENT_DISCONNECTED: {
+    status: 502,
+    message: 'The agent disconnected while the request was in flight',
+  },
   BRL_ERR_AGENT_REFUSED: { status: 502, message: 'The agent refused the request' },
   BRL_ERR_DESTINATION_UNREACHABLE: { status: 502, message: 'The agent could not connect to the destination' },
   BRL_ERR_DISPATCH_TIMEOUT: { status: 504, message: 'The request through the agent timed out' },
   BRL_ERR_DISPATCH_CANCELLED: { status: 499, message: 'The request was cancelled by its caller' },
   BRL_ERR_RELAY_OVERLOADED: { status: 503, message: 'The control plane is at its global limit of streams' },
   BRL_ERR_AGENT_AUTH: { status: 401, message: 'Agent credentials are missing or invalid' },
-  BRL_ERR_AGENT_IDENTIFIER_FORBIDDEN: { status: 403, message: 'This credential may not serve that agent identifier' },
+  BRL_ERR_AGENT_IDENTIFIER_FORBIDDEN: {
+    status: 403,
+    message: 'This credential may not serve that agent identifier',
+  },
   BRL_ERR_PROTOCOL_VERSION: { status: 426, message: 'Tunnel protocol version mismatch' },
 
   // --- templates (webhook request rendering) -----------------------------------------------
@@ -36,12 +44,18 @@ export const ErrorCatalogue = {
     status: 400,
     message: 'The template uses a construct Borealis does not allow (helpers, blocks, partials, @data)',
   },
-  BRL_ERR_TEMPLATE_MISSING_VAR: { status: 400, message: 'The template references a variable that has no value' },
+  BRL_ERR_TEMPLATE_MISSING_VAR: {
+    status: 400,
+    message: 'The template references a variable that has no value',
+  },
   BRL_ERR_TEMPLATE_HEADER_INJECTION: {
     status: 400,
     message: 'A rendered header value contains CR, LF or NUL, which would split the header',
   },
-  BRL_ERR_TEMPLATE_INVALID_URI: { status: 400, message: 'The rendered uriTemplate is not a valid http(s) URL' },
+  BRL_ERR_TEMPLATE_INVALID_URI: {
+    status: 400,
+    message: 'The rendered uriTemplate is not a valid http(s) URL',
+  },
 
   // --- store and secrets -------------------------------------------------------------------
   BRL_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The database cannot be reached' },
@@ -53,11 +67,15 @@ export const ErrorCatalogue = {
   // --- webhooks and callbacks --------------------------------------------------------------
   BRL_ERR_WEBHOOK_SSRF_REFUSED: {
     status: 403,
-    message: 'A direct webhook may not reach a loopback, private, link-local or metadata address unless BOREALIS_DIRECT_ALLOW allows it',
+    message:
+      'A direct webhook may not reach a loopback, private, link-local or metadata address unless BOREALIS_DIRECT_ALLOW allows it',
   },
   BRL_ERR_WEBHOOK_UNREACHABLE: { status: 502, message: 'The webhook endpoint could not be reached' },
   BRL_ERR_WEBHOOK_TIMEOUT: { status: 504, message: 'The webhook endpoint did not answer in time' },
-  BRL_ERR_WEBHOOK_HTTP_STATUS: { status: 502, message: 'The webhook endpoint answered with a status other than 2xx' },
+  BRL_ERR_WEBHOOK_HTTP_STATUS: {
+    status: 502,
+    message: 'The webhook endpoint answered with a status other than 2xx',
+  },
   BRL_ERR_WEBHOOK_NO_AGENT: {
     status: 400,
     message: 'A remoteNetworkAgent webhook names no agentIdentifier and its target has no account',
@@ -66,19 +84,28 @@ export const ErrorCatalogue = {
     status: 500,
     message: 'There is no public URL to build callback URIs from; set BOREALIS_PUBLIC_URL',
   },
-  BRL_ERR_WEBHOOK_SECRET_MISSING: { status: 400, message: 'The webhook signingSecret names a secret that does not exist' },
+  BRL_ERR_WEBHOOK_SECRET_MISSING: {
+    status: 400,
+    message: 'The webhook signingSecret names a secret that does not exist',
+  },
   BRL_ERR_WEBHOOK_CALLBACK_TIMEOUT: { status: 504, message: 'No callback arrived before the deadline' },
   BRL_ERR_WEBHOOK_CANCELLED: { status: 409, message: 'The webhook run was cancelled' },
   BRL_ERR_WEBHOOK_CALLBACK_FAILED: { status: 422, message: 'The callback reported failure (success: false)' },
   BRL_ERR_CALLBACK_UNKNOWN: { status: 404, message: 'No webhook run has this callback token' },
-  BRL_ERR_CALLBACK_INVALID: { status: 400, message: 'The callback body must be JSON with a boolean "success"' },
+  BRL_ERR_CALLBACK_INVALID: {
+    status: 400,
+    message: 'The callback body must be JSON with a boolean "success"',
+  },
   BRL_ERR_CALLBACK_CONFLICT: {
     status: 409,
     message: 'The webhook run already settled with another outcome, was cancelled, or is past its deadline',
   },
 
   // --- engine and deployments ------------------------------------------------------------------
-  BRL_ERR_DEPLOY_FILE_INVALID: { status: 400, message: 'The deploy file has errors (see diagnostics, with line and column)' },
+  BRL_ERR_DEPLOY_FILE_INVALID: {
+    status: 400,
+    message: 'The deploy file has errors (see diagnostics, with line and column)',
+  },
   BRL_ERR_DEPLOYMENT_NOT_FOUND: { status: 404, message: 'No deployment with that id' },
   BRL_ERR_DEPLOYMENT_IN_PROGRESS: {
     status: 409,
@@ -110,7 +137,10 @@ export class BorealisError extends Error {
   readonly retryable: boolean;
 
   constructor(code: ErrorCode, message?: string, options: BorealisErrorOptions = {}) {
-    super(message ?? ErrorCatalogue[code].message, options.cause === undefined ? {} : { cause: options.cause });
+    super(
+      message ?? ErrorCatalogue[code].message,
+      options.cause === undefined ? {} : { cause: options.cause },
+    );
     this.name = 'BorealisError';
     this.code = code;
     this.status = ErrorCatalogue[code].status;

@@ -52,20 +52,10 @@ export const ProtocolErrorCatalogue = {
     retryable: false,
     message: 'Peer sent more than its window allows',
   },
-  BRL_PROTO_TOO_MANY_STREAMS: {
-    close: CloseCodes.policyViolation,
-    retryable: false,
-    message: 'Peer exceeded the concurrent stream limit',
-  },
   BRL_PROTO_HEARTBEAT_TIMEOUT: {
     close: CloseCodes.heartbeatTimeout,
     retryable: true,
     message: 'No frame from the peer within the heartbeat timeout',
-  },
-  BRL_PROTO_VERSION_MISMATCH: {
-    close: CloseCodes.protocolError,
-    retryable: false,
-    message: 'Protocol version mismatch',
   },
   // Stream-level outcomes carried in RESET frames (the connection stays up).
   BRL_STREAM_CANCELLED: { close: null, retryable: false, message: 'The stream was cancelled' },

@@ -1,0 +1,28 @@
+import { readFileSync } from 'node:fs';
+import { AgentErrorCatalogue } from '@borealis/agent';
+import { ErrorCatalogue } from '@borealis/control-plane';
+import { ProtocolErrorCatalogue } from '@borealis/protocol';
+import { describe, expect, it } from 'vitest';
+
+/** Every error code is documented (docs/errors.md), and the page lists no code that is gone. */
+const page = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
+const documented = new Map(
+  [...page.matchAll(/^\| `([A-Z_]+)` \|(.*)\|$/gm)].map((m) => [m[1] as string, (m[2] ?? '').trim()]),
+);
+const codes = [
+  ...Object.keys(ErrorCatalogue),
+  ...Object.keys(ProtocolErrorCatalogue),
+  ...Object.keys(AgentErrorCatalogue),
+];
+
+describe('docs/errors.md', () => {
+  it.each(codes)('documents %s with what to do', (code) => {
+    const row = documented.get(code);
+    expect(row, `${code} is missing: run node scripts/gen-error-docs.mjs`).toBeDefined();
+    expect(row?.endsWith('—'), `${code} has no "what to do" text`).toBe(false);
+  });
+
+  it('lists only codes that exist', () => {
+    expect([...documented.keys()].filter((c) => !codes.includes(c))).toEqual([]);
+  });
+});
