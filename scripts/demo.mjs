@@ -40,7 +40,10 @@ function start(name, script, { env = {}, args = [], quiet = true } = {}) {
     new Promise((res, rej) => {
       const found = lines.map(parse).find((j) => j?.msg === msg);
       if (found) return res(found);
-      const timer = setTimeout(() => rej(new Error(`${name} did not log "${msg}" in time:\n${lines.slice(-20).join('\n')}`)), timeoutMs);
+      const timer = setTimeout(
+        () => rej(new Error(`${name} did not log "${msg}" in time:\n${lines.slice(-20).join('\n')}`)),
+        timeoutMs,
+      );
       const w = (line) => {
         const j = parse(line);
         if (j?.msg === msg) {
@@ -50,7 +53,9 @@ function start(name, script, { env = {}, args = [], quiet = true } = {}) {
         }
       };
       waiters.push(w);
-      child.once('exit', (code) => rej(new Error(`${name} exited (${code}) before "${msg}":\n${lines.slice(-20).join('\n')}`)));
+      child.once('exit', (code) =>
+        rej(new Error(`${name} exited (${code}) before "${msg}":\n${lines.slice(-20).join('\n')}`)),
+      );
     });
   return { child, waitFor, lines };
 }
@@ -83,7 +88,10 @@ async function main() {
   });
   // "listening" is logged at info; with warn the stderr line below carries the URL.
   const url = await new Promise((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`the control plane did not start:\n${server.lines.join('\n')}`)), 30_000);
+    const timer = setTimeout(
+      () => rej(new Error(`the control plane did not start:\n${server.lines.join('\n')}`)),
+      30_000,
+    );
     const check = () => {
       const line = server.lines.find((l) => l.includes('borealis-server: listening on'));
       if (line) {
@@ -91,7 +99,9 @@ async function main() {
         res(/listening on ([^\s;]+)/.exec(line)[1]);
       } else setTimeout(check, 50);
     };
-    server.child.once('exit', (code) => rej(new Error(`the control plane exited (${code}):\n${server.lines.join('\n')}`)));
+    server.child.once('exit', (code) =>
+      rej(new Error(`the control plane exited (${code}):\n${server.lines.join('\n')}`)),
+    );
     check();
   });
   const token = process.env.BOREALIS_API_TOKEN ?? readFileSync(join(dataDir, 'api-token'), 'utf8').trim();
@@ -111,11 +121,16 @@ async function main() {
   await api('PUT', '/api/v1/secrets/test_token', { value: testToken });
   say('secret test_token stored (encrypted; the API never returns it)');
 
-  const runner = start('test-runner', join(root, 'examples/demo/test-runner.mjs'), { env: { DEMO_TEST_TOKEN: testToken } });
+  const runner = start('test-runner', join(root, 'examples/demo/test-runner.mjs'), {
+    env: { DEMO_TEST_TOKEN: testToken },
+  });
   const { port: runnerPort } = await runner.waitFor('listening');
   say(`private test runner on 127.0.0.1:${runnerPort}`);
 
-  const cred = await api('POST', '/api/v1/agent-credentials', { name: 'demo', allowedIdentifiers: ['demo-rna'] });
+  const cred = await api('POST', '/api/v1/agent-credentials', {
+    name: 'demo',
+    allowedIdentifiers: ['demo-rna'],
+  });
   const agent = start('agent', join(root, 'packages/agent/bin/borealis-agent.js'), {
     env: {
       BOREALIS_CONTROL_PLANE_URL: url,
@@ -127,12 +142,23 @@ async function main() {
     },
   });
   const connected = await agent.waitFor('connected');
-  say(`agent demo-rna connected (instance ${connected.instanceId}); it may reach only 127.0.0.1:${runnerPort}`);
+  say(
+    `agent demo-rna connected (instance ${connected.instanceId}); it may reach only 127.0.0.1:${runnerPort}`,
+  );
 
   say('starting the deployment: borealis deploy start -f examples/demo/deploy.yml --watch');
   const cli = spawn(
     process.execPath,
-    [join(root, 'packages/cli/bin/borealis.js'), 'deploy', 'start', '-f', join(root, 'examples/demo/deploy.yml'), '--watch', '--context', `testRunnerPort=${runnerPort}`],
+    [
+      join(root, 'packages/cli/bin/borealis.js'),
+      'deploy',
+      'start',
+      '-f',
+      join(root, 'examples/demo/deploy.yml'),
+      '--watch',
+      '--context',
+      `testRunnerPort=${runnerPort}`,
+    ],
     { cwd: root, env: { ...process.env, BOREALIS_URL: url, BOREALIS_API_TOKEN: token }, stdio: 'inherit' },
   );
   children.push(cli);

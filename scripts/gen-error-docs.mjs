@@ -13,7 +13,7 @@ const advice = new Map();
 try {
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     const m = /^\| `([A-Z_]+)` \|.*\| ([^|]*) \|$/.exec(line);
-    if (m && m[2].trim() && m[2].trim() !== '—') advice.set(m[1], m[2].trim());
+    if (m?.[2].trim() && m[2].trim() !== '—') advice.set(m[1], m[2].trim());
   }
 } catch {}
 

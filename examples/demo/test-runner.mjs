@@ -14,11 +14,16 @@ const server = createServer((req, res) => {
     if (!callback) return;
     setTimeout(() => {
       const body = authorized
-        ? { success: true, mdMessage: `**${req.headers.environment ?? 'tests'}**: 42 integration tests passed` }
+        ? {
+            success: true,
+            mdMessage: `**${req.headers.environment ?? 'tests'}**: 42 integration tests passed`,
+          }
         : { success: false, mdMessage: 'the test runner did not get the expected bearer token' };
-      fetch(callback, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).catch(
-        (err) => process.stderr.write(`test runner: callback failed: ${err.message}\n`),
-      );
+      fetch(callback, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).catch((err) => process.stderr.write(`test runner: callback failed: ${err.message}\n`));
     }, 1500);
   });
 });
