@@ -31,6 +31,15 @@ export type {
   CreatedApiToken,
 } from './api-tokens.js';
 export { DEFAULT_DATABASE_URL } from './database-url.js';
+export {
+  type AuditEntry,
+  createDeploymentRepository,
+  type DeploymentEnvironmentRow,
+  type DeploymentEventRow,
+  type DeploymentRepository,
+  type DeploymentRow,
+  type TransitionWrite,
+} from './deployments.js';
 export type { StoreLogger } from './logger.js';
 export type { Database } from './schema.js';
 export { type CreateStoreOptions, createStore, type Store } from './store.js';
