@@ -3,7 +3,8 @@
 // `hub.dispatch(<agent identifier>, …)` to the target: the tunnel hop as a caller sees it.
 // Bench-only; the product has no such proxy.
 //
-// argv[2]: the target's base URL (optional). Env: BENCH_AGENT_IDENTIFIER (default bench-rna).
+// argv[2]: the target's base URL (optional). Env: BENCH_AGENT_IDENTIFIER (default bench-rna),
+// BENCH_STREAM_WINDOW (bytes; default: the product's).
 // Prints {"msg":"ready", url, frontUrl, clientId, clientSecret, window} when both listen.
 //
 // Besides forwarding, the front answers:
@@ -27,6 +28,8 @@ const cp = await createControlPlane({
   dataDir,
   apiToken: `bench-${Math.random().toString(36).slice(2)}-token`,
   logger: pino({ level: process.env.BENCH_LOG_LEVEL ?? 'warn' }),
+  // Experiments only (e.g. how throughput follows the window); the bench runs the defaults.
+  ...(process.env.BENCH_STREAM_WINDOW ? { streamWindowBytes: Number(process.env.BENCH_STREAM_WINDOW) } : {}),
 });
 await cp.listen();
 const cred = await cp.store.agentCredentials.create({ name: 'bench' });

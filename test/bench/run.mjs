@@ -45,6 +45,8 @@ const results = {
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
     kernel: os.release(),
+    // The machine may be shared: the load average says how busy it was around the run.
+    loadAverageAtStart: os.loadavg(),
   },
   settings: {
     smallBodyBytes: SMALL_BODY.length,
@@ -234,6 +236,12 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function transfers(s) {
   const pids = [s.cp.role.pid, s.agent.pid];
+  // "Idle" is after one small call each way on every path: code loaded on first use (the agent's
+  // undici client, for one) is not growth caused by a transfer.
+  for (const base of [s.targetUrl, s.proxyUrl, s.tunnelUrl]) {
+    await download(base, MiB);
+    await upload(base, MiB);
+  }
   await getJson(`${s.cp.frontUrl}/bench/gc`, 'POST');
   await sleep(500);
   const idle = { controlPlane: procMemory(s.cp.role.pid).rss, agent: procMemory(s.agent.pid).rss };
@@ -403,7 +411,7 @@ function report(r) {
   const f0 = (x) => x.toFixed(0);
   const f2 = (x) => x.toFixed(2);
   out.push(
-    `Borealis bench — ${r.date.slice(0, 10)}, ${r.machine.cpus} cores (${r.machine.cpuModel}), Node ${r.machine.node}, Linux ${r.machine.kernel}`,
+    `Borealis bench — ${r.date.slice(0, 10)}, ${r.machine.cpus} cores (${r.machine.cpuModel}), Node ${r.machine.node}, Linux ${r.machine.kernel}, load average ${r.machine.loadAverageAtStart[0].toFixed(2)} at start, ${r.machine.loadAverageAtEnd[0].toFixed(2)} at end`,
     '',
     '1. Small requests (POST 1 KiB, echoed), closed loop',
   );
@@ -527,6 +535,7 @@ async function main() {
   results.idle = await timed('idle agents', idleAgents);
   results.timings = timings;
   results.totalSeconds = (Date.now() - started) / 1000;
+  results.machine.loadAverageAtEnd = os.loadavg();
   results.goals = goals(results);
   const text = report(results);
   process.stdout.write(`\n${text}\n\nTotal ${results.totalSeconds.toFixed(0)} s\n`);
