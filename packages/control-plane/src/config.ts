@@ -17,6 +17,10 @@ export interface ControlPlaneOptions {
   dataDir?: string;
   databaseUrl?: string;
   natsUrl?: string;
+  /** This replica's name on the cluster bus and as a lease owner; default host name + random. */
+  replicaId?: string;
+  /** How long a replica's lease on a deployment lasts unrenewed: how soon another takes over. */
+  leaseMs?: number;
   apiToken?: string;
   secretKey?: string;
   /** Addresses or CIDRs `direct` webhooks may reach despite the SSRF guard. */
@@ -40,6 +44,8 @@ export interface CompiledOptions {
   dataDir: string;
   databaseUrl: string;
   natsUrl: string | undefined;
+  replicaId: string | undefined;
+  leaseMs: number;
   apiToken: string | undefined;
   tokenFile: string;
   secretKey: string | undefined;
@@ -58,6 +64,7 @@ export const Defaults = {
   port: 8080,
   dataDir: './.borealis',
   callbackTimeoutMs: 24 * 3_600_000,
+  leaseMs: 30_000,
   heartbeatIntervalMs: 5_000,
   agentMaxStreams: 256,
   maxStreams: 10_000,
@@ -91,6 +98,8 @@ export function optionsFromEnv(env: Env = process.env): ControlPlaneOptions {
   set(o, 'dataDir', str('BOREALIS_DATA_DIR'));
   set(o, 'databaseUrl', str('BOREALIS_DATABASE_URL'));
   set(o, 'natsUrl', str('BOREALIS_NATS_URL'));
+  set(o, 'replicaId', str('BOREALIS_REPLICA_ID'));
+  set(o, 'leaseMs', dur('BOREALIS_LEASE_TIME'));
   set(o, 'apiToken', str('BOREALIS_API_TOKEN'));
   set(o, 'secretKey', str('BOREALIS_SECRET_KEY'));
   const allow = str('BOREALIS_DIRECT_ALLOW');
@@ -141,6 +150,12 @@ export function compileOptions(o: ControlPlaneOptions): CompiledOptions {
   if (window < 16 * 1024 || window > 64 * 1024 * 1024) {
     throw configError('BOREALIS_STREAM_WINDOW', window, 'a byte count between 16384 and 67108864');
   }
+  // It names NATS subjects: one token, no wildcards or separators.
+  if (o.replicaId !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(o.replicaId)) {
+    throw configError('BOREALIS_REPLICA_ID', o.replicaId, 'letters, digits, - and _ (at most 64)');
+  }
+  const leaseMs = o.leaseMs ?? Defaults.leaseMs;
+  if (!(leaseMs >= 1_000)) throw configError('BOREALIS_LEASE_TIME', leaseMs, 'a duration of at least 1s');
   const positive = (name: string, v: number) => {
     if (!(v >= 1)) throw configError(name, v, 'a number of at least 1');
     return v;
@@ -152,6 +167,8 @@ export function compileOptions(o: ControlPlaneOptions): CompiledOptions {
     dataDir,
     databaseUrl: o.databaseUrl ?? join(dataDir, 'borealis.db'),
     natsUrl: o.natsUrl,
+    replicaId: o.replicaId,
+    leaseMs,
     apiToken: o.apiToken,
     tokenFile: join(dataDir, 'api-token'),
     secretKey: o.secretKey,

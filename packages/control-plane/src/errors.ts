@@ -119,6 +119,12 @@ export const ErrorCatalogue = {
     status: 503,
     message: 'Another control-plane replica drives this deployment; try again',
   },
+
+  // --- cluster (scale-out: NATS bus between replicas) ----------------------------------------
+  BRL_ERR_CLUSTER_UNAVAILABLE: {
+    status: 503,
+    message: 'The cluster bus (NATS) or the replica that should answer cannot be reached',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCatalogue;

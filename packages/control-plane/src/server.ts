@@ -1,4 +1,6 @@
+import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { registerAgentCredentialRoutes } from './api/agent-credentials-routes.js';
@@ -7,6 +9,7 @@ import { registerDeploymentRoutes } from './api/deployments-routes.js';
 import { installErrorHandling } from './api/error-handling.js';
 import { registerOpsRoutes } from './api/ops-routes.js';
 import { registerSecretsRoutes } from './api/secrets-routes.js';
+import { type Cluster, type ClusterBus, createCluster } from './cluster/index.js';
 import { type CompiledOptions, type ControlPlaneOptions, compileOptions } from './config.js';
 import { createEngine, type Engine, type MetricProvider } from './engine/index.js';
 import { BorealisError } from './errors.js';
@@ -37,6 +40,8 @@ export interface ControlPlane {
   webhooks: WebhookServiceWithCallbacks;
   /** Deployments: the state machine, re-driven from the store at start. */
   engine: Engine;
+  /** The other replicas (scale-out); alone on an in-process bus in the embedded default. */
+  cluster: Cluster;
   logger: Logger;
   /** Base URL it listens on (after `listen`). */
   url: string;
@@ -52,6 +57,8 @@ export interface CreateControlPlaneOptions extends ControlPlaneOptions {
   logger?: Logger;
   /** Judges `analysis` steps; without one, analyses are skipped and say so. */
   metricProviders?: MetricProvider[];
+  /** A cluster bus to join instead of NATS (tests put several control planes on one in-process bus). */
+  clusterBus?: ClusterBus;
 }
 
 /** Paths anyone may call: probes, metrics, callbacks (their token is in the path). */
@@ -72,6 +79,29 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
       },
     });
   const store = await createStore({ databaseUrl: options.databaseUrl, logger });
+  const clustered = options.natsUrl !== undefined || input.clusterBus !== undefined;
+  if (store.kind === 'postgres' && options.secretKey === undefined) {
+    if (clustered) {
+      await store.close();
+      throw new BorealisError(
+        'BRL_ERR_CONFIG',
+        'BOREALIS_SECRET_KEY is required when replicas share a PostgreSQL database (BOREALIS_NATS_URL is set): without it each replica would generate its own key file and could not read the secrets the others stored. Generate one with `openssl rand -base64 32` and give the same value to every replica',
+        { details: { variable: 'BOREALIS_SECRET_KEY' } },
+      );
+    }
+    logger.warn(
+      'BOREALIS_SECRET_KEY is not set: secrets are encrypted with a key file in the data dir, which only this replica has. Any second replica on this database would fail to read them: set the same BOREALIS_SECRET_KEY on every replica before scaling out',
+    );
+  }
+  // Leases and bus subjects name the replica. Alone, a stable name lets a restart take its own
+  // deployments back at once; in a cluster each process is new (its old leases expire).
+  const replicaId =
+    options.replicaId ??
+    (clustered
+      ? `${hostname()
+          .replace(/[^A-Za-z0-9_-]/g, '-')
+          .slice(0, 40)}-${randomBytes(4).toString('hex')}`
+      : `${hostname()}:${createHash('sha256').update(store.location).digest('hex').slice(0, 8)}`);
   const bootstrap = await store.apiTokens.ensureBootstrapToken({
     envToken: options.apiToken,
     tokenFile: options.tokenFile,
@@ -92,12 +122,25 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     agentMaxStreams: options.agentMaxStreams,
     maxStreams: options.maxStreams,
     windowBytes: options.streamWindowBytes,
+    replicaId,
+    onChange: () => cluster.agentsChanged(),
   });
   // --- wiring: services (each concern adds its service here, and closes it in close()) ---------
   const secretKey = await loadSecretKey({
     envKey: options.secretKey,
     keyFile: options.secretKeyFile,
     logger,
+  });
+  const cluster = await createCluster({
+    natsUrl: options.natsUrl,
+    ...(input.clusterBus ? { bus: input.clusterBus } : {}),
+    replicaId,
+    store,
+    hub,
+    logger,
+    windowBytes: options.streamWindowBytes,
+    maxStreams: options.maxStreams,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
   });
   const secrets = createSecretsRepository({ db: store.db, key: secretKey });
   // A changed key must stop the start, not surface at the first webhook that needs a secret.
@@ -114,12 +157,19 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
       publicUrl: () => publicUrl,
     },
   });
+  // A run settled here may belong to a deployment another replica drives: wake it.
+  webhooks.onSettled((run) => cluster.wake(run.deploymentId, run.id));
   const engine = createEngine({
     store,
     webhooks,
+    replicaId,
+    leaseMs: options.leaseMs,
+    ...(clustered ? { peers: cluster.peers } : {}),
     logger: logger.child({ component: 'engine' }),
     ...(input.metricProviders ? { metricProviders: input.metricProviders } : {}),
   });
+  cluster.bindEngine(engine);
+  cluster.start();
   // --- end wiring: services
   const upgrade = createAgentUpgradeHandler({
     hub,
@@ -147,7 +197,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
   });
 
   // --- wiring: routes (each concern registers its own; keep one line per concern) ---------------
-  registerOpsRoutes(app, { store, hub });
+  registerOpsRoutes(app, { store, hub, cluster });
   registerAgentRoutes(app, { hub });
   registerAgentCredentialRoutes(app, { credentials: store.agentCredentials });
   registerSecretsRoutes(app, { secrets });
@@ -166,6 +216,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     secrets,
     webhooks,
     engine,
+    cluster,
     logger,
     get url() {
       return url;
@@ -193,6 +244,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
       await app.close();
       await engine.close();
       await webhooks.close();
+      await cluster.close();
       await store.close();
     },
   };

@@ -35,6 +35,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: { hub: RelayHub 
         rttMs: c.rttMs,
         streamsInFlight: c.streamsInFlight,
         draining: c.draining,
+        replicaId: c.replicaId,
       })),
     })),
   }));

@@ -1,10 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { Gauge, Registry } from 'prom-client';
+import type { Cluster } from '../cluster/index.js';
 import type { RelayHub } from '../relay/index.js';
 import type { Store } from '../store/index.js';
 
 /** Liveness, readiness and Prometheus metrics. */
-export function registerOpsRoutes(app: FastifyInstance, deps: { store: Store; hub: RelayHub }): void {
+export function registerOpsRoutes(
+  app: FastifyInstance,
+  deps: { store: Store; hub: RelayHub; cluster?: Cluster },
+): void {
   const registry = new Registry();
   new Gauge({
     name: 'borealis_agent_connections',
@@ -24,15 +28,26 @@ export function registerOpsRoutes(app: FastifyInstance, deps: { store: Store; hu
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // Ready means every dependency answers; when one does not, the answer names it and says why
+  // (the replica keeps retrying it and becomes ready again by itself).
   app.get('/readyz', async (_req, reply) => {
+    const failing: Array<{ dependency: string; reason: string }> = [];
     try {
       await deps.store.ping();
-      return { status: 'ready', database: deps.store.kind };
     } catch (err) {
-      return reply
-        .status(503)
-        .send({ status: 'not ready', database: deps.store.kind, reason: (err as Error).message });
+      failing.push({ dependency: deps.store.kind, reason: (err as Error).message });
     }
+    const bus = deps.cluster?.health();
+    if (bus && !bus.ok) failing.push({ dependency: bus.kind, reason: bus.reason ?? 'unavailable' });
+    const body = {
+      status: failing.length === 0 ? 'ready' : 'not ready',
+      database: deps.store.kind,
+      ...(bus ? { bus: bus.kind, replicaId: deps.cluster?.replicaId } : {}),
+      ...(failing.length > 0
+        ? { reason: failing.map((f) => `${f.dependency}: ${f.reason}`).join('; '), failing }
+        : {}),
+    };
+    return failing.length === 0 ? body : reply.status(503).send(body);
   });
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', registry.contentType);

@@ -37,6 +37,14 @@ export interface EngineOptions {
   replicaId?: string;
   leaseMs?: number;
   clock?: () => number;
+  /** Other replicas (scale-out): who to ask when a decision is for a deployment one of them drives. */
+  peers?: EnginePeers;
+}
+
+/** What the engine needs from the cluster; the embedded default has none. */
+export interface EnginePeers {
+  /** Applies a person's decision on the replica `owner`, which drives the deployment. */
+  decide(owner: string, deploymentId: string, decision: Omit<Decision, 'now'>): Promise<DeploymentView>;
 }
 
 export interface StartInput {
@@ -68,6 +76,13 @@ export interface Engine {
   subscribe(id: string, listener: (event: StoredEvent, status: DeploymentStatus) => void): () => void;
   /** Re-drives every unfinished deployment from the store; call once after start. */
   resume(): Promise<{ resumed: number; durationMs: number }>;
+  /**
+   * Something about a deployment changed in the store on another replica (a webhook run settled):
+   * if this replica drives it, re-evaluate now rather than at the next deadline.
+   */
+  wake(deploymentId: string, runId?: string): Promise<void>;
+  /** This replica's lease owner id. */
+  readonly owner: string;
   /** Resolves when nothing is being processed (tests, benchmarks). */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -93,13 +108,42 @@ export function createEngine(options: EngineOptions): Engine {
     if (live) kick(live);
   }, clock);
   let closed = false;
+  let resumedOnce = false;
+  let leaseRound: Promise<void> | undefined;
   const renewTimer = setInterval(
     () => {
-      repo.renewLeases(owner, clock() + leaseMs).catch((err) => logger.warn({ err }, 'lease renewal failed'));
+      if (leaseRound) return;
+      leaseRound = leaseWork().finally(() => {
+        leaseRound = undefined;
+      });
     },
-    Math.max(1_000, leaseMs / 3),
+    Math.max(500, leaseMs / 3),
   );
   renewTimer.unref();
+
+  /**
+   * Keeps our leases, and takes over deployments whose driver died (its lease expired): every
+   * replica looks, the store's conditional claim lets exactly one win.
+   */
+  async function leaseWork(): Promise<void> {
+    try {
+      await repo.renewLeases(owner, clock() + leaseMs);
+    } catch (err) {
+      logger.warn({ err }, 'lease renewal failed');
+      return;
+    }
+    if (!resumedOnce || closed) return;
+    try {
+      for (const id of await repo.orphanedIds(clock())) {
+        if (closed) return;
+        if (lives.has(id)) continue;
+        const live = await load(id);
+        if (live) logger.info({ deploymentId: id }, 'took over a deployment whose lease expired');
+      }
+    } catch (err) {
+      logger.warn({ err }, 'looking for orphaned deployments failed');
+    }
+  }
 
   webhooks.onSettled((run) => {
     const live = lives.get(run.deploymentId);
@@ -464,6 +508,10 @@ export function createEngine(options: EngineOptions): Engine {
           });
           return (await view(id))!;
         }
+        const driver = found.row.lease_owner;
+        if (options.peers && driver && driver !== owner && (found.row.lease_expires_at ?? 0) > clock()) {
+          return options.peers.decide(driver, id, d);
+        }
         throw new BorealisError(
           'BRL_ERR_DEPLOYMENT_NOT_DRIVEN',
           `Deployment ${id} is driven by another replica; try again`,
@@ -519,8 +567,22 @@ export function createEngine(options: EngineOptions): Engine {
       const ids = await repo.unfinishedIds();
       let resumed = 0;
       for (const id of ids) if (await load(id)) resumed++;
+      resumedOnce = true;
       logger.info({ resumed, durationMs: Date.now() - began }, 'deployments resumed');
       return { resumed, durationMs: Date.now() - began };
+    },
+
+    owner,
+
+    async wake(deploymentId, runId) {
+      const live = lives.get(deploymentId);
+      if (!live || live.dropped) return;
+      if (runId === undefined) {
+        kick(live);
+        return;
+      }
+      const run = await webhooks.get(runId);
+      if (run && !live.dropped && rememberRun(live, run)) kick(live);
     },
 
     async idle() {
@@ -535,6 +597,7 @@ export function createEngine(options: EngineOptions): Engine {
     async close() {
       closed = true;
       clearInterval(renewTimer);
+      await leaseRound;
       scheduler.close();
       await Promise.all([...lives.values()].map((l) => l.queue));
       await repo.releaseLeases(owner).catch(() => undefined);

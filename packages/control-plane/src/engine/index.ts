@@ -7,6 +7,7 @@ export {
   createEngine,
   type Engine,
   type EngineOptions,
+  type EnginePeers,
   type StartInput,
   type StoredEvent,
 } from './engine.js';

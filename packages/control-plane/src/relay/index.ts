@@ -7,4 +7,5 @@ export {
   RelayHub,
   type RelayHubOptions,
 } from './relay-hub.js';
+export type { ForwardedResponse, RemoteAgents } from './remote-agents.js';
 export { createAgentUpgradeHandler } from './upgrade.js';

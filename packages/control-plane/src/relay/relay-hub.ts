@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { BorealisError, type ErrorCode } from '../errors.js';
 import { type AgentConnectionInfo, type AgentConnectionMeta, AgentSession } from './agent-session.js';
+import type { ForwardedResponse, RemoteAgents } from './remote-agents.js';
 
 export interface DispatchRequest {
   method: string;
@@ -20,8 +21,8 @@ export interface DispatchResponse {
   status: number;
   headers: HeaderList;
   body: Readable;
-  /** Which connection carried the call (recorded with webhook runs). */
-  agent: { agentIdentifier: string; instanceId: string; sessionId: string };
+  /** Which connection carried the call (recorded with webhook runs); `replicaId` when forwarded. */
+  agent: { agentIdentifier: string; instanceId: string; sessionId: string; replicaId?: string };
 }
 
 /** The one door to agents: everything that needs an agent calls this. */
@@ -31,7 +32,8 @@ export interface Dispatcher {
 
 export interface AgentGroup {
   agentIdentifier: string;
-  connections: AgentConnectionInfo[];
+  /** Every connection on every replica; `replicaId` says which one holds it. */
+  connections: Array<AgentConnectionInfo & { replicaId: string }>;
 }
 
 export interface RelayHubOptions {
@@ -40,6 +42,8 @@ export interface RelayHubOptions {
   agentMaxStreams: number;
   maxStreams: number;
   windowBytes: number;
+  /** This replica, as the cluster knows it (shown in the Agents list). */
+  replicaId?: string;
   onChange?: () => void;
 }
 
@@ -61,8 +65,21 @@ const streamErrorCodes: Record<string, ErrorCode> = {
 export class RelayHub implements Dispatcher {
   private readonly groups = new Map<string, Set<AgentSession>>();
   private inFlight = 0;
+  private remote: RemoteAgents | undefined;
+  /** Calls this replica forwards per remote session, to spread load between presence updates. */
+  private readonly forwarded = new Map<string, number>();
 
   constructor(private readonly options: RelayHubOptions) {}
+
+  /** Agents on other replicas become reachable through `dispatch` (scale-out). */
+  attachRemote(remote: RemoteAgents): void {
+    this.remote = remote;
+  }
+
+  /** Local connections, flat (what presence announces). */
+  localConnections(): AgentConnectionInfo[] {
+    return [...this.groups.values()].flatMap((g) => [...g].map((s) => s.info()));
+  }
 
   accept(ws: WebSocket, meta: AgentConnectionMeta): AgentSession {
     const session = new AgentSession(ws, meta, {
@@ -92,11 +109,23 @@ export class RelayHub implements Dispatcher {
     return session;
   }
 
+  /** Every agent connection on every replica, grouped by identifier. */
   list(): AgentGroup[] {
-    return [...this.groups.entries()]
-      .map(([agentIdentifier, sessions]) => ({
+    const replicaId = this.options.replicaId ?? 'local';
+    const all = [
+      ...this.localConnections().map((c) => ({ ...c, replicaId })),
+      ...(this.remote?.connections() ?? []),
+    ];
+    const groups = new Map<string, AgentGroup['connections']>();
+    for (const c of all) {
+      const g = groups.get(c.agentIdentifier);
+      if (g) g.push(c);
+      else groups.set(c.agentIdentifier, [c]);
+    }
+    return [...groups.entries()]
+      .map(([agentIdentifier, connections]) => ({
         agentIdentifier,
-        connections: [...sessions].map((s) => s.info()).sort((a, b) => a.connectedAt - b.connectedAt),
+        connections: connections.sort((a, b) => a.connectedAt - b.connectedAt),
       }))
       .sort((a, b) => a.agentIdentifier.localeCompare(b.agentIdentifier));
   }
@@ -143,7 +172,25 @@ export class RelayHub implements Dispatcher {
     return best;
   }
 
+  /**
+   * The one door to agents: a live connection on this replica if there is one, else one on
+   * another replica (the call is forwarded there and streamed back), else
+   * BRL_ERR_AGENT_NOT_CONNECTED. A forwarded call fails with the same codes a local one would.
+   */
   async dispatch(agentIdentifier: string, request: DispatchRequest): Promise<DispatchResponse> {
+    return this.route(agentIdentifier, request, true);
+  }
+
+  /** This replica's agents only: how a call forwarded from another replica is answered. */
+  async dispatchLocal(agentIdentifier: string, request: DispatchRequest): Promise<DispatchResponse> {
+    return this.route(agentIdentifier, request, false);
+  }
+
+  private async route(
+    agentIdentifier: string,
+    request: DispatchRequest,
+    mayForward: boolean,
+  ): Promise<DispatchResponse> {
     if (this.inFlight >= this.options.maxStreams) {
       throw new BorealisError(
         'BRL_ERR_RELAY_OVERLOADED',
@@ -152,8 +199,89 @@ export class RelayHub implements Dispatcher {
       );
     }
     const headers = toHeaderList(request.headers);
-    const session = this.pick(agentIdentifier);
-    const agent = { agentIdentifier, instanceId: session.meta.instanceId, sessionId: session.sessionId };
+    const head = {
+      method: request.method.toUpperCase(),
+      url: request.url,
+      headers,
+      timeoutMs: request.timeoutMs ?? 0,
+    };
+    let session: AgentSession | undefined;
+    let localError: unknown;
+    try {
+      session = this.pick(agentIdentifier);
+    } catch (err) {
+      localError = err;
+    }
+    if (session) {
+      const s = session;
+      const agent = { agentIdentifier, instanceId: s.meta.instanceId, sessionId: s.sessionId };
+      return this.carry(agent, request, s.logger, (signal) =>
+        s.tunnel.request(head, request.body ?? null, signal),
+      );
+    }
+    const remote = mayForward ? this.pickRemote(agentIdentifier) : undefined;
+    if (!remote || !this.remote) throw localError;
+    const via = this.remote;
+    const agent = {
+      agentIdentifier,
+      instanceId: remote.instanceId,
+      sessionId: remote.sessionId,
+      replicaId: remote.replicaId,
+    };
+    const key = remote.sessionId;
+    this.forwarded.set(key, (this.forwarded.get(key) ?? 0) + 1);
+    const done = () => {
+      const n = (this.forwarded.get(key) ?? 1) - 1;
+      if (n <= 0) this.forwarded.delete(key);
+      else this.forwarded.set(key, n);
+    };
+    try {
+      const res = await this.carry(agent, request, this.options.logger, async (signal) => {
+        const r: ForwardedResponse = await via.forward(
+          remote.replicaId,
+          agentIdentifier,
+          head,
+          request.body,
+          signal,
+        );
+        agent.instanceId = r.instanceId || agent.instanceId;
+        agent.sessionId = r.sessionId || agent.sessionId;
+        return r;
+      });
+      res.body.once('close', done);
+      return res;
+    } catch (err) {
+      done();
+      throw err;
+    }
+  }
+
+  /** The remote connection with the fewest streams in flight (as last announced, plus ours since). */
+  private pickRemote(
+    agentIdentifier: string,
+  ): { replicaId: string; instanceId: string; sessionId: string } | undefined {
+    let best: { replicaId: string; instanceId: string; sessionId: string } | undefined;
+    let bestLoad = Number.POSITIVE_INFINITY;
+    for (const c of this.remote?.connections() ?? []) {
+      if (c.agentIdentifier !== agentIdentifier || c.draining) continue;
+      const load = c.streamsInFlight + (this.forwarded.get(c.sessionId) ?? 0);
+      if (load < bestLoad) {
+        best = c;
+        bestLoad = load;
+      }
+    }
+    return best;
+  }
+
+  /** Runs one call with the caller's signal and timeout, counting it while its body is open. */
+  private async carry(
+    agent: DispatchResponse['agent'],
+    request: DispatchRequest,
+    logger: Logger,
+    open: (
+      signal: AbortSignal | undefined,
+    ) => Promise<{ status: number; headers: HeaderList; body: Readable }>,
+  ): Promise<DispatchResponse> {
     const signals: AbortSignal[] = [];
     if (request.signal) signals.push(request.signal);
     if (request.timeoutMs && request.timeoutMs > 0) signals.push(AbortSignal.timeout(request.timeoutMs));
@@ -168,24 +296,13 @@ export class RelayHub implements Dispatcher {
       }
     };
     try {
-      const res = await session.tunnel.request(
-        {
-          method: request.method.toUpperCase(),
-          url: request.url,
-          headers,
-          timeoutMs: request.timeoutMs ?? 0,
-        },
-        request.body ?? null,
-        signal,
-      );
+      const res = await open(signal);
       res.body.once('close', release);
-      res.body.once('error', (err) =>
-        session.logger.debug({ err: (err as Error).message }, 'response body failed'),
-      );
+      res.body.once('error', (err) => logger.debug({ err: (err as Error).message }, 'response body failed'));
       return { status: res.status, headers: res.headers, body: res.body, agent };
     } catch (err) {
       release();
-      throw this.translate(err, agentIdentifier, agent.instanceId, request, signal);
+      throw this.translate(err, agent.agentIdentifier, agent.instanceId, request, signal);
     }
   }
 
@@ -200,6 +317,8 @@ export class RelayHub implements Dispatcher {
     request: DispatchRequest,
     signal: AbortSignal | undefined,
   ): BorealisError {
+    // Already ours: a forwarded call's failure, with the code the other replica gave it.
+    if (err instanceof BorealisError) return err;
     if (!(err instanceof ProtocolError)) {
       return new BorealisError('BRL_ERR_INTERNAL', `Dispatch failed: ${String(err)}`, { cause: err });
     }

@@ -100,6 +100,19 @@ export function createDeploymentRepository(db: Kysely<Database>) {
       return rows.map((r) => r.id);
     },
 
+    /** Unfinished deployments nobody drives: no lease, or one that expired (its replica died). */
+    async orphanedIds(now: number): Promise<string[]> {
+      const rows = await db
+        .selectFrom('deployments')
+        .select('id')
+        .where('status', 'not in', [...FINAL, 'QUEUED'])
+        .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_expires_at', '<', now)]))
+        .orderBy('created_at')
+        .limit(1000)
+        .execute();
+      return rows.map((r) => r.id);
+    },
+
     /** Takes the lease of a deployment if it is free, expired, or already ours. */
     async claim(id: string, owner: string, now: number, until: number): Promise<boolean> {
       const r = await db

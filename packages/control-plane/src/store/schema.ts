@@ -24,6 +24,7 @@ export interface Database {
   simulated_targets: SimulatedTargetsTable;
   webhook_runs: WebhookRunsTable;
   webhook_callback_tokens: WebhookCallbackTokensTable;
+  cluster_settings: ClusterSettingsTable;
 }
 
 export interface ApiTokensTable {
@@ -55,4 +56,10 @@ export interface SecretsTable {
   key_id: string;
   created_at: number;
   updated_at: number;
+}
+
+export interface ClusterSettingsTable {
+  /** e.g. `cluster_id`: the bus namespace of the replicas sharing this database. */
+  name: string;
+  value: string;
 }

@@ -4,6 +4,7 @@ import * as agentCredentials from './0002-agent-credentials.js';
 import * as secrets from './0003-secrets.js';
 import * as deployments from './0010-deployments.js';
 import * as webhookRuns from './0020-webhook-runs.js';
+import * as cluster from './0030-cluster.js';
 
 /**
  * Every migration, in the order they run. Kysely's Migrator sorts by name and refuses to start
@@ -18,6 +19,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0003-secrets': secrets,
   '0010-deployments': deployments,
   '0020-webhook-runs': webhookRuns,
+  '0030-cluster': cluster,
 };
 
 /** Serves the in-code list to Kysely's Migrator (no migration files are read at run time). */

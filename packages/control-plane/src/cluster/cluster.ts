@@ -1,0 +1,128 @@
+import type { Logger } from 'pino';
+import type { Engine, EnginePeers } from '../engine/index.js';
+import type { RelayHub } from '../relay/index.js';
+import type { Store } from '../store/index.js';
+import type { BusHealth, BusKind, ClusterBus } from './bus.js';
+import { loadClusterId } from './cluster-id.js';
+import { type DecisionMessage, DeploymentSignals } from './deployment-signals.js';
+import { ReplicaForwarder } from './forwarding.js';
+import { createInProcessBus } from './in-process-bus.js';
+import { createNatsBus } from './nats-bus.js';
+import { ClusterPresence } from './presence.js';
+
+export interface ClusterOptions {
+  /** BOREALIS_NATS_URL; without it (and without `bus`) the replica is alone on an in-process bus. */
+  natsUrl?: string | undefined;
+  /** A bus to use instead (tests join several control planes on one in-process network). */
+  bus?: ClusterBus;
+  replicaId: string;
+  store: Store;
+  hub: RelayHub;
+  logger: Logger;
+  windowBytes: number;
+  maxStreams: number;
+  heartbeatIntervalMs: number;
+  /** How often presence is announced; a replica silent for 3 of these is gone. Default 2 s. */
+  presenceIntervalMs?: number;
+}
+
+export interface ClusterHealth extends BusHealth {
+  kind: BusKind;
+}
+
+/** This replica's membership of the cluster: presence, forwarding and deployment signals on one bus. */
+export interface Cluster {
+  readonly replicaId: string;
+  readonly clusterId: string;
+  readonly bus: ClusterBus;
+  /** For the engine: decisions go to the replica that drives the deployment. */
+  readonly peers: EnginePeers;
+  /** Wakes the replica driving `deploymentId` (a run of it settled here). */
+  wake(deploymentId: string, runId?: string): void;
+  /** This replica's agent connections changed: announce them soon. */
+  agentsChanged(): void;
+  /** Joins the engine: wake-ups and decisions from other replicas reach it. */
+  bindEngine(engine: Engine): void;
+  /** Starts announcing and answering; call once the hub and engine are wired. */
+  start(): void;
+  health(): ClusterHealth;
+  close(): Promise<void>;
+}
+
+export async function createCluster(options: ClusterOptions): Promise<Cluster> {
+  const logger = options.logger.child({ component: 'cluster', replicaId: options.replicaId });
+  const clusterId = await loadClusterId(options.store.db);
+  const bus =
+    options.bus ??
+    (options.natsUrl
+      ? await createNatsBus({ url: options.natsUrl, clusterId, replicaId: options.replicaId, logger })
+      : createInProcessBus());
+  const { hub, replicaId } = options;
+  const forwarder = new ReplicaForwarder({
+    bus,
+    replicaId,
+    local: (id, request) => hub.dispatchLocal(id, request),
+    windowBytes: options.windowBytes,
+    maxStreams: options.maxStreams,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+    logger,
+  });
+  const presence = new ClusterPresence({
+    bus,
+    replicaId,
+    local: () => hub.localConnections(),
+    ...(options.presenceIntervalMs ? { intervalMs: options.presenceIntervalMs } : {}),
+    logger,
+    onReplicaGone: (gone) => forwarder.replicaGone(gone),
+  });
+  let engine: Engine | undefined;
+  const signals = new DeploymentSignals({
+    bus,
+    replicaId,
+    logger,
+    onWake: async (deploymentId, runId) => engine?.wake(deploymentId, runId),
+    onDecision: async (m: DecisionMessage) => {
+      if (!engine) throw new Error('this replica is starting');
+      return engine.decide(m.deploymentId, m.decision as unknown as Parameters<Engine['decide']>[1]);
+    },
+  });
+  hub.attachRemote({
+    connections: () => presence.remote(),
+    forward: (to, agentIdentifier, head, body, signal) =>
+      forwarder.forward(to, agentIdentifier, head, body, signal),
+  });
+  let started = false;
+  return {
+    replicaId,
+    clusterId,
+    bus,
+    peers: {
+      decide: async (owner, deploymentId, decision) =>
+        (await signals.decide(owner, {
+          deploymentId,
+          decision: decision as unknown as DecisionMessage['decision'],
+        })) as Awaited<ReturnType<EnginePeers['decide']>>,
+    },
+    wake: (deploymentId, runId) => signals.wake(deploymentId, runId),
+    bindEngine(e) {
+      engine = e;
+    },
+    start() {
+      if (started) return;
+      started = true;
+      forwarder.start();
+      signals.start();
+      presence.start();
+      logger.info({ clusterId, bus: bus.kind }, 'joined the cluster');
+    },
+    health: () => ({ kind: bus.kind, ...bus.health() }),
+    agentsChanged: () => presence.changed(),
+    // Says goodbye first, so its agents vanish from other replicas' lists at once.
+    async close() {
+      presence.close();
+      signals.close();
+      forwarder.close();
+      await bus.close();
+    },
+  };
+}

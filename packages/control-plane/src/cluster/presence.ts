@@ -1,0 +1,198 @@
+import type { Logger } from 'pino';
+import type { AgentConnectionInfo } from '../relay/index.js';
+import type { ClusterBus } from './bus.js';
+
+/** One agent connection held by some replica, as presence announces it. */
+export interface ReplicaConnection extends AgentConnectionInfo {
+  replicaId: string;
+}
+
+export interface PresenceOptions {
+  bus: ClusterBus;
+  replicaId: string;
+  /** This replica's connections right now. */
+  local: () => AgentConnectionInfo[];
+  /** How often each replica announces itself (also a heartbeat); default 2 s. */
+  intervalMs?: number;
+  /** A replica silent this long is gone with its agents; default 3 intervals. */
+  ttlMs?: number;
+  logger: Logger;
+  /** A replica vanished (said goodbye or went silent). */
+  onReplicaGone?: (replicaId: string) => void;
+}
+
+interface Announcement {
+  replicaId: string;
+  /** Increases with every announcement; pages of one announcement share it. */
+  epoch: number;
+  page: number;
+  pages: number;
+  gone?: boolean;
+  connections: AgentConnectionInfo[];
+}
+
+interface Known {
+  epoch: number;
+  connections: AgentConnectionInfo[];
+  expiresAt: number;
+  partial?: { epoch: number; pages: Map<number, AgentConnectionInfo[]> };
+}
+
+const TOPIC = 'presence';
+/** Connections per message: ~400 bytes each keeps a page far below NATS's 1 MiB max_payload. */
+const PAGE_SIZE = 1_000;
+
+/**
+ * Agent presence shared by every replica: each announces its connections on change and
+ * periodically; the others keep what they heard until it is `ttlMs` old, so the agents of a replica
+ * that died without a word vanish within seconds. Nothing is stored: presence is what is true now.
+ */
+export class ClusterPresence {
+  private readonly replicas = new Map<string, Known>();
+  private readonly intervalMs: number;
+  private readonly ttlMs: number;
+  private epoch = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private debounce: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(private readonly options: PresenceOptions) {
+    this.intervalMs = options.intervalMs ?? 2_000;
+    this.ttlMs = options.ttlMs ?? this.intervalMs * 3;
+  }
+
+  start(): void {
+    this.unsubscribe = this.options.bus.subscribe(TOPIC, (msg) => this.receive(msg.data));
+    this.announce();
+    this.timer = setInterval(() => {
+      this.expire();
+      this.announce();
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Local connections changed: tell the others soon (coalescing bursts of connects). */
+  changed(): void {
+    if (this.debounce || !this.timer) return;
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined;
+      this.announce();
+    }, 50);
+    this.debounce.unref();
+  }
+
+  /** Every live connection on other replicas. */
+  remote(): ReplicaConnection[] {
+    this.expire();
+    const out: ReplicaConnection[] = [];
+    for (const [replicaId, known] of this.replicas) {
+      for (const c of known.connections) out.push({ ...c, replicaId });
+    }
+    return out;
+  }
+
+  /** Replicas other than this one that are alive now. */
+  liveReplicas(): string[] {
+    this.expire();
+    return [...this.replicas.keys()];
+  }
+
+  isAlive(replicaId: string): boolean {
+    const known = this.replicas.get(replicaId);
+    return known !== undefined && known.expiresAt > Date.now();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    clearTimeout(this.debounce);
+    this.timer = undefined;
+    this.unsubscribe?.();
+    const bye: Announcement = {
+      replicaId: this.options.replicaId,
+      epoch: ++this.epoch,
+      page: 0,
+      pages: 1,
+      gone: true,
+      connections: [],
+    };
+    this.options.bus.publish(TOPIC, encode(bye));
+  }
+
+  private announce(): void {
+    const connections = this.options.local();
+    const pages = Math.max(1, Math.ceil(connections.length / PAGE_SIZE));
+    const epoch = ++this.epoch;
+    for (let page = 0; page < pages; page++) {
+      const a: Announcement = {
+        replicaId: this.options.replicaId,
+        epoch,
+        page,
+        pages,
+        connections: connections.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE),
+      };
+      this.options.bus.publish(TOPIC, encode(a));
+    }
+  }
+
+  private receive(data: Uint8Array): void {
+    let a: Announcement;
+    try {
+      a = JSON.parse(Buffer.from(data).toString('utf8')) as Announcement;
+    } catch {
+      return;
+    }
+    if (typeof a?.replicaId !== 'string' || a.replicaId === this.options.replicaId) return;
+    if (a.gone) {
+      this.forget(a.replicaId, 'said goodbye');
+      return;
+    }
+    let known = this.replicas.get(a.replicaId);
+    const isNew = known === undefined;
+    if (!known) {
+      known = { epoch: -1, connections: [], expiresAt: 0 };
+      this.replicas.set(a.replicaId, known);
+    }
+    known.expiresAt = Date.now() + this.ttlMs;
+    if (a.epoch <= known.epoch) return;
+    if (a.pages <= 1) {
+      known.epoch = a.epoch;
+      known.connections = a.connections ?? [];
+      known.partial = undefined;
+    } else {
+      if (!known.partial || known.partial.epoch < a.epoch)
+        known.partial = { epoch: a.epoch, pages: new Map() };
+      if (known.partial.epoch === a.epoch) {
+        known.partial.pages.set(a.page, a.connections ?? []);
+        if (known.partial.pages.size === a.pages) {
+          known.epoch = a.epoch;
+          known.connections = [...known.partial.pages.entries()]
+            .sort((x, y) => x[0] - y[0])
+            .flatMap((p) => p[1]);
+          known.partial = undefined;
+        }
+      }
+    }
+    if (isNew) {
+      this.options.logger.info({ replicaId: a.replicaId }, 'replica joined');
+      // A newcomer should not wait a whole interval to learn about our agents.
+      this.changed();
+    }
+  }
+
+  private expire(): void {
+    const now = Date.now();
+    for (const [replicaId, known] of this.replicas) {
+      if (known.expiresAt <= now) this.forget(replicaId, `silent for ${this.ttlMs} ms`);
+    }
+  }
+
+  private forget(replicaId: string, why: string): void {
+    if (!this.replicas.delete(replicaId)) return;
+    this.options.logger.info({ replicaId, why }, 'replica left; its agents are gone from the list');
+    this.options.onReplicaGone?.(replicaId);
+  }
+}
+
+function encode(a: Announcement): Uint8Array {
+  return Buffer.from(JSON.stringify(a));
+}
