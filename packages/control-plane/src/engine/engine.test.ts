@@ -1,9 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pino from 'pino';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createStore, type Store } from '../store/index.js';
+import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/test-stores.js';
 import type { WebhookInvocation, WebhookRun, WebhookService } from '../webhooks/types.js';
 import { createEngine, type Engine } from './engine.js';
 
@@ -65,36 +63,43 @@ function fakeWebhooks(): WebhookService & {
   };
 }
 
-let store: Store | undefined;
-let engine: Engine | undefined;
-let dir: string | undefined;
-afterEach(async () => {
-  await engine?.close();
-  await store?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+describe.each(TEST_BACKENDS)('engine on $kind', ({ kind }) => {
+  const stores: Store[] = [];
+  const engines: Engine[] = [];
+  let database: TestDatabase | undefined;
+  afterEach(async () => {
+    for (const e of engines.splice(0)) await e.close();
+    for (const s of stores.splice(0)) await s.close();
+    await database?.dispose();
+    database = undefined;
+  });
 
-async function setup() {
-  dir = mkdtempSync(join(tmpdir(), 'brl-engine-unit-'));
-  store = await createStore({ databaseUrl: join(dir, 'db.sqlite') });
-  const webhooks = fakeWebhooks();
-  engine = createEngine({ store, webhooks, logger: pino({ level: 'silent' }) });
-  return { webhooks, engine };
-}
-
-async function until(fn: () => Promise<boolean>, timeoutMs = 5_000) {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
+  /** An engine (a replica) on the test database; several share it as replicas would. */
+  async function replica(options: { replicaId?: string; leaseMs?: number } = {}) {
+    database ??= await createTestDatabase(kind);
+    const store = await createStore({ databaseUrl: database.databaseUrl });
+    stores.push(store);
+    const webhooks = fakeWebhooks();
+    const engine = createEngine({ store, webhooks, logger: pino({ level: 'silent' }), ...options });
+    engines.push(engine);
+    return { webhooks, engine, store };
   }
-}
 
-it('an approval that expires cancels the deployment and its running webhook', async () => {
-  const { webhooks, engine } = await setup();
-  const { deploymentId } = await engine.start({
-    createdBy: 'test',
-    deployFile: `application: expiry
+  const setup = () => replica();
+
+  async function until(fn: () => Promise<boolean>, timeoutMs = 5_000) {
+    const end = Date.now() + timeoutMs;
+    while (!(await fn())) {
+      if (Date.now() > end) throw new Error('timed out');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  it('an approval that expires cancels the deployment and its running webhook', async () => {
+    const { webhooks, engine } = await setup();
+    const { deploymentId } = await engine.start({
+      createdBy: 'test',
+      deployFile: `application: expiry
 targets:
   prod:
     constraints:
@@ -111,18 +116,18 @@ webhooks:
     method: POST
     uriTemplate: https://example.com/hook
 `,
+    });
+    await until(async () => (await engine.get(deploymentId))?.status === 'CANCELLED');
+    const view = (await engine.get(deploymentId))!;
+    expect(view.message).toContain('approval in prod expired');
+    expect(webhooks.runs[0]?.status).toBe('cancelled');
   });
-  await until(async () => (await engine.get(deploymentId))?.status === 'CANCELLED');
-  const view = (await engine.get(deploymentId))!;
-  expect(view.message).toContain('approval in prod expired');
-  expect(webhooks.runs[0]?.status).toBe('cancelled');
-});
 
-it('a webhook failing while an approval waits settles the list at once; the approval is then refused', async () => {
-  const { webhooks, engine } = await setup();
-  const { deploymentId } = await engine.start({
-    createdBy: 'test',
-    deployFile: `application: parallel
+  it('a webhook failing while an approval waits settles the list at once; the approval is then refused', async () => {
+    const { webhooks, engine } = await setup();
+    const { deploymentId } = await engine.start({
+      createdBy: 'test',
+      deployFile: `application: parallel
 targets:
   prod:
     constraints:
@@ -136,16 +141,52 @@ webhooks:
     method: POST
     uriTemplate: https://example.com/hook
 `,
+    });
+    await until(
+      async () =>
+        webhooks.runs.length === 1 && (await engine.get(deploymentId))?.status === 'AWAITING_APPROVAL',
+    );
+    webhooks.settle('constraints.beforeDeployment[1]', false);
+    await until(async () => (await engine.get(deploymentId))?.status === 'FAILED');
+    await expect(
+      engine.decide(deploymentId, { action: 'approve', environment: 'prod', who: 'alice' }),
+    ).rejects.toMatchObject({
+      code: 'BRL_ERR_DECISION_CONFLICT',
+    });
   });
-  await until(
-    async () =>
-      webhooks.runs.length === 1 && (await engine.get(deploymentId))?.status === 'AWAITING_APPROVAL',
-  );
-  webhooks.settle('constraints.beforeDeployment[1]', false);
-  await until(async () => (await engine.get(deploymentId))?.status === 'FAILED');
-  await expect(
-    engine.decide(deploymentId, { action: 'approve', environment: 'prod', who: 'alice' }),
-  ).rejects.toMatchObject({
-    code: 'BRL_ERR_DECISION_CONFLICT',
+
+  it('a deployment whose driver stopped is taken over by another replica, which applies decisions', async () => {
+    const a = await replica({ replicaId: 'replica-a', leaseMs: 1_000 });
+    const b = await replica({ replicaId: 'replica-b', leaseMs: 1_000 });
+    await b.engine.resume();
+    const { deploymentId } = await a.engine.start({
+      createdBy: 'test',
+      deployFile: `application: takeover
+targets:
+  prod:
+    constraints:
+      beforeDeployment:
+        - pause:
+            untilApproved: true
+`,
+    });
+    await until(async () => (await a.engine.get(deploymentId))?.status === 'AWAITING_APPROVAL');
+    // B may not decide while A holds the lease (no peers to ask here).
+    await expect(
+      b.engine.decide(deploymentId, { action: 'approve', environment: 'prod', who: 'bob' }),
+    ).rejects.toMatchObject({ code: 'BRL_ERR_DEPLOYMENT_NOT_DRIVEN' });
+    await a.engine.close();
+    engines.splice(engines.indexOf(a.engine), 1);
+    // B looks for orphaned deployments every third of its lease time.
+    await until(async () => {
+      const row = await b.store.db
+        .selectFrom('deployments')
+        .select('lease_owner')
+        .where('id', '=', deploymentId)
+        .executeTakeFirst();
+      return row?.lease_owner === 'replica-b';
+    });
+    await b.engine.decide(deploymentId, { action: 'approve', environment: 'prod', who: 'bob' });
+    await until(async () => (await b.engine.get(deploymentId))?.status === 'SUCCEEDED');
   });
 });
