@@ -1,9 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ControlPlane, createControlPlane } from '../server.js';
+import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/test-stores.js';
 import {
   freePort,
   githubLikeWebhook,
@@ -22,100 +20,104 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function controlPlane(dataDir: string, callbackTimeoutMs: number): Promise<ControlPlane> {
-  const cp = await createControlPlane({
-    host: '127.0.0.1',
-    port: 0,
-    dataDir,
-    apiToken: 'deadline-test-token-0123456789',
-    directAllow: ['127.0.0.1/32'],
-    callbackTimeoutMs,
-    logger: pino({ level: 'silent' }),
-  });
-  await cp.listen();
-  cleanups.push(() => cp.close());
-  await cp.secrets.put('github_token', 'ghp_x');
-  return cp;
-}
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'brl-deadline-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function silentReceiver(port?: number, withCallback = false): Promise<Receiver> {
-  const r = await startReceiver({
-    ...(port ? { port } : {}),
-    ...(withCallback ? { callback: { success: true } } : {}),
-  });
-  cleanups.push(() => r.close());
-  return r;
-}
-
-describe('callback deadline', () => {
-  it('fails a run whose callback never comes, at its deadline', async () => {
-    const cp = await controlPlane(tempDir(), 800);
-    const r = await silentReceiver();
-    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`)));
-    await waitForRun(cp.webhooks, run.id, (x) => x.status === 'awaiting_callback');
-    const done = await waitForRun(cp.webhooks, run.id);
-    expect(done).toMatchObject({
-      status: 'failed',
-      reason: 'no callback within 800ms (BOREALIS_CALLBACK_TIMEOUT)',
-      reasonCode: 'BRL_ERR_WEBHOOK_CALLBACK_TIMEOUT',
+describe.each(TEST_BACKENDS)('on $kind', ({ kind }) => {
+  async function controlPlane(database: TestDatabase, callbackTimeoutMs: number): Promise<ControlPlane> {
+    const cp = await createControlPlane({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: database.dir,
+      databaseUrl: database.databaseUrl,
+      apiToken: 'deadline-test-token-0123456789',
+      directAllow: ['127.0.0.1/32'],
+      callbackTimeoutMs,
+      logger: pino({ level: 'silent' }),
     });
-    expect(done.settledAt).toBeGreaterThanOrEqual(done.deadlineAt);
+    await cp.listen();
+    cleanups.push(() => cp.close());
+    await cp.secrets.put('github_token', 'ghp_x');
+    return cp;
+  }
+
+  /** A fresh database (and data directory) that a control plane and its restart share. */
+  async function tempDir(): Promise<TestDatabase> {
+    const database = await createTestDatabase(kind);
+    cleanups.push(() => database.dispose());
+    return database;
+  }
+
+  async function silentReceiver(port?: number, withCallback = false): Promise<Receiver> {
+    const r = await startReceiver({
+      ...(port ? { port } : {}),
+      ...(withCallback ? { callback: { success: true } } : {}),
+    });
+    cleanups.push(() => r.close());
+    return r;
+  }
+
+  describe('callback deadline', () => {
+    it('fails a run whose callback never comes, at its deadline', async () => {
+      const cp = await controlPlane(await tempDir(), 800);
+      const r = await silentReceiver();
+      const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`)));
+      await waitForRun(cp.webhooks, run.id, (x) => x.status === 'awaiting_callback');
+      const done = await waitForRun(cp.webhooks, run.id);
+      expect(done).toMatchObject({
+        status: 'failed',
+        reason: 'no callback within 800ms (BOREALIS_CALLBACK_TIMEOUT)',
+        reasonCode: 'BRL_ERR_WEBHOOK_CALLBACK_TIMEOUT',
+      });
+      expect(done.settledAt).toBeGreaterThanOrEqual(done.deadlineAt);
+    });
+
+    it('fails it at start when the deadline passed while the control plane was stopped', async () => {
+      const dir = await tempDir();
+      const first = await controlPlane(dir, 1000);
+      const r = await silentReceiver();
+      const run = await first.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`)));
+      await waitForRun(first.webhooks, run.id, (x) => x.status === 'awaiting_callback');
+      await first.close();
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+
+      const second = await controlPlane(dir, 1000);
+      const done = await second.webhooks.get(run.id);
+      expect(done).toMatchObject({ status: 'failed', reasonCode: 'BRL_ERR_WEBHOOK_CALLBACK_TIMEOUT' });
+      expect(done?.reason).toContain('BOREALIS_CALLBACK_TIMEOUT');
+    });
+
+    it('fails it at its deadline when the control plane restarted before the deadline', async () => {
+      const dir = await tempDir();
+      const first = await controlPlane(dir, 2000);
+      const r = await silentReceiver();
+      const run = await first.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`)));
+      await waitForRun(first.webhooks, run.id, (x) => x.status === 'awaiting_callback');
+      await first.close();
+
+      const second = await controlPlane(dir, 2000);
+      expect((await second.webhooks.get(run.id))?.status).toBe('awaiting_callback');
+      const done = await waitForRun(second.webhooks, run.id);
+      expect(done).toMatchObject({ status: 'failed', reasonCode: 'BRL_ERR_WEBHOOK_CALLBACK_TIMEOUT' });
+      expect(done.settledAt).toBeGreaterThanOrEqual(done.deadlineAt);
+    });
+
+    it('re-drives a call that was waiting for its retry, after a restart, with the same webhook-id', async () => {
+      const dir = await tempDir();
+      const first = await controlPlane(dir, 60_000);
+      const port = await freePort();
+      const run = await first.webhooks.start(
+        invocationFor(githubLikeWebhook(`http://127.0.0.1:${port}/hook`, { retryCount: 5 })),
+      );
+      const waiting = await waitForRun(first.webhooks, run.id, (x) => x.attempts.length >= 1);
+      expect(waiting.status).toBe('pending');
+      await first.close();
+
+      const r = await silentReceiver(port, true);
+      const second = await controlPlane(dir, 60_000);
+      const done = await waitForRun(second.webhooks, run.id, undefined, 20_000);
+      expect(done.status).toBe('succeeded');
+      expect(done.attempts.at(-1)?.status).toBe(204);
+      expect(r.requests[0]?.headers['webhook-id']).toBe(run.callId);
+      // The callback URI carries a token issued after the restart, under the new public URL.
+      expect(r.requests[0]?.body).toContain(`${second.publicUrl}/callbacks/`);
+    }, 30_000);
   });
-
-  it('fails it at start when the deadline passed while the control plane was stopped', async () => {
-    const dir = tempDir();
-    const first = await controlPlane(dir, 1000);
-    const r = await silentReceiver();
-    const run = await first.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`)));
-    await waitForRun(first.webhooks, run.id, (x) => x.status === 'awaiting_callback');
-    await first.close();
-    await new Promise((resolve) => setTimeout(resolve, 1200));
-
-    const second = await controlPlane(dir, 1000);
-    const done = await second.webhooks.get(run.id);
-    expect(done).toMatchObject({ status: 'failed', reasonCode: 'BRL_ERR_WEBHOOK_CALLBACK_TIMEOUT' });
-    expect(done?.reason).toContain('BOREALIS_CALLBACK_TIMEOUT');
-  });
-
-  it('fails it at its deadline when the control plane restarted before the deadline', async () => {
-    const dir = tempDir();
-    const first = await controlPlane(dir, 2000);
-    const r = await silentReceiver();
-    const run = await first.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`)));
-    await waitForRun(first.webhooks, run.id, (x) => x.status === 'awaiting_callback');
-    await first.close();
-
-    const second = await controlPlane(dir, 2000);
-    expect((await second.webhooks.get(run.id))?.status).toBe('awaiting_callback');
-    const done = await waitForRun(second.webhooks, run.id);
-    expect(done).toMatchObject({ status: 'failed', reasonCode: 'BRL_ERR_WEBHOOK_CALLBACK_TIMEOUT' });
-    expect(done.settledAt).toBeGreaterThanOrEqual(done.deadlineAt);
-  });
-
-  it('re-drives a call that was waiting for its retry, after a restart, with the same webhook-id', async () => {
-    const dir = tempDir();
-    const first = await controlPlane(dir, 60_000);
-    const port = await freePort();
-    const run = await first.webhooks.start(
-      invocationFor(githubLikeWebhook(`http://127.0.0.1:${port}/hook`, { retryCount: 5 })),
-    );
-    const waiting = await waitForRun(first.webhooks, run.id, (x) => x.attempts.length >= 1);
-    expect(waiting.status).toBe('pending');
-    await first.close();
-
-    const r = await silentReceiver(port, true);
-    const second = await controlPlane(dir, 60_000);
-    const done = await waitForRun(second.webhooks, run.id, undefined, 20_000);
-    expect(done.status).toBe('succeeded');
-    expect(done.attempts.at(-1)?.status).toBe(204);
-    expect(r.requests[0]?.headers['webhook-id']).toBe(run.callId);
-    // The callback URI carries a token issued after the restart, under the new public URL.
-    expect(r.requests[0]?.body).toContain(`${second.publicUrl}/callbacks/`);
-  }, 30_000);
 });
