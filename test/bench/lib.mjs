@@ -136,6 +136,14 @@ export function procMemory(pid) {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
+/** CPU time (user + system) a process has used so far, in ms (from /proc/<pid>/stat). */
+export function procCpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the whole line, in clock ticks (100 per second on Linux).
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
 /** Resets a process's peak RSS (VmHWM) to its current RSS (Linux: clear_refs 5). */
 export function resetPeak(pid) {
   try {

@@ -3,6 +3,7 @@
 // test/bench/results/<timestamp>.json. Roles: target (node:http), proxy (node:http + undici),
 // control plane with a bench-only front (control-plane-front.mjs), the real agent program, agent
 // swarms (agent-swarm.mjs); this process is the load generator.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import {
   mb,
   peakRssDuring,
   percentile,
+  procCpuMs,
   procMemory,
   repoRoot,
   sleep,
@@ -172,7 +174,7 @@ async function upload(base, bytes) {
 }
 
 /** Closed-loop load: `concurrency` callers each sending 1 KiB POSTs back to back. */
-async function smallRequests(base, concurrency) {
+async function smallRequests(base, concurrency, middlePids) {
   const pool = new Pool(base, { connections: concurrency, pipelining: 1 });
   const one = async () => {
     const res = await pool.request({
@@ -207,9 +209,11 @@ async function smallRequests(base, concurrency) {
   try {
     await runFor(SMALL_WARMUP_MS);
     const latencies = [];
+    const cpu0 = middlePids.map(procCpuMs);
     const t = performance.now();
     const errors = await runFor(SMALL_MEASURE_MS, latencies);
     const seconds = (performance.now() - t) / 1000;
+    const middleCpuMs = middlePids.reduce((sum, pid, i) => sum + procCpuMs(pid) - cpu0[i], 0);
     latencies.sort((a, b) => a - b);
     return {
       requests: latencies.length,
@@ -217,6 +221,8 @@ async function smallRequests(base, concurrency) {
       rps: latencies.length / seconds,
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
+      // CPU the roles between caller and target (proxy; control plane + agent) spent per request.
+      middleCpuMsPerRequest: middlePids.length ? middleCpuMs / latencies.length : 0,
     };
   } finally {
     await pool.close();
@@ -327,12 +333,12 @@ async function headOfLine(s) {
 async function small(s) {
   const rows = [];
   for (const concurrency of [1, 64]) {
-    for (const [path, base] of [
-      ['direct', s.targetUrl],
-      ['proxy', s.proxyUrl],
-      ['tunnel', s.tunnelUrl],
+    for (const [path, base, middle] of [
+      ['direct', s.targetUrl, []],
+      ['proxy', s.proxyUrl, [s.proxy.pid]],
+      ['tunnel', s.tunnelUrl, [s.cp.role.pid, s.agent.pid]],
     ]) {
-      const r = await smallRequests(base, concurrency);
+      const r = await smallRequests(base, concurrency, middle);
       rows.push({ path, concurrency, ...r });
       process.stdout.write(
         `   c=${concurrency} ${path}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms\n`,
@@ -418,10 +424,26 @@ function report(r) {
   const sr = r.small.rows;
   out.push(
     table(
-      ['path', 'concurrency', 'req/s', 'p50 ms', 'p99 ms', 'tunnel req/s ÷ this'],
+      [
+        'path',
+        'concurrency',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        'tunnel req/s ÷ this',
+        'CPU ms/request in the hop',
+      ],
       sr.map((x) => {
         const tunnel = sr.find((t) => t.path === 'tunnel' && t.concurrency === x.concurrency);
-        return [x.path, x.concurrency, f0(x.rps), f2(x.p50Ms), f2(x.p99Ms), f2(tunnel.rps / x.rps)];
+        return [
+          x.path,
+          x.concurrency,
+          f0(x.rps),
+          f2(x.p50Ms),
+          f2(x.p99Ms),
+          f2(tunnel.rps / x.rps),
+          x.path === 'direct' ? '' : f2(x.middleCpuMsPerRequest),
+        ];
       }),
     ),
     '',
@@ -543,6 +565,8 @@ async function main() {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${results.date.replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  // In the repository's own format, so `biome check .` (part of `pnpm test`) passes with it present.
+  spawnSync(join(repoRoot, 'node_modules/.bin/biome'), ['format', '--write', file], { stdio: 'ignore' });
   process.stdout.write(`Results: ${file}\n`);
 }
 
