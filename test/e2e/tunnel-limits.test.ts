@@ -175,16 +175,8 @@ describe('tunnel limits with the real agent', () => {
       expect(tracked.maxBuffered).toBeGreaterThanOrEqual(tracked.window / 2); // and its window did fill
     });
 
-    // Known failure (issue 3, acceptance 1): TunnelStream credits bytes when it pushes them into
-    // its Readable, not when the reader takes them out, so up to highWaterMark (16 KiB) + one
-    // DATA chunk (64 KiB) of credited bytes sit in the Readable on top of a full window
-    // (measured: about 331 KiB against a 272 KiB bound). Make this `it` once the credit follows
-    // what the reader consumed.
-    it.fails(
-      'never buffers more than its window plus 16 KiB (bufferedBytes, the flow-control figure)',
-      () => {
-        expect(tracked.maxBuffered).toBeLessThanOrEqual(tracked.window + 16 * KiB);
-      },
-    );
+    it('never buffers more than its window (bufferedBytes, the flow-control figure)', () => {
+      expect(tracked.maxBuffered).toBeLessThanOrEqual(tracked.window);
+    });
   });
 });

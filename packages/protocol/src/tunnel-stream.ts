@@ -23,7 +23,9 @@ export class TunnelStream {
   private readonly abort = new AbortController();
   private sendWindow: number;
   private recvRemaining: number;
-  private consumedSinceCredit = 0;
+  /** Bytes handed to the Readable, and of those, how many had been read when we last credited. */
+  private pushedTotal = 0;
+  private creditedTaken = 0;
   private readonly queue: Uint8Array[] = [];
   private queueBytes = 0;
   private readerWaiting = false;
@@ -51,8 +53,14 @@ export class TunnelStream {
     // Nobody may be listening yet (responder streams never get a head); avoid unhandled rejections.
     this.responseHead.catch(() => {});
     this.body = new Readable({
-      highWaterMark: 16 * 1024,
-      read: () => this.flushToReader(),
+      // Small next to the window, so credit computed at the last pull lags the reader by little.
+      highWaterMark: Math.min(16 * 1024, Math.floor(window / 4)),
+      read: () => {
+        this.flushToReader();
+        // Node calls _read before it takes the bytes being read out of the buffer; look again
+        // once this read() has returned, or the credit for those bytes could wait forever.
+        queueMicrotask(() => this.maybeCredit());
+      },
       destroy: (err, cb) => {
         // autoDestroy after a complete body is normal; anything else means the reader gave up.
         if (!this.isFinished() && !this.body.readableEnded) {
@@ -242,13 +250,13 @@ export class TunnelStream {
     }
   }
 
-  /** Moves queued bytes into the Readable while it wants more, crediting what it took. */
+  /** Moves queued bytes into the Readable while it wants more, crediting what the reader took. */
   private flushToReader(): void {
     this.readerWaiting = false;
     while (this.queue.length > 0) {
       const chunk = this.queue.shift()!;
       this.queueBytes -= chunk.byteLength;
-      this.consumedSinceCredit += chunk.byteLength;
+      this.pushedTotal += chunk.byteLength;
       if (!this.body.push(chunk)) {
         this.maybeCredit();
         return;
@@ -262,12 +270,18 @@ export class TunnelStream {
     this.maybeCredit();
   }
 
+  /**
+   * Credits the peer for bytes the reader has taken out of the Readable — not for bytes merely
+   * moved into it — so what this side holds for a stream (queue + Readable) never exceeds the
+   * window, however the reader behaves.
+   */
   private maybeCredit(): void {
     if (this.remoteEnded || this.failure) return;
+    const taken = this.pushedTotal - this.body.readableLength;
+    const bytes = taken - this.creditedTaken;
     // Credit in batches: a quarter window keeps the pipe full without a frame per chunk.
-    if (this.consumedSinceCredit >= this.window / 4) {
-      const bytes = this.consumedSinceCredit;
-      this.consumedSinceCredit = 0;
+    if (bytes >= this.window / 4) {
+      this.creditedTaken = taken;
       this.recvRemaining += bytes;
       this.tunnel.sendControl({ type: 'credit', stream: this.id, bytes });
     }
