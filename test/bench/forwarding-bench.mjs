@@ -62,7 +62,13 @@ function start(script, env) {
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`no "${msg}" from ${script}`)), ms);
-        waiters.push({ match: (j) => j.msg === msg, resolve: (j) => (clearTimeout(t), resolve(j)) });
+        waiters.push({
+          match: (j) => j.msg === msg,
+          resolve: (j) => {
+            clearTimeout(t);
+            resolve(j);
+          },
+        });
       });
     },
   };
