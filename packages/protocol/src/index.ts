@@ -16,6 +16,17 @@ export {
   type WelcomeFrame,
 } from './frames.js';
 export {
+  bitsOf,
+  type Cidr,
+  cidrContains,
+  formatV4,
+  type IpAddress,
+  maskOf,
+  parseCidr,
+  parseIp,
+  sameAddress,
+} from './ip-address.js';
+export {
   closeReason,
   type FrameSink,
   type RequestHead,

@@ -1,5 +1,11 @@
 import { isIP } from 'node:net';
 
+/*
+ * IP addresses and CIDRs as numbers. Shared by the agent's allow-list and the control plane's
+ * SSRF guard, which must agree on what an address is (IPv4-mapped IPv6 above all); it lives in
+ * the protocol package because that is the one package both ends depend on. No sockets.
+ */
+
 /** An IP address as a number, so CIDR membership is a mask and a compare. */
 export interface IpAddress {
   family: 4 | 6;
@@ -53,8 +59,16 @@ export function formatV4(value: bigint): string {
   return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join('.');
 }
 
-function maskOf(family: 4 | 6, prefix: number): bigint {
-  const bits = BigInt(family === 4 ? 32 : 128);
+export function bitsOf(family: 4 | 6): number {
+  return family === 4 ? 32 : 128;
+}
+
+export function sameAddress(a: IpAddress, b: IpAddress): boolean {
+  return a.family === b.family && a.value === b.value;
+}
+
+export function maskOf(family: 4 | 6, prefix: number): bigint {
+  const bits = BigInt(bitsOf(family));
   return ((1n << BigInt(prefix)) - 1n) << (bits - BigInt(prefix));
 }
 

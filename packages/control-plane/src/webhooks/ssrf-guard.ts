@@ -1,8 +1,8 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
+import { type Cidr, cidrContains, formatV4, type IpAddress, parseCidr, parseIp } from '@borealis/protocol';
 import { buildConnector } from 'undici';
 import { BorealisError } from '../errors.js';
-import { type Cidr, cidrContains, formatV4, type IpAddress, parseCidr, parseIp } from './ip-address.js';
 
 /**
  * The SSRF guard of `direct` webhooks. A deploy file is written by people who may not be allowed
