@@ -110,7 +110,6 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: false,
     bodyLimit: 1024 * 1024,
     trustProxy: false,
     // Secret names and agent identifiers are up to 128 characters; the default is 100.
