@@ -30,6 +30,8 @@ export interface ControlPlaneOptions {
   heartbeatIntervalMs?: number;
   /** Streams one agent connection may carry at once. */
   agentMaxStreams?: number;
+  /** Bytes one agent connection may hold for slow readers, all its streams together. */
+  agentMaxBufferedBytes?: number;
   /** Streams all agents together may carry at once on this replica. */
   maxStreams?: number;
   /** Flow-control window per stream, in bytes. */
@@ -54,6 +56,7 @@ export interface CompiledOptions {
   callbackTimeoutMs: number;
   heartbeatIntervalMs: number;
   agentMaxStreams: number;
+  agentMaxBufferedBytes: number;
   maxStreams: number;
   streamWindowBytes: number;
   logLevel: string;
@@ -67,6 +70,7 @@ export const Defaults = {
   leaseMs: 30_000,
   heartbeatIntervalMs: 5_000,
   agentMaxStreams: 256,
+  agentMaxBufferedBytes: 32 * 1024 * 1024,
   maxStreams: 10_000,
   streamWindowBytes: 256 * 1024,
   logLevel: 'info',
@@ -111,6 +115,7 @@ export function optionsFromEnv(env: Env = process.env): ControlPlaneOptions {
   set(o, 'callbackTimeoutMs', dur('BOREALIS_CALLBACK_TIMEOUT'));
   set(o, 'heartbeatIntervalMs', dur('BOREALIS_HEARTBEAT_INTERVAL'));
   set(o, 'agentMaxStreams', int('BOREALIS_AGENT_MAX_STREAMS'));
+  set(o, 'agentMaxBufferedBytes', int('BOREALIS_AGENT_MAX_BUFFERED'));
   set(o, 'maxStreams', int('BOREALIS_MAX_STREAMS'));
   set(o, 'streamWindowBytes', int('BOREALIS_STREAM_WINDOW'));
   set(o, 'logLevel', str('BOREALIS_LOG_LEVEL'));
@@ -177,6 +182,10 @@ export function compileOptions(o: ControlPlaneOptions): CompiledOptions {
     callbackTimeoutMs: o.callbackTimeoutMs ?? Defaults.callbackTimeoutMs,
     heartbeatIntervalMs: o.heartbeatIntervalMs ?? Defaults.heartbeatIntervalMs,
     agentMaxStreams: positive('BOREALIS_AGENT_MAX_STREAMS', o.agentMaxStreams ?? Defaults.agentMaxStreams),
+    agentMaxBufferedBytes: positive(
+      'BOREALIS_AGENT_MAX_BUFFERED',
+      o.agentMaxBufferedBytes ?? Defaults.agentMaxBufferedBytes,
+    ),
     maxStreams: positive('BOREALIS_MAX_STREAMS', o.maxStreams ?? Defaults.maxStreams),
     streamWindowBytes: window,
     logLevel: o.logLevel ?? Defaults.logLevel,

@@ -119,6 +119,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     logger: logger.child({ component: 'relay' }),
     heartbeatIntervalMs: options.heartbeatIntervalMs,
     agentMaxStreams: options.agentMaxStreams,
+    agentMaxBufferedBytes: options.agentMaxBufferedBytes,
     maxStreams: options.maxStreams,
     windowBytes: options.streamWindowBytes,
     replicaId,

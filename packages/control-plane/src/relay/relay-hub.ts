@@ -40,6 +40,8 @@ export interface RelayHubOptions {
   logger: Logger;
   heartbeatIntervalMs: number;
   agentMaxStreams: number;
+  /** Bytes one agent connection may hold for readers (all its streams); past it: busy. */
+  agentMaxBufferedBytes?: number;
   maxStreams: number;
   windowBytes: number;
   /** This replica, as the cluster knows it (shown in the Agents list). */
@@ -140,36 +142,49 @@ export class RelayHub implements Dispatcher {
     return this.inFlight;
   }
 
-  /** The live, non-draining connection with the fewest streams in flight. */
+  /**
+   * The live, non-draining connection with the fewest streams in flight, among those under both
+   * per-agent caps (streams, and bytes held for readers that are not reading).
+   */
   pick(agentIdentifier: string): AgentSession {
     const group = this.groups.get(agentIdentifier);
     let best: AgentSession | undefined;
     let sawDraining = false;
+    let sawFull = false;
     for (const s of group ?? []) {
       if (s.tunnel.closed) continue;
       if (s.draining) {
         sawDraining = true;
         continue;
       }
+      if (
+        s.streamsInFlight >= this.options.agentMaxStreams ||
+        s.tunnel.stats().bufferedBytes >= this.maxBuffered
+      ) {
+        sawFull = true;
+        continue;
+      }
       if (!best || s.streamsInFlight < best.streamsInFlight) best = s;
     }
-    if (!best) {
-      throw new BorealisError(
-        'BRL_ERR_AGENT_NOT_CONNECTED',
-        sawDraining
-          ? `Every agent "${agentIdentifier}" is draining (shutting down); start another agent with BOREALIS_AGENT_IDENTIFIER=${agentIdentifier}`
-          : `No agent "${agentIdentifier}" is connected; start one with BOREALIS_AGENT_IDENTIFIER=${agentIdentifier} (GET /api/v1/agents lists who is connected)`,
-        { retryable: true, details: { agentIdentifier } },
-      );
-    }
-    if (best.streamsInFlight >= this.options.agentMaxStreams) {
+    if (best) return best;
+    if (sawFull) {
       throw new BorealisError(
         'BRL_ERR_AGENT_BUSY',
-        `Every agent "${agentIdentifier}" is at its limit of ${this.options.agentMaxStreams} concurrent streams; retry later or run another agent with that identifier`,
+        `Every agent "${agentIdentifier}" is at its limit (${this.options.agentMaxStreams} concurrent streams, or ${this.maxBuffered} bytes held for slow readers: BOREALIS_AGENT_MAX_STREAMS, BOREALIS_AGENT_MAX_BUFFERED); retry later or run another agent with that identifier`,
         { retryable: true, details: { agentIdentifier } },
       );
     }
-    return best;
+    throw new BorealisError(
+      'BRL_ERR_AGENT_NOT_CONNECTED',
+      sawDraining
+        ? `Every agent "${agentIdentifier}" is draining (shutting down); start another agent with BOREALIS_AGENT_IDENTIFIER=${agentIdentifier}`
+        : `No agent "${agentIdentifier}" is connected; start one with BOREALIS_AGENT_IDENTIFIER=${agentIdentifier} (GET /api/v1/agents lists who is connected)`,
+      { retryable: true, details: { agentIdentifier } },
+    );
+  }
+
+  private get maxBuffered(): number {
+    return this.options.agentMaxBufferedBytes ?? Number.POSITIVE_INFINITY;
   }
 
   /**

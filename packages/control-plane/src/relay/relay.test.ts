@@ -211,6 +211,62 @@ describe('relay: dispatch', () => {
   });
 });
 
+describe('relay: per-agent caps', () => {
+  it('answers busy once an agent holds its byte cap for readers that do not read, never more memory', async () => {
+    const capped = await createControlPlane({
+      port: 0,
+      dataDir: mkdtempSync(join(tmpdir(), 'brl-cap-')),
+      apiToken: 'test-token-0123456789',
+      streamWindowBytes: 64 * 1024,
+      agentMaxBufferedBytes: 96 * 1024,
+      logger: pino({ level: 'silent' }),
+    });
+    await capped.listen();
+    try {
+      const c = await capped.store.agentCredentials.create();
+      const ws = new WebSocket(capped.url.replace('http', 'ws') + AGENT_CONNECT_PATH, SUBPROTOCOL, {
+        headers: { authorization: basic(c.clientId, c.clientSecret), [AgentHeaders.identifier]: 'rna-cap' },
+      });
+      sockets.push(ws);
+      // The WELCOME (which sets the 64 KiB window) may arrive with the upgrade answer: listen first.
+      const tunnel = new Tunnel({
+        role: 'responder',
+        sink: {
+          send: (b, done) => ws.send(b, { binary: true }, done),
+          close: (code, r) => ws.close(code, r),
+        },
+        onStream: (stream) => {
+          stream.respond(200, []);
+          stream.pipeFrom(Buffer.alloc(1024 * 1024, 1)).catch(() => {});
+        },
+      });
+      ws.on('message', (d) => tunnel.receive(d as Buffer));
+      await new Promise((r) => ws.once('open', r));
+      const a = await capped.hub.dispatch('rna-cap', { method: 'GET', url: 'http://t/a' });
+      const b = await capped.hub.dispatch('rna-cap', { method: 'GET', url: 'http://t/b' });
+      a.body.pause();
+      b.body.pause();
+      await until(() => capped.hub.list()[0]?.connections[0]?.bufferedBytes === 128 * 1024);
+      await expect(
+        capped.hub.dispatch('rna-cap', { method: 'GET', url: 'http://t/c' }),
+      ).rejects.toMatchObject({
+        code: 'BRL_ERR_AGENT_BUSY',
+        message: expect.stringContaining('BOREALIS_AGENT_MAX_BUFFERED'),
+      });
+      // Reading frees the bytes, and the agent takes calls again.
+      for await (const _ of a.body) {
+        // drain
+      }
+      await until(() => (capped.hub.list()[0]?.connections[0]?.bufferedBytes ?? 0) < 96 * 1024);
+      const c2 = await capped.hub.dispatch('rna-cap', { method: 'GET', url: 'http://t/c' });
+      c2.body.destroy();
+      b.body.destroy();
+    } finally {
+      await capped.close();
+    }
+  });
+});
+
 describe('relay: hostile agents', () => {
   const hostile: Array<[string, () => Uint8Array | string, string]> = [
     ['garbage bytes', () => Buffer.from([0xc1, 0xff, 0x00]), 'BRL_PROTO_MALFORMED_FRAME'],
