@@ -232,8 +232,10 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
       url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
       if (!options.publicUrl) publicUrl = url;
       logger.info({ url, publicUrl, database: store.location, tokenFile }, 'listening');
-      // After listen: re-driven calls need the public URL for their callback URIs.
-      await webhooks.resume();
+      // After listen: re-driven calls need the public URL for their callback URIs. Alone, every
+      // unsettled run is ours; in a cluster a run is taken up with its deployment's lease
+      // (engine -> webhooks.adopt), or two replicas would call the same webhook.
+      if (!clustered) await webhooks.resume();
       // Then every unfinished deployment, where it stood (its webhook runs are known by now).
       await engine.resume();
       return url;

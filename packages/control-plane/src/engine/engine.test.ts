@@ -54,6 +54,7 @@ function fakeWebhooks(): WebhookService & {
       runs.find((r) => r.deploymentId === d && r.environment === e && r.location === l),
     listForDeployment: async (d) => runs.filter((r) => r.deploymentId === d),
     resume: async () => undefined,
+    adopt: async () => undefined,
     onSettled: (l) => void listeners.push(l),
     close: async () => undefined,
     settle(location, success) {

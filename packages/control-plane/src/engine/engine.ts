@@ -423,6 +423,8 @@ export function createEngine(options: EngineOptions): Engine {
     if (!found || isFinal(found.row.status) || found.row.status === 'QUEUED') return undefined;
     const live = liveFromRows(found.row, found.environments, await repo.lastSeq(id));
     lives.set(id, live);
+    // Its webhook runs become ours too: deadlines timed here, unknown outcomes called again.
+    await webhooks.adopt(id);
     kick(live);
     return live;
   }

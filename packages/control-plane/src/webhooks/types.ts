@@ -99,6 +99,13 @@ export interface WebhookService {
    * the same callId; runs past their deadline fail; deadline timers are set for the rest.
    */
   resume(): Promise<void>;
+  /**
+   * Takes up the unsettled runs of one deployment this process has just started to drive (a
+   * lease taken over from a replica that died): deadline timers are set, and a call whose outcome
+   * is unknown, or a scheduled retry, is made here (same callId). Idempotent: runs this process
+   * already drives are left alone.
+   */
+  adopt(deploymentId: string): Promise<void>;
   /** The engine's wake-up: called after any run settles (succeeded, failed, cancelled). */
   onSettled(listener: (run: WebhookRun) => void): void;
   close(): Promise<void>;

@@ -206,6 +206,26 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
     retryTimers.set(runId, timer);
   }
 
+  /**
+   * Makes an unsettled run this process's: expired if past its deadline (true), else its deadline
+   * armed and, while pending, its call made (a scheduled retry keeps its time). Runs already
+   * driven, scheduled or timed here are left as they are, so taking one up twice is harmless.
+   */
+  async function takeUp(row: {
+    id: string;
+    status: string;
+    deadline_at: number;
+    next_attempt_at: number | null;
+  }): Promise<boolean> {
+    if (row.deadline_at <= Date.now()) return expire(row.id);
+    if (!deadlineTimers.has(row.id)) armDeadline(row.id, row.deadline_at);
+    if (row.status !== WebhookRunStatus.pending) return false;
+    if (driving.has(row.id) || retryTimers.has(row.id) || inFlight.has(row.id)) return false;
+    if (row.next_attempt_at !== null) scheduleAttempt(row.id, row.next_attempt_at);
+    else inBackground('attempt', row.id, () => drive(row.id));
+    return false;
+  }
+
   async function expire(runId: string): Promise<boolean> {
     const row = await repo.get(runId);
     if (!row || !isUnsettled(row.status) || row.deadline_at > Date.now()) return false;
@@ -568,20 +588,16 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
       if (resumed || closed) return;
       resumed = true;
       const rows = await repo.listByStatus(UNSETTLED);
-      const now = Date.now();
       let expired = 0;
-      for (const row of rows) {
-        if (row.deadline_at <= now) {
-          if (await expire(row.id)) expired++;
-          continue;
-        }
-        armDeadline(row.id, row.deadline_at);
-        if (row.status !== WebhookRunStatus.pending) continue;
-        // A scheduled retry keeps its time; a call that was in flight (or never made) goes now.
-        if (row.next_attempt_at !== null) scheduleAttempt(row.id, row.next_attempt_at);
-        else inBackground('attempt', row.id, () => drive(row.id));
-      }
+      for (const row of rows) if (await takeUp(row)) expired++;
       log.info({ unsettled: rows.length, expired }, 'webhook runs resumed');
+    },
+
+    async adopt(deploymentId) {
+      if (closed) return;
+      for (const row of await repo.listForDeployment(deploymentId)) {
+        if (isUnsettled(row.status)) await takeUp(row);
+      }
     },
 
     onSettled(listener) {
