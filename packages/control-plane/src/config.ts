@@ -72,7 +72,9 @@ export const Defaults = {
   agentMaxStreams: 256,
   agentMaxBufferedBytes: 32 * 1024 * 1024,
   maxStreams: 10_000,
-  streamWindowBytes: 256 * 1024,
+  // 1 MiB: a quarter of the throughput of a 256 MiB download was lost to credit round trips at
+  // 256 KiB (measured: ~100 vs ~140 MiB/s); memory stays bounded per agent by the buffered cap.
+  streamWindowBytes: 1024 * 1024,
   logLevel: 'info',
 } as const;
 

@@ -319,7 +319,7 @@ describe('relay: hostile agents', () => {
       const frame = decodeFrame(data as Buffer);
       if (frame.type === 'open') {
         ws.send(encodeFrame({ type: 'response', stream: 1, status: 200, headers: [] }));
-        for (let i = 0; i < 10; i++)
+        for (let i = 0; i <= cp.options.streamWindowBytes / (64 * 1024); i++)
           ws.send(encodeFrame({ type: 'data', stream: 1, chunk: new Uint8Array(64 * 1024) }));
       }
     });
