@@ -230,7 +230,15 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
       const addr = app.server.address() as AddressInfo;
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
-      if (!options.publicUrl) publicUrl = url;
+      if (!options.publicUrl) {
+        publicUrl = url;
+        if (host === '0.0.0.0' || host === '[::]') {
+          logger.warn(
+            { publicUrl },
+            `BOREALIS_PUBLIC_URL is not set: callback URIs will point at ${publicUrl}, which systems on other machines cannot reach; set it to the URL they use (e.g. the load balancer's)`,
+          );
+        }
+      }
       logger.info({ url, publicUrl, database: store.location, tokenFile }, 'listening');
       // After listen: re-driven calls need the public URL for their callback URIs. Alone, every
       // unsettled run is ours; in a cluster a run is taken up with its deployment's lease
