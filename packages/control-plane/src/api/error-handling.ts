@@ -20,6 +20,13 @@ export function installErrorHandling(app: FastifyInstance): void {
     const status = err.statusCode ?? 500;
     if (status === 413)
       return reply.status(413).send(new BorealisError('BRL_ERR_PAYLOAD_TOO_LARGE').toJSON());
+    if (status === 415) {
+      const e = new BorealisError(
+        'BRL_ERR_BAD_REQUEST',
+        `content-type ${req.headers['content-type'] ?? 'none'} is not accepted here: send application/json (deploy files may also be application/yaml)`,
+      );
+      return reply.status(415).send(e.toJSON());
+    }
     if (status >= 400 && status < 500) {
       return reply.status(status).send(new BorealisError('BRL_ERR_BAD_REQUEST', err.message).toJSON());
     }
