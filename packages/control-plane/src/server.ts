@@ -16,6 +16,7 @@ import { BorealisError } from './errors.js';
 import { createAgentUpgradeHandler, RelayHub } from './relay/index.js';
 import { createSecretsRepository, loadSecretKey, type SecretsRepository } from './secrets/index.js';
 import { createStore, type Store } from './store/index.js';
+import { registerUiRoutes } from './ui/index.js';
 import {
   createWebhookService,
   registerCallbackRoutes,
@@ -61,8 +62,13 @@ export interface CreateControlPlaneOptions extends ControlPlaneOptions {
   clusterBus?: ClusterBus;
 }
 
-/** Paths anyone may call: probes, metrics, callbacks (their token is in the path). */
-const PUBLIC_PREFIXES = ['/healthz', '/readyz', '/metrics', '/callbacks/'];
+/**
+ * Paths anyone may call: probes, metrics, callbacks (their token is in the path), the web UI's
+ * static files (they hold no data; the API calls the page makes carry the token).
+ */
+const PUBLIC_PREFIXES = ['/healthz', '/readyz', '/metrics', '/callbacks/', '/ui/'];
+/** Exact paths anyone may call: redirects to the web UI. */
+const PUBLIC_PATHS = new Set(['/', '/ui']);
 
 export async function createControlPlane(input: CreateControlPlaneOptions = {}): Promise<ControlPlane> {
   const options = compileOptions(input);
@@ -181,7 +187,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
   installErrorHandling(app);
   app.addHook('onRequest', async (req: FastifyRequest) => {
     const path = req.url.split('?')[0] ?? '';
-    if (PUBLIC_PREFIXES.some((p) => path === p || path.startsWith(p))) return;
+    if (PUBLIC_PATHS.has(path) || PUBLIC_PREFIXES.some((p) => path === p || path.startsWith(p))) return;
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     const identity = m?.[1] ? await store.apiTokens.verifyApiToken(m[1]) : null;
@@ -204,6 +210,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
   registerCallbackRoutes(app, { webhooks, logger: logger.child({ component: 'webhooks' }) });
   registerWebhookRunRoutes(app, { webhooks });
   registerDeploymentRoutes(app, { engine });
+  registerUiRoutes(app);
   // --- end wiring: routes
 
   let url = '';
