@@ -1,0 +1,255 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ControlPlane, createControlPlane } from '@borealis/control-plane';
+import pino from 'pino';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HookServer, startHookServer } from './engine/support.js';
+import { bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
+
+/**
+ * The web UI in a real browser (Debian's chromium, driven by playwright-core): the token prompt,
+ * the Agents screen listing a real agent process, a deployment whose webhook goes through that
+ * agent and then waits for an approval given with the Approve button, an mdMessage that tries to
+ * inject HTML shown as text, and the security headers the page is served with.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const TOKEN = 'ui-e2e-token-0123456789abcdef';
+const AGENT_ID = 'ui-rna';
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
+const HOSTILE = '<img src=x onerror=alert(1)>';
+const MD_MESSAGE = `**Scan** passed: \`0 findings\` ${HOSTILE} [report](https://example.com/r) [bad](javascript:alert(2))`;
+
+let cp: ControlPlane;
+let dataDir: string;
+let hooks: HookServer;
+let agent: Proc;
+let browser: Browser;
+let page: Page;
+const dialogs: string[] = [];
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `${CHROMIUM} is missing: the web UI test drives a real browser. Install it with \`apt-get install -y chromium\` (as root; .ci/run does this)`,
+    );
+  }
+  dataDir = mkdtempSync(join(tmpdir(), 'brl-e2e-ui-'));
+  cp = await createControlPlane({
+    port: 0,
+    dataDir,
+    apiToken: TOKEN,
+    directAllow: ['127.0.0.1/32'],
+    logger: pino({ level: 'silent' }),
+  });
+  await cp.listen();
+  hooks = await startHookServer();
+  const cred = await cp.store.agentCredentials.create({ name: 'ui-e2e' });
+  agent = startProcess(bins.agent, {
+    env: {
+      BOREALIS_CONTROL_PLANE_URL: cp.url,
+      BOREALIS_AGENT_IDENTIFIER: AGENT_ID,
+      BOREALIS_CLIENT_ID: cred.clientId,
+      BOREALIS_CLIENT_SECRET: cred.clientSecret,
+      BOREALIS_ALLOW: '127.0.0.1/32',
+      BOREALIS_AGENT_HEALTH_PORT: '0',
+    },
+  });
+  await agent.waitForLog('connected');
+  await until(() => cp.hub.connectionCount === 1, 'the agent to be listed');
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+  page.on('dialog', (d) => {
+    dialogs.push(`${d.type()}: ${d.message()}`);
+    void d.dismiss();
+  });
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('console', (m) => {
+    // The wrong token (401) and the refused decision (409) are answers the test asks for; a CSP
+    // violation ("Refused to ...") or a script error is not.
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(m.text());
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stopAll();
+  await hooks?.close();
+  await cp?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function api<T>(method: string, path: string, body?: unknown, type = 'application/json') {
+  const res = await fetch(cp.url + path, {
+    method,
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      ...(body !== undefined ? { 'content-type': type } : {}),
+    },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, json: (await res.json()) as T };
+}
+
+describe('the web UI in a real browser', () => {
+  it('is served without a token, with a strict CSP, and nothing outside its folder', async () => {
+    const root = await fetch(`${cp.url}/`, { redirect: 'manual' });
+    expect(root.status).toBe(302);
+    expect(root.headers.get('location')).toBe('/ui/');
+    const html = await fetch(`${cp.url}/ui/`);
+    expect(html.status).toBe(200);
+    expect(html.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(html.headers.get('content-security-policy')).toBe(CSP);
+    expect(html.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(html.headers.get('cache-control')).toBe('no-cache');
+    const js = await fetch(`${cp.url}/ui/app.js`);
+    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    const css = await fetch(`${cp.url}/ui/app.css`);
+    expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
+    // (fetch resolves `..` and `%2e%2e` itself; an encoded slash reaches the server as one name.)
+    for (const path of [
+      '/ui/..%2fpackage.json',
+      '/ui/..%2F..%2Fpackage.json',
+      '/ui/nope.js',
+      '/ui/sub/app.js',
+    ]) {
+      const res = await fetch(cp.url + path);
+      expect(res.status, path).toBe(404);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('BRL_ERR_NOT_FOUND');
+    }
+    // The API itself still wants the token.
+    expect((await fetch(`${cp.url}/api/v1/agents`)).status).toBe(401);
+    expect((await fetch(`${cp.url}/uix`)).status).toBe(401);
+  });
+
+  it('asks for the token, says what a wrong one means, and lists the agent by its identifier', async () => {
+    const res = await page.goto(`${cp.url}/`);
+    expect(res?.url()).toBe(`${cp.url}/ui/`);
+    expect(res?.headers()['content-security-policy']).toBe(CSP);
+    await page.getByLabel('API token').fill('not-the-token');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toContain('Missing or invalid bearer token');
+    await page.getByLabel('API token').fill(TOKEN);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Agents' }).waitFor();
+    const row = page.getByRole('row', { name: new RegExp(AGENT_ID) });
+    await row.waitFor();
+    const connection = cp.hub.list()[0]!.connections[0]!;
+    expect(await row.textContent()).toContain(connection.instanceId);
+    expect(await row.textContent()).toContain('connected');
+    expect(await page.getByRole('columnheader', { name: 'Agent Identifier' }).count()).toBe(1);
+  });
+
+  it('shows a deployment waiting for approval, an API refusal, the mdMessage as text, and Approve finishes it', async () => {
+    const deployFile = `application: ui-app
+targets:
+  prod:
+    account: prod-cluster
+    namespace: ui-app
+    constraints:
+      beforeDeployment:
+        - runWebhook:
+            name: security-scan
+        - pause:
+            untilApproved: true
+webhooks:
+  - name: security-scan
+    method: POST
+    uriTemplate: ${hooks.url}/hold/security-scan
+    networkMode: remoteNetworkAgent
+    agentIdentifier: ${AGENT_ID}
+    headers:
+      - key: Content-Type
+        value: application/json
+    bodyTemplate:
+      inline: >-
+        {"callbackUri": "{{armory.callbackUri}}/callback"}
+`;
+    const started = await api<{ deploymentId: string }>(
+      'POST',
+      '/api/v1/deployments',
+      deployFile,
+      'application/yaml',
+    );
+    expect(started.status, JSON.stringify(started.json)).toBe(202);
+    const id = started.json.deploymentId;
+    await until(() => hooks.held.get('security-scan')?.length, 'the webhook to reach the receiver', 15_000);
+    expect(await hooks.callBack('security-scan', true, MD_MESSAGE)).toBe(200);
+    await until(
+      async () =>
+        (await api<{ status: string }>('GET', `/api/v1/deployments/${id}`)).json.status ===
+        'AWAITING_APPROVAL',
+      'the deployment to wait for approval',
+      15_000,
+    );
+
+    await page.getByRole('link', { name: 'Deployments' }).click();
+    await page.getByRole('link', { name: new RegExp(`Deployment ${id}`) }).click();
+    const title = page.getByRole('heading', { level: 1 });
+    await expect.poll(() => title.textContent()).toContain('AWAITING_APPROVAL');
+
+    // The webhook run: which agent carried it, and its mdMessage as text, a safe subset rendered.
+    const run = page
+      .getByRole('table', { name: 'Webhook runs of prod' })
+      .getByRole('row', { name: /security-scan/ });
+    await run.waitFor();
+    const runText = (await run.textContent()) ?? '';
+    expect(runText).toContain('succeeded');
+    expect(runText).toContain(AGENT_ID);
+    expect(runText).toContain(HOSTILE);
+    expect(await page.locator('main img').count()).toBe(0);
+    expect(await run.locator('strong').textContent()).toBe('Scan');
+    expect(await run.locator('code').textContent()).toBe('0 findings');
+    expect(await run.locator('a').count()).toBe(1);
+    expect(await run.getByRole('link', { name: 'report' }).getAttribute('href')).toBe(
+      'https://example.com/r',
+    );
+    expect(runText).toContain('[bad](javascript:alert(2))');
+
+    // A decision that does not fit: the API's own message, for a person to act on.
+    await page.getByRole('button', { name: 'Roll forward' }).click();
+    await expect
+      .poll(() => page.locator('#env-prod-result').textContent())
+      .toMatch(
+        /Roll forward failed: .*prod is not waiting for a roll-forward decision.*BRL_ERR_DECISION_CONFLICT/,
+      );
+    await page.screenshot({ path: '/tmp/borealis-ui.png', fullPage: true });
+
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await expect.poll(() => title.textContent(), { timeout: 15_000 }).toContain('SUCCEEDED');
+    expect((await api<{ status: string }>('GET', `/api/v1/deployments/${id}`)).json.status).toBe('SUCCEEDED');
+    expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    expect(await page.getByRole('row', { name: /pause until approved/ }).textContent()).toContain(
+      'approved by',
+    );
+
+    // Nothing in the page ran the hostile message, and the CSP had nothing to block.
+    expect(dialogs).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('a token that stops working brings the token prompt back, with the reason', async () => {
+    await page.evaluate(() => sessionStorage.setItem('borealis.apiToken', 'revoked-token'));
+    await page.getByRole('link', { name: 'Agents' }).click();
+    await page.getByLabel('API token').waitFor();
+    expect(await page.getByRole('alert').textContent()).toContain('Missing or invalid bearer token');
+    expect(await page.evaluate(() => sessionStorage.getItem('borealis.apiToken'))).toBeNull();
+  });
+});
