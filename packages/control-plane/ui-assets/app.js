@@ -130,6 +130,15 @@ function statusBadge(status) {
 
 function table(caption, headers, rows, empty) {
   if (rows.length === 0) return h('p', { className: 'muted' }, empty);
+  // A wide table scrolls inside its own box (focusable, so the keyboard can scroll it too).
+  return h(
+    'div',
+    { className: 'table-wrap', role: 'region', 'aria-label': caption, tabindex: '0' },
+    bareTable(caption, headers, rows),
+  );
+}
+
+function bareTable(caption, headers, rows) {
   return h(
     'table',
     {},
