@@ -20,6 +20,12 @@ export class TunnelStream {
   /** Requester: the response head. Rejects if the stream fails first. */
   readonly responseHead: Promise<ResponseHead>;
 
+  /**
+   * What the body's reader sees when the stream fails: the ProtocolError as it is, or what the
+   * owner maps it to (the relay gives callers its own error codes, with the agent named).
+   */
+  mapError: ((err: ProtocolError) => Error) | undefined;
+
   private readonly abort = new AbortController();
   private sendWindow: number;
   private recvRemaining: number;
@@ -164,7 +170,7 @@ export class TunnelStream {
     // direction, e.g. the agent telling us to stop sending a request body it no longer needs);
     // otherwise the reader sees the error.
     if (!this.remoteEnded) {
-      if (!this.body.destroyed) this.body.destroy(err);
+      if (!this.body.destroyed) this.body.destroy(this.mapError?.(err) ?? err);
       this.queue.length = 0;
       this.queueBytes = 0;
     }

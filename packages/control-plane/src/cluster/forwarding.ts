@@ -3,6 +3,7 @@ import {
   CloseCodes,
   type FrameSink,
   type HeaderList,
+  isProtocolErrorCode,
   ProtocolError,
   type RequestHead,
   Tunnel,
@@ -113,6 +114,7 @@ export class ReplicaForwarder {
       status: res.status,
       headers: res.headers.filter(([k]) => !RESERVED.has(k)),
       body: res.body,
+      stream: res.stream,
       instanceId: header(res.headers, ForwardHeaders.instance) ?? '',
       sessionId: header(res.headers, ForwardHeaders.session) ?? '',
       replicaId,
@@ -264,14 +266,20 @@ export class ReplicaForwarder {
       stream.end();
       this.done(stream);
     } catch (err) {
-      // The agent's own stream error (disconnected, timed out...) goes back with its code.
+      // The agent's own stream error (disconnected, timed out...) goes back with its code: the
+      // local relay hands it over as a BorealisError naming the agent's code.
+      const agentCode = isBorealisError(err) ? err.details?.agentCode : undefined;
       stream.reset(
         err instanceof ProtocolError
           ? err
-          : new ProtocolError(
-              'BRL_STREAM_UPSTREAM_ERROR',
-              `Reading the answer failed: ${(err as Error).message}`,
-            ),
+          : isProtocolErrorCode(agentCode)
+            ? new ProtocolError(agentCode, (err as Error).message, {
+                retryable: (err as BorealisError).retryable,
+              })
+            : new ProtocolError(
+                'BRL_STREAM_UPSTREAM_ERROR',
+                `Reading the answer failed: ${(err as Error).message}`,
+              ),
       );
     } finally {
       stream.signal.removeEventListener('abort', stop);

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { BodySource, HeaderList } from '@borealis/protocol';
-import { ProtocolError } from '@borealis/protocol';
+import { ProtocolError, type TunnelStream } from '@borealis/protocol';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { BorealisError, type ErrorCode } from '../errors.js';
@@ -295,7 +295,7 @@ export class RelayHub implements Dispatcher {
     logger: Logger,
     open: (
       signal: AbortSignal | undefined,
-    ) => Promise<{ status: number; headers: HeaderList; body: Readable }>,
+    ) => Promise<{ status: number; headers: HeaderList; body: Readable; stream?: TunnelStream | undefined }>,
   ): Promise<DispatchResponse> {
     const signals: AbortSignal[] = [];
     if (request.signal) signals.push(request.signal);
@@ -312,6 +312,12 @@ export class RelayHub implements Dispatcher {
     };
     try {
       const res = await open(signal);
+      // A failure after the head (the agent dies mid-body) reaches the reader with the same
+      // codes as one before it.
+      if (res.stream) {
+        res.stream.mapError = (e) =>
+          this.translate(e, agent.agentIdentifier, agent.instanceId, request, signal);
+      }
       res.body.once('close', release);
       res.body.once('error', (err) => logger.debug({ err: (err as Error).message }, 'response body failed'));
       return { status: res.status, headers: res.headers, body: res.body, agent };

@@ -202,6 +202,30 @@ describe('relay: dispatch', () => {
     expect(missing.json.error.code).toBe('BRL_ERR_AGENT_NOT_CONNECTED');
   });
 
+  it('an agent that dies mid-body fails the reader with the same code, naming the agent', async () => {
+    const { ws } = await dial({ identifier: 'rna-midbody' });
+    const tunnel = new Tunnel({
+      role: 'responder',
+      sink: { send: (b, done) => ws.send(b, { binary: true }, done), close: (c, r) => ws.close(c, r) },
+      onStream: (stream) => {
+        stream.respond(200, []);
+        void stream.write(Buffer.alloc(1000, 1)).then(() => setTimeout(() => ws.terminate(), 50));
+      },
+    });
+    ws.on('message', (d) => tunnel.receive(d as Buffer));
+    await until(() => cp.hub.connectionCount === 1);
+    const res = await cp.hub.dispatch('rna-midbody', { method: 'GET', url: 'http://t/' });
+    const read = (async () => {
+      for await (const _ of res.body) {
+        // keep reading until the agent goes away
+      }
+    })();
+    await expect(read).rejects.toMatchObject({
+      code: 'BRL_ERR_AGENT_DISCONNECTED',
+      details: { agentIdentifier: 'rna-midbody', agentCode: 'BRL_STREAM_DISCONNECTED' },
+    });
+  });
+
   it('an agent that dies mid-call fails the call with agent-disconnected, not a hang', async () => {
     const { ws } = await dial({ identifier: 'rna-dies' });
     await until(() => cp.hub.connectionCount === 1);

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { BodySource, HeaderList, RequestHead } from '@borealis/protocol';
+import type { BodySource, HeaderList, RequestHead, TunnelStream } from '@borealis/protocol';
 import type { AgentConnectionInfo } from './agent-session.js';
 
 /** An answer that came back from the replica holding the agent's connection. */
@@ -10,6 +10,8 @@ export interface ForwardedResponse {
   instanceId: string;
   sessionId: string;
   replicaId: string;
+  /** The link's stream, when the answer comes over a tunnel (its failures can be mapped). */
+  stream?: TunnelStream;
 }
 
 /**
