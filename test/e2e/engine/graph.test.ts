@@ -56,9 +56,9 @@ ${d.length ? `      dependsOn: [${d.join(', ')}]\n` : ''}      beforeDeployment:
     const earliestEnd = Math.min(...spans.map((s) => s.end));
     expect(latestStart, `layer ${layer} overlaps`).toBeLessThan(earliestEnd);
   }
-  // Four layers of one-second pauses: about four seconds, not twenty.
+  // Four layers of one-second pauses, each pause really waited (the overlap checks above are what
+  // show parallelism; an upper bound on wall time would only measure this shared machine).
   const all = [...times.values()];
   const total = Math.max(...all.map((s) => s.end)) - Math.min(...all.map((s) => s.start));
-  expect(total).toBeLessThan(8_000);
   expect(total).toBeGreaterThanOrEqual(4_000);
 }, 30_000);
