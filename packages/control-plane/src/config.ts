@@ -1,5 +1,5 @@
-import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
+import { parseCidr } from '@borealis/protocol';
 import { BorealisError } from './errors.js';
 import { parseDuration } from './util/duration.js';
 
@@ -145,7 +145,8 @@ export function compileOptions(o: ControlPlaneOptions): CompiledOptions {
     }
   }
   for (const entry of o.directAllow ?? []) {
-    if (!isAddressOrCidr(entry)) {
+    // The parser the SSRF guard uses, so what starts is exactly what the guard understands.
+    if (parseCidr(entry) === undefined) {
       throw configError(
         'BOREALIS_DIRECT_ALLOW',
         entry,
@@ -200,16 +201,6 @@ function set<K extends keyof ControlPlaneOptions>(
   v: ControlPlaneOptions[K] | undefined,
 ) {
   if (v !== undefined) o[key] = v;
-}
-
-function isAddressOrCidr(s: string): boolean {
-  const [addr, bits, ...rest] = s.split('/');
-  if (rest.length > 0 || addr === undefined) return false;
-  const family = isIP(addr);
-  if (family === 0) return false;
-  if (bits === undefined) return true;
-  const n = Number(bits);
-  return Number.isInteger(n) && n >= 0 && n <= (family === 4 ? 32 : 128);
 }
 
 function configError(variable: string, value: unknown, expected: string): BorealisError {
