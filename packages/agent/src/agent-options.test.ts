@@ -25,7 +25,7 @@ describe('agent options', () => {
     const o = compileAgentOptions(agentOptionsFromEnv(base));
     expect(o.connectUrl.href).toBe('wss://cp.example.com/api/v1/agents/connect');
     expect(o.authorization).toBe(`Basic ${Buffer.from('client:secret').toString('base64')}`);
-    expect(o.healthPort).toBe(8081);
+    expect(o.healthPort).toBe(9181);
     expect(o.healthHost).toBe('127.0.0.1');
     expect(o.maxStreams).toBe(256);
     expect(o.drainGraceMs).toBe(30_000);

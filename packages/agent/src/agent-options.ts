@@ -71,7 +71,8 @@ export const OptionEnv = {
 } as const;
 
 export const Defaults = {
-  healthPort: 8081,
+  // Not 8080-8083: a control plane (and the README's scale-out example) may use those on the same host.
+  healthPort: 9181,
   healthHost: '127.0.0.1',
   maxStreams: 256,
   drainGrace: '30s',

@@ -1,12 +1,26 @@
 import { startAgent } from './agent.js';
 import { agentOptionsFromEnv } from './agent-options.js';
 import { AgentError } from './errors.js';
+import { AGENT_HELP, AGENT_VERSION, parseAgentArgs } from './program-args.js';
 
 /**
  * `borealis-agent`: environment → options → agent. Exit codes: 0 after a drain (SIGTERM/SIGINT),
  * 2 for a configuration error (message on stderr), 1 for anything else that stops it.
  */
 async function main(): Promise<void> {
+  const args = parseAgentArgs(process.argv.slice(2));
+  if ('error' in args) {
+    process.stderr.write(`borealis-agent: ${args.error}\n`);
+    process.exit(2);
+  }
+  if (args.action === 'help') {
+    process.stdout.write(`${AGENT_HELP}\n`);
+    return;
+  }
+  if (args.action === 'version') {
+    process.stdout.write(`borealis-agent ${AGENT_VERSION}\n`);
+    return;
+  }
   let agent: Awaited<ReturnType<typeof startAgent>>;
   try {
     agent = await startAgent(agentOptionsFromEnv(process.env));

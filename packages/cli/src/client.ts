@@ -1,44 +1,33 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { type ClientConfig, type Env, resolveClientConfig } from './cli-config.js';
+import { CliError } from './errors.js';
 
-/** Thrown for anything the CLI reports to a person and exits non-zero on. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-    this.name = 'CliError';
-  }
-}
-
-export interface ClientConfig {
-  url: string;
-  token: string | undefined;
-  tokenSource: string;
-}
+export type { ClientConfig } from './cli-config.js';
+export { CliError } from './errors.js';
 
 /**
- * Where the control plane is and how to authenticate: `BOREALIS_URL` (default
- * http://127.0.0.1:8080) and `BOREALIS_API_TOKEN`, or the token file the embedded default writes
- * (`$BOREALIS_DATA_DIR/api-token`, default `./.borealis/api-token`).
+ * Where the control plane is and how to authenticate, from the environment and the config file
+ * alone (no flags). Commands get theirs from `RunContext.client()`, which adds the flags.
  */
-export function clientConfig(env: Record<string, string | undefined> = process.env): ClientConfig {
-  const url = (env.BOREALIS_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
-  if (env.BOREALIS_API_TOKEN)
-    return { url, token: env.BOREALIS_API_TOKEN, tokenSource: 'BOREALIS_API_TOKEN' };
-  const file = join(resolve(env.BOREALIS_DATA_DIR || './.borealis'), 'api-token');
-  if (existsSync(file)) return { url, token: readFileSync(file, 'utf8').trim(), tokenSource: file };
-  return { url, token: undefined, tokenSource: 'none' };
+export function clientConfig(env: Env = process.env): ClientConfig {
+  return resolveClientConfig({}, env);
 }
 
+export interface ApiCallInit {
+  contentType?: string;
+  rawBody?: string;
+  /** How the person runs the CLI, for hints (`borealis`, `pnpm exec borealis`). */
+  bin?: string;
+}
+
+/** One API call; a non-2xx answer becomes a CliError with the server's code and message. */
 export async function apiCall<T>(
   config: ClientConfig,
   method: string,
   path: string,
   body?: unknown,
-  init: { contentType?: string; rawBody?: string } = {},
+  init: ApiCallInit = {},
 ): Promise<T> {
+  const bin = init.bin ?? 'borealis';
   let res: Response;
   try {
     res = await fetch(config.url + path, {
@@ -53,7 +42,7 @@ export async function apiCall<T>(
     });
   } catch (err) {
     throw new CliError(
-      `Cannot reach the control plane at ${config.url} (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}); start it with \`pnpm exec borealis-server\` or set BOREALIS_URL`,
+      `Cannot reach the control plane at ${config.url} (from ${config.urlSource}): ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}. Start it (borealis-server), or point the CLI at it with --url, BOREALIS_URL or \`${bin} config set-context NAME --url URL\``,
     );
   }
   const text = await res.text();
@@ -69,7 +58,7 @@ export async function apiCall<T>(
     if (res.status === 401) {
       hint =
         config.tokenSource === 'none'
-          ? ' (no token: set BOREALIS_API_TOKEN, or run the CLI where the control plane keeps ./.borealis/api-token)'
+          ? ` (the CLI found no token: pass --token, set BOREALIS_API_TOKEN, or save one with \`${bin} config set-context NAME --url ${config.url} --token-file <data dir>/api-token\`)`
           : ` (token from ${config.tokenSource})`;
     }
     throw new CliError(`${res.status} ${err?.code ?? ''}: ${err?.message ?? text}${hint}`.trim());

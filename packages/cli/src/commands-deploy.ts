@@ -7,7 +7,8 @@ import {
   parseDeployFile,
 } from '@borealis/control-plane';
 import type { Command } from 'commander';
-import { apiCall, CliError, type ClientConfig, clientConfig } from './client.js';
+import { type Cli, offline, type RunContext } from './cli.js';
+import { CliError } from './errors.js';
 import { table } from './table.js';
 import { watchDeployment } from './watch-deployment.js';
 
@@ -22,65 +23,89 @@ const DECISIONS = [
   ['cancel', 'cancel one environment (--env) or the whole deployment'],
 ] as const;
 
-export function registerDeployCommands(program: Command, out: (s: string) => void): void {
+export function registerDeployCommands(program: Command, cli: Cli): void {
   const deploy = program.command('deploy').description('start, watch and steer deployments');
 
-  deploy
-    .command('validate')
-    .description('check a deploy file locally and print problems compiler-style (exit 1 on errors)')
-    .requiredOption('-f, --file <file>', 'the deploy file')
-    .action((opts: { file: string }) => {
-      const text = readDeployFile(opts.file);
-      const { diagnostics } = parseDeployFile(text, { fileName: opts.file });
-      if (diagnostics.length) out(formatDiagnostics(diagnostics, opts.file));
-      const errors = diagnostics.filter((d) => d.severity === 'error').length;
-      if (errors) throw new CliError(`${opts.file}: ${errors} error(s)`, 1);
-      out(`${opts.file}: valid${diagnostics.length ? ` (${diagnostics.length} warning(s))` : ''}`);
-    });
+  offline(
+    deploy
+      .command('validate')
+      .description('check a deploy file locally and print problems compiler-style (exit 1 on errors)')
+      .requiredOption('-f, --file <file>', 'the deploy file')
+      .action(
+        cli.run((ctx) => {
+          const file = ctx.opts.file as string;
+          const text = readDeployFile(file);
+          const { diagnostics } = parseDeployFile(text, { fileName: file });
+          if (diagnostics.length) ctx.out(formatDiagnostics(diagnostics, file));
+          const errors = diagnostics.filter((d) => d.severity === 'error').length;
+          if (errors) throw new CliError(`${file}: ${errors} error(s)`, 1);
+          ctx.out(`${file}: valid${diagnostics.length ? ` (${diagnostics.length} warning(s))` : ''}`);
+        }),
+      ),
+  );
 
   deploy
     .command('start')
-    .description('start a deployment from a deploy file')
+    .description(
+      'start a deployment from a deploy file (-o json|yaml prints {deploymentId, status}; with --watch, the final deployment, progress on stderr)',
+    )
     .requiredOption('-f, --file <file>', 'the deploy file')
     .option('--context <k=v>', 'a context value for {{context.k}} (repeatable)', collect, [])
     .option('-w, --watch', 'follow its progress until it ends; exit 0 only on success')
-    .action(async (opts: { file: string; context: string[]; watch?: boolean }) => {
-      const config = clientConfig();
-      const deployFile = readDeployFile(opts.file);
-      const context = Object.fromEntries(
-        opts.context.map((kv) => {
-          const i = kv.indexOf('=');
-          if (i <= 0) throw new CliError(`--context ${kv}: expected key=value`, 2);
-          return [kv.slice(0, i), kv.slice(i + 1)];
-        }),
-      );
-      const started = await startDeployment(config, deployFile, context, opts.file);
-      out(
-        `Deployment ${started.deploymentId} ${started.status === 'QUEUED' ? 'queued behind the running one' : 'started'}`,
-      );
-      if (!opts.watch) {
-        out(`Follow it with: borealis deploy status ${started.deploymentId}`);
-        return;
-      }
-      const outcome = await watchDeployment(config, started.deploymentId, out);
-      const code = WATCH_EXIT[outcome as keyof typeof WATCH_EXIT] ?? 1;
-      if (code !== 0) throw new CliError(`deployment ${started.deploymentId} ended ${outcome}`, code);
-    });
+    .action(
+      cli.run(async (ctx) => {
+        const format = ctx.format();
+        const file = ctx.opts.file as string;
+        const deployFile = readDeployFile(file);
+        const context = Object.fromEntries(
+          (ctx.opts.context as string[]).map((kv) => {
+            const i = kv.indexOf('=');
+            if (i <= 0) throw new CliError(`--context ${kv}: expected key=value`, 2);
+            return [kv.slice(0, i), kv.slice(i + 1)];
+          }),
+        );
+        const started = await startDeployment(ctx, deployFile, context, file);
+        // Machine-readable output keeps stdout for the document; progress goes to stderr.
+        const progress = format === 'table' ? ctx.out : (s: string) => process.stderr.write(`${s}\n`);
+        if (!ctx.opts.watch) {
+          ctx.print(started, (s) =>
+            [
+              `Deployment ${s.deploymentId} ${s.status === 'QUEUED' ? 'queued behind the running one' : 'started'}`,
+              `Follow it with: ${cli.bin} deploy watch ${s.deploymentId}`,
+            ].join('\n'),
+          );
+          return;
+        }
+        progress(
+          `Deployment ${started.deploymentId} ${started.status === 'QUEUED' ? 'queued behind the running one' : 'started'}`,
+        );
+        await watchToEnd(ctx, started.deploymentId, progress);
+      }),
+    );
+
+  deploy
+    .command('watch <id>')
+    .description(
+      'follow a deployment until it ends (exit 0 only on success; re-attaches if the server restarts)',
+    )
+    .action(
+      cli.run(async (ctx, id: string) => {
+        const format = ctx.format();
+        const progress = format === 'table' ? ctx.out : (s: string) => process.stderr.write(`${s}\n`);
+        await watchToEnd(ctx, id, progress);
+      }),
+    );
 
   deploy
     .command('status <id>')
     .description('show a deployment: each environment, its steps, webhook runs and versions')
-    .option('-o, --output <format>', 'text or json', 'text')
-    .action(async (id: string, opts: { output: string }) => {
-      const view = await apiCall<DeploymentView>(
-        clientConfig(),
-        'GET',
-        `/api/v1/deployments/${encodeURIComponent(id)}`,
-      );
-      if (opts.output === 'json') out(JSON.stringify(view, null, 2));
-      else if (opts.output === 'text') out(renderStatus(view));
-      else throw new CliError(`--output ${opts.output} is not known; use text or json`, 2);
-    });
+    .action(
+      cli.run(async (ctx, id: string) => {
+        ctx.format();
+        const view = await ctx.api<DeploymentView>('GET', `/api/v1/deployments/${encodeURIComponent(id)}`);
+        ctx.print(view, renderStatus);
+      }),
+    );
 
   for (const [action, description] of DECISIONS) {
     const cmd = deploy
@@ -90,19 +115,31 @@ export function registerDeployCommands(program: Command, out: (s: string) => voi
     if (action === 'cancel')
       cmd.option('-e, --env <environment>', 'the environment (default: the whole deployment)');
     else cmd.requiredOption('-e, --env <environment>', 'the environment');
-    cmd.action(async (id: string, opts: { env?: string; reason?: string }) => {
-      const view = await apiCall<DeploymentView>(
-        clientConfig(),
-        'POST',
-        `/api/v1/deployments/${encodeURIComponent(id)}/${action}`,
-        {
-          ...(opts.env ? { environment: opts.env } : {}),
-          ...(opts.reason ? { reason: opts.reason } : {}),
-        },
-      );
-      out(`${action}: done. Deployment ${view.id} is ${view.status}.`);
-    });
+    cmd.action(
+      cli.run(async (ctx, id: string) => {
+        ctx.format();
+        const env = ctx.opts.env as string | undefined;
+        const reason = ctx.opts.reason as string | undefined;
+        const view = await ctx.api<DeploymentView>(
+          'POST',
+          `/api/v1/deployments/${encodeURIComponent(id)}/${action}`,
+          { ...(env ? { environment: env } : {}), ...(reason ? { reason } : {}) },
+        );
+        ctx.print(view, (v) => `${action}: done. Deployment ${v.id} is ${v.status}.`);
+      }),
+    );
   }
+}
+
+/** Follows a deployment to its end; throws (exit code by outcome) unless it succeeded. */
+export async function watchToEnd(ctx: RunContext, id: string, progress: (s: string) => void): Promise<void> {
+  const outcome = await watchDeployment(ctx.client(), id, progress, { bin: ctx.bin });
+  if (ctx.format() !== 'table') {
+    const view = await ctx.api<DeploymentView>('GET', `/api/v1/deployments/${encodeURIComponent(id)}`);
+    ctx.print(view, renderStatus);
+  }
+  const code = WATCH_EXIT[outcome as keyof typeof WATCH_EXIT] ?? 1;
+  if (code !== 0) throw new CliError(`deployment ${id} ended ${outcome}`, code);
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -118,13 +155,13 @@ function readDeployFile(file: string): string {
 }
 
 async function startDeployment(
-  config: ClientConfig,
+  ctx: RunContext,
   deployFile: string,
   context: Record<string, string>,
   fileName: string,
 ): Promise<{ deploymentId: string; status: string }> {
   try {
-    return await apiCall(config, 'POST', '/api/v1/deployments', { deployFile, context });
+    return await ctx.api('POST', '/api/v1/deployments', { deployFile, context });
   } catch (err) {
     // Show a bad file the way `deploy validate` does, with line and column.
     const local = parseDeployFile(deployFile, { fileName });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { apiCall, CliError, clientConfig } from './client.js';
+import type { Cli } from './cli.js';
+import { CliError } from './errors.js';
 import { table } from './table.js';
 
 /** Reads a secret's value from standard input: never from argv, where `ps` and shell history see it. */
@@ -36,7 +37,7 @@ async function readValue(stdin: NodeJS.ReadStream): Promise<string> {
     .replace(/\r?\n$/, '');
 }
 
-export function registerSecretCommands(program: Command, out: (s: string) => void): void {
+export function registerSecretCommands(program: Command, cli: Cli): void {
   const secrets = program
     .command('secrets')
     .description('secrets used in webhook templates as {{secrets.NAME}}');
@@ -45,42 +46,50 @@ export function registerSecretCommands(program: Command, out: (s: string) => voi
     .description(
       'create or replace a secret; the value is read from standard input (e.g. `printf %s "$TOKEN" | borealis secrets set github_token`)',
     )
-    .action(async (name: string) => {
-      const value = await readValue(process.stdin);
-      if (value === '')
-        throw new CliError(
-          'The value is empty: pipe it on standard input, e.g. printf %s "$TOKEN" | borealis secrets set NAME',
-          2,
+    .action(
+      cli.run(async (ctx, name: string) => {
+        ctx.format();
+        const value = await readValue(process.stdin);
+        if (value === '')
+          throw new CliError(
+            `The value is empty: pipe it on standard input, e.g. printf %s "$TOKEN" | ${cli.bin} secrets set ${name}`,
+            2,
+          );
+        const answer = await ctx.api<{ name: string; updatedAt: string }>(
+          'PUT',
+          `/api/v1/secrets/${encodeURIComponent(name)}`,
+          { value },
         );
-      const answer = await apiCall<{ name: string; updatedAt: string }>(
-        clientConfig(),
-        'PUT',
-        `/api/v1/secrets/${encodeURIComponent(name)}`,
-        { value },
-      );
-      out(`secret ${answer.name} saved (use it as {{secrets.${answer.name}}})`);
-    });
+        ctx.print(answer, (a) => `secret ${a.name} saved (use it as {{secrets.${a.name}}})`);
+      }),
+    );
   secrets
     .command('list')
     .description('list secret names and dates (values are never shown)')
-    .option('-o, --output <format>', 'table or json', 'table')
-    .action(async (opts: { output: string }) => {
-      const answer = await apiCall<{
-        secrets: Array<{ name: string; createdAt: string; updatedAt: string }>;
-      }>(clientConfig(), 'GET', '/api/v1/secrets');
-      if (opts.output === 'json') {
-        out(JSON.stringify(answer, null, 2));
-        return;
-      }
-      if (answer.secrets.length === 0) {
-        out('No secrets. Add one with: printf %s "$VALUE" | borealis secrets set NAME');
-        return;
-      }
-      out(
-        table(
-          ['NAME', 'CREATED', 'UPDATED'],
-          answer.secrets.map((s) => [s.name, s.createdAt, s.updatedAt]),
-        ),
-      );
-    });
+    .action(
+      cli.run(async (ctx) => {
+        ctx.format();
+        const answer = await ctx.api<{
+          secrets: Array<{ name: string; createdAt: string; updatedAt: string }>;
+        }>('GET', '/api/v1/secrets');
+        ctx.print(answer, (a) =>
+          a.secrets.length === 0
+            ? `No secrets. Add one with: printf %s "$VALUE" | ${cli.bin} secrets set NAME`
+            : table(
+                ['NAME', 'CREATED', 'UPDATED'],
+                a.secrets.map((s) => [s.name, s.createdAt, s.updatedAt]),
+              ),
+        );
+      }),
+    );
+  secrets
+    .command('delete <name>')
+    .description('delete a secret (webhooks that use it fail to render until it is set again)')
+    .action(
+      cli.run(async (ctx, name: string) => {
+        ctx.format();
+        await ctx.api('DELETE', `/api/v1/secrets/${encodeURIComponent(name)}`);
+        ctx.print({ name, deleted: true }, () => `secret ${name} deleted`);
+      }),
+    );
 }

@@ -1,5 +1,13 @@
-import { CliError } from './client.js';
+import { CliError } from './errors.js';
 import { buildProgram } from './program.js';
+
+// `borealis … | head`: the reader went away. Stop quietly, as other command-line tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
 
 const program = buildProgram((s) => process.stdout.write(`${s}\n`));
 program.parseAsync(process.argv).catch((err: unknown) => {

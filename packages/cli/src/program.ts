@@ -1,18 +1,44 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { addEnvironmentHelp, CLI_VERSION, createCli, OUTPUT_FORMATS } from './cli.js';
+import type { Env } from './cli-config.js';
 import { registerAgentCommands } from './commands-agents.js';
+import { registerConfigCommands } from './commands-config.js';
 import { registerDeployCommands } from './commands-deploy.js';
 import { registerSecretCommands } from './commands-secrets.js';
 
-export function buildProgram(out: (s: string) => void): Command {
+export interface BuildProgramOptions {
+  env?: Env;
+  cwd?: string;
+  /** The name hints print; default: how this process was started (see `invokedAs`). */
+  bin?: string;
+}
+
+/**
+ * The `borealis` command tree. Global flags (`--url`, `--token`, `-o`) are declared here once and
+ * accepted before or after any subcommand; each `register…Commands` adds one group.
+ */
+export function buildProgram(out: (s: string) => void, options: BuildProgramOptions = {}): Command {
+  const cli = createCli({ out, ...options });
   const program = new Command('borealis')
+    .name(cli.bin)
     .description('Borealis: deployments gated on webhooks, through Remote Network Agents when needed')
+    .version(`borealis ${CLI_VERSION}`, '-V, --version', 'print the version')
+    .configureHelp({ showGlobalOptions: true })
+    .option('--url <url>', "the control plane's URL (overrides BOREALIS_URL and the context)")
+    .option('--token <token>', 'the API token (overrides BOREALIS_API_TOKEN and the context)')
+    .addOption(
+      new Option('-o, --output <format>', `output format: ${OUTPUT_FORMATS.join(', ')}`).default('table'),
+    )
     .showHelpAfterError()
     .exitOverride((err) => {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') process.exit(0);
+      if (err.code === 'commander.help') process.exit(0);
       process.exit(err.exitCode === 0 ? 0 : 2);
     });
-  registerAgentCommands(program, out);
-  registerDeployCommands(program, out);
-  registerSecretCommands(program, out);
+  registerAgentCommands(program, cli);
+  registerDeployCommands(program, cli);
+  registerSecretCommands(program, cli);
+  registerConfigCommands(program, cli);
+  addEnvironmentHelp(program, cli.env);
   return program;
 }

@@ -1,5 +1,6 @@
 import type { DeploymentView } from '@borealis/control-plane';
-import { apiCall, CliError, type ClientConfig } from './client.js';
+import type { ClientConfig } from './cli-config.js';
+import { apiCall, CliError } from './client.js';
 
 interface EventData {
   seq: number;
@@ -21,7 +22,9 @@ export async function watchDeployment(
   config: ClientConfig,
   id: string,
   out: (s: string) => void,
+  options: { bin?: string } = {},
 ): Promise<string> {
+  const bin = options.bin ?? 'borealis';
   let last = 0;
   for (let attempt = 0; ; attempt++) {
     let res: Response;
@@ -58,7 +61,7 @@ export async function watchDeployment(
           if (data) {
             const event = JSON.parse(data) as EventData;
             last = event.seq;
-            const line = describe(event, id);
+            const line = describe(event, id, bin);
             if (line) out(line);
           }
           cut = buffer.indexOf('\n\n');
@@ -71,12 +74,14 @@ export async function watchDeployment(
       config,
       'GET',
       `/api/v1/deployments/${encodeURIComponent(id)}`,
+      undefined,
+      { bin },
     );
     if (FINAL.has(view.status)) return view.status;
   }
 }
 
-function describe(e: EventData, id: string): string | undefined {
+function describe(e: EventData, id: string, bin: string): string | undefined {
   const time = e.at.slice(11, 19);
   const where = e.environment ? `[${e.environment}] ` : '';
   const step = typeof e.step === 'string' ? e.step : (e.location as string | undefined);
@@ -96,7 +101,7 @@ function describe(e: EventData, id: string): string | undefined {
       return `${time} ${where}${String(e.status)}${message}`;
     case 'item.started': {
       if (e.awaiting === 'approval') {
-        return `${time} ${where}${step}: waiting for approval — run: borealis deploy approve ${id} --env ${e.environment}`;
+        return `${time} ${where}${step}: waiting for approval — run: ${bin} deploy approve ${id} --env ${e.environment}`;
       }
       if (e.kind === 'webhook') return `${time} ${where}${step}: calling (${String(e.via ?? 'direct')})`;
       if (e.kind === 'pause' && typeof e.deadlineAt === 'number') {
@@ -106,7 +111,7 @@ function describe(e: EventData, id: string): string | undefined {
     }
     case 'item.waiting':
       if (e.awaiting === 'rollbackOrRollForward' || e.awaiting === 'rollForward') {
-        return `${time} ${where}${step ?? ''}${message} — run: borealis deploy rollback|roll-forward ${id} --env ${e.environment}`;
+        return `${time} ${where}${step ?? ''}${message} — run: ${bin} deploy rollback|roll-forward ${id} --env ${e.environment}`;
       }
       return `${time} ${where}${step}${message}`;
     case 'item.succeeded':

@@ -1,15 +1,34 @@
 import { optionsFromEnv } from './config.js';
 import { isBorealisError } from './errors.js';
+import { parseServerArgs, SERVER_HELP, SERVER_VERSION } from './program-args.js';
 import { createControlPlane } from './server.js';
 
 /** `borealis-server`: the control plane, configured by BOREALIS_* environment variables. */
 async function main(): Promise<void> {
+  const args = parseServerArgs(process.argv.slice(2));
+  if ('error' in args) {
+    process.stderr.write(`borealis-server: ${args.error}\n`);
+    process.exit(2);
+  }
+  if (args.action === 'help') {
+    process.stdout.write(`${SERVER_HELP}\n`);
+    return;
+  }
+  if (args.action === 'version') {
+    process.stdout.write(`borealis-server ${SERVER_VERSION}\n`);
+    return;
+  }
   const cp = await createControlPlane(optionsFromEnv());
   await cp.listen();
   // One line for people (the JSON log has the same as `listening`).
   process.stderr.write(
     `borealis-server: listening on ${cp.url}${cp.tokenFile ? `; API token in ${cp.tokenFile}` : ''}\n`,
   );
+  // The CLI can then be used from any folder.
+  if (cp.tokenFile)
+    process.stderr.write(
+      `borealis-server: point the CLI at it with: borealis config set-context local --url ${cp.url} --token-file ${cp.tokenFile}\n`,
+    );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -95,7 +95,9 @@ describe('deploy start --watch', () => {
       () => p.lines.find((l) => l.raw.includes('waiting for approval')),
       'approval line',
     );
-    const id = /borealis deploy approve (\S+) --env prod/.exec(line.raw)?.[1];
+    // The hint names the CLI as it was run (here `node <path>/borealis.js`), so it can be pasted.
+    const ran = `node ${bins.cli}`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const id = new RegExp(`${ran} deploy approve (\\S+) --env prod`).exec(line.raw)?.[1];
     expect(id).toBeTruthy();
     const cancel = cli(['deploy', 'cancel', id!, '--reason', 'not today']);
     expect((await cancel.exited).code, cancel.output()).toBe(0);

@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+
+/** The control plane's version, from its package.json (one level above both src/ and dist/). */
+export const SERVER_VERSION: string = (() => {
+  try {
+    return (
+      (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string })
+        .version ?? '0.0.0'
+    );
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+export const SERVER_HELP = `Usage: borealis-server [--help] [--version]
+
+The Borealis control plane: the HTTP API, the web UI (/ui/), callbacks, and the WebSocket agents
+dial. Configured by the environment only; every invalid value stops the start with a message
+naming the variable and the fix. SIGTERM or SIGINT drain it (BOREALIS_SHUTDOWN_GRACE).
+
+Environment:
+  BOREALIS_HOST                listen address (default 127.0.0.1; 0.0.0.0 in containers)
+  BOREALIS_PORT                listen port (default 8080; 0: any free port)
+  BOREALIS_PUBLIC_URL          the URL external systems reach (callback URIs); default the listen URL
+  BOREALIS_DATA_DIR            the embedded default's files: database, API token, secret key (default ./.borealis)
+  BOREALIS_DATABASE_URL        a SQLite path or postgres://… (default <data dir>/borealis.db)
+  BOREALIS_NATS_URL            the cluster bus for several replicas
+  BOREALIS_REPLICA_ID          this replica's name (letters, digits, - and _)
+  BOREALIS_LEASE_TIME          how long a deployment lease lasts unrenewed (default 30s)
+  BOREALIS_API_TOKEN           the API's bearer token (default: generated into <data dir>/api-token)
+  BOREALIS_SECRET_KEY          32 bytes (base64 or hex) encrypting secrets (default: a key file in the data dir)
+  BOREALIS_DIRECT_ALLOW        addresses/CIDRs direct webhooks may reach despite the SSRF guard
+  BOREALIS_CALLBACK_TIMEOUT    how long a webhook waits for its callback (default 24h)
+  BOREALIS_HEARTBEAT_INTERVAL  tunnel heartbeat (default 5s)
+  BOREALIS_AGENT_MAX_STREAMS   concurrent calls per agent connection (default 256)
+  BOREALIS_AGENT_MAX_BUFFERED  bytes one agent connection may hold for slow readers (default 33554432)
+  BOREALIS_MAX_STREAMS         concurrent calls through all agents of this replica (default 10000)
+  BOREALIS_STREAM_WINDOW       flow-control window per stream, bytes (default 1048576)
+  BOREALIS_LOG_LEVEL           pino level (default info)
+
+Full reference: README.md, "Configuration".`;
+
+/**
+ * What the command line asks for before anything starts: `--help` and `--version` answer and
+ * exit; anything else is a usage error (the server takes no arguments).
+ */
+export function parseServerArgs(argv: string[]): { action: 'help' | 'version' | 'run' } | { error: string } {
+  if (argv.includes('--help') || argv.includes('-h')) return { action: 'help' };
+  if (argv.includes('--version') || argv.includes('-V')) return { action: 'version' };
+  if (argv.length > 0)
+    return {
+      error: `unknown argument ${argv[0]}: borealis-server is configured by BOREALIS_* environment variables (see --help)`,
+    };
+  return { action: 'run' };
+}
