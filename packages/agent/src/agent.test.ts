@@ -404,6 +404,38 @@ describe('agent against a real control plane double', () => {
     expect(delays()[3]).toBe(expectedDelay);
   });
 
+  it.each([
+    // Clean: the first redial within 1 s, then the backoff grows but never past 3 s.
+    [
+      'redials at once after the control plane closed cleanly, and stays under 3 s',
+      true,
+      [1000, 1000, 2000, 3000, 3000],
+    ],
+    ['backs off as usual after an unclean drop', false, [1000, 2000, 4000, 8000, 16000]],
+  ])('%s', async (_name, clean, expectedCeilings) => {
+    let refusals = 0;
+    const cp = await controlPlane({
+      refuse: () =>
+        refusals-- > 0
+          ? {
+              status: 503,
+              body: JSON.stringify({ error: { code: 'BRL_ERR_UNAVAILABLE', message: 'restarting' } }),
+            }
+          : undefined,
+    });
+    // A tiny random draw keeps the real waits short; the ceilings logged are what is asserted.
+    const a = await agent(cp, { reconnectBase: '1s', reconnectMax: '30s', random: () => 0.001 });
+    await a.ready;
+    refusals = 4;
+    const session = cp.sessions[0]!;
+    if (clean) session.tunnel.close(CloseCodes.goingAway, 'control plane shutting down');
+    else session.ws.terminate();
+    await cp.waitForSessions(2);
+    const ceilings = a.lines.filter((l) => typeof l.ceilingMs === 'number').map((l) => l.ceilingMs);
+    expect(ceilings).toEqual(expectedCeilings);
+    expect(a.status().connections).toBe(2);
+  });
+
   it('drain finishes in-flight streams, refuses new ones, closes with the drained code and stays down', async () => {
     const cp = await controlPlane();
     const t = await target((_req, res) => setTimeout(() => res.end('slow answer'), 300));

@@ -39,4 +39,17 @@ describe('backoff with full jitter', () => {
     expect(new Backoff(500, 30_000, () => 0).penalty()).toBe(30_000);
     expect(new Backoff(500, 30_000, () => 0.999999).penalty()).toBe(35_999);
   });
+
+  it('a cap lowers the ceiling for one delay without changing the maximum', () => {
+    const b = new Backoff(1_000, 30_000, () => 0.999999);
+    expect([1, 2, 3, 4].map(() => b.next(3_000))).toEqual([999, 1999, 2999, 2999]);
+    expect(b.next()).toBe(15_999);
+  });
+
+  it('jitter draws from its window, within the maximum, and counts no attempt', () => {
+    const b = new Backoff(500, 800, () => 0.999999);
+    expect(b.jitter(1_000)).toBe(799);
+    expect(b.jitter(100)).toBe(99);
+    expect(b.attempts).toBe(0);
+  });
 });

@@ -12,17 +12,25 @@ export class Backoff {
     private readonly random: () => number = Math.random,
   ) {}
 
-  /** The ceiling for the next delay, before jitter. */
-  ceiling(): number {
+  /** The ceiling for the next delay, before jitter (and below `capMs` when given). */
+  ceiling(capMs: number = this.maxMs): number {
     // 2^31 already dwarfs any sane max; stopping there keeps the arithmetic finite.
-    return Math.min(this.maxMs, this.baseMs * 2 ** Math.min(this.attempt, 31));
+    return Math.min(this.maxMs, capMs, this.baseMs * 2 ** Math.min(this.attempt, 31));
   }
 
-  /** The next delay; each call counts as one more failed attempt. */
-  next(): number {
-    const delay = Math.floor(this.random() * this.ceiling());
+  /**
+   * The next delay; each call counts as one more failed attempt. `capMs` lowers the maximum for
+   * this delay (after a clean close by the control plane a few seconds are enough).
+   */
+  next(capMs?: number): number {
+    const delay = Math.floor(this.random() * this.ceiling(capMs));
     this.attempt++;
     return delay;
+  }
+
+  /** A delay drawn from [0, windowMs) that does not count as a failed attempt. */
+  jitter(windowMs: number): number {
+    return Math.floor(this.random() * Math.min(windowMs, this.maxMs));
   }
 
   /**

@@ -43,6 +43,19 @@ const PRE_WELCOME_TIMEOUT_MS = 15_000;
 /** A hostile or broken WELCOME must not make the agent ping in a busy loop or never. */
 const HEARTBEAT_BOUNDS_MS = [100, 300_000] as const;
 const HANDSHAKE_TIMEOUT_MS = 15_000;
+/**
+ * Close codes of a control plane that went away on purpose (shutdown, drain, rolling upgrade):
+ * nothing is wrong with this agent or the network, another replica is (or will soon be) there.
+ */
+const CLEAN_CLOSE_CODES: ReadonlySet<number> = new Set([
+  CloseCodes.normal,
+  CloseCodes.goingAway,
+  1012, // service restart
+]);
+/** After a clean close the first redial comes within this window (jitter spreads a fleet)... */
+const CLEAN_CLOSE_JITTER_MS = 1_000;
+/** ...and the redials after it are capped this low until a connection is welcomed again. */
+const CLEAN_CLOSE_MAX_MS = 3_000;
 const MAX_REFUSAL_BODY_BYTES = 16 * 1024;
 
 export interface DialerOptions {
@@ -64,6 +77,8 @@ export interface Refusal {
 
 interface Attempt {
   welcomedAt?: number;
+  /** The close code, when the control plane closed a welcomed connection. */
+  closeCode?: number;
   refusal?: Refusal;
   error?: string;
 }
@@ -87,6 +102,8 @@ export class Dialer {
   private wake: (() => void) | undefined;
   private loopDone: Promise<void> = Promise.resolve();
   private connectionSeq = 0;
+  /** The control plane last closed cleanly; no connection since: keep redial delays short. */
+  private afterCleanClose = false;
 
   constructor(private readonly d: DialerOptions) {
     const o = d.options;
@@ -161,11 +178,11 @@ export class Dialer {
       this.state = DialerState.connecting;
       const attempt = await this.connectOnce();
       if (this.stopping || this.draining) return;
-      const delay = this.nextDelay(attempt);
+      const { delayMs: delay, ceilingMs } = this.nextDelay(attempt);
       this.metrics.reconnectsTotal++;
       this.state = DialerState.backoff;
       this.d.logger.info(
-        { delayMs: delay, attempt: this.backoff.attempts, lastError: this.lastError },
+        { delayMs: delay, ceilingMs, attempt: this.backoff.attempts, lastError: this.lastError },
         `reconnecting in ${formatDuration(delay)}`,
       );
       await new Promise<void>((resolve) => {
@@ -183,14 +200,32 @@ export class Dialer {
     return this.d.metrics;
   }
 
-  private nextDelay(attempt: Attempt): number {
+  /** The wait before the next dial, and the ceiling it was drawn under (logged, for people). */
+  private nextDelay(attempt: Attempt): { delayMs: number; ceilingMs: number } {
     // Retrying soon cannot fix a refusal that is about this agent (credentials, identifier,
     // version, wrong URL); only 408 and 429 are "try again" answers among the 4xx.
-    if (isPermanentRefusal(attempt.refusal?.status)) return this.backoff.penalty();
+    if (isPermanentRefusal(attempt.refusal?.status)) {
+      const delayMs = this.backoff.penalty();
+      return { delayMs, ceilingMs: delayMs };
+    }
+    if (attempt.welcomedAt !== undefined && attempt.closeCode !== undefined) {
+      // The control plane closed on purpose (it is shutting down or draining): redial at once,
+      // jittered, and do not let the backoff grow past a few seconds while replicas restart.
+      // A crash loop shows as unclean closes and backs off as usual.
+      if (CLEAN_CLOSE_CODES.has(attempt.closeCode)) {
+        this.afterCleanClose = true;
+        this.backoff.reset();
+        const ceilingMs = Math.min(CLEAN_CLOSE_JITTER_MS, this.d.options.reconnectMaxMs);
+        return { delayMs: this.backoff.jitter(ceilingMs), ceilingMs };
+      }
+      this.afterCleanClose = false;
+    }
     if (attempt.welcomedAt !== undefined && Date.now() - attempt.welcomedAt >= this.d.options.stableAfterMs) {
       this.backoff.reset();
     }
-    return this.backoff.next();
+    const cap = this.afterCleanClose ? CLEAN_CLOSE_MAX_MS : undefined;
+    const ceilingMs = this.backoff.ceiling(cap);
+    return { delayMs: this.backoff.next(cap), ceilingMs };
   }
 
   private connectOnce(): Promise<Attempt> {
@@ -268,6 +303,7 @@ export class Dialer {
         if (this.ws === ws) this.ws = undefined;
         if (this.tunnel === tunnel) this.tunnel = undefined;
         if (attempt.welcomedAt !== undefined) {
+          if (!this.stopping && !this.draining) attempt.closeCode = code;
           this.metrics.connected = 0;
           this.sessionId = null;
           this.lastError = `disconnected: ${code}${reason ? ` ${reason}` : ''}${attempt.error ? ` (${attempt.error})` : ''}`;
