@@ -195,7 +195,7 @@ export function renderStatus(view: DeploymentView): string {
       if (s.awaiting) lines.push(`  waiting for you: ${s.awaiting.commands.join('   or   ')}`);
     for (const r of env.webhookRuns) {
       lines.push(
-        `  webhook ${r.webhookName} (${r.location}): ${r.status}${r.agent ? ` via agent ${r.agent.agentIdentifier}` : ''}${r.mdMessage ? ` — ${r.mdMessage}` : ''}${r.reason ? ` (${r.reason})` : ''}`,
+        `  webhook ${r.webhookName} (${r.location}): ${r.status}${r.agent ? ` via agent ${r.agent.agentIdentifier}` : ''}${r.mdMessage ? ` — ${r.mdMessage}` : ''}${r.reason ? ` (${r.reason})` : ''}${r.waiting ? ` — ${r.waiting.message}` : ''}`,
       );
     }
     if (env.target?.versions.length) {

@@ -26,6 +26,8 @@ export interface ControlPlaneOptions {
   /** Addresses or CIDRs `direct` webhooks may reach despite the SSRF guard. */
   directAllow?: string[];
   callbackTimeoutMs?: number;
+  /** How long a `remoteNetworkAgent` webhook waits for an agent of its identifier to connect. */
+  agentWaitMs?: number;
   /** Interval of tunnel heartbeats; a peer silent for three of them is dead. */
   heartbeatIntervalMs?: number;
   /** Streams one agent connection may carry at once. */
@@ -54,6 +56,7 @@ export interface CompiledOptions {
   secretKeyFile: string;
   directAllow: string[];
   callbackTimeoutMs: number;
+  agentWaitMs: number;
   heartbeatIntervalMs: number;
   agentMaxStreams: number;
   agentMaxBufferedBytes: number;
@@ -67,6 +70,8 @@ export const Defaults = {
   port: 8080,
   dataDir: './.borealis',
   callbackTimeoutMs: 24 * 3_600_000,
+  // Long enough for an agent's restart or a rolling upgrade of agents and replicas.
+  agentWaitMs: 120_000,
   leaseMs: 30_000,
   heartbeatIntervalMs: 5_000,
   agentMaxStreams: 256,
@@ -115,6 +120,19 @@ export function optionsFromEnv(env: Env = process.env): ControlPlaneOptions {
       .map((s) => s.trim())
       .filter(Boolean);
   set(o, 'callbackTimeoutMs', dur('BOREALIS_CALLBACK_TIMEOUT'));
+  const agentWait = str('BOREALIS_AGENT_WAIT');
+  if (agentWait !== undefined) {
+    // 0 is allowed: fail at once when no agent is connected.
+    const ms = agentWait.trim() === '0' ? 0 : parseDuration(agentWait);
+    if (ms === undefined || ms < 0) {
+      throw configError(
+        'BOREALIS_AGENT_WAIT',
+        agentWait,
+        'a duration such as 30s, 2m or 10m (0: do not wait)',
+      );
+    }
+    o.agentWaitMs = ms;
+  }
   set(o, 'heartbeatIntervalMs', dur('BOREALIS_HEARTBEAT_INTERVAL'));
   set(o, 'agentMaxStreams', int('BOREALIS_AGENT_MAX_STREAMS'));
   set(o, 'agentMaxBufferedBytes', int('BOREALIS_AGENT_MAX_BUFFERED'));
@@ -183,6 +201,7 @@ export function compileOptions(o: ControlPlaneOptions): CompiledOptions {
     secretKeyFile: join(dataDir, 'secret.key'),
     directAllow: o.directAllow ?? [],
     callbackTimeoutMs: o.callbackTimeoutMs ?? Defaults.callbackTimeoutMs,
+    agentWaitMs: o.agentWaitMs ?? Defaults.agentWaitMs,
     heartbeatIntervalMs: o.heartbeatIntervalMs ?? Defaults.heartbeatIntervalMs,
     agentMaxStreams: positive('BOREALIS_AGENT_MAX_STREAMS', o.agentMaxStreams ?? Defaults.agentMaxStreams),
     agentMaxBufferedBytes: positive(

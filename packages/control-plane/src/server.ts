@@ -159,6 +159,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     // Read at each call: without BOREALIS_PUBLIC_URL the public URL is known only after listen().
     options: {
       callbackTimeoutMs: options.callbackTimeoutMs,
+      agentWaitMs: options.agentWaitMs,
       directAllow: options.directAllow,
       publicUrl: () => publicUrl,
     },

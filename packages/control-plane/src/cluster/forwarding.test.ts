@@ -180,3 +180,28 @@ describe('forwarding between replicas', () => {
     await until(() => a.hub.streamsInFlight === 0 && b.hub.streamsInFlight === 0);
   });
 });
+
+describe('waiting for an agent across replicas', () => {
+  it('a replica waiting for an agent sees it connect to another replica and forwards the call there', async () => {
+    const waiting = b.hub.waitForAgent('rna-late', { timeoutMs: 10_000 });
+    expect(b.hub.hasAgent('rna-late')).toBe(false);
+    await agent(a, 'rna-late', (stream) => {
+      stream.respond(200, []);
+      void stream.pipeFrom('here now').catch(() => undefined);
+    });
+    expect(await waiting).toBe(true);
+    const res = await b.hub.dispatch('rna-late', { method: 'GET', url: 'http://x/' });
+    let text = '';
+    for await (const c of res.body) text += Buffer.from(c as Uint8Array).toString();
+    expect(text).toBe('here now');
+    expect(res.agent.replicaId).toBe('replica-a');
+  });
+
+  it('gives up after its timeout, and at once when aborted', async () => {
+    expect(await b.hub.waitForAgent('rna-never', { timeoutMs: 100 })).toBe(false);
+    const controller = new AbortController();
+    const waiting = b.hub.waitForAgent('rna-never', { timeoutMs: 60_000, signal: controller.signal });
+    controller.abort();
+    expect(await waiting).toBe(false);
+  });
+});

@@ -40,6 +40,8 @@ export interface WebhookRunView {
   agent?: { agentIdentifier: string; instanceId: string };
   mdMessage?: string;
   reason?: string;
+  /** While the run waits for an agent of its identifier to connect (it has made no call yet). */
+  waiting?: { agentIdentifier: string; since: string; until: string; message: string };
   createdAt: string;
   settledAt?: string;
   deadlineAt: string;
@@ -109,6 +111,10 @@ export async function buildView(
       }
       if (!item) return v;
       if (item.message) v.message = item.message;
+      const waiting = runs.find(
+        (r) => r.environment === target.name && r.location === planned.location && r.waitingForAgent,
+      )?.waitingForAgent;
+      if (waiting && item.status === 'running') v.message = waitingMessage(waiting);
       v.startedAt = iso(item.startedAt)!;
       if (item.finishedAt) v.finishedAt = iso(item.finishedAt)!;
       if (item.deadlineAt && (item.status === 'waiting' || item.status === 'running'))
@@ -154,6 +160,10 @@ function awaitingView(id: string, env: string, awaiting: string): StepView['awai
   };
 }
 
+function waitingMessage(w: NonNullable<WebhookRun['waitingForAgent']>): string {
+  return `waiting for agent "${w.agentIdentifier}" to connect (since ${iso(w.since)}, gives up at ${iso(w.until)})`;
+}
+
 function runView(run: WebhookRun): WebhookRunView {
   const last = run.attempts.at(-1);
   const v: WebhookRunView = {
@@ -170,6 +180,15 @@ function runView(run: WebhookRun): WebhookRunView {
     v.agent = { agentIdentifier: last.agent.agentIdentifier, instanceId: last.agent.instanceId };
   if (run.callback?.mdMessage) v.mdMessage = run.callback.mdMessage;
   if (run.reason) v.reason = run.reason;
+  if (run.waitingForAgent && (run.status === 'pending' || run.status === 'awaiting_callback')) {
+    const w = run.waitingForAgent;
+    v.waiting = {
+      agentIdentifier: w.agentIdentifier,
+      since: iso(w.since)!,
+      until: iso(w.until)!,
+      message: waitingMessage(w),
+    };
+  }
   if (run.settledAt) v.settledAt = iso(run.settledAt)!;
   return v;
 }

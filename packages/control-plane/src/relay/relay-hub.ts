@@ -28,6 +28,19 @@ export interface DispatchResponse {
 /** The one door to agents: everything that needs an agent calls this. */
 export interface Dispatcher {
   dispatch(agentIdentifier: string, request: DispatchRequest): Promise<DispatchResponse>;
+  /**
+   * True when a dispatch to `agentIdentifier` would find a connection that takes new calls now,
+   * on this replica or (as presence last said) on another.
+   */
+  hasAgent(agentIdentifier: string): boolean;
+  /**
+   * Resolves true as soon as `hasAgent` would be true, false after `timeoutMs` or when `signal`
+   * aborts. Calls nothing: a caller that must not fail while an agent restarts waits here first.
+   */
+  waitForAgent(
+    agentIdentifier: string,
+    options: { timeoutMs: number; signal?: AbortSignal },
+  ): Promise<boolean>;
 }
 
 export interface AgentGroup {
@@ -48,6 +61,9 @@ export interface RelayHubOptions {
   replicaId?: string;
   onChange?: () => void;
 }
+
+/** How often `waitForAgent` looks at presence for a connection on another replica. */
+const AGENT_WAIT_POLL_MS = 250;
 
 /** How stream-level failures reported by the agent map to the control plane's codes. */
 const streamErrorCodes: Record<string, ErrorCode> = {
@@ -70,6 +86,8 @@ export class RelayHub implements Dispatcher {
   private remote: RemoteAgents | undefined;
   /** Calls this replica forwards per remote session, to spread load between presence updates. */
   private readonly forwarded = new Map<string, number>();
+  /** Callers of `waitForAgent`, woken when a connection arrives here (presence is polled). */
+  private readonly agentWaiters = new Set<() => void>();
 
   constructor(private readonly options: RelayHubOptions) {}
 
@@ -108,7 +126,43 @@ export class RelayHub implements Dispatcher {
       'agent connected',
     );
     this.options.onChange?.();
+    for (const wake of [...this.agentWaiters]) wake();
     return session;
+  }
+
+  hasAgent(agentIdentifier: string): boolean {
+    for (const s of this.groups.get(agentIdentifier) ?? []) {
+      if (!s.tunnel.closed && !s.draining) return true;
+    }
+    return this.pickRemote(agentIdentifier) !== undefined;
+  }
+
+  waitForAgent(
+    agentIdentifier: string,
+    options: { timeoutMs: number; signal?: AbortSignal },
+  ): Promise<boolean> {
+    if (this.hasAgent(agentIdentifier)) return Promise.resolve(true);
+    const { signal } = options;
+    if (signal?.aborted || options.timeoutMs <= 0) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const check = () => {
+        if (this.hasAgent(agentIdentifier)) done(true);
+      };
+      // A connection here wakes the waiter at once; one on another replica is known from
+      // presence, which has no event of its own here: look a few times a second.
+      const poll = setInterval(check, AGENT_WAIT_POLL_MS);
+      const timer = setTimeout(() => done(false), options.timeoutMs);
+      const abort = () => done(false);
+      const done = (found: boolean) => {
+        clearInterval(poll);
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', abort);
+        this.agentWaiters.delete(check);
+        resolve(found);
+      };
+      this.agentWaiters.add(check);
+      signal?.addEventListener('abort', abort, { once: true });
+    });
   }
 
   /** Every agent connection on every replica, grouped by identifier. */

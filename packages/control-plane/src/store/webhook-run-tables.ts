@@ -29,6 +29,11 @@ export interface WebhookRunsTable {
   /** JSON: `{success, mdMessage?, receivedAt}`. */
   callback: string | null;
   reason: string | null;
+  /**
+   * JSON `{agentIdentifier, since, until}` while a pending run waits for an agent of its
+   * identifier to connect; null otherwise.
+   */
+  waiting: string | null;
   /** BRL_ERR_* code of the reason, for programs; the reason is for people. */
   reason_code: string | null;
   created_at: number;

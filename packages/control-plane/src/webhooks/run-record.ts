@@ -41,6 +41,8 @@ export function toWebhookRun(row: WebhookRunRow): WebhookRun {
   if (row.reason !== null) run.reason = row.reason;
   if (row.reason_code !== null) run.reasonCode = row.reason_code;
   if (row.next_attempt_at !== null) run.nextAttemptAt = row.next_attempt_at;
+  if (row.waiting)
+    run.waitingForAgent = JSON.parse(row.waiting) as NonNullable<WebhookRun['waitingForAgent']>;
   if (row.settled_at !== null) run.settledAt = row.settled_at;
   return run;
 }

@@ -78,6 +78,12 @@ export interface WebhookRun {
   reasonCode?: string;
   /** When the next attempt is due, while a retry is scheduled. */
   nextAttemptAt?: number;
+  /**
+   * While a `remoteNetworkAgent` run finds no agent for its identifier: which one it waits for,
+   * since when, and when it gives up (BOREALIS_AGENT_WAIT, never past `deadlineAt`). Waiting is
+   * not an attempt: `retryCount` counts calls that were made and failed.
+   */
+  waitingForAgent?: { agentIdentifier: string; since: number; until: number };
   createdAt: number;
   settledAt?: number;
 }

@@ -300,13 +300,60 @@ describe('remoteNetworkAgent without an agent', () => {
     expect(done.reason).toContain('agentIdentifier');
   });
 
-  it('uses the target account as the agent identifier, and says no such agent is connected', async () => {
-    const webhook = githubLikeWebhook('http://10.9.9.9/hook', { networkMode: 'remoteNetworkAgent' });
-    const run = await cp.webhooks.start(invocationFor(webhook, { account: 'prod-cluster-rna' }));
-    const done = await waitForRun(cp.webhooks, run.id);
-    expect(done.status).toBe('failed');
-    expect(done.reasonCode).toBe('BRL_ERR_AGENT_NOT_CONNECTED');
-    expect(done.reason).toContain('could not reach http://10.9.9.9/hook through agent "prod-cluster-rna"');
+  it('uses the target account as the agent identifier, waits for it, then says no such agent connected', async () => {
+    // No agent is not a failed call: the run waits (BOREALIS_AGENT_WAIT, here 400 ms) and shows
+    // what it waits for, then fails naming the agent and the fix. (Before, it failed at once.)
+    const waiting = createWebhookService({
+      store: cp.store,
+      dispatcher: cp.hub,
+      secrets: cp.secrets,
+      logger: pino({ level: 'silent' }),
+      options: {
+        callbackTimeoutMs: 60_000,
+        agentWaitMs: 400,
+        directAllow: [],
+        publicUrl: () => cp.publicUrl,
+      },
+    });
+    try {
+      const webhook = githubLikeWebhook('http://10.9.9.9/hook', { networkMode: 'remoteNetworkAgent' });
+      const run = await waiting.start(invocationFor(webhook, { account: 'prod-cluster-rna' }));
+      const seen = await waitForRun(waiting, run.id, (x) => x.waitingForAgent !== undefined);
+      expect(seen.status).toBe('pending');
+      expect(seen.waitingForAgent).toMatchObject({ agentIdentifier: 'prod-cluster-rna' });
+      expect(seen.waitingForAgent!.until - seen.waitingForAgent!.since).toBe(400);
+      const done = await waitForRun(waiting, run.id);
+      expect(done.status).toBe('failed');
+      expect(done.reasonCode).toBe('BRL_ERR_AGENT_NOT_CONNECTED');
+      expect(done.reason).toContain('no agent "prod-cluster-rna" connected within');
+      expect(done.reason).toContain('BOREALIS_AGENT_IDENTIFIER=prod-cluster-rna');
+      expect(done.reason).toContain('BOREALIS_AGENT_WAIT');
+      expect(done.attempts).toHaveLength(0);
+      expect(done.waitingForAgent).toBeUndefined();
+    } finally {
+      await waiting.close();
+    }
+  });
+
+  it('never waits past the run deadline: the deadline settles it', async () => {
+    const waiting = createWebhookService({
+      store: cp.store,
+      dispatcher: cp.hub,
+      secrets: cp.secrets,
+      logger: pino({ level: 'silent' }),
+      options: { callbackTimeoutMs: 300, directAllow: [], publicUrl: () => cp.publicUrl },
+    });
+    try {
+      const webhook = githubLikeWebhook('http://10.9.9.9/hook', { networkMode: 'remoteNetworkAgent' });
+      const run = await waiting.start(invocationFor(webhook, { account: 'late-cluster-rna' }));
+      const seen = await waitForRun(waiting, run.id, (x) => x.waitingForAgent !== undefined);
+      expect(seen.waitingForAgent!.until).toBe(seen.deadlineAt);
+      const done = await waitForRun(waiting, run.id);
+      expect(done.status).toBe('failed');
+      expect(done.attempts).toHaveLength(0);
+    } finally {
+      await waiting.close();
+    }
   });
 });
 

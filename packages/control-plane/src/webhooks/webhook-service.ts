@@ -49,6 +49,11 @@ export interface WebhookServiceOptions {
   publicUrl: () => string;
   /** Limit of one call, from sending to the answer's headers (default 30 s). */
   callTimeoutMs?: number;
+  /**
+   * How long a `remoteNetworkAgent` run waits for an agent of its identifier to connect before it
+   * fails (BOREALIS_AGENT_WAIT; default 2 minutes, never past the run's deadline).
+   */
+  agentWaitMs?: number;
   /** Retry timing (defaults: base 1 s, cap 30 s, Retry-After honoured up to 60 s). */
   backoff?: Partial<BackoffOptions>;
   /** DNS for direct calls; tests inject one to play a rebinding resolver. */
@@ -82,6 +87,10 @@ export const MAX_MD_MESSAGE_BYTES = 64 * 1024;
 /** How much of an answer's body a failure reason quotes. */
 const REASON_BODY_CHARS = 200;
 const UNSETTLED = [WebhookRunStatus.pending, WebhookRunStatus.awaitingCallback] as const;
+/** BOREALIS_AGENT_WAIT's default: long enough for an agent's restart or a rolling upgrade. */
+export const DEFAULT_AGENT_WAIT_MS = 120_000;
+/** After a call found no agent though one seemed there, look again this much later. */
+const AGENT_RECHECK_MS = 250;
 /** setTimeout takes at most 2^31-1 ms; longer waits re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -100,6 +109,8 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
   const options = deps.options;
   const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...options.backoff };
   const callTimeoutMs = options.callTimeoutMs ?? 30_000;
+  const agentWaitMs = options.agentWaitMs ?? DEFAULT_AGENT_WAIT_MS;
+  const dispatcher = deps.dispatcher;
   const direct = createDirectCaller(createSsrfGuard(options.directAllow), {
     ...(options.lookup ? { lookup: options.lookup } : {}),
     ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
@@ -149,7 +160,7 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
     const now = Date.now();
     const changed = await repo.update(
       runId,
-      { ...patch, status, next_attempt_at: null, settled_at: now, updated_at: now },
+      { ...patch, status, next_attempt_at: null, waiting: null, settled_at: now, updated_at: now },
       UNSETTLED,
     );
     if (!changed) return false;
@@ -363,29 +374,54 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
       }
       prepared.set(runId, prep);
     }
-    const started = await repo.update(
-      runId,
-      { attempt_count: attempt, next_attempt_at: null, updated_at: Date.now() },
-      [WebhookRunStatus.pending],
-    );
-    if (!started || closed) return;
-
-    const controller = new AbortController();
-    inFlight.set(runId, controller);
-    const startedAt = Date.now();
+    const agentIdentifier =
+      invocation.webhook.networkMode === 'remoteNetworkAgent'
+        ? invocation.webhook.agentIdentifier || invocation.account || undefined
+        : undefined;
     let answer: EndpointAnswer | undefined;
     let error: BorealisError | undefined;
-    try {
-      answer = await call(invocation, prep, controller.signal);
-    } catch (err) {
-      error = isBorealisError(err)
-        ? err
-        : new BorealisError('BRL_ERR_INTERNAL', errorText(err), { cause: err });
-    } finally {
-      if (inFlight.get(runId) === controller) inFlight.delete(runId);
+    let startedAt = Date.now();
+    // When the wait for an agent began: set when none was there, kept while calls keep finding none.
+    let waitSince: number | undefined;
+    for (;;) {
+      if (agentIdentifier !== undefined) {
+        if (!dispatcher.hasAgent(agentIdentifier)) waitSince ??= Date.now();
+        if (waitSince !== undefined && !(await awaitAgent(row, agentIdentifier, waitSince))) return;
+      }
+      const started = await repo.update(
+        runId,
+        { attempt_count: attempt, next_attempt_at: null, waiting: null, updated_at: Date.now() },
+        [WebhookRunStatus.pending],
+      );
+      if (!started || closed) return;
+
+      const controller = new AbortController();
+      inFlight.set(runId, controller);
+      startedAt = Date.now();
+      answer = undefined;
+      error = undefined;
+      try {
+        answer = await call(invocation, prep, controller.signal);
+      } catch (err) {
+        error = isBorealisError(err)
+          ? err
+          : new BorealisError('BRL_ERR_INTERNAL', errorText(err), { cause: err });
+      } finally {
+        if (inFlight.get(runId) === controller) inFlight.delete(runId);
+      }
+      // Stopping the control plane: the attempt stays unfinished and resume() makes it again.
+      if (closed) return;
+      // No agent took the call (the one we saw left, or presence was a moment behind): nothing
+      // was sent, so this is no attempt; wait for an agent, within the same bound.
+      if (agentIdentifier !== undefined && error?.code === 'BRL_ERR_AGENT_NOT_CONNECTED') {
+        waitSince ??= startedAt;
+        await repo.update(runId, { attempt_count: attempt - 1 }, [WebhookRunStatus.pending]);
+        await sleep(AGENT_RECHECK_MS);
+        if (closed) return;
+        continue;
+      }
+      break;
     }
-    // Stopping the control plane: the attempt stays unfinished and resume() makes it again.
-    if (closed) return;
 
     const record: WebhookAttempt = { attempt, startedAt, durationMs: Date.now() - startedAt };
     const mask = (text: string) => maskSecrets(text, prep.masks);
@@ -471,6 +507,55 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
       return;
     }
     await give(mask(error.message) + afterTries(attempt), error.code);
+  }
+
+  /**
+   * Waits for an agent of `agentIdentifier` while the run stays pending: recorded on the run (so
+   * every replica's status shows it) and bounded by BOREALIS_AGENT_WAIT from `since` and by the
+   * run's deadline. True when an agent is there; false when the run settled meanwhile (cancel,
+   * deadline), this process is stopping, or the bound passed (then the run failed, saying which
+   * agent and how to fix it).
+   */
+  async function awaitAgent(row: WebhookRunRow, agentIdentifier: string, since: number): Promise<boolean> {
+    const runId = row.id;
+    const until = Math.min(since + agentWaitMs, row.deadline_at);
+    if (!dispatcher.hasAgent(agentIdentifier) && Date.now() < until) {
+      const waiting = JSON.stringify({ agentIdentifier, since, until });
+      const marked = await repo.update(runId, { waiting, updated_at: Date.now() }, [
+        WebhookRunStatus.pending,
+      ]);
+      if (!marked || closed) return false;
+      log.info(
+        { runId, agentIdentifier, waitMs: until - Date.now() },
+        `waiting for agent "${agentIdentifier}" to connect`,
+      );
+      const controller = new AbortController();
+      inFlight.set(runId, controller);
+      try {
+        await dispatcher.waitForAgent(agentIdentifier, {
+          timeoutMs: until - Date.now(),
+          signal: controller.signal,
+        });
+      } finally {
+        if (inFlight.get(runId) === controller) inFlight.delete(runId);
+      }
+      // Cancelled or past its deadline meanwhile: whoever stopped the wait has settled the run.
+      if (closed || controller.signal.aborted) return false;
+      await repo.update(runId, { waiting: null, updated_at: Date.now() }, [WebhookRunStatus.pending]);
+    }
+    if (dispatcher.hasAgent(agentIdentifier)) return true;
+    const waited = formatDuration(Math.max(0, Math.round((Date.now() - since) / 1000)) * 1000);
+    const bound =
+      until < since + agentWaitMs
+        ? "the run's deadline (BOREALIS_CALLBACK_TIMEOUT)"
+        : `BOREALIS_AGENT_WAIT=${formatDuration(agentWaitMs)}`;
+    const reason =
+      `no agent "${agentIdentifier}" connected within ${waited} of waiting (${bound}): ` +
+      `start one with BOREALIS_AGENT_IDENTIFIER=${agentIdentifier} that dials this control plane ` +
+      '(GET /api/v1/agents lists who is connected), check its logs for refused credentials, ' +
+      'or raise BOREALIS_AGENT_WAIT if restarts take longer';
+    await settle(runId, WebhookRunStatus.failed, { reason, reason_code: 'BRL_ERR_AGENT_NOT_CONNECTED' });
+    return false;
   }
 
   function failure(err: unknown, attempts: WebhookAttempt[]): WebhookRunPatch {
@@ -687,6 +772,10 @@ function conflictMessage(run: WebhookRun): string {
     default:
       return `This webhook run cannot take a callback now (status ${run.status})`;
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function errorText(err: unknown): string {

@@ -5,6 +5,7 @@ import * as secrets from './0003-secrets.js';
 import * as deployments from './0010-deployments.js';
 import * as webhookRuns from './0020-webhook-runs.js';
 import * as cluster from './0030-cluster.js';
+import * as webhookRunWaiting from './0045-webhook-run-waiting.js';
 
 /**
  * Every migration, in the order they run. Kysely's Migrator sorts by name and refuses to start
@@ -20,6 +21,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0010-deployments': deployments,
   '0020-webhook-runs': webhookRuns,
   '0030-cluster': cluster,
+  '0045-webhook-run-waiting': webhookRunWaiting,
 };
 
 /** Serves the in-code list to Kysely's Migrator (no migration files are read at run time). */
