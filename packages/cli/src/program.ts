@@ -4,6 +4,7 @@ import type { Env } from './cli-config.js';
 import { registerAgentCommands } from './commands-agents.js';
 import { registerConfigCommands } from './commands-config.js';
 import { registerDeployCommands } from './commands-deploy.js';
+import { registerMetricProviderCommands } from './commands-metric-providers.js';
 import { registerSecretCommands } from './commands-secrets.js';
 
 export interface BuildProgramOptions {
@@ -37,6 +38,7 @@ export function buildProgram(out: (s: string) => void, options: BuildProgramOpti
     });
   registerAgentCommands(program, cli);
   registerDeployCommands(program, cli);
+  registerMetricProviderCommands(program, cli);
   registerSecretCommands(program, cli);
   registerConfigCommands(program, cli);
   addEnvironmentHelp(program, cli.env);

@@ -120,6 +120,23 @@ export const ErrorCatalogue = {
     message: 'Another control-plane replica drives this deployment; try again',
   },
 
+  // --- metric providers and analysis ----------------------------------------------------------
+  BRL_ERR_METRIC_PROVIDER_INVALID: { status: 400, message: 'The metric provider definition is not valid' },
+  BRL_ERR_METRIC_PROVIDER_NOT_FOUND: { status: 404, message: 'No metric provider with that name' },
+  BRL_ERR_METRIC_UNREACHABLE: {
+    status: 502,
+    message: 'The metric provider could not be reached (directly or through its agent)',
+  },
+  BRL_ERR_METRIC_TIMEOUT: { status: 504, message: 'The metric provider did not answer in time' },
+  BRL_ERR_METRIC_QUERY_FAILED: {
+    status: 502,
+    message: 'The metric provider answered the query with an error',
+  },
+  BRL_ERR_METRIC_NOT_A_NUMBER: {
+    status: 422,
+    message: 'The query did not yield exactly one number (several series, no data, or not a number)',
+  },
+
   // --- cluster (scale-out: NATS bus between replicas) ----------------------------------------
   BRL_ERR_CLUSTER_UNAVAILABLE: {
     status: 503,

@@ -7,12 +7,14 @@ import { registerAgentCredentialRoutes } from './api/agent-credentials-routes.js
 import { registerAgentRoutes } from './api/agents-routes.js';
 import { registerDeploymentRoutes } from './api/deployments-routes.js';
 import { installErrorHandling } from './api/error-handling.js';
+import { registerMetricProviderRoutes } from './api/metric-providers-routes.js';
 import { registerOpsRoutes } from './api/ops-routes.js';
 import { registerSecretsRoutes } from './api/secrets-routes.js';
 import { type Cluster, type ClusterBus, createCluster } from './cluster/index.js';
 import { type CompiledOptions, type ControlPlaneOptions, compileOptions } from './config.js';
 import { createEngine, type Engine, type MetricProvider } from './engine/index.js';
 import { BorealisError } from './errors.js';
+import { createMetricsService, type MetricsService } from './metrics/index.js';
 import { createAgentUpgradeHandler, RelayHub } from './relay/index.js';
 import { createSecretsRepository, loadSecretKey, type SecretsRepository } from './secrets/index.js';
 import { createStore, type Store } from './store/index.js';
@@ -39,6 +41,8 @@ export interface ControlPlane {
   secrets: SecretsRepository;
   /** Webhook runs: what the engine starts, and where callbacks land. */
   webhooks: WebhookServiceWithCallbacks;
+  /** Metric providers and the judgment of analysis steps. */
+  metrics: MetricsService;
   /** Deployments: the state machine, re-driven from the store at start. */
   engine: Engine;
   /** The other replicas (scale-out); alone on an in-process bus in the embedded default. */
@@ -164,6 +168,13 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
       publicUrl: () => publicUrl,
     },
   });
+  const metrics = createMetricsService({
+    providers: store.metricProviders,
+    dispatcher: hub,
+    secrets,
+    directAllow: options.directAllow,
+    logger,
+  });
   // A run settled here may belong to a deployment another replica drives: wake it.
   webhooks.onSettled((run) => cluster.wake(run.deploymentId, run.id));
   const engine = createEngine({
@@ -211,6 +222,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
   registerCallbackRoutes(app, { webhooks, logger: logger.child({ component: 'webhooks' }) });
   registerWebhookRunRoutes(app, { webhooks });
   registerDeploymentRoutes(app, { engine });
+  registerMetricProviderRoutes(app, { metrics });
   registerUiRoutes(app);
   // --- end wiring: routes
 
@@ -223,6 +235,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     hub,
     secrets,
     webhooks,
+    metrics,
     engine,
     cluster,
     logger,
@@ -262,6 +275,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
       await app.close();
       await engine.close();
       await webhooks.close();
+      await metrics.close();
       await cluster.close();
       await store.close();
     },

@@ -11,7 +11,14 @@ export {
   type StartInput,
   type StoredEvent,
 } from './engine.js';
-export type { JudgmentRequest, MetricProvider } from './metric-provider.js';
+export type {
+  JudgmentOutcome,
+  JudgmentRequest,
+  JudgmentWindow,
+  MetricJudge,
+  MetricProvider,
+  QueryVerdict,
+} from './metric-provider.js';
 export { SIMULATED_DRIVER_NAME } from './simulated-driver.js';
 export type {
   DeploymentSummary,

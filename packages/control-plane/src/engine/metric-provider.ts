@@ -1,21 +1,67 @@
 import type { AnalysisQuerySpec, AnalysisStep } from '../deployfile/index.js';
 
+/** The span of time one judgment run asks about (epoch milliseconds). */
+export interface JudgmentWindow {
+  start: number;
+  end: number;
+}
+
 export interface JudgmentRequest {
   deploymentId: string;
+  application: string;
   environment: string;
+  account?: string;
+  namespace?: string;
+  replicaSetName: string;
   step: AnalysisStep;
   /** The queries the step names, as defined in the deploy file's `analysis.queries`. */
   queries: AnalysisQuerySpec[];
+  defaultMetricProviderName?: string;
+  /** File context, start-time context and the step's `context`, merged. */
+  context: Record<string, string>;
   /** 0-based judgment run. */
   index: number;
+  window: JudgmentWindow;
+}
+
+/** One query's part of a judgment run: what it asked, what came back, and whether it passed. */
+export interface QueryVerdict {
+  query: string;
+  provider?: string;
+  /** Set when the query yielded its one number. */
+  value?: number;
+  lowerLimit?: number;
+  upperLimit?: number;
+  passed: boolean;
+  message: string;
+  /** The agent that carried the query, when one did. */
+  via?: string;
+}
+
+export interface JudgmentOutcome {
+  passed: boolean;
+  message: string;
+  queries: QueryVerdict[];
 }
 
 /**
- * Judges an `analysis` step. No real provider exists yet: without one, the engine records the
- * analysis as `skipped: no metric provider configured` and treats it as passed, so nobody is led
- * to believe a judgment ran. Tests and later issues plug providers in by name.
+ * Judges `analysis` steps against real metric providers (the `metrics/` concern implements it).
+ * Every failure to measure is a failed run that says why; nothing is ever passed unjudged.
  */
+export interface MetricJudge {
+  /** The providers that exist now: a deployment naming any other is refused at start. */
+  providerNames(): Promise<string[]>;
+  judge(request: JudgmentRequest): Promise<JudgmentOutcome>;
+}
+
+/** @deprecated the in-process judge of the skip-as-passed era; replaced by MetricJudge. */
 export interface MetricProvider {
   readonly name: string;
-  judge(request: JudgmentRequest): Promise<{ passed: boolean; message: string }>;
+  judge(request: {
+    deploymentId: string;
+    environment: string;
+    step: AnalysisStep;
+    queries: AnalysisQuerySpec[];
+    index: number;
+  }): Promise<{ passed: boolean; message: string }>;
 }

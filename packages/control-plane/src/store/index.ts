@@ -41,6 +41,11 @@ export {
   type TransitionWrite,
 } from './deployments.js';
 export type { StoreLogger } from './logger.js';
+export {
+  createMetricProviderRepository,
+  type MetricProviderRecord,
+  type MetricProviderRepository,
+} from './metric-providers.js';
 export type { Database } from './schema.js';
 export { type CreateStoreOptions, createStore, type Store } from './store.js';
 export type {

@@ -5,6 +5,7 @@ import type {
   DeploymentsTable,
   SimulatedTargetsTable,
 } from './deployment-tables.js';
+import type { MetricProvidersTable } from './metric-providers.js';
 import type { WebhookCallbackTokensTable, WebhookRunsTable } from './webhook-run-tables.js';
 
 /**
@@ -25,6 +26,7 @@ export interface Database {
   webhook_runs: WebhookRunsTable;
   webhook_callback_tokens: WebhookCallbackTokensTable;
   cluster_settings: ClusterSettingsTable;
+  metric_providers: MetricProvidersTable;
 }
 
 export interface ApiTokensTable {

@@ -13,6 +13,7 @@ import {
   redactDatabaseUrl,
 } from './database-url.js';
 import type { StoreLogger } from './logger.js';
+import { createMetricProviderRepository, type MetricProviderRepository } from './metric-providers.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { createWebhookRunRepository, type WebhookRunRepository } from './webhook-runs.js';
@@ -38,6 +39,7 @@ export interface Store {
   readonly apiTokens: ApiTokenRepository;
   readonly agentCredentials: AgentCredentialRepository;
   readonly webhookRuns: WebhookRunRepository;
+  readonly metricProviders: MetricProviderRepository;
   /**
    * Runs `fn` in one database transaction: committed when it resolves, rolled back when it
    * throws. Build repositories on `tx` inside `fn` and do not touch `store.db` there (on SQLite
@@ -77,6 +79,7 @@ export async function createStore(options: CreateStoreOptions = {}): Promise<Sto
     apiTokens: createApiTokenRepository(db, logger),
     agentCredentials: createAgentCredentialRepository(db),
     webhookRuns: createWebhookRunRepository(db),
+    metricProviders: createMetricProviderRepository(db),
     transaction: (fn) => db.transaction().execute(fn),
     ping: () => ping(db, location),
     close: async () => {

@@ -22,10 +22,13 @@ export {
   renderWebhookRequest,
 } from './render-webhook-request.js';
 export {
+  ANALYSIS_VARIABLES,
+  type AnalysisVariable,
   ARMORY_VARIABLES,
   type ArmoryVariable,
   inspectTemplate,
   listTemplateVariables,
+  QUERY_ARMORY_VARIABLES,
   TEMPLATE_ROOTS,
   type TemplateInspection,
   type TemplateProblem,

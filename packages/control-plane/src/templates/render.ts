@@ -3,6 +3,8 @@ import type { TemplateContext } from './context.js';
 import { type Encoding, encodeValue } from './encoders.js';
 import { runSandboxed } from './sandbox.js';
 import {
+  ANALYSIS_VARIABLES,
+  type AnalysisVariable,
   ARMORY_VARIABLES,
   type ArmoryVariable,
   inspectTemplate,
@@ -11,7 +13,7 @@ import {
 
 /** What templates can see. `borealis.*` is filled from `armory` (the same object). */
 export interface TemplateVariables {
-  armory?: Partial<Record<ArmoryVariable, string>>;
+  armory?: Partial<Record<ArmoryVariable | AnalysisVariable, string>>;
   /** Already merged (see mergeContext). */
   context?: Readonly<TemplateContext>;
   secrets?: Readonly<Record<string, string>>;
@@ -30,7 +32,7 @@ function resolve(variable: TemplateVariable, vars: TemplateVariables): string | 
   switch (variable.root) {
     case 'armory':
     case 'borealis':
-      if (!(ARMORY_VARIABLES as readonly string[]).includes(variable.name)) return undefined;
+      if (!isArmoryName(variable.name)) return undefined;
       return lookupOwn(vars.armory, variable.name);
     case 'context':
       return lookupOwn(vars.context, variable.name);
@@ -41,14 +43,20 @@ function resolve(variable: TemplateVariable, vars: TemplateVariables): string | 
   }
 }
 
-function missingMessage(v: TemplateVariable): string {
+const isArmoryName = (name: string) =>
+  (ARMORY_VARIABLES as readonly string[]).includes(name) ||
+  (ANALYSIS_VARIABLES as readonly string[]).includes(name);
+
+function missingMessage(v: TemplateVariable, vars: TemplateVariables): string {
   if (v.segments !== 2) return `{{${v.path}}} is not a variable: write {{root.name}} (one dot)`;
   switch (v.root) {
     case 'armory':
     case 'borealis':
-      return (ARMORY_VARIABLES as readonly string[]).includes(v.name)
+      if ((ANALYSIS_VARIABLES as readonly string[]).includes(v.name) && !(v.name in (vars.armory ?? {})))
+        return `{{${v.path}}} is only set in analysis query templates`;
+      return isArmoryName(v.name)
         ? `{{${v.path}}} has no value for this call`
-        : `{{${v.path}}} is not a Borealis variable (known: ${ARMORY_VARIABLES.join(', ')})`;
+        : `{{${v.path}}} is not a Borealis variable (known: ${[...ARMORY_VARIABLES, ...ANALYSIS_VARIABLES].join(', ')})`;
     case 'context':
       return `{{${v.path}}}: no context variable "${v.name}" (define it in the file's context, the runWebhook context or with --context)`;
     case 'secrets':
@@ -87,7 +95,7 @@ function renderResolved(
   for (const variable of inspection.variables) {
     const value = resolve(variable, vars);
     if (value === undefined) {
-      throw new BorealisError('BRL_ERR_TEMPLATE_MISSING_VAR', missingMessage(variable), {
+      throw new BorealisError('BRL_ERR_TEMPLATE_MISSING_VAR', missingMessage(variable, vars), {
         details: { variable: variable.path, line: variable.line, column: variable.column },
       });
     }

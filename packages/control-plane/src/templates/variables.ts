@@ -21,6 +21,29 @@ export const ARMORY_VARIABLES = [
 
 export type ArmoryVariable = (typeof ARMORY_VARIABLES)[number];
 
+/**
+ * Values Borealis fills in for `analysis` query templates only: the judgment's window, as Armory
+ * names them. `intervalMillis`/`intervalSeconds`/`promQlStepInterval` are the window's length.
+ */
+export const ANALYSIS_VARIABLES = [
+  'startTimeIso8601',
+  'startTimeEpochSeconds',
+  'startTimeEpochMillis',
+  'endTimeIso8601',
+  'endTimeEpochSeconds',
+  'endTimeEpochMillis',
+  'intervalMillis',
+  'intervalSeconds',
+  'promQlStepInterval',
+] as const;
+export type AnalysisVariable = (typeof ANALYSIS_VARIABLES)[number];
+
+/** The `armory.*` names a query template may use: the window plus the deployment's own. */
+export const QUERY_ARMORY_VARIABLES: readonly string[] = [
+  ...ANALYSIS_VARIABLES,
+  ...ARMORY_VARIABLES.filter((v) => v !== 'callbackUri'),
+];
+
 export const TEMPLATE_ROOTS = ['armory', 'borealis', 'context', 'secrets'] as const;
 export type TemplateRoot = (typeof TEMPLATE_ROOTS)[number];
 

@@ -6,7 +6,7 @@
 export { CALLBACK_BODY_LIMIT, registerCallbackRoutes } from './callback-routes.js';
 export { DEFAULT_CALLBACK_RATE_LIMIT, type RateLimitOptions } from './rate-limiter.js';
 export { registerWebhookRunRoutes } from './run-routes.js';
-export type { LookupAll } from './ssrf-guard.js';
+export { createSsrfGuard, guardedConnector, type LookupAll, type SsrfGuard } from './ssrf-guard.js';
 export {
   type WebhookAttempt,
   type WebhookInvocation,

@@ -1,0 +1,203 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ControlPlane, createControlPlane } from '../server.js';
+
+const TOKEN = 'metric-providers-test-token-0123456789';
+const SECRET = 'prom-token-NeverShownAnywhere-77';
+
+/** A real HTTP server answering JSON, as a `web` metric endpoint does; it records what it got. */
+let web: Server;
+let webUrl: string;
+const seen: Array<{ url: string; headers: IncomingHttpHeaders }> = [];
+const planes: ControlPlane[] = [];
+const dirs: string[] = [];
+
+async function plane(directAllow: string[]): Promise<ControlPlane> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'brl-mp-'));
+  dirs.push(dataDir);
+  const cp = await createControlPlane({
+    port: 0,
+    dataDir,
+    apiToken: TOKEN,
+    directAllow,
+    logger: pino({ level: 'silent' }),
+  });
+  await cp.listen();
+  planes.push(cp);
+  return cp;
+}
+
+async function api(cp: ControlPlane, method: string, path: string, body?: unknown) {
+  const res = await fetch(cp.url + path, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  // biome-ignore lint/suspicious/noExplicitAny: test answers are read loosely
+  return { status: res.status, text, json: (text ? JSON.parse(text) : undefined) as any };
+}
+
+let cp: ControlPlane;
+let guarded: ControlPlane;
+
+beforeAll(async () => {
+  web = createServer((req, res) => {
+    seen.push({ url: req.url ?? '', headers: req.headers });
+    if (req.url?.startsWith('/echo-auth'))
+      return void res.writeHead(500).end(`denied for ${String(req.headers.authorization)}`);
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ data: { errorRate: 0.02 } }));
+  });
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+  webUrl = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
+  cp = await plane(['127.0.0.1/32']);
+  guarded = await plane([]);
+});
+
+afterAll(async () => {
+  for (const p of planes) await p.close();
+  web?.closeAllConnections();
+  await new Promise<void>((r) => web?.close(() => r()));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('metric provider routes', () => {
+  it('creates (201), reads, lists and replaces (200); a missing secret is a warning', async () => {
+    const body = {
+      type: 'prometheus',
+      baseUrl: 'http://prometheus.internal:9090/',
+      networkMode: 'remoteNetworkAgent',
+      agentIdentifier: 'prod-rna',
+      headers: [{ key: 'Authorization', value: 'Bearer {{secrets.prom_token}}' }],
+    };
+    const created = await api(cp, 'PUT', '/api/v1/metric-providers/prom', body);
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({
+      name: 'prom',
+      type: 'prometheus',
+      baseUrl: 'http://prometheus.internal:9090',
+      networkMode: 'remoteNetworkAgent',
+      agentIdentifier: 'prod-rna',
+      headers: [{ key: 'Authorization', value: 'Bearer {{secrets.prom_token}}' }],
+      timeoutSeconds: 30,
+    });
+    expect(created.json.warnings).toEqual([
+      'secret "prom_token" does not exist yet; queries fail until it does: borealis secrets set prom_token',
+    ]);
+    expect((await api(cp, 'GET', '/api/v1/metric-providers/prom')).json.agentIdentifier).toBe('prod-rna');
+    const replaced = await api(cp, 'PUT', '/api/v1/metric-providers/prom', {
+      ...body,
+      agentIdentifier: 'eu-rna',
+    });
+    expect(replaced.status).toBe(200);
+    const list = await api(cp, 'GET', '/api/v1/metric-providers');
+    expect(
+      list.json.metricProviders.map((p: { name: string; agentIdentifier: string }) => [
+        p.name,
+        p.agentIdentifier,
+      ]),
+    ).toEqual([['prom', 'eu-rna']]);
+  });
+
+  it('refuses bad definitions with the field and the fix', async () => {
+    const bad = await api(cp, 'PUT', '/api/v1/metric-providers/p2', {
+      type: 'prometheus',
+      baseUrl: 'http://u:pw@prom:9090',
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toMatchObject({ code: 'BRL_ERR_METRIC_PROVIDER_INVALID', field: 'baseUrl' });
+    const schema = await api(cp, 'PUT', '/api/v1/metric-providers/p2', {
+      type: 'datadog',
+      baseUrl: 'http://x',
+    });
+    expect(schema.status).toBe(400);
+    expect(schema.json.error.code).toBe('BRL_ERR_BAD_REQUEST');
+    expect(schema.json.error.message).toContain('type');
+    const name = await api(cp, 'PUT', '/api/v1/metric-providers/-bad', {
+      type: 'prometheus',
+      baseUrl: 'http://x',
+    });
+    expect(name.status).toBe(400);
+    expect(name.json.error.field).toBe('name');
+  });
+
+  it('deletes (204); then 404 naming the providers that exist', async () => {
+    await api(cp, 'PUT', '/api/v1/metric-providers/gone', { type: 'prometheus', baseUrl: 'http://x:9090' });
+    expect((await api(cp, 'DELETE', '/api/v1/metric-providers/gone')).status).toBe(204);
+    const again = await api(cp, 'DELETE', '/api/v1/metric-providers/gone');
+    expect(again.status).toBe(404);
+    expect(again.json.error.code).toBe('BRL_ERR_METRIC_PROVIDER_NOT_FOUND');
+    expect(again.json.error.message).toContain('existing: prom');
+    expect((await api(cp, 'GET', '/api/v1/metric-providers/gone')).status).toBe(404);
+  });
+
+  it('test: one query now, headers rendered with the secret, which no answer shows', async () => {
+    await cp.secrets.put('web_token', SECRET);
+    const put = await api(cp, 'PUT', '/api/v1/metric-providers/web', {
+      type: 'web',
+      baseUrl: webUrl,
+      jsonPath: '$.data.errorRate',
+      headers: [{ key: 'Authorization', value: 'Bearer {{secrets.web_token}}' }],
+    });
+    expect(put.status).toBe(201);
+    expect(put.text).not.toContain(SECRET);
+    const ok = await api(cp, 'POST', '/api/v1/metric-providers/web/test', { query: '/rate?app=a' });
+    expect(ok.status).toBe(200);
+    expect(ok.json).toMatchObject({ value: 0.02, provider: 'web', url: `${webUrl}/rate?app=a` });
+    expect(seen.at(-1)?.headers.authorization).toBe(`Bearer ${SECRET}`);
+
+    // The endpoint echoes the header in its error: the message carries the error, masked.
+    const echo = await api(cp, 'POST', '/api/v1/metric-providers/web/test', { query: '/echo-auth' });
+    expect(echo.status).toBe(502);
+    expect(echo.json.error.code).toBe('BRL_ERR_METRIC_QUERY_FAILED');
+    expect(echo.json.error.message).toContain('answered HTTP 500: denied for Bearer ****');
+    expect(echo.text).not.toContain(SECRET);
+    const listed = await api(cp, 'GET', '/api/v1/metric-providers');
+    expect(listed.text).not.toContain(SECRET);
+  });
+
+  it('test: a provider that is down fails with the connection error', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    await api(cp, 'PUT', '/api/v1/metric-providers/down', {
+      type: 'prometheus',
+      baseUrl: `http://127.0.0.1:${port}`,
+    });
+    const r = await api(cp, 'POST', '/api/v1/metric-providers/down/test', { query: 'up' });
+    expect(r.status).toBe(502);
+    expect(r.json.error).toMatchObject({ code: 'BRL_ERR_METRIC_UNREACHABLE' });
+    expect(r.json.error.message).toContain('connection refused (ECONNREFUSED)');
+  });
+
+  it('test: a direct provider on a private address is refused by the SSRF guard', async () => {
+    await api(guarded, 'PUT', '/api/v1/metric-providers/web', {
+      type: 'web',
+      baseUrl: webUrl,
+      jsonPath: '$.v',
+    });
+    const r = await api(guarded, 'POST', '/api/v1/metric-providers/web/test', { query: '/rate' });
+    expect(r.status).toBe(403);
+    expect(r.json.error.code).toBe('BRL_ERR_WEBHOOK_SSRF_REFUSED');
+    expect(r.json.error.message).toContain('BOREALIS_DIRECT_ALLOW');
+  });
+
+  it('test: a missing secret, then no agent connected: each says so', async () => {
+    const noSecret = await api(cp, 'POST', '/api/v1/metric-providers/prom/test', { query: 'up' });
+    expect(noSecret.status).toBe(400);
+    expect(noSecret.json.error.message).toContain('no secret named "prom_token"');
+    await cp.secrets.put('prom_token', SECRET);
+    const r = await api(cp, 'POST', '/api/v1/metric-providers/prom/test', { query: 'up' });
+    expect(r.status).toBe(502);
+    expect(r.json.error.code).toBe('BRL_ERR_METRIC_UNREACHABLE');
+    expect(r.json.error.message).toContain('through agent "eu-rna"');
+  });
+});
