@@ -127,7 +127,10 @@ export function createMetricTransport(deps: {
         ? direct(req, opts)
         : viaAgent(opts.agentIdentifier, req, opts);
     },
-    close: () => agent.close(),
+    // Idempotent: a control plane may be closed twice (tests, signal handlers).
+    close: async () => {
+      if (!agent.closed && !agent.destroyed) await agent.close();
+    },
   };
 }
 
