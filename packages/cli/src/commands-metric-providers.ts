@@ -21,6 +21,26 @@ const path = (name: string) => `/api/v1/metric-providers/${encodeURIComponent(na
 const route = (p: ProviderView) =>
   p.networkMode === 'direct' ? 'direct' : `agent ${p.agentIdentifier ?? "(the target's account)"}`;
 
+function rawArgs(program: Command): string[] {
+  return (program as unknown as { rawArgs: string[] }).rawArgs ?? [];
+}
+
+/** Which `--url` is whose: before `metric-providers` the control plane's, after it the provider's. */
+export function splitUrls(args: readonly string[]): { controlPlane?: string; provider?: string } {
+  const at = args.indexOf('metric-providers');
+  const out: { controlPlane?: string; provider?: string } = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    let value: string | undefined;
+    if (arg === '--url') value = args[++i];
+    else if (arg.startsWith('--url=')) value = arg.slice('--url='.length);
+    else continue;
+    if (at >= 0 && i > at) out.provider = value;
+    else out.controlPlane = value;
+  }
+  return out;
+}
+
 export function registerMetricProviderCommands(program: Command, cli: Cli): void {
   const mp = program
     .command('metric-providers')
@@ -29,7 +49,7 @@ export function registerMetricProviderCommands(program: Command, cli: Cli): void
   mp.command('set <name>')
     .description('create or replace a metric provider')
     .requiredOption('--type <type>', 'prometheus or web')
-    .requiredOption('--url <url>', 'base URL, e.g. http://prometheus.internal:9090')
+    .option('--url <url>', "the provider's base URL, e.g. http://prometheus.internal:9090 (required)")
     .option('--agent <id>', 'reach it through this Remote Network Agent (networkMode remoteNetworkAgent)')
     .option(
       '--header <k=v>',
@@ -42,8 +62,18 @@ export function registerMetricProviderCommands(program: Command, cli: Cli): void
     .action(
       cli.run(async (ctx, name: string) => {
         ctx.format();
-        // `--url` here is the provider's; the control plane's comes from BOREALIS_URL or the context.
-        const opts = ctx.command.opts() as {
+        // `--url` after the command is the provider's; the control plane's is a `--url` written
+        // before it (`borealis --url CP metric-providers set ...`), BOREALIS_URL or the context.
+        // (Global flags are read anywhere, so the split is made on the words as typed.)
+        const urls = splitUrls(program.args.length ? rawArgs(program) : []);
+        if (urls.controlPlane === undefined) delete ctx.opts.url;
+        else ctx.opts.url = urls.controlPlane;
+        if (!urls.provider)
+          throw new CliError(
+            `--url is required: the provider's base URL, e.g. ${cli.bin} metric-providers set ${name} --type prometheus --url http://prometheus.internal:9090`,
+            2,
+          );
+        const opts = { ...(ctx.command.opts() as object), url: urls.provider } as {
           type: string;
           url: string;
           agent?: string;
