@@ -116,6 +116,7 @@ async function countStatus(status) {
 }
 
 const file = (i) => `application: bench-${i}
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
   prod:
     constraints:

@@ -105,6 +105,7 @@ async function everyReplicaLists(expected: string[], what: string, timeoutMs = 1
 
 function deployFile(application: string, hook: string): string {
   return `application: ${application}
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
   dev:
     constraints:

@@ -79,6 +79,7 @@ afterAll(async () => {
 
 const deployFile = (port: number) => `
 application: secret-demo
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
   dev:
     account: dev-cluster

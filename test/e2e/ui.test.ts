@@ -168,6 +168,7 @@ describe('the web UI in a real browser', () => {
   it('shows a deployment waiting for approval, an API refusal, the mdMessage as text, and Approve finishes it', async () => {
     needBrowser();
     const deployFile = `application: ui-app
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
   prod:
     account: prod-cluster

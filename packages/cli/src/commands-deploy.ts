@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import {
   type DeploymentView,
   type Diagnostic,
@@ -35,7 +35,8 @@ export function registerDeployCommands(program: Command, cli: Cli): void {
         cli.run((ctx) => {
           const file = ctx.opts.file as string;
           const text = readDeployFile(file);
-          const { diagnostics } = parseDeployFile(text, { fileName: file });
+          // On disk, manifests[].path can be checked against the deploy file's directory.
+          const { diagnostics } = parseDeployFile(text, { fileName: file, baseDir: dirname(resolve(file)) });
           if (diagnostics.length) ctx.out(formatDiagnostics(diagnostics, file));
           const errors = diagnostics.filter((d) => d.severity === 'error').length;
           if (errors) throw new CliError(`${file}: ${errors} error(s)`, 1);
@@ -57,6 +58,12 @@ export function registerDeployCommands(program: Command, cli: Cli): void {
         const format = ctx.format();
         const file = ctx.opts.file as string;
         const deployFile = readDeployFile(file);
+        // The API receives only the text; missing manifest files are found here, before sending.
+        const missing = parseDeployFile(deployFile, {
+          fileName: file,
+          baseDir: dirname(resolve(file)),
+        }).diagnostics.filter((d) => d.code === 'BRL_DF_MANIFEST_NOT_FOUND');
+        if (missing.length) throw new CliError(formatDiagnostics(missing, file), 1);
         const context = Object.fromEntries(
           (ctx.opts.context as string[]).map((kv) => {
             const i = kv.indexOf('=');

@@ -106,6 +106,10 @@ export const ErrorCatalogue = {
     status: 400,
     message: 'The deploy file has errors (see diagnostics, with line and column)',
   },
+  BRL_ERR_DRIVER_UNSUPPORTED_KIND: {
+    status: 400,
+    message: "The deploy file's kind (e.g. lambda) is not one the control plane's target driver deploys",
+  },
   BRL_ERR_DEPLOYMENT_NOT_FOUND: { status: 404, message: 'No deployment with that id' },
   BRL_ERR_DEPLOYMENT_IN_PROGRESS: {
     status: 409,

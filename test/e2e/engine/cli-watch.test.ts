@@ -33,6 +33,7 @@ function file(name: string, yaml: string): string {
 }
 
 const twoEnvs = (app: string, mode: 'ok' | 'fail') => `application: ${app}
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
   staging:
     account: staging-cluster
@@ -88,7 +89,7 @@ describe('deploy start --watch', () => {
       '-f',
       file(
         'approval.yml',
-        'application: cli-cancel\ntargets:\n  prod:\n    constraints:\n      beforeDeployment:\n        - pause:\n            untilApproved: true\n',
+        'application: cli-cancel\nmanifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]\ntargets:\n  prod:\n    constraints:\n      beforeDeployment:\n        - pause:\n            untilApproved: true\n',
       ),
     ]);
     const line = await until(
@@ -111,7 +112,10 @@ describe('deploy start --watch', () => {
       'deploy',
       'validate',
       '-f',
-      file('bad.yml', 'application: x\ntargets:\n  dev:\n    strategy: nope\n'),
+      file(
+        'bad.yml',
+        'application: x\nmanifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]\ntargets:\n  dev:\n    strategy: nope\n',
+      ),
     ]);
     const { code } = await p.exited;
     expect(code).toBe(1);

@@ -75,6 +75,7 @@ it('resumes a timed pause, an approval and a webhook wait after SIGKILL', async 
   server = await startServer();
   const files = {
     pause: `application: crash-pause
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
   dev:
     constraints:
@@ -84,6 +85,7 @@ targets:
             unit: seconds
 `,
     approval: `application: crash-approval
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
   dev:
     constraints:
@@ -92,6 +94,7 @@ targets:
             untilApproved: true
 `,
     webhook: `application: crash-webhook
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
   dev:
     constraints:

@@ -32,7 +32,7 @@ ${d.length ? `      dependsOn: [${d.join(', ')}]\n` : ''}      beforeDeployment:
   const { status, json } = await plane.api<{ deploymentId: string }>(
     'POST',
     '/api/v1/deployments',
-    `application: graph\ntargets:\n${targets}`,
+    `application: graph\nmanifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]\ntargets:\n${targets}`,
     'application/yaml',
   );
   expect(status).toBe(202);

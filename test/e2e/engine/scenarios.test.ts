@@ -38,6 +38,7 @@ describe('beforeDeployment', () => {
   const file = (app: string, mode: 'ok' | 'fail') => `version: v1
 kind: kubernetes
 application: ${app}
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
 ${target(
   'dev',
@@ -87,6 +88,7 @@ ${webhook('Update-Database-Schema', hooks.url, mode)}`;
 describe('afterDeployment', () => {
   it('a failure on staging cancels prod and leaves staging deployed', async () => {
     const id = await start(`application: after-fail
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
 ${target(
   'staging',
@@ -128,6 +130,7 @@ ${webhook('Run-Integration-Tests', hooks.url, 'fail')}`);
 describe('a manual approval and a failing webhook', () => {
   it('in beforeDeployment: the failure settles the list without waiting for the approval', async () => {
     const id = await start(`application: approval-before
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
 ${target(
   'prod',
@@ -157,6 +160,7 @@ ${webhook('Update-Database-Schema', hooks.url, 'fail')}`);
 
   it('in blue/green redirectTrafficAfter: rolls back without the approval', async () => {
     const id = await start(`application: approval-bg
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
 ${target(
   'prod',
@@ -186,6 +190,7 @@ ${webhook('security-scan', hooks.url, 'fail')}`);
 
 describe('blue/green with security-scan and an analysis in parallel', () => {
   const file = (app: string, scan: 'ok' | 'hold', provider?: string) => `application: ${app}
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
 ${target(
   'prod',
@@ -278,6 +283,7 @@ ${webhook('security-scan', hooks.url, scan)}`;
 
 describe('canary with setWeight then runWebhook', () => {
   const file = (app: string) => `application: ${app}
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
 ${target(
   'staging',
@@ -337,7 +343,8 @@ describe('the API contract', () => {
     const bad = await plane.api<{
       error: { code: string; diagnostics: Array<{ line: number; column: number }> };
     }>('POST', '/api/v1/deployments', {
-      deployFile: 'application: x\ntargets:\n  dev:\n    strategy: nope\n',
+      deployFile:
+        'application: x\nmanifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]\ntargets:\n  dev:\n    strategy: nope\n',
     });
     expect(bad.status).toBe(400);
     expect(bad.json.error.code).toBe('BRL_ERR_DEPLOY_FILE_INVALID');
@@ -351,6 +358,7 @@ describe('the API contract', () => {
 
   it('one deployment per application: a second start is 409 naming the running one; enqueueOne queues', async () => {
     const file = (queue: boolean) => `application: busy-app
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 ${queue ? 'deploymentConfig:\n  ifDeploymentInProgress:\n    strategy: enqueueOne\n' : ''}targets:
   dev:
     constraints:
@@ -392,6 +400,7 @@ ${queue ? 'deploymentConfig:\n  ifDeploymentInProgress:\n    strategy: enqueueOn
 
   it('streams every transition as server-sent events, replaying from Last-Event-ID, and ends when final', async () => {
     const id = await start(`application: sse-app
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
   dev:
     constraints:

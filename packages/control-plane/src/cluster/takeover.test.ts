@@ -72,6 +72,7 @@ describe('lease takeover', () => {
 
     const deployFile = `
 application: takeover
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
   dev:
     account: dev

@@ -68,6 +68,36 @@ export const DiagnosticCatalogue = {
     description:
       'A `pause` must be either timed (`duration` + `unit`) or a manual approval (`untilApproved: true`).',
   },
+  BRL_DF_VERSION: {
+    severity: 'warning',
+    description:
+      '`version` is not `v1` (Armory tolerated other values such as `apps/v1`); the file is read as `v1`.',
+  },
+  BRL_DF_IGNORED_KEY: {
+    severity: 'warning',
+    description:
+      'A key Armory once accepted and later dropped (e.g. `aggregationMethod` in an analysis query); it is accepted and ignored.',
+  },
+  BRL_DF_WRONG_KIND: {
+    severity: 'error',
+    description:
+      "A key of the other `kind` (e.g. `artifacts` or a target's `region` in a `kind: kubernetes` file, `manifests` in a `kind: lambda` one).",
+  },
+  BRL_DF_NO_MANIFESTS: {
+    severity: 'error',
+    description:
+      'A `kind: kubernetes` file has no `manifests` (at least one is required), or a `kind: lambda` file has no `artifacts`.',
+  },
+  BRL_DF_MANIFEST_NOT_FOUND: {
+    severity: 'error',
+    description:
+      'A `manifests[].path` does not exist next to the deploy file (checked by `deploy validate -f` and `deploy start -f`, which know the directory; the API receives only the text and cannot check).',
+  },
+  BRL_DF_NO_ACTIVE_SERVICE: {
+    severity: 'error',
+    description:
+      'A `blueGreen` strategy has no `activeService`, and no `trafficManagement[].kubernetes[].activeService` for the targets that use it names one either.',
+  },
   BRL_DF_DURATION: { severity: 'error', description: 'A duration is not a positive whole number.' },
   BRL_DF_TIMEOUT_TOO_SHORT: {
     severity: 'error',
@@ -105,6 +135,10 @@ export const DiagnosticCatalogue = {
   BRL_DF_UNKNOWN_QUERY: {
     severity: 'error',
     description: 'An `analysis.queries` entry names no query in `analysis.queries`.',
+  },
+  BRL_DF_UNKNOWN_FUNCTION: {
+    severity: 'error',
+    description: '`providerOptions.lambda[].name` names no `artifacts[].functionName`.',
   },
   BRL_DF_DUPLICATE_NAME: {
     severity: 'error',
@@ -157,6 +191,11 @@ export const DiagnosticCatalogue = {
     severity: 'warning',
     description:
       'A `{{context.x}}` that neither the file-level `context` nor any calling `runWebhook.context` defines (it may still come from start-time `--context`).',
+  },
+  BRL_DF_PREVIEW_NOT_EXPOSED: {
+    severity: 'warning',
+    description:
+      '`{{armory.preview.<service>}}` names a service that no `exposeServices` step of the file exposes.',
   },
   BRL_DF_BODY_NOT_JSON: {
     severity: 'warning',

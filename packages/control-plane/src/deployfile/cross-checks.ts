@@ -12,6 +12,8 @@ import type { DeploymentSpec, RunWebhookStep, StrategySpec, TargetSpec } from '.
 export interface Located {
   at(path: string): Position;
   keyAt(path: string): Position;
+  /** Whether the file wrote this path (even with a value that failed to decode). */
+  has(path: string): boolean;
 }
 
 /** Every runWebhook in the file with its path and the targets that reach it. */
@@ -159,6 +161,8 @@ export function crossCheck(spec: DeploymentSpec, loc: Located, sink: DiagnosticS
     });
   }
   reportCycles(spec.targets, loc, sink);
+  checkKind(spec, loc, sink, unknownTarget);
+  checkBlueGreenServices(spec, loc, sink);
 
   spec.manifests.forEach((m, i) => {
     m?.targets?.forEach((name, j) => {
@@ -265,6 +269,176 @@ export function crossCheck(spec: DeploymentSpec, loc: Located, sink: DiagnosticS
       );
     }
   });
+}
+
+/** What each kind needs and refuses: manifests for kubernetes, artifacts and AWS keys for lambda. */
+function checkKind(
+  spec: DeploymentSpec,
+  loc: Located,
+  sink: DiagnosticSink,
+  unknownTarget: (name: string, path: string) => void,
+): void {
+  const lambda = spec.kind === 'lambda';
+  const wrongKind = (path: string, key: string, belongs: string, fix: string) =>
+    sink.add(
+      'BRL_DF_WRONG_KIND',
+      loc.keyAt(path),
+      path,
+      `${key} belongs to kind: ${belongs}, but this file is kind: ${spec.kind}`,
+      fix,
+    );
+  if (!lambda) {
+    if (spec.artifacts !== undefined)
+      wrongKind(
+        'artifacts',
+        'artifacts',
+        'lambda',
+        'write kind: lambda, or list Kubernetes manifests under manifests:',
+      );
+    if (spec.providerOptions !== undefined)
+      wrongKind(
+        'providerOptions',
+        'providerOptions',
+        'lambda',
+        'write kind: lambda, or remove providerOptions',
+      );
+    for (const [name, t] of Object.entries(spec.targets)) {
+      for (const key of ['deployAsIamRole', 'region'] as const) {
+        if (t?.[key] !== undefined)
+          wrongKind(
+            joinPath(joinPath('targets', name), key),
+            key,
+            'lambda',
+            `write kind: lambda at the top of the file, or remove ${key} from this Kubernetes target`,
+          );
+      }
+    }
+    spec.trafficManagement.forEach((tm, i) => {
+      if (tm?.alias !== undefined)
+        wrongKind(
+          joinPath(joinPath('trafficManagement', i), 'alias'),
+          'alias',
+          'lambda',
+          'Kubernetes traffic goes through kubernetes:, smi: or istio: entries',
+        );
+    });
+    if (spec.manifests.length === 0) {
+      const at = loc.has('manifests') ? loc.keyAt('manifests') : { line: 1, column: 1 };
+      sink.add(
+        'BRL_DF_NO_MANIFESTS',
+        at,
+        'manifests',
+        'the file deploys nothing: a kind: kubernetes deploy file needs at least one entry in manifests',
+        'add manifests: with - path: <file or directory next to the deploy file> or - inline: | and the manifest (Argo Rollouts objects go there too)',
+      );
+    }
+    return;
+  }
+  if (spec.manifests.length > 0 || loc.has('manifests'))
+    wrongKind(
+      'manifests',
+      'manifests',
+      'kubernetes',
+      'a Lambda deployment lists its functions under artifacts:',
+    );
+  spec.trafficManagement.forEach((tm, i) => {
+    for (const key of ['kubernetes', 'smi', 'istio'] as const)
+      if (tm?.[key] !== undefined)
+        wrongKind(
+          joinPath(joinPath('trafficManagement', i), key),
+          key,
+          'kubernetes',
+          'Lambda traffic shifts through alias: entries',
+        );
+  });
+  const artifacts = spec.artifacts ?? [];
+  if (artifacts.length === 0) {
+    const at = loc.has('artifacts') ? loc.keyAt('artifacts') : { line: 1, column: 1 };
+    sink.add(
+      'BRL_DF_NO_MANIFESTS',
+      at,
+      'artifacts',
+      'the file deploys nothing: a kind: lambda deploy file needs at least one entry in artifacts',
+      'add artifacts: with - functionName: <name>, path: s3://<bucket>/<function>.zip, type: zipFile',
+    );
+  }
+  for (const [name, t] of Object.entries(spec.targets)) {
+    if (!t) continue;
+    const base = joinPath('targets', name);
+    if (t.namespace !== undefined)
+      wrongKind(
+        joinPath(base, 'namespace'),
+        'namespace',
+        'kubernetes',
+        'a Lambda target has account, deployAsIamRole and region',
+      );
+    for (const key of ['account', 'deployAsIamRole', 'region'] as const) {
+      if (t[key] === undefined && !loc.has(joinPath(base, key)))
+        sink.add(
+          'BRL_DF_REQUIRED',
+          loc.keyAt(base),
+          joinPath(base, key),
+          `Lambda target "${name}" is missing ${key}`,
+          key === 'deployAsIamRole'
+            ? 'add deployAsIamRole: <ARN of the role that deploys the function>'
+            : key === 'region'
+              ? 'add region: <AWS region, e.g. us-east-1>'
+              : 'add account: <a name for the AWS account>',
+        );
+    }
+  }
+  const functions = new Set(artifacts.map((a) => a?.functionName).filter(Boolean));
+  (spec.providerOptions?.lambda ?? []).forEach((o, i) => {
+    if (!o) return;
+    const base = joinPath(joinPath('providerOptions', 'lambda'), i);
+    const at = (key: string) => joinPath(base, key);
+    if (typeof o.target === 'string' && !Object.hasOwn(spec.targets, o.target))
+      unknownTarget(o.target, at('target'));
+    if (typeof o.name === 'string' && !functions.has(o.name))
+      sink.add(
+        'BRL_DF_UNKNOWN_FUNCTION',
+        loc.at(at('name')),
+        at('name'),
+        `providerOptions.lambda names function "${o.name}", which no artifact has as functionName`,
+        hintFor(o.name, functions as Set<string>, 'artifacts'),
+      );
+  });
+}
+
+/**
+ * A blueGreen strategy needs an active service: its own `activeService`, or (Armory's current
+ * guide) `trafficManagement[].kubernetes[].activeService` for every target that uses it.
+ */
+function checkBlueGreenServices(spec: DeploymentSpec, loc: Located, sink: DiagnosticSink): void {
+  const namedFor = (target: string | undefined) =>
+    spec.trafficManagement.some(
+      (tm) =>
+        (target === undefined || tm?.targets === undefined || tm.targets.includes(target)) &&
+        Array.isArray(tm?.kubernetes) &&
+        (tm.kubernetes as Array<{ activeService?: unknown } | undefined>).some(
+          (k) => typeof k?.activeService === 'string',
+        ),
+    );
+  for (const [name, s] of Object.entries(spec.strategies)) {
+    if (s?.type !== 'blueGreen' || s.activeService !== undefined) continue;
+    const path = joinPath(joinPath('strategies', name), 'blueGreen');
+    if (loc.has(joinPath(path, 'activeService'))) continue; // written, but broken: reported already
+    const users = Object.entries(spec.targets)
+      .filter(([, t]) => t?.strategy === name)
+      .map(([targetName]) => targetName);
+    const missing =
+      users.length === 0 ? (namedFor(undefined) ? [] : ['']) : users.filter((t) => !namedFor(t));
+    if (missing.length === 0) continue;
+    sink.add(
+      'BRL_DF_NO_ACTIVE_SERVICE',
+      loc.keyAt(path),
+      path,
+      users.length === 0
+        ? `blueGreen strategy "${name}" names no activeService, and no trafficManagement entry names one`
+        : `blueGreen strategy "${name}" names no activeService, and trafficManagement names none for target ${missing.map((t) => `"${t}"`).join(', ')}`,
+      'add activeService: <the Service that takes production traffic> under blueGreen:, or trafficManagement: - targets: [...] kubernetes: - activeService: <service>',
+    );
+  }
 }
 
 function hintFor(name: string, known: Iterable<string>, where: string): string {

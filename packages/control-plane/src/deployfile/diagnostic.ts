@@ -18,16 +18,21 @@ export interface Position {
   column: number;
 }
 
-/** Collects diagnostics; the severity always comes from the catalogue, one report per code+place. */
+/**
+ * Collects diagnostics; the severity always comes from the catalogue, one report per code, place
+ * and path (two required keys missing from one mapping are two reports at the same place).
+ */
 export class DiagnosticSink {
   readonly items: Diagnostic[] = [];
   private readonly seen = new Set<string>();
+  private readonly places = new Set<string>();
   private errors = 0;
 
   add(code: DiagnosticCode, at: Position, path: string, message: string, hint?: string): void {
-    const key = `${code}@${at.line}:${at.column}`;
+    const key = `${code}@${at.line}:${at.column}@${path}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
+    this.places.add(`${code}@${at.line}:${at.column}`);
     const d: Diagnostic = {
       severity: DiagnosticCatalogue[code].severity,
       code,
@@ -39,6 +44,11 @@ export class DiagnosticSink {
     if (hint !== undefined) d.hint = hint;
     if (d.severity === 'error') this.errors++;
     this.items.push(d);
+  }
+
+  /** Whether `code` was already reported at this place (for any path). */
+  hasAt(code: DiagnosticCode, at: Position): boolean {
+    return this.places.has(`${code}@${at.line}:${at.column}`);
   }
 
   errorCount(): number {

@@ -7,7 +7,7 @@ export { DiagnosticCatalogue, type DiagnosticCode } from './codes.js';
 export { type Diagnostic, formatDiagnostics } from './diagnostic.js';
 export { type ParseOptions, type ParseResult, parseDeployFile } from './parse-deploy-file.js';
 export { MAX_DEPLOY_FILE_BYTES } from './read-source.js';
-export { MAX_RETRY_COUNT, MIN_DEPLOYMENT_TIMEOUT_MS } from './schema.js';
+export { KINDS, MAX_RETRY_COUNT, MIN_DEPLOYMENT_TIMEOUT_MS, slugOf } from './schema.js';
 export type {
   AfterDeploymentStep,
   AnalysisMode,
@@ -18,10 +18,13 @@ export type {
   CanaryStep,
   CanaryStrategy,
   ConstraintStep,
+  DeploymentKind,
   DeploymentSpec,
   Duration,
   ExposeServicesStep,
   HttpMethod,
+  LambdaArtifactSpec,
+  LambdaProviderOptionsSpec,
   ManifestSpec,
   NetworkMode,
   PauseStep,

@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { isMap, isScalar, type Node } from 'yaml';
-import { crossCheck, webhookCallSites } from './cross-checks.js';
+import { allSteps, crossCheck, webhookCallSites } from './cross-checks.js';
 import { type Diagnostic, DiagnosticSink, type Position } from './diagnostic.js';
 import { readSource } from './read-source.js';
-import { deployFileSchema } from './schema.js';
+import { deployFileSchema, slugOf } from './schema.js';
 import { type DecodeContext, decode, posOf } from './schema-kit.js';
 import type { DeploymentSpec } from './spec-types.js';
 import { checkTemplates } from './template-checks.js';
@@ -10,6 +12,12 @@ import { checkTemplates } from './template-checks.js';
 export interface ParseOptions {
   /** Only used in messages. */
   fileName?: string;
+  /**
+   * The directory of the deploy file, when it is a file on disk (`deploy validate -f`): then
+   * every `manifests[].path` must exist there. Text received over the API has no directory, so
+   * those paths cannot be checked there.
+   */
+  baseDir?: string;
 }
 
 export interface ParseResult {
@@ -23,11 +31,11 @@ export interface ParseResult {
  * Reads, validates and normalises a deploy file. Never throws: every problem, including
  * unreadable input, is a diagnostic with a line, a column and a hint.
  */
-export function parseDeployFile(text: string | Uint8Array, _opts: ParseOptions = {}): ParseResult {
+export function parseDeployFile(text: string | Uint8Array, opts: ParseOptions = {}): ParseResult {
   const sink = new DiagnosticSink();
   let spec: DeploymentSpec | undefined;
   try {
-    spec = validate(text, sink);
+    spec = validate(text, sink, opts);
   } catch (err) {
     // A validator bug must not become a 500 or a crashed CLI; say so plainly instead.
     sink.add(
@@ -43,7 +51,11 @@ export function parseDeployFile(text: string | Uint8Array, _opts: ParseOptions =
   return sink.hasErrors() || !spec ? { diagnostics } : { spec, diagnostics };
 }
 
-function validate(text: string | Uint8Array, sink: DiagnosticSink): DeploymentSpec | undefined {
+function validate(
+  text: string | Uint8Array,
+  sink: DiagnosticSink,
+  opts: ParseOptions,
+): DeploymentSpec | undefined {
   const read = readSource(text, sink);
   if (!read.doc || !read.usable) return undefined;
   const contents = read.doc.contents as Node | null;
@@ -92,13 +104,43 @@ function validate(text: string | Uint8Array, sink: DiagnosticSink): DeploymentSp
     analysis: { ...decoded.analysis, queries: decoded.analysis?.queries ?? [] },
     context: decoded.context ?? {},
   } as DeploymentSpec;
+  if (typeof decoded.application === 'string') raw.applicationSlug = slugOf(decoded.application);
   const loc = {
     at: (path: string): Position =>
       ctx.positions.get(path) ?? ctx.keyPositions.get(path) ?? { line: 1, column: 1 },
     keyAt: (path: string): Position =>
       ctx.keyPositions.get(path) ?? ctx.positions.get(path) ?? { line: 1, column: 1 },
+    has: (path: string): boolean => ctx.keyPositions.has(path) || ctx.positions.has(path),
   };
   crossCheck(raw, loc, sink);
-  checkTemplates(raw, webhookCallSites(raw), ctx, sink);
+  if (opts.baseDir !== undefined) checkManifestPaths(raw, opts.baseDir, loc, sink);
+  const exposed = new Set<string>();
+  for (const { step } of allSteps(raw))
+    if (step.type === 'exposeServices' && Array.isArray(step.services))
+      for (const service of step.services) if (typeof service === 'string') exposed.add(service);
+  checkTemplates(raw, webhookCallSites(raw), ctx, sink, exposed);
   return raw;
+}
+
+/** `manifests[].path` is relative to the deploy file's directory (a file or a directory). */
+function checkManifestPaths(
+  spec: DeploymentSpec,
+  baseDir: string,
+  loc: { at(path: string): Position },
+  sink: DiagnosticSink,
+): void {
+  spec.manifests.forEach((m, i) => {
+    if (!m || !('path' in m) || typeof m.path !== 'string') return;
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(m.path)) return; // a URL, not a local path
+    const full = resolve(baseDir, m.path);
+    if (existsSync(full)) return;
+    const path = `manifests[${i}].path`;
+    sink.add(
+      'BRL_DF_MANIFEST_NOT_FOUND',
+      loc.at(path),
+      path,
+      `manifest path ${JSON.stringify(m.path)} does not exist (looked for ${full})`,
+      'paths are relative to the directory of the deploy file; correct the path or add the file',
+    );
+  });
 }

@@ -148,8 +148,9 @@ export function readSource(input: string | Uint8Array, sink: DiagnosticSink): Re
     uniqueKeys: false,
     strict: true,
   });
-  let usable = true;
-  for (const err of doc.errors) {
+  const worth = yamlErrorsWorthReporting(doc.errors, source, lineCounter, sink);
+  let usable = !worth.causeReported;
+  for (const err of worth.errors) {
     if (!reportYamlError(err, source, lineCounter, sink)) usable = false;
   }
   return { source, doc, lineCounter, usable };
@@ -170,6 +171,85 @@ function tooDeepAt(source: string): number | undefined {
       if (++depth > MAX_FLOW_DEPTH) return offset;
     } else if (token === ']' || token === '}') depth = Math.max(0, depth - 1);
     offset += token.length;
+  }
+  return undefined;
+}
+
+/** Parser errors after which the tree is still what the author meant. */
+const RECOVERABLE = new Set(['MULTIPLE_DOCS', 'DUPLICATE_KEY']);
+
+function lineText(source: string, lc: LineCounter, line: number): string {
+  const start = lc.lineStarts[line - 1];
+  if (start === undefined) return '';
+  const end = source.indexOf('\n', start);
+  return source.slice(start, end === -1 ? undefined : end).replace(/\r$/, '');
+}
+
+const indentOf = (text: string) => /^ */.exec(text)?.[0].length ?? 0;
+const isBlankOrComment = (text: string) => /^\s*(#.*)?$/.test(text);
+
+/**
+ * The parser often reports one mistake several times (a tab: the tab and the nesting it breaks;
+ * an unindented block scalar: every line of it). People need the cause once, with the fix; the
+ * cause is reported here and the echoes are dropped.
+ */
+function yamlErrorsWorthReporting(
+  errors: readonly YAMLError[],
+  source: string,
+  lc: LineCounter,
+  sink: DiagnosticSink,
+): { errors: YAMLError[]; causeReported: boolean } {
+  const syntax = errors.filter((e) => !RECOVERABLE.has(e.code) && e.code !== 'RESOURCE_EXHAUSTION');
+  const others = errors.filter((e) => !syntax.includes(e));
+  if (syntax.length === 0) return { errors: [...errors], causeReported: false };
+  // Tabs: one error, at the first tab-indented line, naming the others.
+  const tabLines = [
+    ...new Set(syntax.filter((e) => e.code === 'TAB_AS_INDENT').map((e) => lc.linePos(e.pos[0]).line)),
+  ];
+  if (tabLines.length > 0) {
+    const first = tabLines[0]!;
+    sink.add(
+      'BRL_DF_YAML_SYNTAX',
+      { line: first, column: 1 },
+      '',
+      `line ${first} is indented with a tab${tabLines.length > 2 ? ` (so are lines ${tabLines.slice(1).join(', ')})` : tabLines.length === 2 ? ` (so is line ${tabLines[1]})` : ''}; YAML indentation is spaces only`,
+      'replace the tabs at the start of these lines with spaces (two per level); set your editor to insert spaces',
+    );
+    return { errors: others, causeReported: true };
+  }
+  // A block scalar (`inline: >-`, `value: |`) whose text is not indented under its key.
+  const firstLine = Math.min(...syntax.map((e) => lc.linePos(e.pos[0]).line));
+  const block = unindentedBlockScalar(source, lc, firstLine);
+  if (block) {
+    sink.add(
+      'BRL_DF_YAML_SYNTAX',
+      { line: block.line + 1, column: 1 },
+      '',
+      `the text of the block scalar "${block.key}: ${block.indicator}" (line ${block.line}) is not indented under ${block.key}, so YAML reads it as keys of the mapping around it`,
+      `indent every line of the text at least ${block.keyIndent + 2 - block.textIndent} more space(s), deeper than "${block.key}:" (column ${block.keyIndent + 1})`,
+    );
+    return { errors: others, causeReported: true };
+  }
+  return { errors: [...errors], causeReported: false };
+}
+
+/** The block-scalar header nearest above `errorLine` whose following text is not indented. */
+function unindentedBlockScalar(
+  source: string,
+  lc: LineCounter,
+  errorLine: number,
+): { line: number; key: string; indicator: string; keyIndent: number; textIndent: number } | undefined {
+  for (let line = errorLine; line >= 1 && line >= errorLine - 50; line--) {
+    const text = lineText(source, lc, line);
+    const m = /^(\s*(?:-\s+)?)([^\s#'"][^:#]*?):\s+([|>][-+0-9]*)\s*(?:#.*)?$/.exec(text);
+    if (!m) continue;
+    const keyIndent = (m[1] ?? '').length;
+    let next = line + 1;
+    while (next <= lc.lineStarts.length && lineText(source, lc, next).trim() === '') next++;
+    const nextText = lineText(source, lc, next);
+    const textIndent = indentOf(nextText);
+    if (next > errorLine + 1 || textIndent > keyIndent || nextText.trim() === '') return undefined;
+    return { line, key: (m[2] ?? '').trim(), indicator: m[3] ?? '|', keyIndent, textIndent };
   }
   return undefined;
 }
@@ -235,7 +315,15 @@ function reportYamlError(err: YAMLError, source: string, lc: LineCounter, sink: 
     return true;
   }
   const first = err.message.split('\n')[0] ?? err.message;
-  sink.add('BRL_DF_YAML_SYNTAX', at, '', `YAML syntax error: ${first}`, YAML_HINTS[err.code]);
+  // The parser may place an indentation error on the comment or blank line before the key.
+  let where = at;
+  if (isBlankOrComment(lineText(source, lc, line))) {
+    let next = line + 1;
+    while (next <= lc.lineStarts.length && isBlankOrComment(lineText(source, lc, next))) next++;
+    if (next <= lc.lineStarts.length)
+      where = { line: next, column: indentOf(lineText(source, lc, next)) + 1 };
+  }
+  sink.add('BRL_DF_YAML_SYNTAX', where, '', `YAML syntax error: ${first}`, YAML_HINTS[err.code]);
   return false;
 }
 

@@ -34,13 +34,21 @@ interface Base {
   /** Post-processing (checks needing several fields, normalisation); `undefined` = invalid. */
   // `never`: each schema's refine takes the shape its own fields decode to.
   refine?: (value: never, at: RefineAt) => unknown;
+  /**
+   * Reshaping that never reports (a type tag, a name from the key). It runs even when the part
+   * has errors inside, so that whole-file checks still see what the part holds: one bad value
+   * must not hide the other problems of its block.
+   */
+  normalize?: (value: never) => unknown;
 }
 
 export interface StringSchema extends Base {
   kind: 'string';
-  /** Allowed values; the match is case-insensitive when `caseInsensitive`, giving the canonical spelling. */
+  /**
+   * Allowed values, matched case-insensitively (Armory's schema does, and its `template` command
+   * writes `SECONDS`); the result is the canonical spelling given here.
+   */
   enum?: readonly string[];
-  caseInsensitive?: boolean;
   enumCode?: DiagnosticCode;
   pattern?: RegExp;
   patternHint?: string;
@@ -68,10 +76,14 @@ export interface Field {
   required?: boolean;
   /** Applied when the key is absent or has no value. Functions give a fresh value each time. */
   default?: () => unknown;
+  /** A key Armory once accepted and later dropped: accepted, not kept, warned about with this text. */
+  ignored?: string;
 }
 export interface ObjectSchema extends Base {
   kind: 'object';
   what: string;
+  /** How to write it, for when something else (a number, a text) stands where it belongs. */
+  typeHint?: string;
   fields: Record<string, Field>;
   /** Other spelling -> canonical key. */
   aliases?: Record<string, string>;
@@ -83,6 +95,8 @@ export interface MapSchema extends Base {
   keyPattern?: RegExp;
   keyHint?: string;
   minEntries?: number;
+  /** What one entry is called in messages ("target", "strategy"). */
+  entry?: string;
   /** `context: []` appears in the wild; an empty list means an empty dictionary. */
   emptyListIsEmpty?: boolean;
 }
@@ -234,7 +248,8 @@ export function decode(
   const pos = posOf(node, ctx);
   ctx.positions.set(path, pos);
   const errorsBefore = ctx.sink.errorCount();
-  const raw = decodeRaw(schema, node, path, ctx, pos, ownerPos);
+  let raw = decodeRaw(schema, node, path, ctx, pos, ownerPos);
+  if (raw !== undefined && schema.normalize) raw = schema.normalize(raw as never);
   // A part with errors inside stays partial (so later checks still see the rest of the file),
   // but is not refined: refinements would only repeat the same problem in other words.
   if (raw === undefined || !schema.refine || ctx.sink.errorCount() > errorsBefore) return raw;
@@ -256,6 +271,7 @@ function typeError(
   hint?: string,
 ) {
   if (isUnquotedTemplate(node)) {
+    if (ctx.sink.hasAt('BRL_DF_UNQUOTED_TEMPLATE', pos)) return; // the YAML reader said it already
     const text = ctx.source.slice(node.range?.[0] ?? 0, node.range?.[1] ?? 0).trim();
     const key = /([^.\][]+)$/.exec(path)?.[1] ?? 'value';
     ctx.sink.add(
@@ -267,6 +283,17 @@ function typeError(
     );
     return;
   }
+  const glued = missingSpaceAfterColon(node);
+  if (glued) {
+    ctx.sink.add(
+      'BRL_DF_TYPE',
+      pos,
+      path,
+      `${path || 'the file'} must be ${expected}, but YAML reads ${JSON.stringify(truncate(glued.text))} as one piece of text: there is no space after the colon`,
+      `write a space after the colon: ${glued.key}: ${glued.value}`,
+    );
+    return;
+  }
   ctx.sink.add(
     'BRL_DF_TYPE',
     pos,
@@ -274,6 +301,14 @@ function typeError(
     `${path || 'the file'} must be ${expected}, not ${describeNode(node)}`,
     hint,
   );
+}
+
+/** `dependsOn:["x"]`: YAML needs a space after the colon, so this is one plain scalar. */
+function missingSpaceAfterColon(node: Node): { text: string; key: string; value: string } | undefined {
+  if (!isScalar(node) || typeof node.value !== 'string' || node.type !== 'PLAIN') return undefined;
+  const m = /^([A-Za-z_][\w-]*):(\S.*)$/s.exec(node.value);
+  if (!m || /^\/\//.test(m[2] ?? '')) return undefined; // https://... is a URL, not a key
+  return { text: node.value, key: m[1] ?? '', value: m[2] ?? '' };
 }
 
 /** `{{a.b}}` unquoted parses as a flow mapping whose only key is itself a flow mapping. */
@@ -319,7 +354,13 @@ function decodeRaw(
       const n = node.value;
       if (schema.kind === 'number') return n;
       if (!Number.isInteger(n)) {
-        ctx.sink.add('BRL_DF_TYPE', pos, path, `${path} must be a whole number, not ${n}`);
+        ctx.sink.add(
+          'BRL_DF_TYPE',
+          pos,
+          path,
+          `${path} must be a whole number, not ${n}`,
+          `write a whole number such as ${Math.max(schema.min ?? 0, Math.round(n))}`,
+        );
         return undefined;
       }
       if ((schema.min !== undefined && n < schema.min) || (schema.max !== undefined && n > schema.max)) {
@@ -334,7 +375,7 @@ function decodeRaw(
           pos,
           path,
           `${path} must be ${range}, not ${n}`,
-          schema.rangeHint,
+          schema.rangeHint ?? `use a whole number ${range}`,
         );
         return undefined;
       }
@@ -383,9 +424,7 @@ function decodeString(schema: StringSchema, node: Node, path: string, ctx: Decod
     return undefined;
   }
   if (schema.enum) {
-    const match = schema.enum.find((e) =>
-      schema.caseInsensitive ? e.toLowerCase() === value.toLowerCase() : e === value,
-    );
+    const match = schema.enum.find((e) => e.toLowerCase() === value.toLowerCase());
     if (match === undefined) {
       const suggestion = didYouMean(value, schema.enum);
       ctx.sink.add(
@@ -393,7 +432,7 @@ function decodeString(schema: StringSchema, node: Node, path: string, ctx: Decod
         pos,
         path,
         `${path} must be one of ${schema.enum.join(', ')}, not ${JSON.stringify(truncate(value))}`,
-        suggestion ? `did you mean "${suggestion}"?` : undefined,
+        suggestion ? `did you mean "${suggestion}"?` : `write one of: ${schema.enum.join(', ')} (any case)`,
       );
       return undefined;
     }
@@ -421,7 +460,7 @@ function decodeObject(
   ownerPos: Position | undefined,
 ) {
   if (!isMap(node)) {
-    typeError(node, path, ctx, pos, schema.what);
+    typeError(node, path, ctx, pos, schema.what, schema.typeHint);
     return undefined;
   }
   const out: Record<string, unknown> = {};
@@ -469,6 +508,16 @@ function decodeObject(
     }
     written.set(canonical, key);
     ctx.keyPositions.set(childPath, keyPos);
+    if (field.ignored !== undefined) {
+      ctx.sink.add(
+        'BRL_DF_IGNORED_KEY',
+        keyPos,
+        childPath,
+        `${childPath} is ignored: ${field.ignored}`,
+        `remove ${key}:`,
+      );
+      continue;
+    }
     if (isNullScalar(pair.value)) {
       nullKeys.add(canonical);
       if (field.required) ctx.sink.add('BRL_DF_REQUIRED', keyPos, childPath, `${childPath} has no value`);
@@ -528,15 +577,16 @@ function decodeMap(schema: MapSchema, node: Node, path: string, ctx: DecodeConte
     }
     seen.add(key);
     ctx.keyPositions.set(childPath, keyPos);
+    // A bad name is reported, but the entry is still checked and kept: its contents may have
+    // problems of their own, and references to it must not turn into "unknown name" cascades.
     if (schema.keyPattern && !schema.keyPattern.test(key)) {
       ctx.sink.add(
         'BRL_DF_INVALID_VALUE',
         keyPos,
         childPath,
-        `"${truncate(key)}" is not a valid name in ${path}`,
+        `"${truncate(key)}" is not a valid ${schema.entry ?? 'name'} in ${path}`,
         schema.keyHint,
       );
-      continue;
     }
     if (isNullScalar(pair.value)) {
       typeError(

@@ -2,7 +2,7 @@
  * THE schema of the deploy file (spec/deploy-file-reference.md and the webhook product page).
  * Every key, both spellings where two are in use, and every default live here and only here.
  */
-import type { ObjectSchema, OneKeySchema, RefineAt, Schema } from './schema-kit.js';
+import type { ObjectSchema, OneKeySchema, RefineAt, Schema, StringSchema } from './schema-kit.js';
 import { type Duration, HTTP_METHODS, NETWORK_MODES, TIME_UNITS, type TimeUnit } from './spec-types.js';
 
 const MS: Record<TimeUnit, number> = { seconds: 1_000, minutes: 60_000, hours: 3_600_000 };
@@ -11,17 +11,24 @@ const MS: Record<TimeUnit, number> = { seconds: 1_000, minutes: 60_000, hours: 3
 export const MAX_RETRY_COUNT = 10;
 export const MIN_DEPLOYMENT_TIMEOUT_MS = 60_000;
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const NAME_HINT = 'names use letters, digits, "-", "_" and "." and start with a letter or digit';
+/**
+ * Target, strategy and application names are any non-empty text (`prod-apac (canary-istio)`,
+ * `Potato Facts` are in Armory's own demos); where a name must become a Kubernetes label or a URL
+ * part, `slugOf` derives one and the original stays for display.
+ */
+const ANY_NAME = /\S/;
+const ANY_NAME_HINT = 'a name needs at least one character that is not a space';
 // RFC 9110 token characters.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-const text = (extra: Partial<Extract<Schema, { kind: 'string' }>> = {}): Schema => ({
+const text = (extra: Partial<StringSchema> = {}): Schema => ({
   kind: 'string',
   ...extra,
 });
 const name = (): Schema => text({ nonEmpty: true });
 const names = (what: string, minItems?: number): Schema => ({ kind: 'list', what, items: name(), minItems });
+/** References to targets: checked against the names the file defines, whatever their text. */
+const targetNames = (): Schema => ({ kind: 'list', what: 'a list of target names', items: text() });
 const bool: Schema = { kind: 'bool' };
 const num: Schema = { kind: 'number' };
 const positiveInt: Schema = {
@@ -31,6 +38,7 @@ const positiveInt: Schema = {
   rangeHint: 'durations are positive whole numbers; pick a smaller unit for shorter spans',
 };
 const timeUnit = text({ enum: TIME_UNITS });
+const kubernetesName = text({ nonEmpty: true });
 const contextMap: Schema = {
   kind: 'map',
   what: 'a mapping of names to values',
@@ -126,7 +134,14 @@ const analysisStep: ObjectSchema = {
     context: { schema: contextMap, default: () => ({}) },
     interval: { schema: positiveInt, required: true },
     units: { schema: timeUnit, required: true },
-    numberOfJudgmentRuns: { schema: { kind: 'int', min: 1 }, required: true },
+    numberOfJudgmentRuns: {
+      schema: {
+        kind: 'int',
+        min: 1,
+        rangeHint: 'numberOfJudgmentRuns counts judgments: 1 or more (the analysis judges every interval)',
+      },
+      required: true,
+    },
     rollBackMode: { schema: mode, default: () => 'automatic' },
     rollForwardMode: { schema: mode, default: () => 'automatic' },
     queries: {
@@ -142,7 +157,18 @@ const analysisStep: ObjectSchema = {
 const setWeight: ObjectSchema = {
   kind: 'object',
   what: 'a setWeight {weight}',
-  fields: { weight: { schema: { kind: 'int', min: 0, max: 100 }, required: true } },
+  typeHint: 'write setWeight: {weight: 25} (the weight goes under weight:)',
+  fields: {
+    weight: {
+      schema: {
+        kind: 'int',
+        min: 0,
+        max: 100,
+        rangeHint: 'weight is the percentage of traffic the new version gets: 0 to 100',
+      },
+      required: true,
+    },
+  },
 };
 
 const exposeServices: ObjectSchema = {
@@ -174,7 +200,7 @@ const constraints: ObjectSchema = {
   kind: 'object',
   what: 'constraints {dependsOn, beforeDeployment, afterDeployment}',
   fields: {
-    dependsOn: { schema: names('a list of target names'), default: () => [] },
+    dependsOn: { schema: targetNames(), default: () => [] },
     beforeDeployment: {
       schema: steps('a list of steps', ['pause', 'runWebhook'], 'beforeDeployment'),
       default: () => [],
@@ -191,8 +217,11 @@ const target: ObjectSchema = {
   what: 'a target {account, namespace, strategy, constraints}',
   fields: {
     account: { schema: name() },
-    namespace: { schema: name() },
+    namespace: { schema: kubernetesName },
     strategy: { schema: name() },
+    // kind: lambda (cross-checks refuse them in a kubernetes file and require them in a lambda one)
+    deployAsIamRole: { schema: name() },
+    region: { schema: name() },
     constraints: {
       schema: constraints,
       default: () => ({ dependsOn: [], beforeDeployment: [], afterDeployment: [] }),
@@ -202,6 +231,8 @@ const target: ObjectSchema = {
 
 const blueGreenSteps = (where: string) =>
   steps('a list of steps', ['pause', 'runWebhook', 'analysis', 'exposeServices'], where);
+
+const serviceName = text({ nonEmpty: true });
 
 const strategy: ObjectSchema = {
   kind: 'object',
@@ -228,8 +259,10 @@ const strategy: ObjectSchema = {
         kind: 'object',
         what: 'a blueGreen strategy',
         fields: {
-          activeService: { schema: name(), required: true },
-          previewService: { schema: name() },
+          // Optional here: Armory's current guide names it in trafficManagement[].kubernetes[]
+          // instead; cross-checks refuse a blueGreen that neither names.
+          activeService: { schema: serviceName },
+          previewService: { schema: serviceName },
           redirectTrafficAfter: { schema: blueGreenSteps('redirectTrafficAfter'), default: () => [] },
           shutDownOldVersionAfter: { schema: blueGreenSteps('shutDownOldVersionAfter'), default: () => [] },
         },
@@ -237,12 +270,21 @@ const strategy: ObjectSchema = {
       },
     },
   },
-  refine: (v: { canary?: object; blueGreen?: object }, at: RefineAt) => {
-    if ((v.canary === undefined) === (v.blueGreen === undefined)) {
-      at.report('BRL_DF_ONE_OF', `${at.path} must have exactly one of canary or blueGreen`);
+  // Tagged even when something inside is wrong, so that the steps are still checked.
+  normalize: (v: { canary?: object; blueGreen?: object }) => {
+    if ((v.canary === undefined) === (v.blueGreen === undefined)) return v;
+    return v.canary ? { type: 'canary', ...v.canary } : { type: 'blueGreen', ...v.blueGreen };
+  },
+  refine: (v: { type?: string }, at: RefineAt) => {
+    if (v.type === undefined) {
+      at.report(
+        'BRL_DF_ONE_OF',
+        `${at.path} must have exactly one of canary or blueGreen`,
+        'a strategy is either canary: {steps: [...]} or blueGreen: {...}; split it into two strategies',
+      );
       return undefined;
     }
-    return v.canary ? { type: 'canary', ...v.canary } : { type: 'blueGreen', ...v.blueGreen };
+    return v;
   },
 };
 
@@ -252,14 +294,100 @@ const manifest: ObjectSchema = {
   fields: {
     path: { schema: name() },
     inline: { schema: text() },
-    targets: { schema: names('a list of target names') },
+    targets: { schema: targetNames() },
   },
   refine: (v: { path?: string; inline?: string }, at: RefineAt) => {
     if ((v.path === undefined) === (v.inline === undefined)) {
-      at.report('BRL_DF_ONE_OF', `${at.path} must have exactly one of path or inline`);
+      at.report(
+        'BRL_DF_ONE_OF',
+        `${at.path} must have exactly one of path or inline`,
+        'write - path: manifests/app.yaml (a file or directory next to the deploy file) or - inline: | followed by the manifest',
+      );
       return undefined;
     }
     return v;
+  },
+};
+
+const artifact: ObjectSchema = {
+  kind: 'object',
+  what: 'a Lambda artifact {functionName, path, type}',
+  fields: {
+    functionName: { schema: name(), required: true },
+    path: { schema: name(), required: true },
+    type: { schema: text({ enum: ['zipFile'] }), default: () => 'zipFile' },
+  },
+};
+
+const lambdaProviderOptions: ObjectSchema = {
+  kind: 'object',
+  what: 'Lambda provider options {name, target, runAsIamRole, handler, runtime}',
+  fields: {
+    name: { schema: name(), required: true },
+    target: { schema: name(), required: true },
+    runAsIamRole: { schema: name(), required: true },
+    handler: { schema: name(), required: true },
+    runtime: { schema: name(), required: true },
+  },
+};
+
+const list = (what: string, items: Schema): Schema => ({ kind: 'list', what, items });
+
+const trafficManagementEntry: ObjectSchema = {
+  kind: 'object',
+  what: 'a traffic management entry {targets, kubernetes|smi|istio}',
+  fields: {
+    targets: { schema: targetNames() },
+    kubernetes: {
+      schema: list('a list of {activeService, previewService}', {
+        kind: 'object',
+        what: 'a kubernetes traffic entry {activeService, previewService}',
+        fields: {
+          activeService: { schema: serviceName, required: true },
+          previewService: { schema: serviceName },
+        },
+      }),
+    },
+    smi: {
+      schema: list('a list of SMI entries', {
+        kind: 'object',
+        what: 'an SMI entry {rootServiceName, canaryServiceName, trafficSplitName}',
+        fields: {
+          rootServiceName: { schema: serviceName, required: true },
+          canaryServiceName: { schema: serviceName },
+          trafficSplitName: { schema: serviceName },
+        },
+      }),
+    },
+    istio: {
+      schema: list('a list of Istio entries', {
+        kind: 'object',
+        what: 'an Istio entry {virtualService, destinationRule}',
+        fields: {
+          virtualService: {
+            schema: {
+              kind: 'object',
+              what: 'virtualService {name, httpRouteName}',
+              fields: { name: { schema: name(), required: true }, httpRouteName: { schema: name() } },
+            },
+            required: true,
+          },
+          destinationRule: {
+            schema: {
+              kind: 'object',
+              what: 'destinationRule {name, activeSubsetName, canarySubsetName}',
+              fields: {
+                name: { schema: name(), required: true },
+                activeSubsetName: { schema: name() },
+                canarySubsetName: { schema: name() },
+              },
+            },
+          },
+        },
+      }),
+    },
+    // kind: lambda: aliases that shift traffic between function versions.
+    alias: { schema: { kind: 'any' } },
   },
 };
 
@@ -269,7 +397,7 @@ const webhook: ObjectSchema = {
   fields: {
     name: { schema: name(), required: true },
     method: {
-      schema: text({ enum: HTTP_METHODS, caseInsensitive: true, enumCode: 'BRL_DF_HTTP_METHOD' }),
+      schema: text({ enum: HTTP_METHODS, enumCode: 'BRL_DF_HTTP_METHOD' }),
       required: true,
     },
     uriTemplate: { schema: text({ template: true, nonEmpty: true }), required: true },
@@ -318,17 +446,51 @@ const webhook: ObjectSchema = {
 
 export const HEADER_NAME_PATTERN = HEADER_NAME;
 
+export const KINDS = ['kubernetes', 'lambda'] as const;
+
+/**
+ * A name as a Kubernetes label value / URL part: lower case, runs of other characters as one
+ * "-", at most 63 characters, never empty. `prod-apac (canary-istio)` -> `prod-apac-canary-istio`.
+ */
+export function slugOf(name: string): string {
+  const slug = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63)
+    .replace(/-+$/, '');
+  return slug || 'x';
+}
+
 export const deployFileSchema: ObjectSchema = {
   kind: 'object',
   what: 'a mapping of deploy-file keys (version, application, targets, ...)',
   fields: {
-    version: { schema: text({ enum: ['v1'] }), default: () => 'v1' },
-    kind: { schema: text({ enum: ['kubernetes'] }), default: () => 'kubernetes' },
-    application: { schema: text({ nonEmpty: true, pattern: NAME, patternHint: NAME_HINT }), required: true },
+    version: {
+      schema: text({
+        coerce: true,
+        refine: (v: string, at: RefineAt) => {
+          if (v.toLowerCase() !== 'v1') {
+            at.report(
+              'BRL_DF_VERSION',
+              `version ${JSON.stringify(v)} is not a deploy-file version; the file is read as version v1`,
+              'write version: v1',
+            );
+          }
+          return 'v1';
+        },
+      }),
+      default: () => 'v1',
+    },
+    kind: { schema: text({ enum: KINDS }), default: () => 'kubernetes' },
+    application: { schema: text({ nonEmpty: true }), required: true },
+    description: { schema: text({ coerce: true }) },
     deploymentConfig: {
       schema: {
         kind: 'object',
-        what: 'deploymentConfig {timeout, ifDeploymentInProgress}',
+        what: 'deploymentConfig {timeout, ifDeploymentInProgress, keepDeploymentObject}',
         fields: {
           timeout: {
             schema: {
@@ -358,6 +520,7 @@ export const deployFileSchema: ObjectSchema = {
             },
             default: () => ({ strategy: 'reject' }),
           },
+          keepDeploymentObject: { schema: bool },
         },
       },
       default: () => ({
@@ -370,24 +533,34 @@ export const deployFileSchema: ObjectSchema = {
         kind: 'map',
         what: 'a mapping of environment name to target',
         values: target,
-        keyPattern: NAME,
-        keyHint: NAME_HINT,
+        keyPattern: ANY_NAME,
+        keyHint: ANY_NAME_HINT,
+        entry: 'target name',
         minEntries: 1,
-        refine: (v: Record<string, Record<string, unknown>>) => {
-          for (const [key, t] of Object.entries(v)) v[key] = { name: key, ...t };
+        normalize: (v: Record<string, Record<string, unknown> | null>) => {
+          for (const [key, t] of Object.entries(v)) if (t) v[key] = { name: key, slug: slugOf(key), ...t };
           return v;
         },
       },
       required: true,
     },
     manifests: { schema: { kind: 'list', what: 'a list of manifests', items: manifest }, default: () => [] },
+    artifacts: { schema: list('a list of Lambda artifacts', artifact) },
+    providerOptions: {
+      schema: {
+        kind: 'object',
+        what: 'providerOptions {lambda}',
+        fields: { lambda: { schema: list('a list of Lambda provider options', lambdaProviderOptions) } },
+      },
+    },
     strategies: {
       schema: {
         kind: 'map',
         what: 'a mapping of strategy name to strategy',
         values: strategy,
-        keyPattern: NAME,
-        keyHint: NAME_HINT,
+        keyPattern: ANY_NAME,
+        keyHint: ANY_NAME_HINT,
+        entry: 'strategy name',
       },
       default: () => ({}),
     },
@@ -410,6 +583,21 @@ export const deployFileSchema: ObjectSchema = {
                   upperLimit: { schema: num },
                   lowerLimit: { schema: num },
                   metricProviderName: { schema: name() },
+                  aggregationMethod: {
+                    schema: { kind: 'any' },
+                    ignored: 'Armory dropped aggregationMethod; the queryTemplate itself aggregates',
+                  },
+                },
+                refine: (v: { name: string; upperLimit?: number; lowerLimit?: number }, at: RefineAt) => {
+                  if (v.upperLimit === undefined && v.lowerLimit === undefined) {
+                    at.report(
+                      'BRL_DF_REQUIRED',
+                      `query "${v.name}" has neither upperLimit nor lowerLimit, so no result could fail it`,
+                      'add upperLimit: <number>, lowerLimit: <number>, or both',
+                    );
+                    // Kept: steps that name it must not report an unknown query as well.
+                  }
+                  return v;
                 },
               },
             },
@@ -421,20 +609,7 @@ export const deployFileSchema: ObjectSchema = {
     },
     webhooks: { schema: { kind: 'list', what: 'a list of webhooks', items: webhook }, default: () => [] },
     trafficManagement: {
-      schema: {
-        kind: 'list',
-        what: 'a list of traffic management entries',
-        items: {
-          kind: 'object',
-          what: 'a traffic management entry {targets, kubernetes|smi|istio}',
-          fields: {
-            targets: { schema: names('a list of target names') },
-            kubernetes: { schema: { kind: 'any' } },
-            smi: { schema: { kind: 'any' } },
-            istio: { schema: { kind: 'any' } },
-          },
-        },
-      },
+      schema: list('a list of traffic management entries', trafficManagementEntry),
       default: () => [],
     },
     context: { schema: contextMap, default: () => ({}) },

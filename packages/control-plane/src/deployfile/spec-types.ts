@@ -90,7 +90,11 @@ export interface CanaryStrategy {
 
 export interface BlueGreenStrategy {
   type: 'blueGreen';
-  activeService: string;
+  /**
+   * Absent when `trafficManagement[].kubernetes[].activeService` names the service for every
+   * target that uses this strategy (Armory's current guide writes it only there).
+   */
+  activeService?: string;
   previewService?: string;
   redirectTrafficAfter: BlueGreenStep[];
   /** Canonical spelling (`shutdownOldVersionAfter` is accepted too). */
@@ -100,10 +104,16 @@ export interface BlueGreenStrategy {
 export type StrategySpec = CanaryStrategy | BlueGreenStrategy;
 
 export interface TargetSpec {
+  /** As written (any text, e.g. `prod-apac (canary-istio)`); shown to people. */
   name: string;
+  /** `name` as a Kubernetes label value / URL part (see `slugOf`). */
+  slug: string;
   account?: string;
   namespace?: string;
   strategy?: string;
+  /** kind: lambda: the role Borealis would assume, and the AWS region. */
+  deployAsIamRole?: string;
+  region?: string;
   constraints: {
     dependsOn: string[];
     beforeDeployment: ConstraintStep[];
@@ -121,17 +131,42 @@ export interface AnalysisQuerySpec {
   metricProviderName?: string;
 }
 
+export type DeploymentKind = 'kubernetes' | 'lambda';
+
+export interface LambdaArtifactSpec {
+  functionName: string;
+  path: string;
+  type: 'zipFile';
+}
+
+export interface LambdaProviderOptionsSpec {
+  name: string;
+  target: string;
+  runAsIamRole: string;
+  handler: string;
+  runtime: string;
+}
+
 export interface DeploymentSpec {
+  /** Always `v1`: other values Armory tolerated (`apps/v1`) are read as v1, with a warning. */
   version: 'v1';
-  kind: 'kubernetes';
+  kind: DeploymentKind;
+  /** As written (any non-empty text, e.g. `Potato Facts`); shown to people. */
   application: string;
+  /** `application` as a Kubernetes label value / URL part (see `slugOf`). */
+  applicationSlug: string;
+  description?: string;
   deploymentConfig: {
     timeout: Duration;
     ifDeploymentInProgress: { strategy: 'reject' | 'enqueueOne' };
+    keepDeploymentObject?: boolean;
   };
   /** In file order. */
   targets: Record<string, TargetSpec>;
   manifests: ManifestSpec[];
+  /** kind: lambda only. */
+  artifacts?: LambdaArtifactSpec[];
+  providerOptions?: { lambda?: LambdaProviderOptionsSpec[] };
   strategies: Record<string, StrategySpec>;
   analysis: { defaultMetricProviderName?: string; queries: AnalysisQuerySpec[] };
   webhooks: WebhookSpec[];

@@ -28,11 +28,13 @@ targets:
       afterDeployment:
         - analysis: {interval: 1, units: minutes, numberOfJudgmentRuns: 1, queries: [q]}
 analysis:
-  queries: [{name: q, queryTemplate: x}]
+  queries: [{name: q, queryTemplate: x, upperLimit: 1}]
 webhooks:
   - name: hook
     method: post
     uriTemplate: https://h.example/
+manifests:
+  - path: k8s/app.yaml
 `);
     expect(spec.version).toBe('v1');
     expect(spec.kind).toBe('kubernetes');
@@ -51,6 +53,7 @@ webhooks:
     });
     expect(spec.targets.dev).toEqual({
       name: 'dev',
+      slug: 'dev',
       account: 'a',
       constraints: {
         dependsOn: [],
@@ -70,7 +73,7 @@ webhooks:
       },
     });
     expect(spec.strategies).toEqual({});
-    expect(spec.manifests).toEqual([]);
+    expect(spec.manifests).toEqual([{ path: 'k8s/app.yaml' }]);
     expect(spec.trafficManagement).toEqual([]);
     expect(spec.context).toEqual({});
   });
@@ -116,6 +119,7 @@ webhooks:
     const spec = specOf(`application: app
 targets:
   dev: {account: a}
+manifests: [{path: k8s/app.yaml}]
 context:
   __proto__: x
   constructor: y
@@ -132,6 +136,7 @@ describe('formatDiagnostics', () => {
 targets:
   dev:
     stratgy: x
+manifests: [{path: k8s/app.yaml}]
 `);
     expect(formatDiagnostics(diagnostics, 'deploy.yml')).toBe(
       'deploy.yml:4:5: error BRL_DF_UNKNOWN_KEY: unknown key "stratgy" in targets.dev\n  hint: did you mean "strategy"?',
@@ -153,6 +158,7 @@ webhooks:
     headers:
       - key: Location
         value: {{armory.callbackUri}}/callback
+manifests: [{path: k8s/app.yaml}]
 `);
     expect(spec).toBeUndefined();
     expect(formatDiagnostics(diagnostics, 'f.yml')).toContain('f.yml:14:16: error BRL_DF_UNQUOTED_TEMPLATE');

@@ -8,6 +8,8 @@ import {
   ARMORY_VARIABLES,
   bodyIsJson,
   inspectTemplate,
+  isPreviewVariable,
+  leadingVariable,
   renderUri,
   TEMPLATE_ROOTS,
   type TemplateVariable,
@@ -36,6 +38,8 @@ export function checkTemplates(
   sites: readonly WebhookCallSite[],
   ctx: DecodeContext,
   sink: DiagnosticSink,
+  /** Services some exposeServices step of the file exposes (for `{{armory.preview.<service>}}`). */
+  exposed: ReadonlySet<string> = new Set(),
 ): void {
   const fileContext = spec.context ?? {};
   (spec.webhooks ?? []).forEach((w, i) => {
@@ -79,8 +83,12 @@ export function checkTemplates(
     });
 
     const uriPath = joinPath(base, 'uriTemplate');
-    const uriOk = checkOne(uriPath, ctx, sink, contextDefines);
-    if (uriOk) {
+    const uriOk = checkOne(uriPath, ctx, sink, contextDefines, exposed);
+    const uriSource = ctx.templates.get(uriPath)?.value;
+    // `{{secrets.slackWebhookUrl}}`: the scheme and host come with the value, which only exists
+    // when the call is made; rendering checks them then, with the same error.
+    const leading = typeof uriSource === 'string' ? leadingVariable(uriSource) : undefined;
+    if (uriOk && !leading) {
       const node = ctx.templates.get(uriPath);
       // A value may be a word (a host label, a path segment) or a number (a port): the template
       // is valid if either kind of value renders an absolute URL.
@@ -107,10 +115,10 @@ export function checkTemplates(
       }
     }
     (w.headers ?? []).forEach((_, j) => {
-      checkOne(joinPath(joinPath(joinPath(base, 'headers'), j), 'value'), ctx, sink, contextDefines);
+      checkOne(joinPath(joinPath(joinPath(base, 'headers'), j), 'value'), ctx, sink, contextDefines, exposed);
     });
     const bodyPath = joinPath(joinPath(base, 'bodyTemplate'), 'inline');
-    const bodyOk = checkOne(bodyPath, ctx, sink, contextDefines);
+    const bodyOk = checkOne(bodyPath, ctx, sink, contextDefines, exposed);
     const inline = w.bodyTemplate?.inline;
     if (bodyOk && typeof inline === 'string' && bodyIsJson((w.headers ?? []).filter(Boolean), inline)) {
       checkJsonBody(bodyPath, inline, ctx, sink);
@@ -125,6 +133,7 @@ function placeholders(vars: readonly TemplateVariable[], value: string = PLACEHO
     secrets: {} as Record<string, string>,
   };
   for (const v of vars) {
+    if (isPreviewVariable(v)) continue;
     const root = v.root === 'borealis' ? 'armory' : v.root;
     if (root === 'armory' || root === 'context' || root === 'secrets') out[root][v.name] = value;
   }
@@ -137,6 +146,7 @@ function checkOne(
   ctx: DecodeContext,
   sink: DiagnosticSink,
   contextDefines: (name: string) => boolean,
+  exposed: ReadonlySet<string>,
 ): TemplateVariable[] | undefined {
   const node = ctx.templates.get(path);
   if (!node) return undefined;
@@ -161,6 +171,21 @@ function checkOne(
   let ok = true;
   for (const v of inspection.variables) {
     const at = where(v.line, v.column);
+    if (isPreviewVariable(v)) {
+      const service = v.path.split('.').slice(2).join('.');
+      if (!exposed.has(service)) {
+        sink.add(
+          'BRL_DF_PREVIEW_NOT_EXPOSED',
+          at,
+          path,
+          `{{${v.path}}}: no exposeServices step of this file exposes the service "${service}"`,
+          exposed.size > 0
+            ? `exposed services: ${[...exposed].join(', ')}`
+            : 'add - exposeServices: {services: [<service>], ttl: {duration: 30, unit: minutes}} to the strategy before this call',
+        );
+      }
+      continue;
+    }
     const known = (TEMPLATE_ROOTS as readonly string[]).includes(v.root);
     if (!known || v.segments !== 2) {
       const suggestion = known ? undefined : didYouMean(v.root, TEMPLATE_ROOTS);

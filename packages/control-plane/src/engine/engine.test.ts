@@ -101,6 +101,7 @@ describe.each(TEST_BACKENDS)('engine on $kind', ({ kind }) => {
     const { deploymentId } = await engine.start({
       createdBy: 'test',
       deployFile: `application: expiry
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
   prod:
     constraints:
@@ -129,6 +130,7 @@ webhooks:
     const { deploymentId } = await engine.start({
       createdBy: 'test',
       deployFile: `application: parallel
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
   prod:
     constraints:
@@ -163,6 +165,7 @@ webhooks:
     const { deploymentId } = await a.engine.start({
       createdBy: 'test',
       deployFile: `application: takeover
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
   prod:
     constraints:

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { type DeploymentSpec, parseDeployFile } from '../deployfile/index.js';
+import { type DeploymentSpec, parseDeployFile, slugOf } from '../deployfile/index.js';
 import { BorealisError } from '../errors.js';
 import { createDeploymentRepository, type DeploymentEventRow, type Store } from '../store/index.js';
 import { mergeContext } from '../templates/index.js';
@@ -315,7 +315,8 @@ export function createEngine(options: EngineOptions): Engine {
                 environmentName: effect.environment,
                 accountName: target.account ?? '',
                 namespace: target.namespace ?? '',
-                replicaSetName: `${live.application}-${versionOf(live.id)}`,
+                // The application's name may be any text (`Potato Facts`); a name is a slug.
+                replicaSetName: `${slugOf(live.application)}-${versionOf(live.id)}`,
               },
               ...(target.account ? { account: target.account } : {}),
             });
@@ -450,6 +451,14 @@ export function createEngine(options: EngineOptions): Engine {
         );
       }
       const spec: DeploymentSpec = parsed.spec;
+      const kinds = driver.kinds ?? ['kubernetes'];
+      if (!kinds.includes(spec.kind)) {
+        throw new BorealisError(
+          'BRL_ERR_DRIVER_UNSUPPORTED_KIND',
+          `The deploy file is kind: ${spec.kind}, but this control plane's target driver (${driver.name}) deploys only kind: ${kinds.join(', ')}; a ${spec.kind === 'lambda' ? 'Lambda' : spec.kind} target driver is needed to run it (the file itself is valid: borealis deploy validate checks it)`,
+          { details: { kind: spec.kind, driver: driver.name, driverKinds: [...kinds] } },
+        );
+      }
       const id = randomUUID();
       const now = clock();
       const state = initialState(spec);

@@ -1,3 +1,4 @@
+import type { DeploymentKind } from '../deployfile/index.js';
 import type { DriverOp } from './types.js';
 
 /** Which rollout a driver action belongs to. */
@@ -31,6 +32,11 @@ export interface TargetView {
  */
 export interface TargetDriver {
   readonly name: string;
+  /**
+   * The deploy-file kinds this driver deploys (default: kubernetes). A deployment of another
+   * kind is refused at start with one error that says so.
+   */
+  readonly kinds?: readonly DeploymentKind[];
   apply(target: TargetRef, op: DriverOp): Promise<void>;
   /** What runs in an environment now, for the status view. */
   describe(application: string, environment: string): Promise<TargetView | undefined>;

@@ -9,6 +9,8 @@ export { mergeContext, type TemplateContext } from './context.js';
 export { type Encoding, encodeJsonStringContent, encodeUriValue } from './encoders.js';
 export { maskSecrets } from './mask-secrets.js';
 export {
+  isPreviewVariable,
+  leadingVariable,
   renderHeaderValue,
   renderJsonBody,
   renderTemplate,

@@ -17,6 +17,17 @@ export interface TemplateVariables {
   /** Already merged (see mergeContext). */
   context?: Readonly<TemplateContext>;
   secrets?: Readonly<Record<string, string>>;
+  /** `{{armory.preview.<service>}}`: preview links of services an exposeServices step exposed. */
+  armoryPreview?: Readonly<Record<string, string>>;
+}
+
+/** `armory.preview.<service>` (three segments; the service name may contain "-"). */
+export function isPreviewVariable(v: TemplateVariable): boolean {
+  return (v.root === 'armory' || v.root === 'borealis') && v.name === 'preview' && v.segments === 3;
+}
+
+function previewService(v: TemplateVariable): string {
+  return v.path.split('.').slice(2).join('.');
 }
 
 type Resolved = { variable: TemplateVariable; value: string };
@@ -28,6 +39,7 @@ function lookupOwn(obj: Readonly<Record<string, unknown>> | undefined, key: stri
 }
 
 function resolve(variable: TemplateVariable, vars: TemplateVariables): string | undefined {
+  if (isPreviewVariable(variable)) return lookupOwn(vars.armoryPreview, previewService(variable));
   if (variable.segments !== 2) return undefined;
   switch (variable.root) {
     case 'armory':
@@ -48,6 +60,8 @@ const isArmoryName = (name: string) =>
   (ANALYSIS_VARIABLES as readonly string[]).includes(name);
 
 function missingMessage(v: TemplateVariable, vars: TemplateVariables): string {
+  if (isPreviewVariable(v))
+    return `{{${v.path}}}: no preview link for service "${previewService(v)}" (an exposeServices step must expose it before this call, on a target driver that can expose services)`;
   if (v.segments !== 2) return `{{${v.path}}} is not a variable: write {{root.name}} (one dot)`;
   switch (v.root) {
     case 'armory':
@@ -78,6 +92,8 @@ function renderResolved(
   source: string,
   vars: TemplateVariables,
   encoding: Encoding,
+  /** This variable's value is inserted as it is (a URL's leading `{{secrets.url}}`). */
+  raw?: TemplateVariable,
 ): { text: string; resolved: Resolved[] } {
   const inspection = inspectTemplate(source);
   if (!inspection.ok) {
@@ -90,7 +106,7 @@ function renderResolved(
   }
   // Only the referenced variables are handed to Handlebars, as null-prototype objects of
   // already-encoded strings: there is nothing else in reach.
-  const data: Record<string, Record<string, string>> = Object.create(null);
+  const data: Record<string, Record<string, string | Record<string, string>>> = Object.create(null);
   const resolved: Resolved[] = [];
   for (const variable of inspection.variables) {
     const value = resolve(variable, vars);
@@ -100,8 +116,13 @@ function renderResolved(
       });
     }
     resolved.push({ variable, value });
+    const encoded = raw !== undefined && variable.path === raw.path ? value : encodeValue(value, encoding);
     data[variable.root] ??= Object.create(null);
-    (data[variable.root] as Record<string, string>)[variable.name] = encodeValue(value, encoding);
+    const root = data[variable.root] as Record<string, string | Record<string, string>>;
+    if (isPreviewVariable(variable)) {
+      root.preview ??= Object.create(null) as Record<string, string>;
+      (root.preview as Record<string, string>)[previewService(variable)] = encoded;
+    } else root[variable.name] = encoded;
   }
   return { text: runSandboxed(source, data), resolved };
 }
@@ -114,16 +135,38 @@ function renderResolved(
  * author of the deploy file chose it, and the SSRF guard checks the resolved address.
  */
 export function renderUri(source: string, vars: TemplateVariables): string {
-  const { text, resolved } = renderResolved(source, vars, 'uri');
+  const base = leadingVariable(source);
+  const { text, resolved } = renderResolved(source, vars, 'uri', base);
   const url = parseHttpUrl(text);
   if (!url) {
+    if (base) {
+      // The value is known only now (a secret, a start-time context value): say what it must be
+      // without repeating it (it may be a secret).
+      throw new BorealisError(
+        'BRL_ERR_TEMPLATE_INVALID_URI',
+        `uriTemplate starts with {{${base.path}}}, whose value must begin with the scheme and host of an absolute http(s) URL (e.g. https://hooks.example.com/...), but it renders to something else`,
+        { details: { variables: resolved.map((r) => r.variable.path) } },
+      );
+    }
     throw new BorealisError('BRL_ERR_TEMPLATE_INVALID_URI', `uriTemplate does not render to an http(s) URL`, {
       details: { variables: resolved.map((r) => r.variable.path) },
     });
   }
-  // Same template with inert values: where the structure should be.
-  const shapeVars = placeholderVariables(resolved, 'x');
-  const shape = parseHttpUrl(renderResolved(source, shapeVars, 'uri').text);
+  // Same template with inert values: where the structure should be. A leading variable keeps its
+  // value (it is the base URL); the others must not move the path.
+  const shapeVars = placeholderVariables(
+    resolved.filter((r) => r.variable.path !== base?.path),
+    'x',
+  );
+  if (base) {
+    const value = resolved.find((r) => r.variable.path === base.path)?.value ?? '';
+    if (isPreviewVariable(base)) shapeVars.armoryPreview = { [previewService(base)]: value };
+    else {
+      const root = (base.root === 'borealis' ? 'armory' : base.root) as 'armory' | 'context' | 'secrets';
+      (shapeVars[root] as Record<string, string>)[base.name] = value;
+    }
+  }
+  const shape = parseHttpUrl(renderResolved(source, shapeVars, 'uri', base).text);
   if (shape && (shape.protocol !== url.protocol || depth(shape.pathname) !== depth(url.pathname))) {
     throw new BorealisError(
       'BRL_ERR_TEMPLATE_INVALID_URI',
@@ -132,6 +175,22 @@ export function renderUri(source: string, vars: TemplateVariables): string {
     );
   }
   return text;
+}
+
+/**
+ * The variable a uriTemplate starts with (`{{secrets.slackWebhookUrl}}`, `{{context.uri}}/x`):
+ * its value is the base URL, scheme and host included, so it is inserted as it is, and the scheme
+ * and host are checked on the rendered URL, when the value is known.
+ */
+export function leadingVariable(source: string): TemplateVariable | undefined {
+  const inspection = inspectTemplate(source);
+  if (!inspection.ok) return undefined;
+  const first = inspection.ast.body.find(
+    (stmt) => !(stmt.type === 'ContentStatement' && (stmt as hbs.AST.ContentStatement).value.trim() === ''),
+  );
+  if (first?.type !== 'MustacheStatement') return undefined;
+  const loc = first.loc?.start;
+  return inspection.variables.find((v) => v.line === loc?.line && v.column === loc?.column);
 }
 
 function depth(pathname: string): number {
@@ -151,18 +210,27 @@ function parseHttpUrl(text: string): URL | undefined {
 export function placeholderVariables(
   resolvedOrPaths: ReadonlyArray<{ variable: TemplateVariable } | TemplateVariable>,
   placeholder: string,
-): TemplateVariables {
+): TemplateVariables & {
+  armory: Record<string, string>;
+  context: Record<string, string>;
+  secrets: Record<string, string>;
+} {
   const out = {
     armory: Object.create(null) as Record<string, string>,
     context: Object.create(null) as Record<string, string>,
     secrets: Object.create(null) as Record<string, string>,
   };
+  const preview: Record<string, string> = Object.create(null);
   for (const item of resolvedOrPaths) {
     const v = 'variable' in item ? item.variable : item;
+    if (isPreviewVariable(v)) {
+      preview[previewService(v)] = placeholder;
+      continue;
+    }
     const root = v.root === 'borealis' ? 'armory' : v.root;
     if (root === 'armory' || root === 'context' || root === 'secrets') out[root][v.name] = placeholder;
   }
-  return out;
+  return { ...out, armoryPreview: preview };
 }
 
 /** Renders a header value; CR, LF or NUL in the result would split or truncate the header. */

@@ -112,13 +112,46 @@ describe('values land safely', () => {
     }
   });
 
-  it('URI: the template literal text stays as written; a value cannot supply the host', () => {
+  it('URI: the template literal text stays as written; a value inside it cannot supply the host', () => {
     expect(renderUri('https://h.example/p?a=b&c={{context.x}}', vars({ x: 'y z' }))).toBe(
       'https://h.example/p?a=b&c=y%20z',
     );
-    expect(codeOf(() => renderUri('{{context.x}}', vars({ x: 'https://evil.example/' })))).toBe(
+    expect(codeOf(() => renderUri('https://h.example/{{context.x}}', vars({ x: '@evil.example/' })))).toBe(
+      undefined,
+    );
+    expect(renderUri('https://h.example/{{context.x}}', vars({ x: '@evil.example/' }))).toBe(
+      'https://h.example/%40evil.example%2F',
+    );
+    expect(codeOf(() => renderUri('file:///etc/{{context.x}}', vars({ x: 'passwd' })))).toBe(
       'BRL_ERR_TEMPLATE_INVALID_URI',
     );
+  });
+
+  // Issue 13: Armory files write uriTemplate: '{{secrets.slackWebhookUrl}}'. A variable the
+  // template STARTS with is the base URL (the deploy file's author chose it, as with a literal
+  // host); its scheme and host are checked on the rendered value, which exists only now.
+  it('URI: a leading variable is the base URL, checked for scheme and host when rendered', () => {
+    expect(renderUri('{{context.x}}', vars({ x: 'https://hooks.example/T0/B1/xyz' }))).toBe(
+      'https://hooks.example/T0/B1/xyz',
+    );
+    expect(
+      renderUri('{{context.x}}/run/{{context.y}}', vars({ x: 'https://ci.example/jobs', y: 'a/b' })),
+    ).toBe('https://ci.example/jobs/run/a%2Fb');
+    for (const bad of ['hooks.example/x', 'file:///etc/passwd', 'javascript:alert(1)', '']) {
+      let caught: unknown;
+      try {
+        renderUri('{{context.x}}', vars({ x: bad }));
+      } catch (err) {
+        caught = err;
+      }
+      expect(isBorealisError(caught, 'BRL_ERR_TEMPLATE_INVALID_URI'), bad).toBe(true);
+      expect((caught as BorealisError).message).toContain('{{context.x}}');
+      if (bad) expect((caught as BorealisError).message).not.toContain(bad);
+    }
+    // The other values still cannot move the path.
+    expect(
+      codeOf(() => renderUri('{{context.x}}/run/{{context.y}}', vars({ x: 'https://ci.example', y: '..' }))),
+    ).toBe('BRL_ERR_TEMPLATE_INVALID_URI');
     expect(codeOf(() => renderUri('file:///etc/{{context.x}}', vars({ x: 'passwd' })))).toBe(
       'BRL_ERR_TEMPLATE_INVALID_URI',
     );
