@@ -1,8 +1,8 @@
 import { type ClientConfig, type Env, resolveClientConfig } from './cli-config.js';
-import { CliError } from './errors.js';
+import { ApiError } from './errors.js';
 
 export type { ClientConfig } from './cli-config.js';
-export { CliError } from './errors.js';
+export { ApiError, CliError } from './errors.js';
 
 /**
  * Where the control plane is and how to authenticate, from the environment and the config file
@@ -41,8 +41,9 @@ export async function apiCall<T>(
       body: init.rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
     });
   } catch (err) {
-    throw new CliError(
+    throw new ApiError(
       `Cannot reach the control plane at ${config.url} (from ${config.urlSource}): ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}. Start it (borealis-server), or point the CLI at it with --url, BOREALIS_URL or \`${bin} config set-context NAME --url URL\``,
+      undefined,
     );
   }
   const text = await res.text();
@@ -61,7 +62,11 @@ export async function apiCall<T>(
           ? ` (the CLI found no token: pass --token, set BOREALIS_API_TOKEN, or save one with \`${bin} config set-context NAME --url ${config.url} --token-file <data dir>/api-token\`)`
           : ` (token from ${config.tokenSource})`;
     }
-    throw new CliError(`${res.status} ${err?.code ?? ''}: ${err?.message ?? text}${hint}`.trim());
+    throw new ApiError(
+      `${res.status} ${err?.code ?? ''}: ${err?.message ?? text}${hint}`.trim(),
+      res.status,
+      err?.code,
+    );
   }
   return json as T;
 }

@@ -8,3 +8,15 @@ export class CliError extends Error {
     this.name = 'CliError';
   }
 }
+
+/** An API call that failed: `status` is the HTTP status, undefined when the server was unreachable. */
+export class ApiError extends CliError {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    readonly code?: string,
+  ) {
+    super(message, 1);
+    this.name = 'ApiError';
+  }
+}

@@ -19,5 +19,5 @@
 export { type Cli, createCli, offline, type RunContext } from './cli.js';
 export { type ClientConfig, resolveClientConfig } from './cli-config.js';
 export { apiCall, clientConfig } from './client.js';
-export { CliError } from './errors.js';
+export { ApiError, CliError } from './errors.js';
 export { buildProgram } from './program.js';

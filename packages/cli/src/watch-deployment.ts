@@ -1,6 +1,7 @@
 import type { DeploymentView } from '@borealis/control-plane';
 import type { ClientConfig } from './cli-config.js';
-import { apiCall, CliError } from './client.js';
+import { apiCall } from './client.js';
+import { ApiError, CliError } from './errors.js';
 
 interface EventData {
   seq: number;
@@ -14,19 +15,57 @@ interface EventData {
 const FINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK']);
 const MARK: Record<string, string> = { succeeded: '✓', skipped: '○', failed: '✗', cancelled: '–' };
 
+/** Exit code when the watch gives up on an unreachable control plane: the outcome is unknown. */
+export const WATCH_LOST_EXIT = 4;
+/** The final event a stopping control plane sends on each stream (not a stored event). */
+const SHUTDOWN_EVENT = 'server.shuttingDown';
+
+export interface WatchOptions {
+  bin?: string;
+  /** How long to keep re-attaching while the control plane cannot be reached (default 15 min). */
+  reconnectForMs?: number;
+}
+
 /**
- * Follows a deployment's server-sent events and prints a readable line per transition,
- * reconnecting with Last-Event-ID if the stream drops. Resolves with the final status.
+ * Follows a deployment's server-sent events and prints a readable line per transition. When the
+ * stream ends early (the control plane stopping says so with a last event; a crash just cuts it)
+ * it re-attaches with Last-Event-ID — to another replica behind the same URL, or to this one once
+ * it is back — waiting and retrying meanwhile. Resolves with the final status; it never reports
+ * an outcome it has not seen: if the control plane stays away it gives up with exit code 4.
  */
 export async function watchDeployment(
   config: ClientConfig,
   id: string,
   out: (s: string) => void,
-  options: { bin?: string } = {},
+  options: WatchOptions = {},
 ): Promise<string> {
   const bin = options.bin ?? 'borealis';
+  const reconnectForMs = options.reconnectForMs ?? 15 * 60_000;
   let last = 0;
-  for (let attempt = 0; ; attempt++) {
+  let lostSince: number | undefined;
+  let attempt = 0;
+  const lost = async (why: string) => {
+    const now = Date.now();
+    if (lostSince === undefined) {
+      lostSince = now;
+      out(
+        `${new Date(now).toISOString().slice(11, 19)} lost the control plane at ${config.url} (${why}); re-attaching (the deployment goes on; Ctrl-C stops watching, \`${bin} deploy watch ${id}\` re-attaches)`,
+      );
+    }
+    if (now - lostSince > reconnectForMs)
+      throw new CliError(
+        `gave up watching deployment ${id}: the control plane at ${config.url} could not be reached for ${Math.round((now - lostSince) / 1000)} s (${why}); its outcome is unknown here. Re-attach with: ${bin} deploy watch ${id}`,
+        WATCH_LOST_EXIT,
+      );
+    await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** Math.min(attempt++, 5))));
+  };
+  const found = () => {
+    if (lostSince !== undefined)
+      out(`${new Date().toISOString().slice(11, 19)} re-attached to deployment ${id}`);
+    lostSince = undefined;
+    attempt = 0;
+  };
+  for (;;) {
     let res: Response;
     try {
       res = await fetch(`${config.url}/api/v1/deployments/${encodeURIComponent(id)}/events`, {
@@ -37,15 +76,21 @@ export async function watchDeployment(
         },
       });
     } catch (err) {
-      if (attempt >= 10)
-        throw new CliError(`Lost the control plane at ${config.url}: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** attempt)));
+      await lost((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message);
+      continue;
+    }
+    // 502/503/504: a stopping replica or a balancer with no replica behind it yet.
+    if (res.status >= 502 && res.status <= 504) {
+      await res.body?.cancel();
+      await lost(`HTTP ${res.status}`);
       continue;
     }
     if (!res.ok || !res.body)
       throw new CliError(`Cannot follow deployment ${id}: HTTP ${res.status} ${await res.text()}`);
+    found();
     const decoder = new TextDecoder();
     let buffer = '';
+    let shutdown: string | undefined;
     try {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
         buffer += decoder.decode(chunk, { stream: true });
@@ -60,9 +105,13 @@ export async function watchDeployment(
             .join('\n');
           if (data) {
             const event = JSON.parse(data) as EventData;
-            last = event.seq;
-            const line = describe(event, id, bin);
-            if (line) out(line);
+            if (event.type === SHUTDOWN_EVENT) {
+              shutdown = `${event.at.slice(11, 19)} the control plane${event.replicaId ? ` (replica ${String(event.replicaId)})` : ''} is shutting down; the deployment goes on — re-attaching`;
+            } else {
+              if (typeof event.seq === 'number') last = event.seq;
+              const line = describe(event, id, bin);
+              if (line) out(line);
+            }
           }
           cut = buffer.indexOf('\n\n');
         }
@@ -70,14 +119,42 @@ export async function watchDeployment(
     } catch {
       // The stream broke; pick up where it stopped.
     }
-    const view = await apiCall<DeploymentView>(
-      config,
-      'GET',
-      `/api/v1/deployments/${encodeURIComponent(id)}`,
-      undefined,
-      { bin },
-    );
+    if (shutdown) {
+      out(shutdown);
+      // Its listener is closing: give it a moment before knocking again.
+      await lost('shutting down');
+      continue;
+    }
+    const view = await currentView(config, id, bin, lost);
     if (FINAL.has(view.status)) return view.status;
+  }
+}
+
+/** The deployment as the API shows it, waiting through an outage like the stream does. */
+async function currentView(
+  config: ClientConfig,
+  id: string,
+  bin: string,
+  lost: (why: string) => Promise<void>,
+): Promise<DeploymentView> {
+  for (;;) {
+    try {
+      return await apiCall<DeploymentView>(
+        config,
+        'GET',
+        `/api/v1/deployments/${encodeURIComponent(id)}`,
+        undefined,
+        { bin },
+      );
+    } catch (err) {
+      // Unreachable, or a stopping replica / a balancer with nothing behind it: wait. Anything
+      // else (401, 404) is for the person to fix.
+      if (err instanceof ApiError && (err.status === undefined || (err.status >= 502 && err.status <= 504))) {
+        await lost(err.status === undefined ? 'unreachable' : `HTTP ${err.status}`);
+        continue;
+      }
+      throw err;
+    }
   }
 }
 

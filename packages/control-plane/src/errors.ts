@@ -15,6 +15,10 @@ export const ErrorCatalogue = {
   BRL_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests' },
   BRL_ERR_INTERNAL: { status: 500, message: 'Internal error' },
   BRL_ERR_CONFIG: { status: 500, message: 'Invalid configuration' },
+  BRL_ERR_SHUTTING_DOWN: {
+    status: 503,
+    message: 'This control-plane replica is shutting down; retry on another replica or once it is back',
+  },
 
   // --- relay (agents, tunnel, dispatch) ----------------------------------------------------
   BRL_ERR_AGENT_NOT_CONNECTED: { status: 503, message: 'No agent with that identifier is connected' },

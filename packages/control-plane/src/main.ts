@@ -31,11 +31,24 @@ async function main(): Promise<void> {
     );
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal means "now": the operator gave up on the drain.
+      cp.logger.warn({ signal }, 'signalled again: exiting without finishing the drain');
+      process.exit(1);
+    }
     stopping = true;
-    cp.logger.info({ signal }, 'shutting down');
-    cp.close().then(
-      () => process.exit(0),
+    const graceMs = cp.options.shutdownGraceMs;
+    cp.logger.info({ signal, graceMs }, 'shutting down');
+    // However the drain goes, the process ends within the grace period (plus a moment to log).
+    setTimeout(() => {
+      cp.logger.error({ graceMs }, 'shutdown did not finish within the grace period; exiting');
+      process.exit(1);
+    }, graceMs + 1_000).unref();
+    cp.close({ graceMs }).then(
+      () => {
+        cp.logger.info('stopped');
+        process.exit(0);
+      },
       (err: unknown) => {
         cp.logger.error({ err }, 'shutdown failed');
         process.exit(1);

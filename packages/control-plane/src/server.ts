@@ -12,6 +12,7 @@ import { registerOpsRoutes } from './api/ops-routes.js';
 import { registerSecretsRoutes } from './api/secrets-routes.js';
 import { type Cluster, type ClusterBus, createCluster } from './cluster/index.js';
 import { type CompiledOptions, type ControlPlaneOptions, compileOptions } from './config.js';
+import { createDrainSignal, type DrainSignal } from './drain.js';
 import { createEngine, type Engine, type MetricProvider } from './engine/index.js';
 import { BorealisError } from './errors.js';
 import { createMetricsService, type MetricsService } from './metrics/index.js';
@@ -54,8 +55,17 @@ export interface ControlPlane {
   publicUrl: string;
   /** Where the generated API token was written, when none was configured. */
   tokenFile: string | undefined;
+  /** Set once a drain has started (readiness answers 503, new requests are refused). */
+  drain: DrainSignal;
   listen(): Promise<string>;
-  close(): Promise<void>;
+  /**
+   * Stops: refuses new requests and agent connections, ends event streams with a final
+   * `server.shuttingDown` event, lets webhook calls in flight finish, hands deployments over
+   * (releases their leases), closes agents and the HTTP server. With `graceMs` (the program's
+   * SIGTERM path) whatever is still open when it runs out is cut; without it, nothing waits on
+   * webhook calls in flight (they are made again after a restart).
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
 }
 
 export interface CreateControlPlaneOptions extends ControlPlaneOptions {
@@ -71,6 +81,8 @@ export interface CreateControlPlaneOptions extends ControlPlaneOptions {
  * static files (they hold no data; the API calls the page makes carry the token).
  */
 const PUBLIC_PREFIXES = ['/healthz', '/readyz', '/metrics', '/callbacks/', '/ui/'];
+/** What still answers while a replica drains (readiness says 503 there). */
+const DURING_DRAIN = new Set(['/healthz', '/readyz', '/metrics']);
 /** Exact paths anyone may call: redirects to the web UI. */
 const PUBLIC_PATHS = new Set(['/', '/ui']);
 
@@ -118,8 +130,11 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
   });
   const tokenFile = bootstrap.source === 'env' ? undefined : bootstrap.tokenFile;
 
+  const drain = createDrainSignal();
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
+    // Our own hook answers 503 while draining, in the API's error shape.
+    return503OnClosing: false,
     bodyLimit: 1024 * 1024,
     trustProxy: false,
     // Secret names and agent identifiers are up to 128 characters; the default is 100.
@@ -199,6 +214,11 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
   installErrorHandling(app);
   app.addHook('onRequest', async (req: FastifyRequest) => {
     const path = req.url.split('?')[0] ?? '';
+    if (drain.draining && !DURING_DRAIN.has(path))
+      throw new BorealisError(
+        'BRL_ERR_SHUTTING_DOWN',
+        'This control-plane replica is shutting down: retry on another replica or once it is back',
+      );
     if (PUBLIC_PATHS.has(path) || PUBLIC_PREFIXES.some((p) => path === p || path.startsWith(p))) return;
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
@@ -215,19 +235,20 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
   });
 
   // --- wiring: routes (each concern registers its own; keep one line per concern) ---------------
-  registerOpsRoutes(app, { store, hub, cluster });
+  registerOpsRoutes(app, { store, hub, cluster, drain });
   registerAgentRoutes(app, { hub });
   registerAgentCredentialRoutes(app, { credentials: store.agentCredentials });
   registerSecretsRoutes(app, { secrets });
   registerCallbackRoutes(app, { webhooks, logger: logger.child({ component: 'webhooks' }) });
   registerWebhookRunRoutes(app, { webhooks });
-  registerDeploymentRoutes(app, { engine });
+  registerDeploymentRoutes(app, { engine, drain, replicaId });
   registerMetricProviderRoutes(app, { metrics });
   registerUiRoutes(app);
   // --- end wiring: routes
 
   let url = '';
   let publicUrl = options.publicUrl ?? '';
+  let closing: Promise<void> | undefined;
   const cp: ControlPlane = {
     app,
     options,
@@ -246,6 +267,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
       return publicUrl;
     },
     tokenFile,
+    drain,
     async listen() {
       await app.listen({ host: options.host, port: options.port });
       const addr = app.server.address() as AddressInfo;
@@ -269,15 +291,38 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
       await engine.resume();
       return url;
     },
-    async close() {
-      hub.closeAll();
-      upgrade.close();
-      await app.close();
-      await engine.close();
-      await webhooks.close();
-      await metrics.close();
-      await cluster.close();
-      await store.close();
+    close(closeOptions = {}) {
+      closing ??= (async () => {
+        const graceMs = closeOptions.graceMs;
+        const deadlineAt = Date.now() + (graceMs ?? 0);
+        // Readiness turns 503, new requests are refused, event streams get their last event.
+        drain.start();
+        upgrade.close();
+        // Stop listening; requests under way finish.
+        const httpClosed = app.close();
+        // No new step starts; webhook calls in flight record their outcome; leases are released
+        // so another replica takes the deployments over at once (or this one after a restart).
+        await engine.close({ beforeRelease: () => webhooks.drain(deadlineAt) });
+        await metrics.close();
+        // Agents redial: another replica behind the same URL, or this one once it is back.
+        hub.closeAll();
+        await cluster.close();
+        if (graceMs === undefined) await httpClosed;
+        else {
+          let timer: NodeJS.Timeout | undefined;
+          const cut = new Promise<void>((r) => {
+            timer = setTimeout(r, Math.max(0, deadlineAt - Date.now()));
+          });
+          if ((await Promise.race([httpClosed.then(() => 'closed'), cut])) !== 'closed') {
+            logger.warn('shutdown grace period over: closing the connections still open');
+            app.server.closeAllConnections();
+            await httpClosed;
+          }
+          clearTimeout(timer);
+        }
+        await store.close();
+      })();
+      return closing;
     },
   };
   return cp;

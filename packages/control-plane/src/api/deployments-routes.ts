@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { DrainSignal } from '../drain.js';
 import {
   DECISION_ACTIONS,
   type DecisionAction,
@@ -16,7 +17,10 @@ const SSE_HEARTBEAT_MS = 15_000;
  * people's decisions (audited under the API token's name), and the server-sent event stream of
  * every transition.
  */
-export function registerDeploymentRoutes(app: FastifyInstance, deps: { engine: Engine }): void {
+export function registerDeploymentRoutes(
+  app: FastifyInstance,
+  deps: { engine: Engine; drain?: DrainSignal; replicaId?: string },
+): void {
   const { engine } = deps;
   for (const type of YAML_TYPES) {
     if (!app.hasContentTypeParser(type)) {
@@ -87,15 +91,23 @@ export function registerDeploymentRoutes(app: FastifyInstance, deps: { engine: E
   app.get('/api/v1/deployments/:id/events', async (req, reply) => {
     const { id } = req.params as { id: string };
     if (!(await engine.get(id))) throw notFound(id);
-    await streamEvents(engine, id, req, reply);
+    await streamEvents(engine, id, req, reply, deps);
   });
 }
+
+/**
+ * The last event of a stream this replica ends because it is stopping. Not a stored event (no
+ * `id:`, no seq): clients reconnect with the Last-Event-ID they had, to another replica or to
+ * this one once it is back, and the deployment goes on meanwhile.
+ */
+export const SHUTDOWN_EVENT = 'server.shuttingDown';
 
 async function streamEvents(
   engine: Engine,
   id: string,
   req: FastifyRequest,
   reply: FastifyReply,
+  deps: { drain?: DrainSignal; replicaId?: string },
 ): Promise<void> {
   const header = req.headers['last-event-id'];
   const since = Number(
@@ -117,8 +129,24 @@ async function streamEvents(
     if (ended) return;
     ended = true;
     unsubscribe();
+    offDrain();
     clearInterval(heartbeat);
     raw.end();
+  };
+  const shutDown = () => {
+    if (ended) return;
+    const data = {
+      type: SHUTDOWN_EVENT,
+      at: new Date().toISOString(),
+      deploymentId: id,
+      ...(deps.replicaId ? { replicaId: deps.replicaId } : {}),
+      message:
+        'the control plane is shutting down; the deployment goes on: reconnect with Last-Event-ID (another replica, or this one once it is back)',
+    };
+    raw.write(`retry: 1000\nevent: ${SHUTDOWN_EVENT}\ndata: ${JSON.stringify(data)}\n\n`);
+    end();
+    // The connection is not kept alive: the server is closing.
+    raw.once('finish', () => raw.socket?.destroy());
   };
   const send = (e: StoredEvent) => {
     if (ended || e.seq <= last) return;
@@ -136,7 +164,9 @@ async function streamEvents(
   };
   // Subscribe before replaying so nothing falls between the two; duplicates are skipped by seq.
   const unsubscribe = engine.subscribe(id, (e) => (replaying ? buffered.push(e) : send(e)));
+  let offDrain: () => void = () => undefined;
   const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
+  offDrain = deps.drain?.onDrain(shutDown) ?? offDrain;
   raw.on('close', end);
   for (;;) {
     const page = await engine.events(id, last);

@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { Gauge, Registry } from 'prom-client';
 import type { Cluster } from '../cluster/index.js';
+import type { DrainSignal } from '../drain.js';
 import type { RelayHub } from '../relay/index.js';
 import type { Store } from '../store/index.js';
 
 /** Liveness, readiness and Prometheus metrics. */
 export function registerOpsRoutes(
   app: FastifyInstance,
-  deps: { store: Store; hub: RelayHub; cluster?: Cluster },
+  deps: { store: Store; hub: RelayHub; cluster?: Cluster; drain?: DrainSignal },
 ): void {
   const registry = new Registry();
   new Gauge({
@@ -32,6 +33,8 @@ export function registerOpsRoutes(
   // (the replica keeps retrying it and becomes ready again by itself).
   app.get('/readyz', async (_req, reply) => {
     const failing: Array<{ dependency: string; reason: string }> = [];
+    if (deps.drain?.draining)
+      failing.push({ dependency: 'shutdown', reason: 'this replica is shutting down' });
     try {
       await deps.store.ping();
     } catch (err) {

@@ -85,7 +85,12 @@ export interface Engine {
   readonly owner: string;
   /** Resolves when nothing is being processed (tests, benchmarks). */
   idle(): Promise<void>;
-  close(): Promise<void>;
+  /**
+   * Stops driving (no new step starts; steps under way finish), runs `beforeRelease` (the drain
+   * lets webhook calls in flight record their outcome there) while the leases are still held,
+   * then releases the leases so another replica can take the deployments over at once.
+   */
+  close(options?: { beforeRelease?: () => Promise<void> }): Promise<void>;
 }
 
 const DEFAULT_LEASE_MS = 30_000;
@@ -605,12 +610,14 @@ export function createEngine(options: EngineOptions): Engine {
       }
     },
 
-    async close() {
+    async close(closeOptions = {}) {
       closed = true;
-      clearInterval(renewTimer);
-      await leaseRound;
       scheduler.close();
       await Promise.all([...lives.values()].map((l) => l.queue));
+      // Leases keep being renewed meanwhile: what is still in flight is ours until released.
+      await closeOptions.beforeRelease?.();
+      clearInterval(renewTimer);
+      await leaseRound;
       await repo.releaseLeases(owner).catch(() => undefined);
       lives.clear();
     },

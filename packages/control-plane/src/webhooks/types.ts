@@ -114,5 +114,11 @@ export interface WebhookService {
   adopt(deploymentId: string): Promise<void>;
   /** The engine's wake-up: called after any run settles (succeeded, failed, cancelled). */
   onSettled(listener: (run: WebhookRun) => void): void;
+  /**
+   * Stopping: starts no new attempt, lets calls in flight finish and record their outcome until
+   * `deadlineAt` (epoch ms), then closes (calls still in flight are made again after a restart or
+   * by the replica that takes their deployment over, with the same webhook-id).
+   */
+  drain(deadlineAt: number): Promise<void>;
   close(): Promise<void>;
 }

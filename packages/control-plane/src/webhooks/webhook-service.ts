@@ -126,6 +126,7 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
   const driving = new Set<string>();
   const background = new Set<Promise<unknown>>();
   let closed = false;
+  let draining = false;
   let resumed = false;
 
   /** Runs `fn` detached from the caller, but tracked so close() can wait for it. */
@@ -339,7 +340,7 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
 
   /** Makes the next attempt of a pending run and decides what follows from its outcome. */
   async function drive(runId: string): Promise<void> {
-    if (closed || driving.has(runId)) return;
+    if (closed || draining || driving.has(runId)) return;
     driving.add(runId);
     try {
       await attemptOnce(runId);
@@ -690,6 +691,28 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
     },
 
     acceptCallback,
+
+    async drain(deadlineAt) {
+      draining = true;
+      const remaining = deadlineAt - Date.now();
+      if (inFlight.size > 0 && remaining > 0) {
+        log.info({ callsInFlight: inFlight.size }, 'draining: waiting for webhook calls in flight');
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.allSettled([...background]),
+          new Promise((r) => {
+            timer = setTimeout(r, remaining);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      if (inFlight.size > 0)
+        log.warn(
+          { callsInFlight: inFlight.size },
+          'draining: grace period over; calls still in flight will be made again by whoever resumes their deployment',
+        );
+      await service.close();
+    },
 
     async close() {
       if (closed) return;
