@@ -223,7 +223,9 @@ webhooks:
 ${webhook('security-scan', hooks.url, scan)}`;
 
   it('both succeed (the analysis says plainly no provider judged it), then traffic moves', async () => {
-    const id = await start(file('bg-ok', 'ok'));
+    // The file must name a provider (issue 13: a step nothing could judge is a file error, as in
+    // Armory); this one is not configured on the control plane, so no judgment runs.
+    const id = await start(file('bg-ok', 'ok', 'not-configured'));
     const d = await plane.waitForStatus(id, [
       'SUCCEEDED',
       'FAILED',

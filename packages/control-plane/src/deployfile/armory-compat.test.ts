@@ -153,7 +153,7 @@ strategies:
         - setWeight: 50
         - pause: {duration: 1.5, unit: minutes}
 analysis:
-  queries: [{name: q, queryTemplate: x, upperLimit: 1}]
+  queries: [{name: q, queryTemplate: x, upperLimit: 1, metricProviderName: prom}]
 webhooks:
   - {name: h, method: POST, uriTemplate: 'https://h.example/', retryCount: 99}
 `);

@@ -140,6 +140,11 @@ export const DiagnosticCatalogue = {
     severity: 'error',
     description: '`providerOptions.lambda[].name` names no `artifacts[].functionName`.',
   },
+  BRL_DF_NO_METRIC_PROVIDER: {
+    severity: 'error',
+    description:
+      'An `analysis` step names no `metricProviderName`, and neither `analysis.defaultMetricProviderName` nor its queries name one: nothing could judge it.',
+  },
   BRL_DF_DUPLICATE_NAME: {
     severity: 'error',
     description: 'Two webhooks (or two analysis queries) share a name.',

@@ -193,20 +193,71 @@ export function crossCheck(spec: DeploymentSpec, loc: Located, sink: DiagnosticS
     }
     queryNames.add(q.name);
   });
-  const steps = allSteps(spec);
-  for (const { step, path } of steps) {
+  // Each unknown name once, where it is first used (the message says where else); a file with
+  // no analysis.queries at all gets one error that says so, not one per use.
+  const unknownUses = new Map<string, Array<{ path: string; at: Position }>>();
+  for (const { step, path } of allSteps(spec)) {
     if (step.type !== 'analysis') continue;
     ((step.queries as string[] | undefined) ?? []).forEach((q, i) => {
       if (typeof q !== 'string' || queryNames.has(q)) return;
       const qPath = joinPath(joinPath(joinPath(path, 'analysis'), 'queries'), i);
+      const uses = unknownUses.get(q) ?? [];
+      uses.push({ path: qPath, at: loc.at(qPath) });
+      unknownUses.set(q, uses);
+    });
+  }
+  const byPlace = (a: { at: Position }, b: { at: Position }) =>
+    a.at.line - b.at.line || a.at.column - b.at.column;
+  const noQueries = queryNames.size === 0 && !loc.has(joinPath('analysis', 'queries'));
+  if (noQueries && unknownUses.size > 0) {
+    const first = [...unknownUses.values()].flat().sort(byPlace)[0]!;
+    const names = [...unknownUses.keys()];
+    sink.add(
+      'BRL_DF_UNKNOWN_QUERY',
+      first.at,
+      first.path,
+      `analysis steps use the queries ${names.map((n) => `"${n}"`).join(', ')}, but the file has no analysis.queries to define them`,
+      'add a top-level analysis: {defaultMetricProviderName: <provider>, queries: [{name: ..., queryTemplate: ..., upperLimit: ...}]}',
+    );
+  } else {
+    for (const [q, uses] of unknownUses) {
+      const [first, ...others] = uses.sort(byPlace);
+      if (!first) continue;
       sink.add(
         'BRL_DF_UNKNOWN_QUERY',
-        loc.at(qPath),
-        qPath,
-        `analysis uses query "${q}", which is not defined in analysis.queries`,
+        first.at,
+        first.path,
+        `analysis uses query "${q}", which is not defined in analysis.queries${others.length ? ` (also used on line ${others.map((o) => o.at.line).join(', ')})` : ''}`,
         hintFor(q, queryNames, 'analysis.queries'),
       );
-    });
+    }
+  }
+
+  // Every analysis step needs a metric provider to judge it: its own, the file's default, or
+  // one on each of its queries (Armory refuses the file otherwise; a gate never passes unjudged).
+  // (No analysis: block at all is one mistake, reported above as the missing queries.)
+  if (spec.analysis?.defaultMetricProviderName === undefined && loc.has('analysis')) {
+    const queryProvider = new Map(
+      (spec.analysis?.queries ?? []).filter((q) => q?.name).map((q) => [q.name, q.metricProviderName]),
+    );
+    const unjudged = allSteps(spec)
+      .filter(({ step }) => step.type === 'analysis' && step.metricProviderName === undefined)
+      .filter(({ step }) => {
+        const qs = (step.queries as string[] | undefined) ?? [];
+        return qs.length === 0 || qs.some((q) => queryProvider.get(q) === undefined);
+      })
+      .map(({ path }) => ({ path: joinPath(path, 'analysis'), at: loc.keyAt(joinPath(path, 'analysis')) }))
+      .sort((a, b) => a.at.line - b.at.line || a.at.column - b.at.column);
+    const first = unjudged[0];
+    if (first) {
+      sink.add(
+        'BRL_DF_NO_METRIC_PROVIDER',
+        first.at,
+        first.path,
+        `${unjudged.length === 1 ? 'this analysis step names' : `${unjudged.length} analysis steps (lines ${unjudged.map((u) => u.at.line).join(', ')}) name`} no metricProviderName, and analysis has no defaultMetricProviderName: nothing would judge ${unjudged.length === 1 ? 'it' : 'them'}`,
+        'add defaultMetricProviderName: <provider> under the top-level analysis:, or metricProviderName: <provider> to the step',
+      );
+    }
   }
 
   // Canary weights should rise.

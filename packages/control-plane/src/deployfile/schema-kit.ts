@@ -635,7 +635,16 @@ function decodeList(
   ownerPos: Position | undefined,
 ) {
   if (!isSeq(node)) {
-    typeError(node, path, ctx, pos, schema.what);
+    typeError(
+      node,
+      path,
+      ctx,
+      pos,
+      schema.what,
+      isMap(node)
+        ? 'write it as a list: start each entry with "- " (one more level of indentation)'
+        : undefined,
+    );
     return undefined;
   }
   const out: unknown[] = [];

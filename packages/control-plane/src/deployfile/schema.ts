@@ -263,6 +263,14 @@ const strategy: ObjectSchema = {
           // instead; cross-checks refuse a blueGreen that neither names.
           activeService: { schema: serviceName },
           previewService: { schema: serviceName },
+          activeRootUrl: {
+            schema: { kind: 'any' },
+            ignored: 'Armory dropped activeRootUrl; preview links come from exposeServices steps',
+          },
+          previewRootUrl: {
+            schema: { kind: 'any' },
+            ignored: 'Armory dropped previewRootUrl; preview links come from exposeServices steps',
+          },
           redirectTrafficAfter: { schema: blueGreenSteps('redirectTrafficAfter'), default: () => [] },
           shutDownOldVersionAfter: { schema: blueGreenSteps('shutDownOldVersionAfter'), default: () => [] },
         },

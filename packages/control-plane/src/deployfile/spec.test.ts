@@ -28,6 +28,7 @@ targets:
       afterDeployment:
         - analysis: {interval: 1, units: minutes, numberOfJudgmentRuns: 1, queries: [q]}
 analysis:
+  defaultMetricProviderName: prom
   queries: [{name: q, queryTemplate: x, upperLimit: 1}]
 webhooks:
   - name: hook
