@@ -25,6 +25,11 @@ export interface ControlPlaneOptions {
   secretKey?: string;
   /** Addresses or CIDRs `direct` webhooks may reach despite the SSRF guard. */
   directAllow?: string[];
+  /**
+   * Addresses or CIDRs of proxies whose `X-Forwarded-For` is believed (for the caller's address
+   * in rate limits and the audit log). Default none: the socket's address is the caller's.
+   */
+  trustedProxies?: string[];
   callbackTimeoutMs?: number;
   /** How long a `remoteNetworkAgent` webhook waits for an agent of its identifier to connect. */
   agentWaitMs?: number;
@@ -57,6 +62,7 @@ export interface CompiledOptions {
   secretKey: string | undefined;
   secretKeyFile: string;
   directAllow: string[];
+  trustedProxies: string[];
   callbackTimeoutMs: number;
   agentWaitMs: number;
   heartbeatIntervalMs: number;
@@ -124,6 +130,12 @@ export function optionsFromEnv(env: Env = process.env): ControlPlaneOptions {
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
+  const proxies = str('BOREALIS_TRUSTED_PROXIES');
+  if (proxies !== undefined)
+    o.trustedProxies = proxies
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   set(o, 'callbackTimeoutMs', dur('BOREALIS_CALLBACK_TIMEOUT'));
   const agentWait = str('BOREALIS_AGENT_WAIT');
   if (agentWait !== undefined) {
@@ -178,6 +190,15 @@ export function compileOptions(o: ControlPlaneOptions): CompiledOptions {
       );
     }
   }
+  for (const entry of o.trustedProxies ?? []) {
+    if (parseCidr(entry) === undefined) {
+      throw configError(
+        'BOREALIS_TRUSTED_PROXIES',
+        entry,
+        "a comma-separated list of your proxies' addresses or CIDRs, e.g. 10.0.0.5,10.1.0.0/16",
+      );
+    }
+  }
   const window = o.streamWindowBytes ?? Defaults.streamWindowBytes;
   if (window < 16 * 1024 || window > 64 * 1024 * 1024) {
     throw configError('BOREALIS_STREAM_WINDOW', window, 'a byte count between 16384 and 67108864');
@@ -206,6 +227,7 @@ export function compileOptions(o: ControlPlaneOptions): CompiledOptions {
     secretKey: o.secretKey,
     secretKeyFile: join(dataDir, 'secret.key'),
     directAllow: o.directAllow ?? [],
+    trustedProxies: o.trustedProxies ?? [],
     callbackTimeoutMs: o.callbackTimeoutMs ?? Defaults.callbackTimeoutMs,
     agentWaitMs: o.agentWaitMs ?? Defaults.agentWaitMs,
     heartbeatIntervalMs: o.heartbeatIntervalMs ?? Defaults.heartbeatIntervalMs,

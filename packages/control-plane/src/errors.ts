@@ -8,6 +8,10 @@
 export const ErrorCatalogue = {
   // --- api / generic -----------------------------------------------------------------------
   BRL_ERR_UNAUTHORIZED: { status: 401, message: 'Missing or invalid bearer token' },
+  BRL_ERR_FORBIDDEN: {
+    status: 403,
+    message: "The token's roles do not allow this (the message names the role it needs)",
+  },
   BRL_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
   BRL_ERR_BAD_REQUEST: { status: 400, message: 'The request is not valid' },
   BRL_ERR_CONFLICT: { status: 409, message: 'The request conflicts with the current state' },

@@ -1,8 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import { cidrContains, parseCidr, parseIp } from '@borealis/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { installAccessControl, type RoutePermission, registerTokenRoutes } from './access/index.js';
 import { registerAgentCredentialRoutes } from './api/agent-credentials-routes.js';
 import { registerAgentRoutes } from './api/agents-routes.js';
 import { registerDeploymentRoutes } from './api/deployments-routes.js';
@@ -10,6 +12,7 @@ import { installErrorHandling } from './api/error-handling.js';
 import { registerMetricProviderRoutes } from './api/metric-providers-routes.js';
 import { registerOpsRoutes } from './api/ops-routes.js';
 import { registerSecretsRoutes } from './api/secrets-routes.js';
+import { type AuditLog, createAuditLog, registerAuditRoutes } from './audit/index.js';
 import { type Cluster, type ClusterBus, createCluster } from './cluster/index.js';
 import { type CompiledOptions, type ControlPlaneOptions, compileOptions } from './config.js';
 import { createDrainSignal, type DrainSignal } from './drain.js';
@@ -27,19 +30,16 @@ import {
   type WebhookServiceWithCallbacks,
 } from './webhooks/index.js';
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** Who made the call (the API token's name), for the audit log. */
-    identity?: { name: string };
-  }
-}
-
 export interface ControlPlane {
   app: FastifyInstance;
   options: CompiledOptions;
   store: Store;
   hub: RelayHub;
   secrets: SecretsRepository;
+  /** Who did what: modules with admin routes record their changes here. */
+  audit: AuditLog;
+  /** Every route with the permission it declared (a test checks each `/api/v1` one has one). */
+  routes: readonly RoutePermission[];
   /** Webhook runs: what the engine starts, and where callbacks land. */
   webhooks: WebhookServiceWithCallbacks;
   /** Metric providers and the judgment of analysis steps. */
@@ -76,15 +76,8 @@ export interface CreateControlPlaneOptions extends ControlPlaneOptions {
   clusterBus?: ClusterBus;
 }
 
-/**
- * Paths anyone may call: probes, metrics, callbacks (their token is in the path), the web UI's
- * static files (they hold no data; the API calls the page makes carry the token).
- */
-const PUBLIC_PREFIXES = ['/healthz', '/readyz', '/metrics', '/callbacks/', '/ui/'];
 /** What still answers while a replica drains (readiness says 503 there). */
 const DURING_DRAIN = new Set(['/healthz', '/readyz', '/metrics']);
-/** Exact paths anyone may call: redirects to the web UI. */
-const PUBLIC_PATHS = new Set(['/', '/ui']);
 
 export async function createControlPlane(input: CreateControlPlaneOptions = {}): Promise<ControlPlane> {
   const options = compileOptions(input);
@@ -132,11 +125,13 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
 
   const drain = createDrainSignal();
   const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
+    // Request logs name the path without its query (a `?token=` never reaches a log line); the
+    // serializer is set on a child so it applies to whatever logger the caller gave us.
+    loggerInstance: logger.child({}, { serializers: { req: requestForLog } }) as FastifyBaseLogger,
     // Our own hook answers 503 while draining, in the API's error shape.
     return503OnClosing: false,
     bodyLimit: 1024 * 1024,
-    trustProxy: false,
+    trustProxy: trustedProxy(options.trustedProxies),
     // Secret names and agent identifiers are up to 128 characters; the default is 100.
     routerOptions: { maxParamLength: 256 },
   });
@@ -219,26 +214,29 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
         'BRL_ERR_SHUTTING_DOWN',
         'This control-plane replica is shutting down: retry on another replica or once it is back',
       );
-    if (PUBLIC_PATHS.has(path) || PUBLIC_PREFIXES.some((p) => path === p || path.startsWith(p))) return;
-    const header = req.headers.authorization ?? '';
-    const m = /^Bearer\s+(\S+)$/i.exec(header);
-    const identity = m?.[1] ? await store.apiTokens.verifyApiToken(m[1]) : null;
-    if (!identity) {
-      throw new BorealisError(
-        'BRL_ERR_UNAUTHORIZED',
-        tokenFile
-          ? `Missing or invalid bearer token: send Authorization: Bearer <token>; this control plane's token is in ${tokenFile}`
-          : 'Missing or invalid bearer token: send Authorization: Bearer <BOREALIS_API_TOKEN>',
-      );
-    }
-    req.identity = identity;
   });
+  // Every answer: no MIME sniffing; nothing an API or callback answers is cached anywhere (the
+  // web UI's static files set their own policy).
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+  // Authentication and every route's declared permission, in one hook (see access/).
+  const access = installAccessControl(app, { verify: (t) => store.apiTokens.verifyApiToken(t) });
+  const audit = createAuditLog(store.db);
 
   // --- wiring: routes (each concern registers its own; keep one line per concern) ---------------
+  registerTokenRoutes(app, {
+    tokens: store.apiTokens,
+    audit,
+    envTokenConfigured: bootstrap.source === 'env',
+  });
+  registerAuditRoutes(app, { audit });
   registerOpsRoutes(app, { store, hub, cluster, drain });
   registerAgentRoutes(app, { hub });
-  registerAgentCredentialRoutes(app, { credentials: store.agentCredentials });
-  registerSecretsRoutes(app, { secrets });
+  registerAgentCredentialRoutes(app, { credentials: store.agentCredentials, audit });
+  registerSecretsRoutes(app, { secrets, audit });
   registerCallbackRoutes(app, { webhooks, logger: logger.child({ component: 'webhooks' }) });
   registerWebhookRunRoutes(app, { webhooks });
   registerDeploymentRoutes(app, { engine, drain, replicaId });
@@ -255,6 +253,8 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     store,
     hub,
     secrets,
+    audit,
+    routes: access.routes,
     webhooks,
     metrics,
     engine,
@@ -326,4 +326,29 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     },
   };
   return cp;
+}
+
+/**
+ * Fastify's `trustProxy`: believe `X-Forwarded-For` only from these addresses (each hop is
+ * checked, right to left), with the same address parser as the rest of Borealis.
+ */
+function trustedProxy(entries: readonly string[]): false | ((address: string) => boolean) {
+  const cidrs = entries.map((e) => parseCidr(e)).filter((c) => c !== undefined);
+  if (cidrs.length === 0) return false;
+  return (address) => {
+    const ip = parseIp(address);
+    return ip !== undefined && cidrs.some((c) => cidrContains(c, ip));
+  };
+}
+
+/** What a request log line says about the request: never headers, never the query string. */
+function requestForLog(req: { method?: string; url?: string; ip?: string; host?: string }) {
+  const url = typeof req.url === 'string' ? req.url : '';
+  const q = url.indexOf('?');
+  return {
+    method: req.method,
+    url: q === -1 ? url : `${url.slice(0, q)}?…`,
+    host: req.host,
+    remoteAddress: req.ip,
+  };
 }

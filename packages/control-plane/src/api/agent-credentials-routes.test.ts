@@ -1,5 +1,6 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuditLog } from '../audit/index.js';
 import { BorealisError } from '../errors.js';
 import { createStore, type Store } from '../store/index.js';
 import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/test-stores.js';
@@ -18,7 +19,10 @@ describe.each(TEST_BACKENDS)('agent credential routes on $kind', ({ kind }) => {
       if (err instanceof BorealisError) return reply.status(err.status).send(err.toJSON());
       return reply.status(err.statusCode ?? 500).send({ error: { code: err.code, message: err.message } });
     });
-    registerAgentCredentialRoutes(app, { credentials: store.agentCredentials });
+    registerAgentCredentialRoutes(app, {
+      credentials: store.agentCredentials,
+      audit: createAuditLog(store.db),
+    });
     await app.ready();
   });
 

@@ -21,7 +21,7 @@ interface ProbeBody {
  * depends on it (`borealis agents probe`).
  */
 export function registerAgentRoutes(app: FastifyInstance, deps: { hub: RelayHub }): void {
-  app.get('/api/v1/agents', async () => ({
+  app.get('/api/v1/agents', { config: { permission: 'read' } }, async () => ({
     agents: deps.hub.list().map((g) => ({
       agentIdentifier: g.agentIdentifier,
       connections: g.connections.map((c) => ({
@@ -43,6 +43,8 @@ export function registerAgentRoutes(app: FastifyInstance, deps: { hub: RelayHub 
   app.post<{ Params: { agentIdentifier: string }; Body: ProbeBody }>(
     '/api/v1/agents/:agentIdentifier/probe',
     {
+      // A call of the caller's choosing inside a private network, answer included: admin only.
+      config: { permission: 'admin' },
       bodyLimit: 24 * 1024 * 1024,
       schema: {
         body: {

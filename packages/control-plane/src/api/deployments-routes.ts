@@ -1,4 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Permission } from '../access/index.js';
+import { actorOf } from '../audit/index.js';
 import type { DrainSignal } from '../drain.js';
 import {
   DECISION_ACTIONS,
@@ -28,13 +30,14 @@ export function registerDeploymentRoutes(
     }
   }
 
-  app.post('/api/v1/deployments', async (req, reply) => {
+  app.post('/api/v1/deployments', { config: { permission: 'deploy' } }, async (req, reply) => {
     const { deployFile, context } = readStartBody(req.body);
-    const started = await engine.start({ deployFile, context, createdBy: who(req) });
+    const { who, source, tokenId } = actorOf(req);
+    const started = await engine.start({ deployFile, context, createdBy: who, source, tokenId });
     return reply.status(202).send(started);
   });
 
-  app.get('/api/v1/deployments', async (req) => {
+  app.get('/api/v1/deployments', { config: { permission: 'read' } }, async (req) => {
     const q = req.query as { application?: string; limit?: string };
     const limit = q.limit === undefined ? undefined : Number(q.limit);
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
@@ -48,47 +51,46 @@ export function registerDeploymentRoutes(
     };
   });
 
-  app.get('/api/v1/deployments/:id', async (req) => {
+  app.get('/api/v1/deployments/:id', { config: { permission: 'read' } }, async (req) => {
     const { id } = req.params as { id: string };
     const view = await engine.get(id);
     if (!view) throw notFound(id);
     return view;
   });
 
-  app.post('/api/v1/deployments/:id/:action', async (req) => {
-    const { id, action } = req.params as { id: string; action: string };
-    if (!(DECISION_ACTIONS as readonly string[]).includes(action)) {
-      throw new BorealisError(
-        'BRL_ERR_NOT_FOUND',
-        `No decision ${action}; use one of ${DECISION_ACTIONS.join(', ')}`,
-      );
-    }
-    const body = (req.body ?? {}) as { environment?: unknown; env?: unknown; reason?: unknown };
-    if (typeof body !== 'object' || body === null)
-      throw new BorealisError('BRL_ERR_BAD_REQUEST', 'Send a JSON body {"environment": "<name>"}');
-    const environment = body.environment ?? body.env;
-    if (environment !== undefined && typeof environment !== 'string') {
-      throw new BorealisError(
-        'BRL_ERR_BAD_REQUEST',
-        'environment must be a string naming one of the deployment environments',
-      );
-    }
-    if (environment === undefined && action !== 'cancel') {
-      throw new BorealisError(
-        'BRL_ERR_BAD_REQUEST',
-        `${action} needs the environment: send {"environment": "<name>"}`,
-      );
-    }
-    if (!(await engine.get(id))) throw notFound(id);
-    return engine.decide(id, {
-      action: action as DecisionAction,
-      who: who(req),
-      ...(environment ? { environment } : {}),
-      ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
-    });
+  // One route per decision, so each declares what it needs: approve and reject are judged by the
+  // engine against the waiting pause's requiresRoles; the others need the deployer role.
+  for (const action of DECISION_ACTIONS) {
+    app.post(
+      `/api/v1/deployments/:id/${action}`,
+      { config: { permission: DECISION_PERMISSION[action] } },
+      async (req) => {
+        const { id } = req.params as { id: string };
+        const { environment, reason } = readDecisionBody(req.body, action);
+        if (!(await engine.get(id))) throw notFound(id);
+        const { who, source, tokenId } = actorOf(req);
+        return engine.decide(id, {
+          action,
+          who,
+          roles: req.identity?.roles ?? [],
+          source,
+          tokenId,
+          ...(environment ? { environment } : {}),
+          ...(reason ? { reason } : {}),
+        });
+      },
+    );
+  }
+  // Anything else after a deployment id: say which decisions exist.
+  app.post('/api/v1/deployments/:id/:action', { config: { permission: 'read' } }, async (req) => {
+    const { action } = req.params as { action: string };
+    throw new BorealisError(
+      'BRL_ERR_NOT_FOUND',
+      `No decision ${action.slice(0, 40)}; use one of ${DECISION_ACTIONS.join(', ')}`,
+    );
   });
 
-  app.get('/api/v1/deployments/:id/events', async (req, reply) => {
+  app.get('/api/v1/deployments/:id/events', { config: { permission: 'read' } }, async (req, reply) => {
     const { id } = req.params as { id: string };
     if (!(await engine.get(id))) throw notFound(id);
     await streamEvents(engine, id, req, reply, deps);
@@ -118,7 +120,8 @@ async function streamEvents(
   const raw = reply.raw;
   raw.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
   });
@@ -205,5 +208,49 @@ function readStartBody(body: unknown): { deployFile: string; context: Record<str
   );
 }
 
-const who = (req: FastifyRequest) => req.identity?.name ?? 'anonymous';
+const DECISION_PERMISSION: Record<DecisionAction, Permission> = {
+  approve: 'approve',
+  reject: 'approve',
+  rollback: 'deploy',
+  'roll-forward': 'deploy',
+  cancel: 'deploy',
+};
+
+/** Longest reason kept: a sentence or a ticket link, not a document. */
+const MAX_REASON_LENGTH = 2000;
+
+function readDecisionBody(
+  raw: unknown,
+  action: DecisionAction,
+): { environment: string | undefined; reason: string | undefined } {
+  const body = (raw ?? {}) as { environment?: unknown; env?: unknown; reason?: unknown };
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new BorealisError(
+      'BRL_ERR_BAD_REQUEST',
+      'Send a JSON body {"environment": "<name>", "reason": "<why>"}',
+    );
+  const environment = body.environment ?? body.env;
+  if (environment !== undefined && typeof environment !== 'string') {
+    throw new BorealisError(
+      'BRL_ERR_BAD_REQUEST',
+      'environment must be a string naming one of the deployment environments',
+    );
+  }
+  if (environment === undefined && action !== 'cancel') {
+    throw new BorealisError(
+      'BRL_ERR_BAD_REQUEST',
+      `${action} needs the environment: send {"environment": "<name>"}`,
+    );
+  }
+  const reason = body.reason;
+  if (reason !== undefined && (typeof reason !== 'string' || reason.length > MAX_REASON_LENGTH)) {
+    throw new BorealisError(
+      'BRL_ERR_BAD_REQUEST',
+      `reason must be a string of at most ${MAX_REASON_LENGTH} characters (why, for the audit log)`,
+      { details: { field: 'reason' } },
+    );
+  }
+  return { environment, reason: reason === '' ? undefined : reason };
+}
+
 const notFound = (id: string) => new BorealisError('BRL_ERR_DEPLOYMENT_NOT_FOUND', `No deployment ${id}`);

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyError, type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuditLog } from '../audit/index.js';
 import { BorealisError } from '../errors.js';
 import { createSecretsRepository, loadSecretKey, type SecretsRepository } from '../secrets/index.js';
 import { createStore, type Store } from '../store/index.js';
@@ -39,7 +40,7 @@ describe.each(TEST_BACKENDS)('secrets routes on $kind', ({ kind }) => {
         .status(status)
         .send({ error: { code: err.code ?? 'BRL_ERR_INTERNAL', message: err.message } });
     });
-    registerSecretsRoutes(app, { secrets });
+    registerSecretsRoutes(app, { secrets, audit: createAuditLog(store.db) });
     await app.ready();
   });
 
@@ -154,5 +155,14 @@ describe.each(TEST_BACKENDS)('secrets routes on $kind', ({ kind }) => {
       expect(res.body).not.toContain(VALUE);
       expect(JSON.stringify(res.headers)).not.toContain(VALUE);
     }
+  });
+
+  it('audits every change by name, never with the value', async () => {
+    const rows = await store.db.selectFrom('audit_log').selectAll().orderBy('at').execute();
+    const actions = rows.map((r) => `${r.action} ${JSON.parse(r.details).name}`);
+    expect(actions).toContain('secret.create github_token');
+    expect(actions).toContain('secret.update github_token');
+    expect(actions.some((a) => a.startsWith('secret.delete '))).toBe(true);
+    expect(JSON.stringify(rows)).not.toContain(VALUE);
   });
 });

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { AuditLog } from '../audit/index.js';
 import { BorealisError } from '../errors.js';
 import {
   type SecretMetadata,
@@ -15,31 +16,46 @@ const SECRET_BODY_LIMIT_BYTES = 512 * 1024;
  * created, 200 when replaced), `GET /api/v1/secrets`, `DELETE /api/v1/secrets/:name`.
  * No route ever answers with a value, and no error message quotes one.
  */
-export function registerSecretsRoutes(app: FastifyInstance, deps: { secrets: SecretsRepository }): void {
+export function registerSecretsRoutes(
+  app: FastifyInstance,
+  deps: { secrets: SecretsRepository; audit: AuditLog },
+): void {
   app.put<{ Params: { name: string } }>(
     '/api/v1/secrets/:name',
-    { bodyLimit: SECRET_BODY_LIMIT_BYTES },
+    { config: { permission: 'admin' }, bodyLimit: SECRET_BODY_LIMIT_BYTES },
     async (req, reply) => {
       const name = validateSecretName(req.params.name);
       const isText = (req.headers['content-type'] ?? '').toLowerCase().startsWith('text/plain');
       const value = validateSecretValue(secretValueFromBody(req.body, isText));
       const result = await deps.secrets.put(name, value);
+      // The name only: a value never reaches the audit log.
+      await deps.audit.record(req, {
+        action: result.created ? 'secret.create' : 'secret.update',
+        details: { name },
+      });
       return reply.status(result.created ? 201 : 200).send(secretView(result));
     },
   );
 
-  app.get('/api/v1/secrets', async () => ({ secrets: (await deps.secrets.list()).map(secretView) }));
+  app.get('/api/v1/secrets', { config: { permission: 'admin' } }, async () => ({
+    secrets: (await deps.secrets.list()).map(secretView),
+  }));
 
-  app.delete<{ Params: { name: string } }>('/api/v1/secrets/:name', async (req, reply) => {
-    const name = validateSecretName(req.params.name);
-    if (!(await deps.secrets.delete(name))) {
-      throw new BorealisError(
-        'BRL_ERR_NOT_FOUND',
-        `No secret named "${name}"; GET /api/v1/secrets lists them`,
-      );
-    }
-    return reply.status(204).send();
-  });
+  app.delete<{ Params: { name: string } }>(
+    '/api/v1/secrets/:name',
+    { config: { permission: 'admin' } },
+    async (req, reply) => {
+      const name = validateSecretName(req.params.name);
+      if (!(await deps.secrets.delete(name))) {
+        throw new BorealisError(
+          'BRL_ERR_NOT_FOUND',
+          `No secret named "${name}"; GET /api/v1/secrets lists them`,
+        );
+      }
+      await deps.audit.record(req, { action: 'secret.delete', details: { name } });
+      return reply.status(204).send();
+    },
+  );
 }
 
 /** The value from a JSON `{"value"}` body or a raw `text/plain` body (taken exactly as sent). */

@@ -128,12 +128,7 @@ function stepEnvironment(
   target: TargetSpec,
   env: EnvironmentState,
 ): void {
-  const opts = {
-    honourManualRollback: false,
-    onApprovalExpired: () => {
-      state.cancel ??= { by: 'borealis', reason: `the approval in ${env.name} expired`, at: ctx.now };
-    },
-  };
+  const opts = { honourManualRollback: false };
   switch (env.phase) {
     case Phase.waiting: {
       const deps = target.constraints.dependsOn

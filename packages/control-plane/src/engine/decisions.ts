@@ -1,3 +1,4 @@
+import { approvalRefusal } from '../access/index.js';
 import type { DeploymentSpec } from '../deployfile/index.js';
 import { allPlannedItems, describeStep } from './plan.js';
 import {
@@ -17,15 +18,25 @@ export interface Decision {
   action: DecisionAction;
   /** Required for all but `cancel` (which without it cancels the whole deployment). */
   environment?: string;
+  /** The token's name. */
   who: string;
+  /**
+   * The token's roles: approve and reject are judged against the waiting pause's
+   * `requiresRoles` here, where the pause that waits is known (admin may approve anything).
+   */
+  roles: readonly string[];
   now: number;
   reason?: string;
+  /** For the audit log: the caller's address and the token's id. */
+  source?: string;
+  tokenId?: string | null;
 }
 
 export type DecisionResult =
   | { ok: true; events: EngineEvent[] }
   | { ok: false; conflict: string }
-  | { ok: false; notFound: string };
+  | { ok: false; notFound: string }
+  | { ok: false; forbidden: { requiredRoles: string[]; what: string } };
 
 /**
  * Applies a person's decision to the state (pure; the engine stores the result, audits it, and
@@ -42,7 +53,7 @@ export function applyDecision(spec: DeploymentSpec, state: DeploymentState, d: D
     if (allFinal)
       return { ok: false, conflict: 'the deployment has already ended; there is nothing to cancel' };
     state.cancel = { by: d.who, reason: d.reason ?? 'cancel requested', at: d.now };
-    record('decision.cancel', undefined, { who: d.who });
+    record('decision.cancel', undefined, { who: d.who, ...(d.reason ? { reason: d.reason } : {}) });
     return { ok: true, events };
   }
   if (d.environment === undefined)
@@ -64,14 +75,31 @@ export function applyDecision(spec: DeploymentSpec, state: DeploymentState, d: D
     case 'reject': {
       const item = Object.values(env.items).find((i) => i.status === 'waiting' && i.awaiting === 'approval');
       if (!item) return refuse('waiting for an approval');
+      const requiresRoles = requiredRoles(spec, env.name, item.location);
+      // A decision without roles (say, from a replica that predates them) approves nothing.
+      const needs = approvalRefusal(Array.isArray(d.roles) ? d.roles : [], requiresRoles);
+      if (needs) {
+        return {
+          ok: false,
+          forbidden: {
+            requiredRoles: needs,
+            what: `${d.action === 'approve' ? 'Approving' : 'Rejecting'} the pause at ${item.location} in ${env.name}${requiresRoles.length ? ` (requiresRoles: ${requiresRoles.join(', ')})` : ''}`,
+          },
+        };
+      }
+      const why = d.reason ? `: ${d.reason}` : '';
       settleByPerson(
         env,
         item,
         d,
         d.action === 'approve' ? 'succeeded' : 'failed',
-        d.action === 'approve' ? `approved by ${d.who}` : `rejected by ${d.who}`,
+        d.action === 'approve' ? `approved by ${d.who}${why}` : `rejected by ${d.who}${why}`,
       );
-      record(`decision.${d.action}`, env.name, { who: d.who, location: item.location });
+      record(`decision.${d.action}`, env.name, {
+        who: d.who,
+        location: item.location,
+        ...(d.reason ? { reason: d.reason } : {}),
+      });
       return { ok: true, events };
     }
     case 'roll-forward': {
@@ -80,15 +108,25 @@ export function applyDecision(spec: DeploymentSpec, state: DeploymentState, d: D
           i.status === 'waiting' && (i.awaiting === 'rollbackOrRollForward' || i.awaiting === 'rollForward'),
       );
       if (!item) return refuse('waiting for a roll-forward decision');
-      settleByPerson(env, item, d, 'succeeded', `rolled forward by ${d.who}`);
-      record('decision.roll-forward', env.name, { who: d.who, location: item.location });
+      settleByPerson(
+        env,
+        item,
+        d,
+        'succeeded',
+        `rolled forward by ${d.who}${d.reason ? `: ${d.reason}` : ''}`,
+      );
+      record('decision.roll-forward', env.name, {
+        who: d.who,
+        location: item.location,
+        ...(d.reason ? { reason: d.reason } : {}),
+      });
       return { ok: true, events };
     }
     case 'rollback': {
       if (env.phase !== Phase.strategy)
         return refuse('in its rollout (only a rollout in progress can be rolled back)');
-      env.rollbackRequestedBy = d.who;
-      record('decision.rollback', env.name, { who: d.who });
+      env.rollbackRequestedBy = d.reason ? `${d.who}: ${d.reason}` : d.who;
+      record('decision.rollback', env.name, { who: d.who, ...(d.reason ? { reason: d.reason } : {}) });
       return { ok: true, events };
     }
     case 'cancel': {
@@ -97,10 +135,18 @@ export function applyDecision(spec: DeploymentSpec, state: DeploymentState, d: D
         ...state.cancelEnvironments,
         [env.name]: { by: d.who, reason: d.reason ?? 'cancel requested' },
       };
-      record('decision.cancel', env.name, { who: d.who });
+      record('decision.cancel', env.name, { who: d.who, ...(d.reason ? { reason: d.reason } : {}) });
       return { ok: true, events };
     }
   }
+}
+
+/** The roles the pause at `location` requires (none named: an empty list). */
+function requiredRoles(spec: DeploymentSpec, environment: string, location: string): string[] {
+  const target = spec.targets[environment];
+  const planned = target ? allPlannedItems(spec, target).find((p) => p.location === location) : undefined;
+  const step = planned?.step;
+  return step?.type === 'pause' && step.untilApproved ? [...step.requiresRoles] : [];
 }
 
 function settleByPerson(

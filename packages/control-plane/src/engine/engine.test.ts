@@ -96,7 +96,9 @@ describe.each(TEST_BACKENDS)('engine on $kind', ({ kind }) => {
     }
   }
 
-  it('an approval that expires cancels the deployment and its running webhook', async () => {
+  // Issue 10 changed this: an expired approval used to cancel the whole deployment; now it fails
+  // the pause like any failed constraint, with when it expired, and the list's rules apply.
+  it('an approval that expires fails its constraint (saying when), stopping the running webhook', async () => {
     const { webhooks, engine } = await setup();
     const { deploymentId } = await engine.start({
       createdBy: 'test',
@@ -119,10 +121,140 @@ webhooks:
     uriTemplate: https://example.com/hook
 `,
     });
-    await until(async () => (await engine.get(deploymentId))?.status === 'CANCELLED');
+    await until(async () => (await engine.get(deploymentId))?.status === 'FAILED');
     const view = (await engine.get(deploymentId))!;
-    expect(view.message).toContain('approval in prod expired');
+    const prod = view.environments[0]!;
+    const pause = prod.steps.find((s) => s.location === 'constraints.beforeDeployment[0]')!;
+    expect(pause.status).toBe('failed');
+    expect(pause.message).toMatch(
+      /^the approval expired at \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z \(approvalExpiration: 1 seconds\) before anyone approved/,
+    );
+    const expiredAt = Date.parse(/expired at (\S+)/.exec(pause.message!)![1]!);
+    expect(expiredAt - Date.parse(pause.startedAt!)).toBe(1000);
+    expect(prod.status).toBe('FAILED');
+    expect(prod.message).toContain(
+      'beforeDeployment failed at constraints.beforeDeployment[0]: the approval expired',
+    );
+    expect(prod.message).toContain('was not deployed');
     expect(webhooks.runs[0]?.status).toBe('cancelled');
+  });
+
+  it('an approval that expires during a canary rollout rolls it back, even across a restart', async () => {
+    const a = await replica({ replicaId: 'replica-x' });
+    const { deploymentId } = await a.engine.start({
+      createdBy: 'test',
+      deployFile: `application: expiry-canary
+targets:
+  prod:
+    strategy: canary
+strategies:
+  canary:
+    canary:
+      steps:
+        - setWeight:
+            weight: 20
+        - pause:
+            untilApproved: true
+            approvalExpiration:
+              duration: 2
+              unit: seconds
+`,
+    });
+    await until(async () => (await a.engine.get(deploymentId))?.status === 'AWAITING_APPROVAL');
+    const deadline = (await a.engine.get(deploymentId))!.environments[0]!.steps.find(
+      (s) => s.status === 'waiting',
+    )!.deadlineAt!;
+    // The driver stops while the approval waits; the deadline is in the store, not a timer.
+    await a.engine.close();
+    engines.splice(engines.indexOf(a.engine), 1);
+    while (Date.now() <= Date.parse(deadline)) await new Promise((r) => setTimeout(r, 50));
+    const b = await replica({ replicaId: 'replica-x' });
+    await b.engine.resume();
+    await until(async () => (await b.engine.get(deploymentId))?.status === 'ROLLED_BACK');
+    const prod = (await b.engine.get(deploymentId))!.environments[0]!;
+    expect(prod.message).toContain(`the approval expired at ${deadline}`);
+    expect(prod.message).toContain('rolled back');
+  });
+
+  it("approve and reject check the pause's requiresRoles; admin may approve anything; the audit says who and why", async () => {
+    const { engine } = await setup();
+    const { deploymentId } = await engine.start({
+      createdBy: 'test',
+      deployFile: `application: roles
+targets:
+  staging:
+    constraints:
+      beforeDeployment:
+        - pause:
+            untilApproved: true
+  prod:
+    constraints:
+      dependsOn: [staging]
+      beforeDeployment:
+        - pause:
+            untilApproved: true
+            requiresRoles: [prod-approvers]
+`,
+    });
+    await until(async () => (await engine.get(deploymentId))?.status === 'AWAITING_APPROVAL');
+    // No roles named: a viewer or a mere approver of something else may not; a deployer may.
+    for (const roles of [['viewer'], ['prod-approvers'], []]) {
+      await expect(
+        engine.decide(deploymentId, { action: 'approve', environment: 'staging', who: 'v', roles }),
+      ).rejects.toMatchObject({
+        code: 'BRL_ERR_FORBIDDEN',
+        details: { requiredRoles: ['deployer', 'admin'] },
+      });
+    }
+    await engine.decide(deploymentId, {
+      action: 'approve',
+      environment: 'staging',
+      who: 'dan',
+      roles: ['deployer'],
+    });
+    await until(async () => {
+      const v = await engine.get(deploymentId);
+      return v?.environments.find((e) => e.name === 'prod')?.status === 'AWAITING_APPROVAL';
+    });
+    for (const action of ['approve', 'reject'] as const) {
+      const err = await engine
+        .decide(deploymentId, { action, environment: 'prod', who: 'dan', roles: ['deployer', 'viewer'] })
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({
+        code: 'BRL_ERR_FORBIDDEN',
+        status: 403,
+        details: { requiredRoles: ['prod-approvers', 'admin'], roles: ['deployer', 'viewer'] },
+      });
+      expect((err as Error).message).toContain('prod-approvers');
+    }
+    await engine.decide(deploymentId, {
+      action: 'approve',
+      environment: 'prod',
+      who: 'paula',
+      roles: ['prod-approvers'],
+      reason: 'change ticket CHG-42',
+      source: '10.9.8.7',
+      tokenId: 'token-paula',
+    });
+    await until(async () => (await engine.get(deploymentId))?.status === 'SUCCEEDED');
+    const view = (await engine.get(deploymentId))!;
+    const prodPause = view.environments.find((e) => e.name === 'prod')!.steps[0]!;
+    expect(prodPause).toMatchObject({
+      decidedBy: 'paula',
+      message: 'approved by paula: change ticket CHG-42',
+    });
+    expect(view.audit.map((e) => [e.action, e.actor, e.environment])).toEqual([
+      ['start', 'test', null],
+      ['approve', 'dan', 'staging'],
+      ['approve', 'paula', 'prod'],
+    ]);
+    expect(view.audit[2]).toMatchObject({
+      reason: 'change ticket CHG-42',
+      source: '10.9.8.7',
+      tokenId: 'token-paula',
+      deploymentId,
+      details: { location: 'constraints.beforeDeployment[0]' },
+    });
   });
 
   it('a webhook failing while an approval waits settles the list at once; the approval is then refused', async () => {
@@ -152,7 +284,7 @@ webhooks:
     webhooks.settle('constraints.beforeDeployment[1]', false);
     await until(async () => (await engine.get(deploymentId))?.status === 'FAILED');
     await expect(
-      engine.decide(deploymentId, { action: 'approve', environment: 'prod', who: 'alice' }),
+      engine.decide(deploymentId, { action: 'approve', environment: 'prod', who: 'alice', roles: ['admin'] }),
     ).rejects.toMatchObject({
       code: 'BRL_ERR_DECISION_CONFLICT',
     });
@@ -177,7 +309,7 @@ targets:
     await until(async () => (await a.engine.get(deploymentId))?.status === 'AWAITING_APPROVAL');
     // B may not decide while A holds the lease (no peers to ask here).
     await expect(
-      b.engine.decide(deploymentId, { action: 'approve', environment: 'prod', who: 'bob' }),
+      b.engine.decide(deploymentId, { action: 'approve', environment: 'prod', who: 'bob', roles: ['admin'] }),
     ).rejects.toMatchObject({ code: 'BRL_ERR_DEPLOYMENT_NOT_DRIVEN' });
     await a.engine.close();
     engines.splice(engines.indexOf(a.engine), 1);
@@ -190,7 +322,12 @@ targets:
         .executeTakeFirst();
       return row?.lease_owner === 'replica-b';
     });
-    await b.engine.decide(deploymentId, { action: 'approve', environment: 'prod', who: 'bob' });
+    await b.engine.decide(deploymentId, {
+      action: 'approve',
+      environment: 'prod',
+      who: 'bob',
+      roles: ['admin'],
+    });
     await until(async () => (await b.engine.get(deploymentId))?.status === 'SUCCEEDED');
   });
 });

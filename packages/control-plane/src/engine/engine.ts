@@ -2,6 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { forbidden } from '../access/index.js';
+import { auditView } from '../audit/index.js';
 import { type DeploymentSpec, parseDeployFile, slugOf } from '../deployfile/index.js';
 import { BorealisError } from '../errors.js';
 import { createDeploymentRepository, type DeploymentEventRow, type Store } from '../store/index.js';
@@ -52,6 +54,9 @@ export interface StartInput {
   context?: Record<string, string>;
   /** Who asked (the API token's name). */
   createdBy: string;
+  /** For the audit log: the caller's address and the token's id. */
+  source?: string;
+  tokenId?: string | null;
   fileName?: string;
 }
 
@@ -439,7 +444,8 @@ export function createEngine(options: EngineOptions): Engine {
     const found = await repo.get(id);
     if (!found) return undefined;
     const runs = await webhooks.listForDeployment(id);
-    return buildView(found.row, found.environments, runs, driver);
+    const audit = (await repo.audit(id)).map(auditView);
+    return buildView(found.row, found.environments, runs, driver, audit);
   }
 
   return {
@@ -473,7 +479,9 @@ export function createEngine(options: EngineOptions): Engine {
         action: 'start',
         deploymentId: id,
         at: now,
-        details: { status },
+        details: { status, application: spec.application },
+        ...(input.source ? { source: input.source } : {}),
+        ...(input.tokenId !== undefined ? { tokenId: input.tokenId } : {}),
       });
       if (status === 'RUNNING') await load(id);
       return { deploymentId: id, status };
@@ -520,7 +528,8 @@ export function createEngine(options: EngineOptions): Engine {
             action: 'cancel',
             deploymentId: id,
             at: clock(),
-            details: {},
+            details: { while: 'QUEUED' },
+            ...auditActor(d),
           });
           return (await view(id))!;
         }
@@ -545,16 +554,25 @@ export function createEngine(options: EngineOptions): Engine {
               ? new BorealisError('BRL_ERR_DECISION_CONFLICT', `Cannot ${d.action}: ${result.conflict}`, {
                   details: { deploymentId: id, environment: d.environment ?? null, action: d.action },
                 })
-              : new BorealisError('BRL_ERR_BAD_REQUEST', result.notFound);
+              : 'forbidden' in result
+                ? forbidden(
+                    { name: d.who, roles: Array.isArray(d.roles) ? [...d.roles] : [] },
+                    result.forbidden.requiredRoles,
+                    result.forbidden.what,
+                  )
+                : new BorealisError('BRL_ERR_BAD_REQUEST', result.notFound);
           return;
         }
+        const decided = result.events.find((e) => e.type.startsWith('decision.'));
+        const location = decided?.data.location;
         const ok = await persist(target, state, target.status, result.events, undefined, {
           who: d.who,
           action: d.action,
           deploymentId: id,
           ...(d.environment ? { environment: d.environment } : {}),
           at: now,
-          details: d.reason ? { reason: d.reason } : {},
+          details: typeof location === 'string' ? { location } : {},
+          ...auditActor(d),
         });
         if (!ok) {
           refusal = new BorealisError(
@@ -745,4 +763,13 @@ function toStored(
   };
   if (row.environment) e.environment = row.environment;
   return e;
+}
+
+/** The audit columns a person's decision carries besides who. */
+function auditActor(d: Omit<Decision, 'now'>): { reason?: string; source?: string; tokenId?: string | null } {
+  return {
+    ...(d.reason ? { reason: d.reason } : {}),
+    ...(d.source ? { source: d.source } : {}),
+    ...(d.tokenId !== undefined ? { tokenId: d.tokenId } : {}),
+  };
 }

@@ -137,8 +137,6 @@ export function settleItem(
 export interface ProgressOptions {
   /** Blue/green: a failed analysis with rollBackMode manual waits for a person instead of failing. */
   honourManualRollback: boolean;
-  /** Called when an approval expires: the deployment is cancelled. */
-  onApprovalExpired(item: ItemState): void;
 }
 
 /** Moves a started item forward with what is known now; re-asks for lost effects after a restart. */
@@ -197,8 +195,17 @@ export function progressItem(
       return;
     case 'approval':
       if (item.awaiting === 'approval' && item.deadlineAt !== undefined && now >= item.deadlineAt) {
-        settleItem(ctx, env, planned, item, 'cancelled', 'approval expired before anyone approved');
-        opts.onApprovalExpired(item);
+        // A failed constraint like any other: its list's failure rules apply (not deployed before,
+        // rolled back during the rollout, dependents cancelled after).
+        const expiration = step.type === 'pause' && step.untilApproved ? step.approvalExpiration : undefined;
+        settleItem(
+          ctx,
+          env,
+          planned,
+          item,
+          'failed',
+          `the approval expired at ${new Date(item.deadlineAt).toISOString()}${expiration ? ` (approvalExpiration: ${expiration.duration} ${expiration.unit})` : ''} before anyone approved or rejected it`,
+        );
       }
       return;
     case 'driver':

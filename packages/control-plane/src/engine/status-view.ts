@@ -1,3 +1,4 @@
+import type { AuditEntryView } from '../audit/index.js';
 import type { DeploymentSpec } from '../deployfile/index.js';
 import type { DeploymentEnvironmentRow, DeploymentRow } from '../store/index.js';
 import type { WebhookRun } from '../webhooks/types.js';
@@ -65,6 +66,8 @@ export interface EnvironmentView {
 export interface DeploymentView extends DeploymentSummary {
   driver: string;
   environments: EnvironmentView[];
+  /** This deployment's audit entries, oldest first: who started it, who decided what, and why. */
+  audit: AuditEntryView[];
 }
 
 const iso = (t: number | null | undefined) =>
@@ -88,6 +91,7 @@ export async function buildView(
   envRows: DeploymentEnvironmentRow[],
   runs: WebhookRun[],
   driver: TargetDriver,
+  audit: AuditEntryView[] = [],
 ): Promise<DeploymentView> {
   const spec = JSON.parse(row.spec) as DeploymentSpec;
   const byName = new Map(envRows.map((e) => [e.name, JSON.parse(e.state) as EnvironmentState]));
@@ -147,7 +151,7 @@ export async function buildView(
       target: (await driver.describe(row.application, target.name)) ?? null,
     });
   }
-  return { ...summaryOf(row), driver: driver.name, environments };
+  return { ...summaryOf(row), driver: driver.name, environments, audit };
 }
 
 function awaitingView(id: string, env: string, awaiting: string): StepView['awaiting'] {

@@ -76,7 +76,7 @@ export interface EnvironmentState {
 }
 
 export interface DeploymentState {
-  /** A person (or an expired approval) cancelled the whole deployment. */
+  /** A person cancelled the whole deployment. */
   cancel?: { by: string; reason: string; at: number };
   /** Environments a person cancelled one by one. */
   cancelEnvironments?: Record<string, { by: string; reason: string }>;

@@ -26,7 +26,10 @@ describe.each(TEST_BACKENDS)('API tokens on $kind', ({ kind }) => {
     expect((await stat(tokenFile)).mode & 0o777).toBe(0o600);
     const token = (await readFile(tokenFile, 'utf8')).trim();
     expect(token.length).toBeGreaterThanOrEqual(43);
-    expect(await store.apiTokens.verifyApiToken(token)).toEqual({ name: 'bootstrap' });
+    expect(await store.apiTokens.verifyApiToken(token)).toMatchObject({
+      name: 'bootstrap',
+      roles: ['admin'],
+    });
 
     const rows = await store.db.selectFrom('api_tokens').selectAll().execute();
     expect(JSON.stringify(rows)).not.toContain(token);
@@ -39,7 +42,10 @@ describe.each(TEST_BACKENDS)('API tokens on $kind', ({ kind }) => {
         tokenFile,
       });
       expect((await readFile(tokenFile, 'utf8')).trim()).toBe(token);
-      expect(await restarted.apiTokens.verifyApiToken(token)).toEqual({ name: 'bootstrap' });
+      expect(await restarted.apiTokens.verifyApiToken(token)).toMatchObject({
+        name: 'bootstrap',
+        roles: ['admin'],
+      });
     } finally {
       await restarted.close();
     }
@@ -61,7 +67,11 @@ describe.each(TEST_BACKENDS)('API tokens on $kind', ({ kind }) => {
       ).toEqual({
         source: 'env',
       });
-      expect(await envStore.apiTokens.verifyApiToken('test-token-123')).toEqual({ name: 'env' });
+      expect(await envStore.apiTokens.verifyApiToken('test-token-123')).toEqual({
+        id: null,
+        name: 'env',
+        roles: ['admin'],
+      });
       expect(await envStore.apiTokens.verifyApiToken('test-token-124')).toBeNull();
       await expect(stat(tokenFile)).rejects.toThrow();
       expect(await envStore.db.selectFrom('api_tokens').selectAll().execute()).toEqual(before);
@@ -77,10 +87,14 @@ describe.each(TEST_BACKENDS)('API tokens on $kind', ({ kind }) => {
     expect(await store.apiTokens.verifyApiToken('')).toBeNull();
     expect(await store.apiTokens.verifyApiToken('x'.repeat(10_000))).toBeNull();
 
-    const created = await store.apiTokens.create('alice');
-    expect(await store.apiTokens.verifyApiToken(created.token)).toEqual({ name: 'alice' });
-    expect(await store.apiTokens.revoke(created.id)).toBe(true);
-    expect(await store.apiTokens.revoke(created.id)).toBe(false);
+    const created = await store.apiTokens.create({ name: 'alice', roles: ['deployer'] });
+    expect(await store.apiTokens.verifyApiToken(created.token)).toEqual({
+      id: created.id,
+      name: 'alice',
+      roles: ['deployer'],
+    });
+    expect(await store.apiTokens.revoke(created.id)).toMatchObject({ id: created.id, name: 'alice' });
+    expect(await store.apiTokens.revoke(created.id)).toBeUndefined();
     expect(await store.apiTokens.verifyApiToken(created.token)).toBeNull();
   });
 
@@ -93,8 +107,45 @@ describe.each(TEST_BACKENDS)('API tokens on $kind', ({ kind }) => {
     expect((err as Error).message).toContain('BOREALIS_API_TOKEN');
   });
 
-  it('reserves the name env for BOREALIS_API_TOKEN', async () => {
-    const err = await store.apiTokens.create('env').catch((e: unknown) => e);
-    expect(isBorealisError(err, 'BRL_ERR_BAD_REQUEST')).toBe(true);
+  it('reserves the names env and bootstrap', async () => {
+    for (const name of ['env', 'bootstrap']) {
+      const err = await store.apiTokens.create({ name, roles: ['viewer'] }).catch((e: unknown) => e);
+      expect(isBorealisError(err, 'BRL_ERR_BAD_REQUEST')).toBe(true);
+      expect((err as Error).message).toContain('reserved');
+    }
+  });
+
+  it('stores roles, lists tokens without their secrets, and refuses bad names and roles with the field named', async () => {
+    const a = await store.apiTokens.create({ name: 'carol', roles: ['viewer', 'prod-approvers', 'viewer'] });
+    expect(a.roles).toEqual(['viewer', 'prod-approvers']);
+    const listed = await store.apiTokens.list();
+    expect(listed.find((t) => t.id === a.id)).toEqual({
+      id: a.id,
+      name: 'carol',
+      roles: ['viewer', 'prod-approvers'],
+      createdAt: a.createdAt,
+    });
+    expect(JSON.stringify(listed)).not.toContain(a.token);
+    const rows = await store.db.selectFrom('api_tokens').selectAll().execute();
+    expect(JSON.stringify(rows)).not.toContain(a.token);
+    for (const [input, field] of [
+      [{ name: '', roles: ['viewer'] }, 'name'],
+      [{ name: 'bad name', roles: ['viewer'] }, 'name'],
+      [{ name: 'esc\u001b[2J', roles: ['viewer'] }, 'name'],
+      [{ name: 'x'.repeat(65), roles: ['viewer'] }, 'name'],
+      [{ name: 42, roles: ['viewer'] }, 'name'],
+      [{ name: 'dave', roles: [] }, 'roles'],
+      [{ name: 'dave', roles: 'admin' }, 'roles'],
+      [{ name: 'dave' }, 'roles'],
+      [{ name: 'dave', roles: ['ok', 'not ok'] }, 'roles[1]'],
+      [{ name: 'dave', roles: [7] }, 'roles[0]'],
+    ] as const) {
+      const err = await store.apiTokens
+        .create(input as { name: unknown; roles: unknown })
+        .catch((e: unknown) => e);
+      expect(isBorealisError(err, 'BRL_ERR_BAD_REQUEST'), JSON.stringify(input)).toBe(true);
+      expect((err as { details?: { field?: string } }).details?.field, JSON.stringify(input)).toBe(field);
+    }
+    expect((await store.apiTokens.list()).some((t) => t.name === 'dave')).toBe(false);
   });
 });

@@ -2,22 +2,30 @@ import { randomUUID } from 'node:crypto';
 import { chmod, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Kysely } from 'kysely';
+import { BuiltInRole, validateRoles, validateTokenName } from '../access/index.js';
 import { BorealisError } from '../errors.js';
 import { digestsEqual, randomToken, sha256Hex } from './hashing.js';
 import type { StoreLogger } from './logger.js';
 import type { Database } from './schema.js';
 
-/** Who made an API call, as the audit log records it. */
+/** Who made an API call, as the audit log records it, and what they may do. */
 export interface ApiTokenIdentity {
+  /** The stored token's id; null for BOREALIS_API_TOKEN (configuration, never stored). */
+  id: string | null;
   name: string;
+  roles: string[];
 }
 
-export interface CreatedApiToken {
+export interface ApiTokenSummary {
   id: string;
   name: string;
+  roles: string[];
+  createdAt: number;
+}
+
+export interface CreatedApiToken extends ApiTokenSummary {
   /** The bearer token itself: returned once, never stored. */
   token: string;
-  createdAt: number;
 }
 
 export interface BootstrapTokenOptions {
@@ -40,14 +48,20 @@ export interface ApiTokenRepository {
    * a token, writes it to `tokenFile` (mode 0600) and stores its hash; later starts reuse the file.
    */
   ensureBootstrapToken(options: BootstrapTokenOptions): Promise<BootstrapTokenResult>;
-  /** A new named token (e.g. for the CLI of one person); the token is shown only here. */
-  create(name: string): Promise<CreatedApiToken>;
+  /**
+   * A new token for one person, with roles; the token is shown only here. Name and roles are
+   * validated (400 naming the field and the fix).
+   */
+  create(input: { name: unknown; roles: unknown }): Promise<CreatedApiToken>;
+  /** Tokens that can call the API (never their secrets), oldest first. */
+  list(): Promise<ApiTokenSummary[]>;
   /** The identity behind a bearer token, or null when it is unknown or revoked. */
   verifyApiToken(token: string): Promise<ApiTokenIdentity | null>;
-  revoke(id: string): Promise<boolean>;
+  /** Revokes at once (the next request with it is a 401); the revoked token, or undefined. */
+  revoke(id: string): Promise<ApiTokenSummary | undefined>;
 }
 
-/** Names are shown in the audit log; the env token's name is reserved. */
+/** Names are shown in the audit log; the env and bootstrap names are reserved. */
 const ENV_TOKEN_NAME = 'env';
 const BOOTSTRAP_TOKEN_NAME = 'bootstrap';
 /** Longer inputs cannot be ours; refusing them early keeps hashing cost per request bounded. */
@@ -57,12 +71,23 @@ const MIN_FILE_TOKEN_LENGTH = 16;
 export function createApiTokenRepository(db: Kysely<Database>, logger?: StoreLogger): ApiTokenRepository {
   let envTokenHash: string | undefined;
 
-  async function insert(name: string, tokenHash: string): Promise<{ id: string; createdAt: number }> {
+  async function insert(
+    name: string,
+    roles: string[],
+    tokenHash: string,
+  ): Promise<{ id: string; createdAt: number }> {
     const id = randomUUID();
     const createdAt = Date.now();
     await db
       .insertInto('api_tokens')
-      .values({ id, name, token_hash: tokenHash, created_at: createdAt, revoked_at: null })
+      .values({
+        id,
+        name,
+        roles: JSON.stringify(roles),
+        token_hash: tokenHash,
+        created_at: createdAt,
+        revoked_at: null,
+      })
       .onConflict((oc) => oc.column('token_hash').doNothing())
       .execute();
     return { id, createdAt };
@@ -82,7 +107,7 @@ export function createApiTokenRepository(db: Kysely<Database>, logger?: StoreLog
       }
       const created = await createTokenFile(tokenFile);
       const token = created ?? (await readTokenFile(tokenFile, logger));
-      await insert(BOOTSTRAP_TOKEN_NAME, sha256Hex(token));
+      await insert(BOOTSTRAP_TOKEN_NAME, [BuiltInRole.admin], sha256Hex(token));
       const row = await db
         .selectFrom('api_tokens')
         .select(['revoked_at'])
@@ -99,46 +124,76 @@ export function createApiTokenRepository(db: Kysely<Database>, logger?: StoreLog
         : { source: 'file-created', tokenFile };
     },
 
-    async create(name) {
-      const trimmed = name.trim();
-      if (trimmed === '' || trimmed.length > 128 || trimmed === ENV_TOKEN_NAME) {
-        throw new BorealisError(
-          'BRL_ERR_BAD_REQUEST',
-          `API token name must be 1 to 128 characters and not "${ENV_TOKEN_NAME}" (reserved for BOREALIS_API_TOKEN)`,
-        );
-      }
+    async create(input) {
+      const name = validateTokenName(input.name);
+      const roles = validateRoles(input.roles);
       const token = randomToken();
-      const { id, createdAt } = await insert(trimmed, sha256Hex(token));
-      return { id, name: trimmed, token, createdAt };
+      const { id, createdAt } = await insert(name, roles, sha256Hex(token));
+      return { id, name, roles, token, createdAt };
+    },
+
+    async list() {
+      const rows = await db
+        .selectFrom('api_tokens')
+        .select(['id', 'name', 'roles', 'created_at'])
+        .where('revoked_at', 'is', null)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map((r) => ({
+        id: r.id,
+        name: r.name,
+        roles: parseRoles(r.roles),
+        createdAt: Number(r.created_at),
+      }));
     },
 
     async verifyApiToken(token) {
       if (token === '' || token.length > MAX_TOKEN_LENGTH) return null;
       const hash = sha256Hex(token);
-      if (envTokenHash !== undefined && digestsEqual(hash, envTokenHash)) return { name: ENV_TOKEN_NAME };
+      if (envTokenHash !== undefined && digestsEqual(hash, envTokenHash))
+        return { id: null, name: ENV_TOKEN_NAME, roles: [BuiltInRole.admin] };
       // Looking up by hash reveals, through timing, at most something about the hash of a string
       // the caller chose, which says nothing about any stored token; the final comparison is
       // constant-time anyway.
       const row = await db
         .selectFrom('api_tokens')
-        .select(['name', 'token_hash'])
+        .select(['id', 'name', 'roles', 'token_hash'])
         .where('token_hash', '=', hash)
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
       if (row === undefined || !digestsEqual(hash, row.token_hash)) return null;
-      return { name: row.name };
+      return { id: row.id, name: row.name, roles: parseRoles(row.roles) };
     },
 
     async revoke(id) {
+      const row = await db
+        .selectFrom('api_tokens')
+        .select(['id', 'name', 'roles', 'created_at'])
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      if (!row) return undefined;
       const result = await db
         .updateTable('api_tokens')
         .set({ revoked_at: Date.now() })
         .where('id', '=', id)
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
-      return result.numUpdatedRows > 0n;
+      if (result.numUpdatedRows === 0n) return undefined;
+      return { id: row.id, name: row.name, roles: parseRoles(row.roles), createdAt: Number(row.created_at) };
     },
   };
+}
+
+/** Stored roles; a row that cannot be read grants nothing (fail closed). */
+function parseRoles(text: string): string[] {
+  try {
+    const roles = JSON.parse(text) as unknown;
+    return Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
 /**

@@ -58,6 +58,12 @@ export interface AuditLogTable {
   deployment_id: string | null;
   environment: string | null;
   details: string;
+  /** Why, as the person said it (`--reason`). */
+  reason: string | null;
+  /** The caller's address (X-Forwarded-For only from BOREALIS_TRUSTED_PROXIES). */
+  source: string | null;
+  /** Which token was used (names need not be unique). */
+  token_id: string | null;
 }
 
 export interface SimulatedTargetsTable {

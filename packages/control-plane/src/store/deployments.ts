@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
 import type {
+  AuditLogTable,
   DeploymentEnvironmentsTable,
   DeploymentEventsTable,
   DeploymentsTable,
@@ -12,13 +13,22 @@ export type DeploymentEnvironmentRow = Selectable<DeploymentEnvironmentsTable>;
 export type DeploymentEventRow = Selectable<DeploymentEventsTable>;
 
 export interface AuditEntry {
+  /** The token's name (`borealis` for what the control plane decides itself). */
   who: string;
   action: string;
   deploymentId?: string;
   environment?: string;
   details?: Record<string, unknown>;
   at: number;
+  /** Why, in the person's words. */
+  reason?: string;
+  /** The caller's address. */
+  source?: string;
+  /** The token's id (null for BOREALIS_API_TOKEN). */
+  tokenId?: string | null;
 }
+
+export type AuditRow = Selectable<AuditLogTable>;
 
 export interface TransitionWrite {
   id: string;
@@ -198,12 +208,14 @@ export function createDeploymentRepository(db: Kysely<Database>) {
 
     insertAudit: (entry: AuditEntry) => insertAudit(db, entry),
 
-    async audit(deploymentId: string) {
+    async audit(deploymentId: string): Promise<AuditRow[]> {
       return db
         .selectFrom('audit_log')
         .selectAll()
         .where('deployment_id', '=', deploymentId)
         .orderBy('at')
+        .orderBy('id')
+        .limit(1000)
         .execute();
     },
   };
@@ -211,7 +223,7 @@ export function createDeploymentRepository(db: Kysely<Database>) {
 
 export type DeploymentRepository = ReturnType<typeof createDeploymentRepository>;
 
-async function insertAudit(db: Kysely<Database>, e: AuditEntry): Promise<void> {
+export async function insertAudit(db: Kysely<Database>, e: AuditEntry): Promise<void> {
   await db
     .insertInto('audit_log')
     .values({
@@ -222,6 +234,9 @@ async function insertAudit(db: Kysely<Database>, e: AuditEntry): Promise<void> {
       deployment_id: e.deploymentId ?? null,
       environment: e.environment ?? null,
       details: JSON.stringify(e.details ?? {}),
+      reason: e.reason ?? null,
+      source: e.source ?? null,
+      token_id: e.tokenId ?? null,
     })
     .execute();
 }

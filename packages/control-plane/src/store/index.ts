@@ -26,6 +26,7 @@ export {
 export type {
   ApiTokenIdentity,
   ApiTokenRepository,
+  ApiTokenSummary,
   BootstrapTokenOptions,
   BootstrapTokenResult,
   CreatedApiToken,
@@ -33,11 +34,13 @@ export type {
 export { DEFAULT_DATABASE_URL } from './database-url.js';
 export {
   type AuditEntry,
+  type AuditRow,
   createDeploymentRepository,
   type DeploymentEnvironmentRow,
   type DeploymentEventRow,
   type DeploymentRepository,
   type DeploymentRow,
+  insertAudit,
   type TransitionWrite,
 } from './deployments.js';
 export type { StoreLogger } from './logger.js';

@@ -35,6 +35,8 @@ export interface ApiTokensTable {
   name: string;
   /** Hex SHA-256 of the token; the token itself is never stored. */
   token_hash: string;
+  /** JSON array of role names: `admin`, `deployer`, `viewer`, or approver roles. */
+  roles: string;
   created_at: number;
   revoked_at: number | null;
 }

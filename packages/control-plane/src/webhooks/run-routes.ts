@@ -11,9 +11,13 @@ export function registerWebhookRunRoutes(
   app: FastifyInstance,
   deps: { webhooks: Pick<WebhookService, 'get'> },
 ): void {
-  app.get<{ Params: { id: string } }>('/api/v1/webhook-runs/:id', async (req) => {
-    const run = await deps.webhooks.get(req.params.id);
-    if (!run) throw new BorealisError('BRL_ERR_NOT_FOUND', `No webhook run ${req.params.id}`);
-    return run;
-  });
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/webhook-runs/:id',
+    { config: { permission: 'read' } },
+    async (req) => {
+      const run = await deps.webhooks.get(req.params.id);
+      if (!run) throw new BorealisError('BRL_ERR_NOT_FOUND', `No webhook run ${req.params.id}`);
+      return run;
+    },
+  );
 }

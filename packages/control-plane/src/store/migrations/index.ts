@@ -7,6 +7,7 @@ import * as webhookRuns from './0020-webhook-runs.js';
 import * as cluster from './0030-cluster.js';
 import * as webhookRunWaiting from './0045-webhook-run-waiting.js';
 import * as metricProviders from './0050-metric-providers.js';
+import * as tokenRolesAndAudit from './0060-token-roles-and-audit.js';
 
 /**
  * Every migration, in the order they run. Kysely's Migrator sorts by name and refuses to start
@@ -24,6 +25,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0030-cluster': cluster,
   '0045-webhook-run-waiting': webhookRunWaiting,
   '0050-metric-providers': metricProviders,
+  '0060-token-roles-and-audit': tokenRolesAndAudit,
 };
 
 /** Serves the in-code list to Kysely's Migrator (no migration files are read at run time). */
