@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Cli } from './cli.js';
 import { ago, table } from './table.js';
+import { oneLine } from './terminal-text.js';
 
 interface AgentsAnswer {
   agents: Array<{
@@ -31,17 +32,19 @@ export function registerAgentCommands(program: Command, cli: Cli): void {
         const answer = await ctx.api<AgentsAnswer>('GET', '/api/v1/agents');
         ctx.print(answer, (a) => {
           const rows = a.agents.flatMap((g) =>
-            g.connections.map((c) => [
-              g.agentIdentifier,
-              c.instanceId.slice(0, 12),
-              c.version,
-              c.draining ? 'draining' : 'connected',
-              ago(c.connectedAt),
-              ago(c.lastHeartbeatAt),
-              String(c.streamsInFlight),
-              c.remoteAddress,
-              c.clientId,
-            ]),
+            g.connections.map((c) =>
+              [
+                g.agentIdentifier,
+                c.instanceId.slice(0, 12),
+                c.version,
+                c.draining ? 'draining' : 'connected',
+                ago(c.connectedAt),
+                ago(c.lastHeartbeatAt),
+                String(c.streamsInFlight),
+                c.remoteAddress,
+                c.clientId,
+              ].map(oneLine),
+            ),
           );
           if (rows.length === 0)
             return 'No agents connected. Start one with BOREALIS_AGENT_IDENTIFIER=<id> borealis-agent (see agent-credentials create).';
@@ -83,7 +86,7 @@ export function registerAgentCommands(program: Command, cli: Cli): void {
         });
         ctx.print(answer, (a) => {
           const text = Buffer.from(a.bodyBase64, 'base64').toString('utf8');
-          const head = `${a.status} in ${a.durationMs} ms via ${agentIdentifier} (instance ${a.agent.instanceId})`;
+          const head = `${oneLine(a.status)} in ${oneLine(a.durationMs)} ms via ${oneLine(agentIdentifier)} (instance ${oneLine(a.agent.instanceId)})`;
           return text ? `${head}\n${text.length > 2000 ? `${text.slice(0, 2000)}…` : text}` : head;
         });
       }),

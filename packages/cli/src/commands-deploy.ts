@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { type Cli, offline, type RunContext } from './cli.js';
 import { CliError } from './errors.js';
 import { table } from './table.js';
+import { oneLine, terminalSafe } from './terminal-text.js';
 import { watchDeployment } from './watch-deployment.js';
 
 /** Exit codes of `deploy start --watch`: 0 only when the deployment succeeded. */
@@ -73,18 +74,19 @@ export function registerDeployCommands(program: Command, cli: Cli): void {
         );
         const started = await startDeployment(ctx, deployFile, context, file);
         // Machine-readable output keeps stdout for the document; progress goes to stderr.
-        const progress = format === 'table' ? ctx.out : (s: string) => process.stderr.write(`${s}\n`);
+        const progress =
+          format === 'table' ? ctx.out : (s: string) => process.stderr.write(`${terminalSafe(s)}\n`);
         if (!ctx.opts.watch) {
           ctx.print(started, (s) =>
             [
-              `Deployment ${s.deploymentId} ${s.status === 'QUEUED' ? 'queued behind the running one' : 'started'}`,
-              `Follow it with: ${cli.bin} deploy watch ${s.deploymentId}`,
+              `Deployment ${oneLine(s.deploymentId)} ${s.status === 'QUEUED' ? 'queued behind the running one' : 'started'}`,
+              `Follow it with: ${cli.bin} deploy watch ${oneLine(s.deploymentId)}`,
             ].join('\n'),
           );
           return;
         }
         progress(
-          `Deployment ${started.deploymentId} ${started.status === 'QUEUED' ? 'queued behind the running one' : 'started'}`,
+          `Deployment ${oneLine(started.deploymentId)} ${started.status === 'QUEUED' ? 'queued behind the running one' : 'started'}`,
         );
         await watchToEnd(ctx, started.deploymentId, progress);
       }),
@@ -98,7 +100,8 @@ export function registerDeployCommands(program: Command, cli: Cli): void {
     .action(
       cli.run(async (ctx, id: string) => {
         const format = ctx.format();
-        const progress = format === 'table' ? ctx.out : (s: string) => process.stderr.write(`${s}\n`);
+        const progress =
+          format === 'table' ? ctx.out : (s: string) => process.stderr.write(`${terminalSafe(s)}\n`);
         await watchToEnd(ctx, id, progress);
       }),
     );
@@ -132,7 +135,7 @@ export function registerDeployCommands(program: Command, cli: Cli): void {
           `/api/v1/deployments/${encodeURIComponent(id)}/${action}`,
           { ...(env ? { environment: env } : {}), ...(reason ? { reason } : {}) },
         );
-        ctx.print(view, (v) => `${action}: done. Deployment ${v.id} is ${v.status}.`);
+        ctx.print(view, (v) => `${action}: done. Deployment ${oneLine(v.id)} is ${oneLine(v.status)}.`);
       }),
     );
   }
@@ -180,36 +183,59 @@ async function startDeployment(
 }
 
 export function renderStatus(view: DeploymentView): string {
-  const lines = [`Deployment ${view.id}  ${view.application}  ${view.status}  (driver: ${view.driver})`];
-  if (view.message) lines.push(`  ${view.message}`);
+  // Every value below may come from outside (deploy file, callbacks, endpoints): one line each.
+  const t = oneLine;
+  const lines = [
+    `Deployment ${t(view.id)}  ${t(view.application)}  ${t(view.status)}  (driver: ${t(view.driver)})`,
+  ];
+  if (view.message) lines.push(`  ${t(view.message)}`);
+  lines.push(`  started by ${t(view.createdBy)} at ${t(view.createdAt)}`);
   for (const env of view.environments) {
     lines.push(
       '',
-      `${env.name}: ${env.status} (${env.phase})${env.dependsOn.length ? `  after ${env.dependsOn.join(', ')}` : ''}`,
+      `${t(env.name)}: ${t(env.status)} (${t(env.phase)})${env.dependsOn.length ? `  after ${env.dependsOn.map(t).join(', ')}` : ''}`,
     );
-    if (env.message) lines.push(`  ${env.message}`);
+    if (env.message) lines.push(`  ${t(env.message)}`);
     lines.push(
       table(
         ['  STEP', 'STATUS', 'DETAIL'],
         env.steps.map((s) => [
-          `  ${s.step}`,
-          s.status,
-          [s.message, s.via ? `via ${s.via}` : ''].filter(Boolean).join('; '),
+          `  ${t(s.step)}`,
+          t(s.status),
+          [s.message ? t(s.message) : '', s.via ? `via ${t(s.via)}` : ''].filter(Boolean).join('; '),
         ]),
       ),
     );
     for (const s of env.steps)
-      if (s.awaiting) lines.push(`  waiting for you: ${s.awaiting.commands.join('   or   ')}`);
+      if (s.awaiting) lines.push(`  waiting for you: ${s.awaiting.commands.map(t).join('   or   ')}`);
     for (const r of env.webhookRuns) {
       lines.push(
-        `  webhook ${r.webhookName} (${r.location}): ${r.status}${r.agent ? ` via agent ${r.agent.agentIdentifier}` : ''}${r.mdMessage ? ` — ${r.mdMessage}` : ''}${r.reason ? ` (${r.reason})` : ''}${r.waiting ? ` — ${r.waiting.message}` : ''}`,
+        `  webhook ${t(r.webhookName)} (${t(r.location)}): ${t(r.status)}${r.agent ? ` via agent ${t(r.agent.agentIdentifier)}` : ''}${r.mdMessage ? ` — ${t(r.mdMessage)}` : ''}${r.reason ? ` (${t(r.reason)})` : ''}${r.waiting ? ` — ${t(r.waiting.message)}` : ''}`,
       );
     }
     if (env.target?.versions.length) {
       lines.push(
-        `  ${env.target.driver} target: ${env.target.versions.map((v) => `${v.version} ${v.weight}% ${v.role}`).join(', ')}`,
+        `  ${t(env.target.driver)} target: ${env.target.versions.map((v) => `${t(v.version)} ${t(v.weight)}% ${t(v.role)}`).join(', ')}`,
       );
     }
+  }
+  // Who decided what, and why (the deployment's audit entries).
+  const audit = view.audit ?? [];
+  if (audit.length) {
+    lines.push('', 'Decisions:');
+    lines.push(
+      table(
+        ['  WHEN', 'WHO', 'WHAT', 'ENVIRONMENT', 'FROM', 'WHY'],
+        audit.map((e) => [
+          `  ${t(e.at)}`,
+          t(e.actor),
+          t(e.action),
+          e.environment ? t(e.environment) : '-',
+          e.source ? t(e.source) : '-',
+          e.reason ? t(e.reason) : '-',
+        ]),
+      ),
+    );
   }
   return lines.join('\n');
 }

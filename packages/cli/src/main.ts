@@ -1,5 +1,6 @@
 import { CliError } from './errors.js';
 import { buildProgram } from './program.js';
+import { terminalSafe } from './terminal-text.js';
 
 // `borealis … | head`: the reader went away. Stop quietly, as other command-line tools do.
 for (const stream of [process.stdout, process.stderr]) {
@@ -9,12 +10,13 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-const program = buildProgram((s) => process.stdout.write(`${s}\n`));
+// Everything the CLI prints passes here: text from outside can never drive the terminal.
+const program = buildProgram((s) => process.stdout.write(`${terminalSafe(s)}\n`));
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CliError) {
-    process.stderr.write(`borealis: ${err.message}\n`);
+    process.stderr.write(`borealis: ${terminalSafe(err.message)}\n`);
     process.exit(err.exitCode);
   }
-  process.stderr.write(`borealis: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`borealis: ${terminalSafe(err instanceof Error ? err.message : String(err))}\n`);
   process.exit(1);
 });

@@ -6,6 +6,7 @@ import { registerConfigCommands } from './commands-config.js';
 import { registerDeployCommands } from './commands-deploy.js';
 import { registerMetricProviderCommands } from './commands-metric-providers.js';
 import { registerSecretCommands } from './commands-secrets.js';
+import { registerTokenCommands } from './commands-tokens.js';
 
 export interface BuildProgramOptions {
   env?: Env;
@@ -40,6 +41,7 @@ export function buildProgram(out: (s: string) => void, options: BuildProgramOpti
   registerDeployCommands(program, cli);
   registerMetricProviderCommands(program, cli);
   registerSecretCommands(program, cli);
+  registerTokenCommands(program, cli);
   registerConfigCommands(program, cli);
   addEnvironmentHelp(program, cli.env);
   return program;

@@ -2,6 +2,7 @@ import type { DeploymentView } from '@borealis/control-plane';
 import type { ClientConfig } from './cli-config.js';
 import { apiCall } from './client.js';
 import { ApiError, CliError } from './errors.js';
+import { oneLine } from './terminal-text.js';
 
 interface EventData {
   seq: number;
@@ -158,7 +159,12 @@ async function currentView(
   }
 }
 
-function describe(e: EventData, id: string, bin: string): string | undefined {
+function describe(raw: EventData, rawId: string, bin: string): string | undefined {
+  // Every string in an event may come from outside (messages carry mdMessage): one line each.
+  const e = Object.fromEntries(
+    Object.entries(raw).map(([k, v]) => [k, typeof v === 'string' ? oneLine(v) : v]),
+  ) as EventData;
+  const id = oneLine(rawId);
   const time = e.at.slice(11, 19);
   const where = e.environment ? `[${e.environment}] ` : '';
   const step = typeof e.step === 'string' ? e.step : (e.location as string | undefined);
@@ -199,7 +205,8 @@ function describe(e: EventData, id: string, bin: string): string | undefined {
     case 'deployment.finished':
       return `${time} deployment ${id} ${String(e.status)}${typeof e.message === 'string' ? ` — ${e.message}` : ''}`;
     default:
-      if (e.type.startsWith('decision.')) return `${time} ${where}${e.type.slice(9)} by ${String(e.who)}`;
+      if (e.type.startsWith('decision.'))
+        return `${time} ${where}${e.type.slice(9)} by ${String(e.who)}${typeof e.reason === 'string' ? `: ${e.reason}` : ''}`;
       return undefined;
   }
 }
