@@ -506,8 +506,36 @@ function renderDeployment(d, refresh) {
     ),
   ]);
   for (const env of d.environments ?? []) root.append(renderEnvironment(d, env, refresh));
+  root.append(renderDecisions(d));
   root.append(updatedNote());
   return root;
+}
+
+/** Who started the deployment and who decided what, when, from where and why (its audit entries). */
+function renderDecisions(d) {
+  const section = h('section', { className: 'panel', 'aria-labelledby': 'decisions' });
+  const rows = (d.audit ?? []).map((e) =>
+    h(
+      'tr',
+      {},
+      h('th', { scope: 'row' }, e.actor),
+      h('td', {}, e.action),
+      h('td', {}, e.environment ?? '—'),
+      h('td', {}, e.reason ?? ''),
+      h('td', { className: 'mono' }, e.source ?? '—'),
+      h('td', {}, time(e.at)),
+    ),
+  );
+  append(section, [
+    h('h2', { id: 'decisions' }, 'Decisions'),
+    table(
+      'Who decided what, and why',
+      ['Who', 'What', 'Environment', 'Why', 'From', 'When'],
+      rows,
+      'No decisions yet.',
+    ),
+  ]);
+  return section;
 }
 
 function renderEnvironment(d, env, refresh) {
