@@ -240,7 +240,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
   registerCallbackRoutes(app, { webhooks, logger: logger.child({ component: 'webhooks' }) });
   registerWebhookRunRoutes(app, { webhooks });
   registerDeploymentRoutes(app, { engine, drain, replicaId });
-  registerMetricProviderRoutes(app, { metrics });
+  registerMetricProviderRoutes(app, { metrics, audit });
   registerUiRoutes(app);
   // --- end wiring: routes
 

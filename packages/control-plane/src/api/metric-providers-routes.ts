@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { AuditLog } from '../audit/index.js';
 import { type MetricProviderInput, type MetricsService, metricProviderBodySchema } from '../metrics/index.js';
 
 const nameParams = {
@@ -13,13 +14,21 @@ const nameParams = {
  * `POST …/:name/test` (one query now, through the agent when the provider uses one). Header
  * values are shown as written (`{{secrets.x}}`); secret values are never returned.
  */
-export function registerMetricProviderRoutes(app: FastifyInstance, deps: { metrics: MetricsService }): void {
+export function registerMetricProviderRoutes(
+  app: FastifyInstance,
+  deps: { metrics: MetricsService; audit: AuditLog },
+): void {
   const { metrics } = deps;
   app.put<{ Params: { name: string }; Body: MetricProviderInput }>(
     '/api/v1/metric-providers/:name',
     { config: { permission: 'admin' }, schema: { params: nameParams, body: metricProviderBodySchema } },
     async (req, reply) => {
       const { created, provider, warnings } = await metrics.put(req.params.name, req.body);
+      // Name and type only: a base URL may carry credentials, headers may name secrets.
+      await deps.audit.record(req, {
+        action: created ? 'metric-provider.create' : 'metric-provider.update',
+        details: { name: req.params.name, type: req.body.type },
+      });
       return reply
         .status(created ? 201 : 200)
         .send({ ...provider, ...(warnings.length ? { warnings } : {}) });
@@ -41,6 +50,7 @@ export function registerMetricProviderRoutes(app: FastifyInstance, deps: { metri
     { config: { permission: 'admin' }, schema: { params: nameParams } },
     async (req, reply) => {
       await metrics.delete(req.params.name);
+      await deps.audit.record(req, { action: 'metric-provider.delete', details: { name: req.params.name } });
       return reply.status(204).send();
     },
   );
