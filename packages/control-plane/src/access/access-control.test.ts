@@ -158,7 +158,8 @@ describe('roles', () => {
   it('deployer starts; admin (BOREALIS_API_TOKEN) may do everything', async () => {
     const deployer = await tokenWith('dan', ['deployer']);
     const started = await call(deployer, 'POST', '/api/v1/deployments', {
-      deployFile: 'application: access-app\ntargets:\n  dev: {}\n',
+      deployFile:
+        'application: access-app\nmanifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: c}}"}]\ntargets:\n  dev: {}\n',
     });
     expect(started.status, JSON.stringify(started.json)).toBe(202);
     expect((await call(deployer, 'GET', '/api/v1/tokens')).status).toBe(403);

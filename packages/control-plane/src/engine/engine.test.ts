@@ -144,6 +144,7 @@ webhooks:
     const { deploymentId } = await a.engine.start({
       createdBy: 'test',
       deployFile: `application: expiry-canary
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
   prod:
     strategy: canary
@@ -181,6 +182,7 @@ strategies:
     const { deploymentId } = await engine.start({
       createdBy: 'test',
       deployFile: `application: roles
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
   staging:
     constraints:
