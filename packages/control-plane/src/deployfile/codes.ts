@@ -202,6 +202,11 @@ export const DiagnosticCatalogue = {
     description:
       '`{{armory.preview.<service>}}` names a service that no `exposeServices` step of the file exposes.',
   },
+  BRL_DF_OLD_PLACEHOLDER: {
+    severity: 'warning',
+    description:
+      'A webhook value uses `${name}`, the placeholder syntax of early Armory webhooks; it is not substituted but sent as written.',
+  },
   BRL_DF_BODY_NOT_JSON: {
     severity: 'warning',
     description: 'A JSON `bodyTemplate.inline` does not render to valid JSON (e.g. a missing comma).',

@@ -78,6 +78,8 @@ export interface Field {
   default?: () => unknown;
   /** A key Armory once accepted and later dropped: accepted, not kept, warned about with this text. */
   ignored?: string;
+  /** Optional, but when written it needs a value (`account:` alone is a mistake, not an omission). */
+  valueRequired?: boolean;
 }
 export interface ObjectSchema extends Base {
   kind: 'object';
@@ -520,7 +522,14 @@ function decodeObject(
     }
     if (isNullScalar(pair.value)) {
       nullKeys.add(canonical);
-      if (field.required) ctx.sink.add('BRL_DF_REQUIRED', keyPos, childPath, `${childPath} has no value`);
+      if (field.required || field.valueRequired)
+        ctx.sink.add(
+          'BRL_DF_REQUIRED',
+          keyPos,
+          childPath,
+          `${childPath} has no value`,
+          `write the value after "${key}:" on the same line, or indent it under the key`,
+        );
       continue;
     }
     const value = decode(field.schema, pair.value as Node, childPath, ctx, keyPos);

@@ -67,6 +67,8 @@ const runWebhook: ObjectSchema = {
   fields: {
     name: { schema: name(), required: true },
     context: { schema: contextMap, default: () => ({}) },
+    // Armory's own `template` command writes `unit: SECONDS` into runWebhook steps.
+    unit: { schema: { kind: 'any' }, ignored: "a runWebhook has no unit (Armory's template writes one)" },
   },
 };
 
@@ -216,7 +218,7 @@ const target: ObjectSchema = {
   kind: 'object',
   what: 'a target {account, namespace, strategy, constraints}',
   fields: {
-    account: { schema: name() },
+    account: { schema: name(), valueRequired: true },
     namespace: { schema: kubernetesName },
     strategy: { schema: name() },
     // kind: lambda (cross-checks refuse them in a kubernetes file and require them in a lambda one)

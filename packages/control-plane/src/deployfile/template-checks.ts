@@ -155,6 +155,7 @@ function checkOne(
   const where = (line: number, column: number): Position =>
     scalarValuePosition(node, ctx.source, ctx.lineCounter, (starts[line - 1] ?? 0) + column);
   const inspection = inspectTemplate(source);
+  checkOldPlaceholders(path, source, starts, where, sink);
   if (!inspection.ok) {
     const { problem } = inspection;
     sink.add(
@@ -225,6 +226,37 @@ function checkOne(
     }
   }
   return ok ? inspection.variables : undefined;
+}
+
+/**
+ * `${replicaSetName}`, `${secrets.token}`: the placeholder syntax of Armory's early webhooks. It is
+ * not a template here, so it would be sent as written; one warning per value says what to write.
+ */
+function checkOldPlaceholders(
+  path: string,
+  source: string,
+  starts: number[],
+  where: (line: number, column: number) => Position,
+  sink: DiagnosticSink,
+): void {
+  const found = [...source.matchAll(/\$\{([A-Za-z_][\w.-]*)\}/g)];
+  const first = found[0];
+  if (first?.index === undefined) return;
+  const rewrite = (name: string) => {
+    if (/^(secrets|context|armory)\./.test(name)) return `{{${name}}}`;
+    if ((ARMORY_VARIABLES as readonly string[]).includes(name)) return `{{armory.${name}}}`;
+    return `{{context.${name}}}`;
+  };
+  let line = 0;
+  while (line + 1 < starts.length && (starts[line + 1] ?? Infinity) <= first.index) line++;
+  const names = [...new Set(found.map((m) => m[1] ?? ''))];
+  sink.add(
+    'BRL_DF_OLD_PLACEHOLDER',
+    where(line + 1, first.index - (starts[line] ?? 0)),
+    path,
+    `${names.map((n) => `\${${n}}`).join(', ')} ${names.length === 1 ? 'is' : 'are'} Armory's old placeholder syntax, which Borealis does not substitute: ${names.length === 1 ? 'it is' : 'they are'} sent as written`,
+    `write ${names.map((n) => rewrite(n)).join(', ')}`,
+  );
 }
 
 /**
