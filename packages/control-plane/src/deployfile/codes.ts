@@ -205,6 +205,7 @@ export const DiagnosticCatalogue = {
   BRL_DF_OLD_PLACEHOLDER: {
     severity: 'warning',
     description:
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the text names the ${...} syntax itself
       'A webhook value uses `${name}`, the placeholder syntax of early Armory webhooks; it is not substituted but sent as written.',
   },
   BRL_DF_BODY_NOT_JSON: {
