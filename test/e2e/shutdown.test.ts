@@ -38,6 +38,7 @@ describe('stopping the control plane', () => {
     writeFileSync(
       file,
       `application: drain-app
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
   prod:
     constraints:
