@@ -314,6 +314,17 @@ function reportYamlError(err: YAMLError, source: string, lc: LineCounter, sink: 
     );
     return true;
   }
+  const glued = gluedKeyNear(source, lc, line);
+  if (glued) {
+    sink.add(
+      'BRL_DF_YAML_SYNTAX',
+      glued.at,
+      '',
+      `"${glued.text}": there is no space after the colon, so YAML does not read ${glued.key} as a key`,
+      `write a space after the colon: ${glued.key}: ${glued.value}`,
+    );
+    return false;
+  }
   const first = err.message.split('\n')[0] ?? err.message;
   // The parser may place an indentation error on the comment or blank line before the key.
   let where = at;
@@ -325,6 +336,29 @@ function reportYamlError(err: YAMLError, source: string, lc: LineCounter, sink: 
   }
   sink.add('BRL_DF_YAML_SYNTAX', where, '', `YAML syntax error: ${first}`, YAML_HINTS[err.code]);
   return false;
+}
+
+/** `dependsOn:["x"]` on the error's line or the line above: a key glued to its value. */
+function gluedKeyNear(
+  source: string,
+  lc: LineCounter,
+  line: number,
+): { key: string; value: string; text: string; at: Position } | undefined {
+  for (const candidate of [line, line - 1]) {
+    if (candidate < 1) continue;
+    const text = lineText(source, lc, candidate);
+    const m = /^(\s*(?:-\s+)?)([A-Za-z_][\w-]*):([^\s/].*?)\s*(?:\s#.*)?$/.exec(text);
+    if (!m) continue;
+    const value = m[3] ?? '';
+    if (/^\d+$/.test(value)) continue; // a time like 12:30
+    return {
+      key: m[2] ?? '',
+      value,
+      text: `${m[2]}:${value}`,
+      at: { line: candidate, column: (m[1] ?? '').length + 1 },
+    };
+  }
+  return undefined;
 }
 
 /** `key: {{...}}more` on a line: the common copy-paste trap from the product page. */
