@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type ControlPlane, createControlPlane } from '../server.js';
+import { invocationFor, type Receiver, startReceiver, waitForRun } from './receivers.test-util.js';
+
+/**
+ * Issue 13: `uriTemplate: '{{secrets.slackwebhookURL}}'` (Armory's docs write it so). The URL is
+ * the secret's value, known only when the call is prepared; its scheme and host are checked then,
+ * in a real control plane (real store, real HTTP on port 0), and a bad value fails the run with
+ * a message that names the variable and never the value.
+ */
+let cp: ControlPlane;
+let dataDir: string;
+const receivers: Receiver[] = [];
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'brl-uri-var-'));
+  cp = await createControlPlane({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir,
+    apiToken: 'uri-variable-test-token-0123456789',
+    directAllow: ['127.0.0.1/32'],
+    logger: pino({ level: 'silent' }),
+  });
+  await cp.listen();
+});
+afterEach(async () => {
+  await Promise.all(receivers.splice(0).map((r) => r.close()));
+});
+afterAll(async () => {
+  await cp?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+const slackLike = (uriTemplate: string) => ({
+  name: 'slack',
+  method: 'POST' as const,
+  uriTemplate,
+  networkMode: 'direct' as const,
+  headers: [{ key: 'Content-Type', value: 'application/json' }],
+  bodyTemplate: { inline: '{"text": "deployed {{armory.applicationName}}"}' },
+  retryCount: 0,
+  disableCallback: true,
+});
+
+describe('a uriTemplate that is wholly a variable', () => {
+  it('calls the URL the secret holds', async () => {
+    const r = await startReceiver({});
+    receivers.push(r);
+    await cp.secrets.put('slackwebhookURL', `${r.url}/services/T000/B000/xyz`);
+    const run = await cp.webhooks.start(invocationFor(slackLike('{{secrets.slackwebhookURL}}')));
+    const done = await waitForRun(cp.webhooks, run.id);
+    expect(done.status, done.reason).toBe('succeeded');
+    expect(r.requests[0]?.url).toBe('/services/T000/B000/xyz');
+    expect(JSON.parse(r.requests[0]?.body ?? '{}')).toEqual({ text: 'deployed my-app' });
+  });
+
+  it('a value without scheme and host fails the run, naming the variable, not the value', async () => {
+    const value = 'hooks.slack.example/services/secret-part';
+    await cp.secrets.put('badwebhookURL', value);
+    const run = await cp.webhooks.start(invocationFor(slackLike('{{secrets.badwebhookURL}}')));
+    const done = await waitForRun(cp.webhooks, run.id);
+    expect(done.status).toBe('failed');
+    expect(done.reason).toContain('{{secrets.badwebhookURL}}');
+    expect(done.reason).toContain('scheme and host');
+    expect(done.reason).not.toContain('secret-part');
+  });
+
+  it('a context value supplies the base URL the same way', async () => {
+    const r = await startReceiver({});
+    receivers.push(r);
+    const run = await cp.webhooks.start(
+      invocationFor(slackLike('{{context.uri}}/notify'), {
+        context: { environment: 'staging', uri: `${r.url}/base` },
+      }),
+    );
+    const done = await waitForRun(cp.webhooks, run.id);
+    expect(done.status, done.reason).toBe('succeeded');
+    expect(r.requests[0]?.url).toBe('/base/notify');
+  });
+});
