@@ -4,7 +4,8 @@ export type {
   DeploymentSummary,
   DeploymentView,
   EnvironmentView,
-  MetricProvider,
+  JudgmentRecord,
+  QueryVerdict,
   StepView,
 } from './engine/index.js';
 export { BorealisError, ErrorCatalogue, type ErrorCode, isBorealisError } from './errors.js';

@@ -16,7 +16,7 @@ import { type AuditLog, createAuditLog, registerAuditRoutes } from './audit/inde
 import { type Cluster, type ClusterBus, createCluster } from './cluster/index.js';
 import { type CompiledOptions, type ControlPlaneOptions, compileOptions } from './config.js';
 import { createDrainSignal, type DrainSignal } from './drain.js';
-import { createEngine, type Engine, type MetricProvider } from './engine/index.js';
+import { createEngine, type Engine } from './engine/index.js';
 import { BorealisError } from './errors.js';
 import { createMetricsService, type MetricsService } from './metrics/index.js';
 import { createAgentUpgradeHandler, RelayHub } from './relay/index.js';
@@ -70,8 +70,6 @@ export interface ControlPlane {
 
 export interface CreateControlPlaneOptions extends ControlPlaneOptions {
   logger?: Logger;
-  /** Judges `analysis` steps; without one, analyses are skipped and say so. */
-  metricProviders?: MetricProvider[];
   /** A cluster bus to join instead of NATS (tests put several control planes on one in-process bus). */
   clusterBus?: ClusterBus;
 }
@@ -194,7 +192,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     leaseMs: options.leaseMs,
     ...(clustered ? { peers: cluster.peers } : {}),
     logger: logger.child({ component: 'engine' }),
-    ...(input.metricProviders ? { metricProviders: input.metricProviders } : {}),
+    metricJudge: metrics,
   });
   cluster.bindEngine(engine);
   cluster.start();

@@ -154,6 +154,21 @@ export const DiagnosticCatalogue = {
     description:
       'A `remoteNetworkAgent` webhook has no `agentIdentifier` and a target that calls it has no `account` to fall back on.',
   },
+  BRL_DF_UNKNOWN_METRIC_PROVIDER: {
+    severity: 'error',
+    description:
+      'An analysis query resolves to a metric provider that does not exist on the control plane (checked at start; the message lists those that do).',
+  },
+  BRL_DF_NO_METRIC_PROVIDER: {
+    severity: 'error',
+    description:
+      'An analysis query has no metric provider: neither the query, the step nor `analysis.defaultMetricProviderName` names one (checked at start).',
+  },
+  BRL_DF_QUERY_NO_LIMITS: {
+    severity: 'error',
+    description:
+      'An analysis query has neither `lowerLimit` nor `upperLimit`, so no value could fail a judgment (checked at start).',
+  },
   BRL_DF_WEIGHT_ORDER: {
     severity: 'warning',
     description: 'Canary `setWeight` weights do not rise from step to step.',

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isMap, isScalar, type Node } from 'yaml';
+import { checkAnalysis } from './analysis-checks.js';
 import { allSteps, crossCheck, webhookCallSites } from './cross-checks.js';
 import { type Diagnostic, DiagnosticSink, type Position } from './diagnostic.js';
 import { readSource } from './read-source.js';
@@ -18,6 +19,11 @@ export interface ParseOptions {
    * those paths cannot be checked there.
    */
   baseDir?: string;
+  /**
+   * The metric providers that exist (the control plane passes them at start): every query an
+   * analysis runs must resolve to one of them, and have a limit. Offline validation leaves it out.
+   */
+  metricProviders?: readonly string[];
 }
 
 export interface ParseResult {
@@ -119,6 +125,7 @@ function validate(
     if (step.type === 'exposeServices' && Array.isArray(step.services))
       for (const service of step.services) if (typeof service === 'string') exposed.add(service);
   checkTemplates(raw, webhookCallSites(raw), ctx, sink, exposed);
+  checkAnalysis(raw, loc, sink, opts.metricProviders);
   return raw;
 }
 

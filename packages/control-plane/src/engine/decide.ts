@@ -195,8 +195,9 @@ function stepEnvironment(
         return;
       }
       const strategy = strategyOf(spec, target);
-      // Canary failures always roll back at once; rollBackMode manual is a blue/green choice.
-      const bg = { ...opts, honourManualRollback: strategy?.type === 'blueGreen' };
+      // A failed analysis follows its rollBackMode in any rollout (canary or blue/green); a
+      // failed webhook always rolls back at once. (afterDeployment never rolls back.)
+      const bg = { ...opts, honourManualRollback: true };
       const groups = rolloutGroups(strategy);
       for (const [index, group] of groups.entries()) {
         const outcome = runGroup(ctx, env, group, bg);

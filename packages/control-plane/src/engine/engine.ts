@@ -21,7 +21,7 @@ import {
   topState,
   versionOf,
 } from './live-deployment.js';
-import type { MetricProvider } from './metric-provider.js';
+import type { JudgmentOutcome, MetricJudge } from './metric-provider.js';
 import { WakeScheduler } from './scheduler.js';
 import { createSimulatedDriver } from './simulated-driver.js';
 import { buildView, type DeploymentSummary, type DeploymentView, summaryOf } from './status-view.js';
@@ -34,7 +34,11 @@ export interface EngineOptions {
   logger: Logger;
   /** Where versions run; default the `simulated` driver. */
   driver?: TargetDriver;
-  metricProviders?: MetricProvider[];
+  /**
+   * Judges `analysis` steps against the stored metric providers. Without one, every judgment run
+   * fails saying so (an analysis never passes unjudged).
+   */
+  metricJudge?: MetricJudge;
   /** Stable id of this replica for leases; default host name + database. */
   replicaId?: string;
   leaseMs?: number;
@@ -105,7 +109,7 @@ export function createEngine(options: EngineOptions): Engine {
   const clock = options.clock ?? Date.now;
   const repo = createDeploymentRepository(store.db);
   const driver = options.driver ?? createSimulatedDriver(store.db);
-  const providers = new Map((options.metricProviders ?? []).map((p) => [p.name, p]));
+  const judge = options.metricJudge;
   const owner =
     options.replicaId ??
     `${hostname()}:${createHash('sha256').update(store.location).digest('hex').slice(0, 8)}`;
@@ -188,8 +192,6 @@ export function createEngine(options: EngineOptions): Engine {
       webhookRun: (env, loc) => live.runs.get(factKey(env, loc)),
       driverDone: (env, loc) => live.driverDone.has(factKey(env, loc)),
       judgment: (env, loc, i) => live.judgments.get(`${factKey(env, loc)}#${i}`),
-      canJudge: (step) =>
-        providers.has(step.metricProviderName ?? live.spec.analysis.defaultMetricProviderName ?? ''),
     };
   }
 
@@ -351,25 +353,40 @@ export function createEngine(options: EngineOptions): Engine {
         }
         case 'judge': {
           const jk = `${key}#${effect.index}`;
-          if (live.inFlight.has(jk)) break;
-          const provider = providers.get(
-            effect.step.metricProviderName ?? live.spec.analysis.defaultMetricProviderName ?? '',
-          );
-          if (!provider) break;
+          if (live.inFlight.has(jk) || live.judgments.has(jk)) break;
           live.inFlight.add(jk);
           const queries = live.spec.analysis.queries.filter((q) => effect.step.queries.includes(q.name));
-          provider
-            .judge({
-              deploymentId: live.id,
-              environment: effect.environment,
-              step: effect.step,
-              queries,
-              index: effect.index,
-            })
-            .catch((err: unknown) => ({
-              passed: false,
-              message: `the metric provider failed: ${(err as Error).message}`,
-            }))
+          const asked: Promise<JudgmentOutcome> = judge
+            ? judge.judge({
+                deploymentId: live.id,
+                application: live.application,
+                environment: effect.environment,
+                ...(target.account ? { account: target.account } : {}),
+                ...(target.namespace ? { namespace: target.namespace } : {}),
+                replicaSetName: `${live.application}-${versionOf(live.id)}`,
+                step: effect.step,
+                queries,
+                ...(live.spec.analysis.defaultMetricProviderName
+                  ? { defaultMetricProviderName: live.spec.analysis.defaultMetricProviderName }
+                  : {}),
+                context: mergeContext(live.spec.context, live.context, effect.step.context),
+                index: effect.index,
+                window: effect.window,
+              })
+            : Promise.resolve({
+                passed: false,
+                message: 'this control plane has no metric judge configured; nothing was measured',
+                queries: [],
+              });
+          // Judged in the background: a slow provider must not hold the deployment's queue.
+          void asked
+            .catch(
+              (err: unknown): JudgmentOutcome => ({
+                passed: false,
+                message: `the judgment failed: ${(err as Error).message}`,
+                queries: [],
+              }),
+            )
             .then((verdict) => {
               live.inFlight.delete(jk);
               live.judgments.set(jk, verdict);
@@ -452,7 +469,12 @@ export function createEngine(options: EngineOptions): Engine {
     driverName: driver.name,
 
     async start(input) {
-      const parsed = parseDeployFile(input.deployFile, input.fileName ? { fileName: input.fileName } : {});
+      // Fail closed at the door: an analysis naming a provider that does not exist is refused
+      // now, with its line and column, not discovered at its first judgment.
+      const parsed = parseDeployFile(input.deployFile, {
+        ...(input.fileName ? { fileName: input.fileName } : {}),
+        metricProviders: judge ? await judge.providerNames() : [],
+      });
       if (!parsed.spec) {
         const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
         throw new BorealisError(

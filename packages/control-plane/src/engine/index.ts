@@ -16,7 +16,6 @@ export type {
   JudgmentRequest,
   JudgmentWindow,
   MetricJudge,
-  MetricProvider,
   QueryVerdict,
 } from './metric-provider.js';
 export { SIMULATED_DRIVER_NAME } from './simulated-driver.js';
@@ -27,5 +26,6 @@ export type {
   StepView,
   WebhookRunView,
 } from './status-view.js';
+export type { JudgmentRecord } from './types.js';
 export type { TargetDriver, TargetRef, TargetVersion, TargetView } from './target-driver.js';
 export { DeploymentStatus, isFinal } from './types.js';

@@ -1,6 +1,15 @@
 import type { AnalysisStep } from '../deployfile/index.js';
 import { describeStep, type PlannedItem } from './plan.js';
-import type { DriverOp, Effect, EngineEvent, EnvironmentState, Facts, ItemState } from './types.js';
+import type { JudgmentWindow } from './metric-provider.js';
+import type {
+  DriverOp,
+  Effect,
+  EngineEvent,
+  EnvironmentState,
+  Facts,
+  ItemState,
+  JudgmentRecord,
+} from './types.js';
 
 /** The deciding function's scratchpad: facts in, effects and events out. */
 export interface DecideContext {
@@ -53,28 +62,16 @@ export function startItem(ctx: DecideContext, env: EnvironmentState, planned: Pl
         : { location, kind: 'pause', status: 'waiting', startedAt: now, deadlineAt: now + step.duration.ms };
       break;
     case 'analysis':
-      if (ctx.facts.canJudge(step)) {
-        item = {
-          location,
-          kind: 'analysis',
-          status: 'running',
-          startedAt: now,
-          judgments: [],
-          nextJudgmentAt: now + analysisIntervalMs(step),
-        };
-      } else {
-        // No metric provider exists yet: say so, and treat the analysis as passed rather than
-        // pretending a judgment ran.
-        item = {
-          location,
-          kind: 'analysis',
-          status: 'skipped',
-          startedAt: now,
-          finishedAt: now,
-          message: 'skipped: no metric provider configured; no judgment ran, treated as passed',
-        };
-        if (step.rollForwardMode === 'manual') awaitRollForward(item);
-      }
+      // The first run is due one interval in: its window needs the new version's metrics.
+      item = {
+        location,
+        kind: 'analysis',
+        status: 'running',
+        startedAt: now,
+        judgments: [],
+        nextJudgmentAt: now + analysisIntervalMs(step),
+        message: `judgment 1 of ${step.numberOfJudgmentRuns} due at ${new Date(now + analysisIntervalMs(step)).toISOString()}`,
+      };
       break;
     case 'setWeight':
       item = driverItem(ctx, env, location, { op: 'setWeight', weight: step.weight });
@@ -237,17 +234,47 @@ function progressAnalysis(
   if (item.status === 'waiting') return; // a person decides
   const judgments = item.judgments ?? [];
   item.judgments = judgments;
-  if (item.nextJudgmentAt !== undefined && ctx.now < item.nextJudgmentAt) return;
+  const interval = analysisIntervalMs(step);
+  const total = Math.max(1, step.numberOfJudgmentRuns);
+  // The schedule is stored: after a restart the next run is the one after the last recorded,
+  // due when it was due, asking about the same window (no run lost, none made twice).
+  const scheduledAt = item.nextJudgmentAt ?? item.startedAt + interval * (judgments.length + 1);
+  if (ctx.now < scheduledAt) return;
   const index = judgments.length;
+  const window = judgmentWindow(step, item.startedAt, scheduledAt, interval);
   const result = ctx.facts.judgment(env.name, item.location, index);
   if (!result) {
-    ctx.effects.push({ type: 'judge', environment: env.name, location: item.location, index, step });
+    ctx.effects.push({ type: 'judge', environment: env.name, location: item.location, index, step, window });
     return;
   }
-  judgments.push({ at: ctx.now, ...result });
-  emit(ctx, 'item.judgment', env.name, { location: item.location, index, ...result });
-  if (!result.passed) {
-    const message = `analysis failed judgment ${index + 1} of ${step.numberOfJudgmentRuns}: ${result.message}`;
+  const record: JudgmentRecord = {
+    index,
+    scheduledAt,
+    at: ctx.now,
+    window,
+    passed: result.passed,
+    message: result.message,
+    queries: result.queries,
+  };
+  judgments.push(record);
+  emit(ctx, 'item.judgment', env.name, {
+    location: item.location,
+    index,
+    of: total,
+    passed: result.passed,
+    message: result.message,
+    window,
+    queries: result.queries,
+  });
+  const failed = judgments.filter((j) => !j.passed);
+  const finishedRuns = judgments.length >= total;
+  if (failed.length > 0 && (step.abortOnFailedJudgment === true || finishedRuns)) {
+    const first = failed[0] as JudgmentRecord;
+    const message =
+      failed.length === 1
+        ? `analysis failed judgment ${first.index + 1} of ${total}: ${first.message}`
+        : `analysis failed ${failed.length} of ${judgments.length} judgment(s); the first, ${first.index + 1} of ${total}: ${first.message}`;
+    delete item.nextJudgmentAt;
     if (opts.honourManualRollback && step.rollBackMode === 'manual') {
       item.status = 'waiting';
       item.awaiting = 'rollbackOrRollForward';
@@ -262,9 +289,11 @@ function progressAnalysis(
     settleItem(ctx, env, planned, item, 'failed', message);
     return;
   }
-  if (judgments.length >= Math.max(1, step.numberOfJudgmentRuns)) {
+  if (finishedRuns) {
+    delete item.nextJudgmentAt;
+    const message = `analysis passed ${judgments.length} of ${total} judgment(s)`;
     if (step.rollForwardMode === 'manual') {
-      item.message = `analysis passed ${judgments.length} judgment(s)`;
+      item.message = message;
       awaitRollForward(item);
       emit(ctx, 'item.waiting', env.name, {
         location: item.location,
@@ -273,10 +302,26 @@ function progressAnalysis(
       });
       return;
     }
-    settleItem(ctx, env, planned, item, 'succeeded', `analysis passed ${judgments.length} judgment(s)`);
+    settleItem(ctx, env, planned, item, 'succeeded', message);
     return;
   }
-  item.nextJudgmentAt = ctx.now + analysisIntervalMs(step);
+  item.nextJudgmentAt = scheduledAt + interval;
+  item.message = `judgment ${judgments.length} of ${total} ${result.passed ? 'passed' : 'failed'}; judgment ${judgments.length + 1} due at ${new Date(item.nextJudgmentAt).toISOString()}`;
+}
+
+/**
+ * The span a run asks about: `growing` (the default) from the step's start to the run's due
+ * time; `sliding` the last interval only.
+ */
+export function judgmentWindow(
+  step: AnalysisStep,
+  startedAt: number,
+  scheduledAt: number,
+  interval: number,
+): JudgmentWindow {
+  return step.lookbackMethod === 'sliding'
+    ? { start: scheduledAt - interval, end: scheduledAt }
+    : { start: startedAt, end: scheduledAt };
 }
 
 /** Stops an item that is no longer needed (a sibling failed, the deployment was cancelled). */

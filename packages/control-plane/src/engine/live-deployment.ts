@@ -1,6 +1,7 @@
 import type { DeploymentSpec } from '../deployfile/index.js';
 import type { DeploymentEnvironmentRow, DeploymentRow } from '../store/index.js';
 import type { WebhookRun } from '../webhooks/types.js';
+import type { JudgmentOutcome } from './metric-provider.js';
 import {
   type DeploymentState,
   type DeploymentStatus,
@@ -31,7 +32,7 @@ export interface LiveDeployment {
   written: Map<string, string>;
   runs: Map<string, WebhookFact>;
   driverDone: Set<string>;
-  judgments: Map<string, { passed: boolean; message: string }>;
+  judgments: Map<string, JudgmentOutcome>;
   inFlight: Set<string>;
   /** Serialises everything done to this deployment. */
   queue: Promise<void>;

@@ -54,14 +54,3 @@ export interface MetricJudge {
   judge(request: JudgmentRequest): Promise<JudgmentOutcome>;
 }
 
-/** @deprecated the in-process judge of the skip-as-passed era; replaced by MetricJudge. */
-export interface MetricProvider {
-  readonly name: string;
-  judge(request: {
-    deploymentId: string;
-    environment: string;
-    step: AnalysisStep;
-    queries: AnalysisQuerySpec[];
-    index: number;
-  }): Promise<{ passed: boolean; message: string }>;
-}

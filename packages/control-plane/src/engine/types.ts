@@ -1,4 +1,5 @@
 import type { AnalysisStep, RunWebhookStep } from '../deployfile/index.js';
+import type { JudgmentOutcome, JudgmentWindow, QueryVerdict } from './metric-provider.js';
 
 /** Statuses people see, for a deployment and for each of its environments. */
 export const DeploymentStatus = {
@@ -52,8 +53,8 @@ export interface ItemState {
   awaiting?: Awaiting;
   message?: string;
   decidedBy?: string;
-  /** Analysis: judgments recorded so far and when the next one is due. */
-  judgments?: Array<{ at: number; passed: boolean; message: string }>;
+  /** Analysis: judgment runs recorded so far and when the next one is due (stored, not a timer). */
+  judgments?: JudgmentRecord[];
   nextJudgmentAt?: number;
 }
 
@@ -83,12 +84,32 @@ export interface DeploymentState {
   environments: Record<string, EnvironmentState>;
 }
 
+/** One judgment run as stored: when it was due and made, the window it asked about, each query's verdict. */
+export interface JudgmentRecord {
+  index: number;
+  /** When the run was due (its window ends here). */
+  scheduledAt: number;
+  /** When its verdict was recorded. */
+  at: number;
+  window: JudgmentWindow;
+  passed: boolean;
+  message: string;
+  queries: QueryVerdict[];
+}
+
 /** What the deciding function asks the engine to do once the new state is stored. */
 export type Effect =
   | { type: 'startWebhook'; environment: string; location: string; step: RunWebhookStep }
   | { type: 'cancelWebhook'; environment: string; location: string; reason: string }
   | { type: 'driver'; environment: string; location: string; op: DriverOp }
-  | { type: 'judge'; environment: string; location: string; index: number; step: AnalysisStep };
+  | {
+      type: 'judge';
+      environment: string;
+      location: string;
+      index: number;
+      step: AnalysisStep;
+      window: JudgmentWindow;
+    };
 
 /** Target-driver actions; each is idempotent so that it can be re-applied after a crash. */
 export type DriverOp =
@@ -111,13 +132,8 @@ export interface Facts {
   now: number;
   webhookRun(environment: string, location: string): WebhookFact | undefined;
   driverDone(environment: string, location: string): boolean;
-  judgment(
-    environment: string,
-    location: string,
-    index: number,
-  ): { passed: boolean; message: string } | undefined;
-  /** Whether a metric provider can judge this analysis; without one it is skipped, and says so. */
-  canJudge(step: AnalysisStep): boolean;
+  /** The verdict of judgment run `index`, once the metric judge has given it. */
+  judgment(environment: string, location: string, index: number): JudgmentOutcome | undefined;
 }
 
 export interface WebhookFact {
