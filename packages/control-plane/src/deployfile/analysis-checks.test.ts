@@ -53,10 +53,10 @@ describe('analysis checks', () => {
     const d = parseDeployFile(
       ok.replace('defaultMetricProviderName: prom', 'defaultMetricProviderName: promethues'),
       {
-        metricProviders: ['prom'],
+        metricProviders: ['prometheus'],
       },
     ).diagnostics[0];
-    expect(d?.hint).toContain('did you mean prom?');
+    expect(d?.hint).toContain('did you mean prometheus?');
     // Offline nobody knows which providers exist: no such error.
     expect(
       codes(ok.replace('defaultMetricProviderName: prom', 'defaultMetricProviderName: promethues')),
