@@ -1,21 +1,42 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { env, type HookServer, startHookServer, startPlane, type TestPlane, webhook } from './support.js';
 
 /** The product page's scenarios, as written, against the real control plane and real receivers. */
 let plane: TestPlane;
 let hooks: HookServer;
+/** A real metrics endpoint (a `web` metric provider): CPU 5 under /healthy, 20000 under /failing. */
+let metrics: Server;
+const metricCalls: string[] = [];
 
 beforeAll(async () => {
   hooks = await startHookServer();
-  plane = await startPlane({
-    metricProviders: [
-      { name: 'always-fails', judge: async () => ({ passed: false, message: 'avgCPUUsage above 80%' }) },
-    ],
+  metrics = createServer((req, res) => {
+    metricCalls.push(req.url ?? '');
+    const value = req.url?.startsWith('/failing/') ? 20000 : 5;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ value }));
   });
+  await new Promise<void>((r) => metrics.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(metrics.address() as AddressInfo).port}`;
+  plane = await startPlane();
+  for (const [name, path] of [
+    ['healthy', 'healthy'],
+    ['always-fails', 'failing'],
+  ]) {
+    const put = await plane.api('PUT', `/api/v1/metric-providers/${name}`, {
+      type: 'web',
+      baseUrl: `${base}/${path}`,
+      jsonPath: '$.value',
+    });
+    expect(put.status).toBe(201);
+  }
 });
 afterAll(async () => {
   await plane?.close();
   await hooks?.close();
+  metrics?.closeAllConnections();
+  await new Promise<void>((r) => metrics?.close(() => r()));
 });
 
 async function start(yaml: string): Promise<string> {
@@ -189,7 +210,7 @@ ${webhook('security-scan', hooks.url, 'fail')}`);
 });
 
 describe('blue/green with security-scan and an analysis in parallel', () => {
-  const file = (app: string, scan: 'ok' | 'hold', provider?: string) => `application: ${app}
+  const file = (app: string, scan: 'ok' | 'hold', provider = 'healthy') => `application: ${app}
 manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
 ${target(
@@ -203,7 +224,8 @@ ${target(
       previewService: myApp-preview
       redirectTrafficAfter:
         - analysis:
-${provider ? `            metricProviderName: ${provider}\n` : ''}            interval: 1
+            metricProviderName: ${provider}
+            interval: 1
             units: seconds
             numberOfJudgmentRuns: 1
             rollBackMode: manual
@@ -217,15 +239,12 @@ analysis:
     - name: avgCPUUsage-pass
       upperLimit: 10000
       lowerLimit: 0
-      queryTemplate: >-
-        avg (avg_over_time(container_cpu_system_seconds_total[{{armory.promQlStepInterval}}]) * on (pod) group_left (annotation_app) sum(kube_pod_annotations{annotation_app="{{armory.applicationName}}"}) by (annotation_app, pod)) by (annotation_app) 
+      queryTemplate: /avgCPUUsage?app={{armory.applicationName}}&window={{armory.promQlStepInterval}}
 webhooks:
 ${webhook('security-scan', hooks.url, scan)}`;
 
-  it('both succeed (the analysis says plainly no provider judged it), then traffic moves', async () => {
-    // The file must name a provider (issue 13: a step nothing could judge is a file error, as in
-    // Armory); this one is not configured on the control plane, so no judgment runs.
-    const id = await start(file('bg-ok', 'ok', 'not-configured'));
+  it('both succeed (the analysis measured CPU 5, within its limits), then traffic moves', async () => {
+    const id = await start(file('bg-ok', 'ok'));
     const d = await plane.waitForStatus(id, [
       'SUCCEEDED',
       'FAILED',
@@ -236,8 +255,10 @@ ${webhook('security-scan', hooks.url, scan)}`;
     expect(d.status).toBe('SUCCEEDED');
     const prod = env(d, 'prod');
     const analysis = prod.steps.find((s) => s.location === 'strategy.redirectTrafficAfter[0]');
-    expect(analysis).toMatchObject({ status: 'skipped' });
-    expect(analysis?.message).toContain('no metric provider configured');
+    // The issue removed the skip-as-passed path: the analysis now passes only on a measurement.
+    expect(analysis).toMatchObject({ status: 'succeeded' });
+    expect(analysis?.message).toContain('analysis passed 1 of 1 judgment(s)');
+    expect(metricCalls).toContain('/healthy/avgCPUUsage?app=bg-ok&window=1s');
     expect(prod.steps.find((s) => s.location === 'rollout.moveTraffic')?.status).toBe('succeeded');
     expect(prod.target?.versions).toEqual([
       expect.objectContaining({ weight: 100, role: 'active', deploymentId: id }),
@@ -254,7 +275,7 @@ ${webhook('security-scan', hooks.url, scan)}`;
     ]);
     expect(waiting.status).toBe('AWAITING_APPROVAL');
     const step = env(waiting, 'prod').steps.find((s) => s.location === 'strategy.redirectTrafficAfter[0]');
-    expect(step?.message).toContain('avgCPUUsage above 80%');
+    expect(step?.message).toContain('avgCPUUsage-pass = 20000, above upperLimit 10000');
     expect(step?.awaiting?.commands).toContain(`borealis deploy rollback ${id} --env prod`);
     // The first version of an environment is alone beside nothing: a preview that takes what traffic there is.
     expect(env(waiting, 'prod').target?.versions.find((v) => v.deploymentId === id)).toMatchObject({

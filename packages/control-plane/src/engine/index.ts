@@ -20,12 +20,14 @@ export type {
 } from './metric-provider.js';
 export { SIMULATED_DRIVER_NAME } from './simulated-driver.js';
 export type {
+  AnalysisView,
   DeploymentSummary,
   DeploymentView,
   EnvironmentView,
+  JudgmentRunView,
   StepView,
   WebhookRunView,
 } from './status-view.js';
-export type { JudgmentRecord } from './types.js';
 export type { TargetDriver, TargetRef, TargetVersion, TargetView } from './target-driver.js';
+export type { JudgmentRecord } from './types.js';
 export { DeploymentStatus, isFinal } from './types.js';

@@ -1,6 +1,6 @@
 import type { AnalysisStep } from '../deployfile/index.js';
-import { describeStep, type PlannedItem } from './plan.js';
 import type { JudgmentWindow } from './metric-provider.js';
+import { describeStep, type PlannedItem } from './plan.js';
 import type {
   DriverOp,
   Effect,

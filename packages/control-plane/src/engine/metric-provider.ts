@@ -53,4 +53,3 @@ export interface MetricJudge {
   providerNames(): Promise<string[]>;
   judge(request: JudgmentRequest): Promise<JudgmentOutcome>;
 }
-

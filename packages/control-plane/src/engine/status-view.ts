@@ -1,10 +1,11 @@
 import type { AuditEntryView } from '../audit/index.js';
-import type { DeploymentSpec } from '../deployfile/index.js';
+import type { AnalysisStep, DeploymentSpec } from '../deployfile/index.js';
 import type { DeploymentEnvironmentRow, DeploymentRow } from '../store/index.js';
 import type { WebhookRun } from '../webhooks/types.js';
+import type { QueryVerdict } from './metric-provider.js';
 import { allPlannedItems, describeStep, webhookRoute } from './plan.js';
 import type { TargetDriver, TargetView } from './target-driver.js';
-import type { EnvironmentState } from './types.js';
+import type { EnvironmentState, ItemState } from './types.js';
 
 export interface DeploymentSummary {
   id: string;
@@ -29,6 +30,32 @@ export interface StepView {
   awaiting?: { decision: string; commands: string[] };
   decidedBy?: string;
   via?: string;
+  /** Analysis steps: how they judge, and every judgment run so far. */
+  analysis?: AnalysisView;
+}
+
+export interface AnalysisView {
+  interval: string;
+  numberOfJudgmentRuns: number;
+  lookbackMethod: 'growing' | 'sliding';
+  rollBackMode: string;
+  rollForwardMode: string;
+  abortOnFailedJudgment: boolean;
+  queries: string[];
+  nextJudgmentAt?: string;
+  runs: JudgmentRunView[];
+}
+
+export interface JudgmentRunView {
+  /** 1-based, as people count. */
+  run: number;
+  verdict: 'passed' | 'failed';
+  scheduledAt: string;
+  at: string;
+  window: { start: string; end: string };
+  message: string;
+  /** Per query: the value it returned, its limits, its verdict (and the agent that carried it). */
+  queries: QueryVerdict[];
 }
 
 export interface WebhookRunView {
@@ -113,6 +140,7 @@ export async function buildView(
           target,
         );
       }
+      if (planned.step.type === 'analysis') v.analysis = analysisView(planned.step, item);
       if (!item) return v;
       if (item.message) v.message = item.message;
       const waiting = runs.find(
@@ -152,6 +180,30 @@ export async function buildView(
     });
   }
   return { ...summaryOf(row), driver: driver.name, environments, audit };
+}
+
+function analysisView(step: AnalysisStep, item: ItemState | undefined): AnalysisView {
+  const view: AnalysisView = {
+    interval: `${step.interval} ${step.units}`,
+    numberOfJudgmentRuns: step.numberOfJudgmentRuns,
+    lookbackMethod: step.lookbackMethod ?? 'growing',
+    rollBackMode: step.rollBackMode,
+    rollForwardMode: step.rollForwardMode,
+    abortOnFailedJudgment: step.abortOnFailedJudgment ?? false,
+    queries: step.queries,
+    runs: (item?.judgments ?? []).map((j) => ({
+      run: j.index + 1,
+      verdict: j.passed ? 'passed' : 'failed',
+      scheduledAt: iso(j.scheduledAt)!,
+      at: iso(j.at)!,
+      window: { start: iso(j.window.start)!, end: iso(j.window.end)! },
+      message: j.message,
+      queries: j.queries,
+    })),
+  };
+  if (item?.nextJudgmentAt !== undefined && item.status === 'running')
+    view.nextJudgmentAt = iso(item.nextJudgmentAt)!;
+  return view;
 }
 
 function awaitingView(id: string, env: string, awaiting: string): StepView['awaiting'] {
