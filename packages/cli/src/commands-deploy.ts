@@ -11,7 +11,7 @@ import { type Cli, offline, type RunContext } from './cli.js';
 import { CliError } from './errors.js';
 import { table } from './table.js';
 import { oneLine, terminalSafe } from './terminal-text.js';
-import { watchDeployment } from './watch-deployment.js';
+import { queryLine, watchDeployment } from './watch-deployment.js';
 
 /** Exit codes of `deploy start --watch`: 0 only when the deployment succeeded. */
 export const WATCH_EXIT = { SUCCEEDED: 0, FAILED: 1, ROLLED_BACK: 1, CANCELLED: 3 } as const;
@@ -208,6 +208,18 @@ export function renderStatus(view: DeploymentView): string {
     );
     for (const s of env.steps)
       if (s.awaiting) lines.push(`  waiting for you: ${s.awaiting.commands.map(t).join('   or   ')}`);
+    for (const s of env.steps) {
+      const a = s.analysis;
+      if (!a || (a.runs.length === 0 && !a.nextJudgmentAt)) continue;
+      lines.push(
+        `  analysis ${t(s.location)}: ${a.runs.length} of ${a.numberOfJudgmentRuns} run(s), every ${a.interval}, ${a.lookbackMethod} window${a.nextJudgmentAt ? `; next at ${a.nextJudgmentAt}` : ''}`,
+      );
+      for (const r of a.runs) {
+        lines.push(`    run ${r.run} ${r.verdict} at ${r.at}, window ${r.window.start} – ${r.window.end}`);
+        for (const q of r.queries) lines.push(`      ${queryLine(q)}`);
+        if (r.queries.length === 0) lines.push(`      ${t(r.message)}`);
+      }
+    }
     for (const r of env.webhookRuns) {
       lines.push(
         `  webhook ${t(r.webhookName)} (${t(r.location)}): ${t(r.status)}${r.agent ? ` via agent ${t(r.agent.agentIdentifier)}` : ''}${r.mdMessage ? ` — ${t(r.mdMessage)}` : ''}${r.reason ? ` (${t(r.reason)})` : ''}${r.waiting ? ` — ${t(r.waiting.message)}` : ''}`,

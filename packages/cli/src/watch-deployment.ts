@@ -159,6 +159,32 @@ async function currentView(
   }
 }
 
+interface QueryLine {
+  query: string;
+  provider?: string;
+  value?: number;
+  lowerLimit?: number;
+  upperLimit?: number;
+  passed: boolean;
+  message: string;
+  via?: string;
+}
+
+const iso = (t: number) => new Date(t).toISOString().slice(11, 19);
+
+/** `✓ error-rate = 0.02 in [0, 0.05] (prom via agent rna)` or the failure's own message. */
+export function queryLine(raw: QueryLine): string {
+  // Provider answers come from outside: each string one terminal-safe line.
+  const q = Object.fromEntries(
+    Object.entries(raw).map(([k, v]) => [k, typeof v === 'string' ? oneLine(v) : v]),
+  ) as unknown as QueryLine;
+  const limits = `[${q.lowerLimit ?? '-∞'}, ${q.upperLimit ?? '+∞'}]`;
+  const where = `${q.provider ?? 'no provider'}${q.via ? ` via ${q.via}` : ''}`;
+  if (q.value !== undefined)
+    return `${q.passed ? '✓' : '✗'} ${q.query} = ${q.value} ${q.passed ? 'in' : 'outside'} ${limits} (${where})`;
+  return `✗ ${q.query} ${limits} (${where}): ${q.message}`;
+}
+
 function describe(raw: EventData, rawId: string, bin: string): string | undefined {
   // Every string in an event may come from outside (messages carry mdMessage): one line each.
   const e = Object.fromEntries(
@@ -202,6 +228,14 @@ function describe(raw: EventData, rawId: string, bin: string): string | undefine
     case 'item.failed':
     case 'item.cancelled':
       return `${time} ${where}${MARK[e.type.slice(5)] ?? ''} ${step}${message}`;
+    case 'item.judgment': {
+      // One line per run: its verdict and window, then each query's value against its limits.
+      const w = e.window as { start: number; end: number } | undefined;
+      const span = w ? ` window ${iso(w.start)}–${iso(w.end)}` : '';
+      const head = `${time} ${where}${e.location as string}: judgment ${Number(e.index) + 1} of ${String(e.of)} ${e.passed ? 'passed' : 'FAILED'}${span}`;
+      const queries = (e.queries as QueryLine[] | undefined) ?? [];
+      return [head, ...queries.map((q) => `         ${queryLine(q)}`)].join('\n');
+    }
     case 'deployment.finished':
       return `${time} deployment ${id} ${String(e.status)}${typeof e.message === 'string' ? ` — ${e.message}` : ''}`;
     default:

@@ -121,7 +121,7 @@ function statusBadge(status) {
   const s = String(status ?? 'unknown');
   const u = s.toUpperCase();
   let tone = 'neutral';
-  if (['SUCCEEDED', 'CONNECTED'].includes(u)) tone = 'ok';
+  if (['SUCCEEDED', 'CONNECTED', 'PASSED'].includes(u)) tone = 'ok';
   else if (['FAILED', 'ROLLED_BACK', 'CANCELLED'].includes(u)) tone = 'bad';
   else if (['AWAITING_APPROVAL', 'PAUSED', 'WAITING', 'DRAINING'].includes(u)) tone = 'warn';
   else if (['RUNNING', 'QUEUED', 'PENDING'].includes(u)) tone = 'info';
@@ -619,6 +619,65 @@ function renderEnvironment(d, env, refresh) {
     h('h3', {}, 'Steps'),
     table(`Steps of ${env.name}`, ['Step', 'Where', 'Status', 'Detail'], steps, 'No steps.'),
   );
+
+  // Analysis: every judgment run, each query's value against its limits, and the window asked about.
+  for (const s of env.steps ?? []) {
+    const a = s.analysis;
+    if (!a || (a.runs.length === 0 && !a.nextJudgmentAt)) continue;
+    const rows = a.runs.flatMap((r) =>
+      (r.queries.length ? r.queries : [{ query: '—', passed: false, message: r.message }]).map((q, i) =>
+        h(
+          'tr',
+          {},
+          i === 0
+            ? h(
+                'th',
+                { scope: 'row', rowSpan: Math.max(1, r.queries.length) },
+                `Run ${r.run} `,
+                statusBadge(r.verdict),
+              )
+            : null,
+          i === 0
+            ? h(
+                'td',
+                { rowSpan: Math.max(1, r.queries.length), className: 'mono' },
+                time(r.window.start),
+                h('div', {}, '→ ', time(r.window.end)),
+              )
+            : null,
+          h(
+            'td',
+            { className: 'mono' },
+            q.query,
+            q.provider ? h('div', { className: 'muted' }, q.provider) : null,
+          ),
+          h('td', { className: 'num' }, q.value === undefined ? '—' : String(q.value)),
+          h('td', { className: 'num' }, `[${q.lowerLimit ?? '−∞'}, ${q.upperLimit ?? '+∞'}]`),
+          h(
+            'td',
+            {},
+            statusBadge(q.passed ? 'passed' : 'failed'),
+            h('div', { className: 'muted' }, q.message),
+          ),
+        ),
+      ),
+    );
+    section.append(
+      h('h3', {}, `Analysis ${s.location}`),
+      h(
+        'p',
+        { className: 'muted' },
+        `${a.runs.length} of ${a.numberOfJudgmentRuns} run(s), every ${a.interval}, ${a.lookbackMethod} window; rollBackMode ${a.rollBackMode}, rollForwardMode ${a.rollForwardMode}`,
+        a.nextJudgmentAt ? ['; next run ', time(a.nextJudgmentAt)] : null,
+      ),
+      table(
+        `Judgment runs of ${s.location} in ${env.name}`,
+        ['Run', 'Window', 'Query', 'Value', 'Limits', 'Verdict'],
+        rows,
+        'No run yet.',
+      ),
+    );
+  }
 
   const runs = (env.webhookRuns ?? []).map((r) =>
     h(

@@ -102,16 +102,9 @@ export function checkAnalysis(
         provider = spec.analysis.defaultMetricProviderName;
         where = joinPath('analysis', 'defaultMetricProviderName');
       }
-      if (!provider) {
-        const usePath = joinPath(joinPath(joinPath(path, 'analysis'), 'queries'), j);
-        sink.add(
-          'BRL_DF_NO_METRIC_PROVIDER',
-          loc.at(usePath),
-          usePath,
-          `query ${name} has no metric provider: neither the query, this analysis step nor analysis.defaultMetricProviderName names one (${existing})`,
-          'set analysis.defaultMetricProviderName, or metricProviderName on the step or the query',
-        );
-      } else if (!known.has(provider)) {
+      // No provider at all: BRL_DF_NO_METRIC_PROVIDER (cross-checks) says so, offline too.
+      if (!provider) return;
+      if (!known.has(provider)) {
         const hint = didYouMean(provider, knownProviders);
         sink.add(
           'BRL_DF_UNKNOWN_METRIC_PROVIDER',

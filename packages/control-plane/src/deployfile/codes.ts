@@ -159,11 +159,6 @@ export const DiagnosticCatalogue = {
     description:
       'An analysis query resolves to a metric provider that does not exist on the control plane (checked at start; the message lists those that do).',
   },
-  BRL_DF_NO_METRIC_PROVIDER: {
-    severity: 'error',
-    description:
-      'An analysis query has no metric provider: neither the query, the step nor `analysis.defaultMetricProviderName` names one (checked at start).',
-  },
   BRL_DF_QUERY_NO_LIMITS: {
     severity: 'error',
     description:
