@@ -16,7 +16,8 @@ strategies:
             units: seconds
             numberOfJudgmentRuns: 2
             queries: [error-rate, latency]
-${analysis}`;
+${analysis}manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: c}}"}]
+`;
 
 const codes = (text: string, metricProviders?: string[]) =>
   parseDeployFile(text, metricProviders ? { metricProviders } : {}).diagnostics.map(
@@ -74,7 +75,7 @@ describe('analysis checks', () => {
     ]);
   });
 
-  it('at start: a query with no provider anywhere, or no limit, is refused', () => {
+  it('at start: a query with no provider anywhere is refused (and, always, one with no limit)', () => {
     const text = file(`analysis:
   queries:
     - name: error-rate
@@ -86,7 +87,7 @@ describe('analysis checks', () => {
     expect(codes(text, ['prom'])).toEqual([
       'BRL_DF_NO_METRIC_PROVIDER 15:23 query error-rate has no metric provider: neither the query, this analysis step nor analysis.defaultMetricProviderName names one (existing: prom)',
       'BRL_DF_NO_METRIC_PROVIDER 15:35 query latency has no metric provider: neither the query, this analysis step nor analysis.defaultMetricProviderName names one (existing: prom)',
-      'BRL_DF_QUERY_NO_LIMITS 18:7 query error-rate has neither lowerLimit nor upperLimit: no value it returns could fail a judgment',
+      'BRL_DF_REQUIRED 18:7 query "error-rate" has neither upperLimit nor lowerLimit, so no result could fail it',
     ]);
   });
 

@@ -1,7 +1,7 @@
 /**
  * Checks of `analysis`: query templates (always, offline) and, when the caller knows which metric
  * providers exist (the control plane at start), that every query an analysis step runs resolves
- * to one of them and can fail at all (it has a limit).
+ * to one of them.
  */
 import { inspectTemplate, QUERY_ARMORY_VARIABLES } from '../templates/index.js';
 import { allSteps, type Located } from './cross-checks.js';
@@ -81,7 +81,6 @@ export function checkAnalysis(
   const register = (name: string) =>
     `register it: borealis metric-providers set ${name} --type prometheus --url URL [--agent ID]`;
   const byName = new Map(defined.filter((q) => q?.name).map((q, i) => [q.name, { q, i }]));
-  const noLimits = new Set<number>();
   for (const { step, path } of allSteps(spec)) {
     if (step.type !== 'analysis') continue;
     const stepProvider = typeof step.metricProviderName === 'string' ? step.metricProviderName : undefined;
@@ -112,16 +111,6 @@ export function checkAnalysis(
           where,
           `metric provider "${provider}" does not exist (${existing})`,
           hint ? `did you mean ${hint}? Or ${register(provider)}` : register(provider),
-        );
-      }
-      if (q.lowerLimit === undefined && q.upperLimit === undefined && !noLimits.has(i)) {
-        noLimits.add(i);
-        sink.add(
-          'BRL_DF_QUERY_NO_LIMITS',
-          loc.keyAt(qPath),
-          qPath,
-          `query ${name} has neither lowerLimit nor upperLimit: no value it returns could fail a judgment`,
-          'add upperLimit and/or lowerLimit',
         );
       }
     });

@@ -21,7 +21,7 @@ export interface ParseOptions {
   baseDir?: string;
   /**
    * The metric providers that exist (the control plane passes them at start): every query an
-   * analysis runs must resolve to one of them, and have a limit. Offline validation leaves it out.
+   * analysis runs must resolve to one of them. Offline validation leaves it out.
    */
   metricProviders?: readonly string[];
 }

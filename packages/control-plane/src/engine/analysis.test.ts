@@ -28,6 +28,7 @@ analysis:
     - name: q
       queryTemplate: sum(x)
       upperLimit: 1
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: c}}"}]
 `);
   if (!parsed.spec) throw new Error(JSON.stringify(parsed.diagnostics));
   return parsed.spec;
