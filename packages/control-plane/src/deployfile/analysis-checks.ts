@@ -84,9 +84,9 @@ export function checkAnalysis(
   for (const { step, path } of allSteps(spec)) {
     if (step.type !== 'analysis') continue;
     const stepProvider = typeof step.metricProviderName === 'string' ? step.metricProviderName : undefined;
-    ((step.queries as string[] | undefined) ?? []).forEach((name, j) => {
+    for (const name of (step.queries as string[] | undefined) ?? []) {
       const found = byName.get(name);
-      if (!found) return; // BRL_DF_UNKNOWN_QUERY says so
+      if (!found) continue; // BRL_DF_UNKNOWN_QUERY says so
       const { q, i } = found;
       const qPath = joinPath(joinPath('analysis', 'queries'), i);
       let provider: string | undefined;
@@ -102,7 +102,7 @@ export function checkAnalysis(
         where = joinPath('analysis', 'defaultMetricProviderName');
       }
       // No provider at all: BRL_DF_NO_METRIC_PROVIDER (cross-checks) says so, offline too.
-      if (!provider) return;
+      if (!provider) continue;
       if (!known.has(provider)) {
         const hint = didYouMean(provider, knownProviders);
         sink.add(
@@ -113,6 +113,6 @@ export function checkAnalysis(
           hint ? `did you mean ${hint}? Or ${register(provider)}` : register(provider),
         );
       }
-    });
+    }
   }
 }

@@ -159,18 +159,6 @@ export const DiagnosticCatalogue = {
     description:
       'An analysis query resolves to a metric provider that does not exist on the control plane (checked at start; the message lists those that do).',
   },
-<<<<<<< HEAD
-  BRL_DF_QUERY_NO_LIMITS: {
-    severity: 'error',
-    description:
-      'An analysis query has neither `lowerLimit` nor `upperLimit`, so no value could fail a judgment (checked at start).',
-=======
-  BRL_DF_NO_METRIC_PROVIDER: {
-    severity: 'error',
-    description:
-      'An analysis query has no metric provider: neither the query, the step nor `analysis.defaultMetricProviderName` names one (checked at start).',
->>>>>>> ce2a101 (analysis checks: the no-limits rule is the parser's own now (BRL_DF_REQUIRED, from issue 13); tests carry the manifests a kubernetes file needs)
-  },
   BRL_DF_WEIGHT_ORDER: {
     severity: 'warning',
     description: 'Canary `setWeight` weights do not rise from step to step.',
