@@ -32,7 +32,7 @@ const cp = await createControlPlane({
   ...(process.env.BENCH_STREAM_WINDOW ? { streamWindowBytes: Number(process.env.BENCH_STREAM_WINDOW) } : {}),
 });
 await cp.listen();
-const cred = await cp.store.agentCredentials.create({ name: 'bench' });
+const cred = await cp.store.agentCredentials.create({ name: 'bench', allowedIdentifiers: [identifier] });
 
 /**
  * Tracked streams: the flow-control figure of a stream whose caller stops reading. DispatchResponse

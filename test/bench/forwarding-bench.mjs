@@ -137,7 +137,10 @@ async function startReplica(name) {
 try {
   const r1 = await startReplica('bench-r1');
   const r2 = await startReplica('bench-r2');
-  const { json: cred } = await api(r1.url, 'POST', '/api/v1/agent-credentials', { name: 'bench' });
+  const { json: cred } = await api(r1.url, 'POST', '/api/v1/agent-credentials', {
+    name: 'bench',
+    allowedIdentifiers: ['bench-rna'],
+  });
   const agent = start(join(root, 'packages/agent/bin/borealis-agent.js'), {
     BOREALIS_CONTROL_PLANE_URL: r1.url,
     BOREALIS_AGENT_IDENTIFIER: 'bench-rna',

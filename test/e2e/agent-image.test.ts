@@ -45,7 +45,7 @@ afterAll(async () => {
 
 describe('the agent image command, from a production install', () => {
   it('connects and answers its HEALTHCHECK', async () => {
-    const cred = await cp.store.agentCredentials.create();
+    const cred = await cp.store.agentCredentials.create({ allowedIdentifiers: ['image-rna'] });
     // The image's CMD is `node bin/borealis-agent.js` in /app.
     const agent = startProcess(join(out, 'bin/borealis-agent.js'), {
       cwd: out,

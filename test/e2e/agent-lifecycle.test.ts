@@ -41,7 +41,18 @@ function agentEnv(extra: Record<string, string> = {}): Record<string, string> {
 beforeAll(async () => {
   port = await freePort();
   server = await startServer({ BOREALIS_PORT: String(port) });
-  creds = JSON.parse(await cli('agent-credentials', 'create', '--name', 'lifecycle', '-o', 'json'));
+  creds = JSON.parse(
+    await cli(
+      'agent-credentials',
+      'create',
+      '--name',
+      'lifecycle',
+      '--identifier',
+      'lifecycle-rna',
+      '-o',
+      'json',
+    ),
+  );
 }, 60_000);
 
 afterAll(async () => {

@@ -32,7 +32,7 @@ beforeAll(async () => {
     logger: pino({ level: 'silent' }),
   });
   await cp.listen();
-  const cred = await cp.store.agentCredentials.create({ name: 'e2e' });
+  const cred = await cp.store.agentCredentials.create({ name: 'e2e', allowedIdentifiers: ['private-rna'] });
   web = startProcess(`${repoRoot}test/e2e/support/web-server.mjs`, {
     netns: net.name,
     args: [net.privateAddress],

@@ -50,7 +50,10 @@ beforeAll(async () => {
     );
   }
   const [n1, n2] = replicas as [ServerProc, ServerProc];
-  const { json: cred } = await n1.api('POST', '/api/v1/agent-credentials', { name: 'recovery' });
+  const { json: cred } = await n1.api('POST', '/api/v1/agent-credentials', {
+    name: 'recovery',
+    allowedIdentifiers: ['recovery-rna'],
+  });
   agent = startProcess(bins.agent, {
     env: {
       BOREALIS_CONTROL_PLANE_URL: n1.url,

@@ -170,7 +170,10 @@ beforeAll(async () => {
   hooks = await startHookServer();
   await startReplica('r1');
   await Promise.all([startReplica('r2'), startReplica('r3')]);
-  const { json } = await replica('r2').api('POST', '/api/v1/agent-credentials', { name: 'scale-out' });
+  const { json } = await replica('r2').api('POST', '/api/v1/agent-credentials', {
+    name: 'scale-out',
+    allowedIdentifiers: [IDENTIFIER],
+  });
   credential = json;
   // The balancer sends the agent to replica 1 first; later it knows every replica.
   lb = await startTcpBalancer([hostPort(replica('r1').url)]);

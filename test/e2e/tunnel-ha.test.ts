@@ -25,7 +25,7 @@ beforeAll(async () => {
     logger: pino({ level: 'silent' }),
   });
   await cp.listen();
-  cred = await cp.store.agentCredentials.create({ name: 'ha' });
+  cred = await cp.store.agentCredentials.create({ name: 'ha', allowedIdentifiers: ['*'] });
   const web = startProcess(`${repoRoot}test/e2e/support/web-server.mjs`);
   const { port } = await web.waitForLog('listening');
   target = `http://127.0.0.1:${port as number}`;

@@ -53,7 +53,7 @@ beforeAll(async () => {
   });
   await cp.listen();
   hooks = await startHookServer();
-  const cred = await cp.store.agentCredentials.create({ name: 'ui-e2e' });
+  const cred = await cp.store.agentCredentials.create({ name: 'ui-e2e', allowedIdentifiers: [AGENT_ID] });
   agent = startProcess(bins.agent, {
     env: {
       BOREALIS_CONTROL_PLANE_URL: cp.url,

@@ -35,7 +35,10 @@ beforeAll(async () => {
   });
   await cp.listen();
   await cp.secrets.put('test_token', TEST_TOKEN);
-  const cred = await cp.store.agentCredentials.create({ name: 'e2e-webhooks' });
+  const cred = await cp.store.agentCredentials.create({
+    name: 'e2e-webhooks',
+    allowedIdentifiers: ['test-rna'],
+  });
   receiver = startProcess(`${repoRoot}test/e2e/support/callback-receiver.mjs`, {
     netns: net.name,
     args: [net.privateAddress, '200'],

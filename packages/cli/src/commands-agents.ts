@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import type { Cli } from './cli.js';
+import type { Cli, RunContext } from './cli.js';
+import { CliError } from './errors.js';
 import { ago, table } from './table.js';
 import { oneLine } from './terminal-text.js';
 
@@ -15,6 +16,8 @@ interface AgentsAnswer {
       lastHeartbeatAt: string | null;
       streamsInFlight: number;
       draining: boolean;
+      credentialName?: string;
+      wildcard?: boolean;
     }>;
   }>;
 }
@@ -43,12 +46,13 @@ export function registerAgentCommands(program: Command, cli: Cli): void {
                 String(c.streamsInFlight),
                 c.remoteAddress,
                 c.clientId,
+                c.wildcard ? 'WILDCARD' : '-',
               ].map(oneLine),
             ),
           );
           if (rows.length === 0)
             return 'No agents connected. Start one with BOREALIS_AGENT_IDENTIFIER=<id> borealis-agent (see agent-credentials create).';
-          return table(
+          const grid = table(
             [
               'AGENT IDENTIFIER',
               'INSTANCE',
@@ -59,9 +63,14 @@ export function registerAgentCommands(program: Command, cli: Cli): void {
               'STREAMS',
               'ADDRESS',
               'CLIENT ID',
+              'CREDENTIAL',
             ],
             rows,
           );
+          const note = a.agents.some((g) => g.connections.some((c) => c.wildcard))
+            ? '\nWILDCARD: that connection\'s credential allows identifiers by a "*" pattern, not one by one; narrow it with: agent-credentials set-identifiers CLIENT_ID --identifier ID'
+            : '';
+          return `${grid}${note}`;
         });
       }),
     );
@@ -92,6 +101,47 @@ export function registerAgentCommands(program: Command, cli: Cli): void {
       }),
     );
 
+  registerAgentCredentialCommands(program, cli);
+}
+
+interface CredentialAnswer {
+  clientId: string;
+  name: string;
+  allowedIdentifiers: string[];
+  wildcard: boolean;
+  createdAt: string;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function identifiersText(c: { allowedIdentifiers: string[]; wildcard: boolean }): string {
+  if (c.allowedIdentifiers.length === 0)
+    return 'none (created before identifiers were required: cannot connect)';
+  return `${c.allowedIdentifiers.join(', ')}${c.wildcard ? '  [wildcard]' : ''}`;
+}
+
+/** An active credential's client id from the whole id or a unique prefix of it. */
+async function resolveClientId(ctx: RunContext, given: string): Promise<string> {
+  const { credentials } = await ctx.api<{ credentials: CredentialAnswer[] }>(
+    'GET',
+    '/api/v1/agent-credentials',
+  );
+  if (credentials.some((c) => c.clientId === given)) return given;
+  const matches = credentials.filter((c) => c.clientId.startsWith(given));
+  if (matches.length === 1 && matches[0]) return matches[0].clientId;
+  if (matches.length > 1) {
+    throw new CliError(
+      `"${given}" is the start of ${matches.length} credentials (${matches.map((c) => c.clientId).join(', ')}); give more of the client id`,
+      2,
+    );
+  }
+  throw new CliError(
+    `No active agent credential "${given}"; \`agent-credentials list\` shows them (revoked ones are gone)`,
+    1,
+  );
+}
+
+function registerAgentCredentialCommands(program: Command, cli: Cli): void {
   const creds = program.command('agent-credentials').description('credentials agents authenticate with');
   creds
     .command('create')
@@ -99,15 +149,24 @@ export function registerAgentCommands(program: Command, cli: Cli): void {
       'create a client id and secret for an agent (the secret is shown once; -o env prints BOREALIS_CLIENT_ID=… lines)',
     )
     .option('--name <name>', 'a name to recognise the credential by')
-    .option('--allow-identifier <ids>', 'comma-separated agent identifiers (globs) this credential may serve')
+    .option(
+      '--identifier <id>',
+      'an agent identifier this credential may serve (repeatable; a glob such as prod-*, or "*" for any)',
+      collect,
+    )
     .action(
       cli.run(async (ctx) => {
         const format = ctx.format(['table', 'json', 'yaml', 'env']);
-        const body: Record<string, unknown> = {};
+        const identifiers = (ctx.opts.identifier as string[] | undefined) ?? [];
+        if (identifiers.length === 0) {
+          throw new CliError(
+            'Name the agent identifiers this credential may serve: --identifier prod-eu (repeatable; a glob such as prod-*, or --identifier "*" for any identifier)',
+            2,
+          );
+        }
+        const body: Record<string, unknown> = { allowedIdentifiers: identifiers };
         if (ctx.opts.name) body.name = ctx.opts.name;
-        if (typeof ctx.opts.allowIdentifier === 'string')
-          body.allowedIdentifiers = ctx.opts.allowIdentifier.split(',').map((s) => s.trim());
-        const c = await ctx.api<{ clientId: string; clientSecret: string; allowedIdentifiers: string[] }>(
+        const c = await ctx.api<CredentialAnswer & { clientSecret: string }>(
           'POST',
           '/api/v1/agent-credentials',
           body,
@@ -120,10 +179,72 @@ export function registerAgentCommands(program: Command, cli: Cli): void {
           [
             `client id:     ${v.clientId}`,
             `client secret: ${v.clientSecret}`,
-            `identifiers:   ${v.allowedIdentifiers.length ? v.allowedIdentifiers.join(', ') : 'any'}`,
+            `identifiers:   ${identifiersText(v)}`,
             'The secret is shown only now. Give both to the agent as BOREALIS_CLIENT_ID and BOREALIS_CLIENT_SECRET.',
           ].join('\n'),
         );
+      }),
+    );
+
+  creds
+    .command('list')
+    .description('list active agent credentials (never their secrets)')
+    .action(
+      cli.run(async (ctx) => {
+        ctx.format();
+        const answer = await ctx.api<{ credentials: CredentialAnswer[] }>('GET', '/api/v1/agent-credentials');
+        ctx.print(answer, (a) =>
+          a.credentials.length === 0
+            ? 'No agent credentials. Create one with: agent-credentials create --name N --identifier ID'
+            : table(
+                ['CLIENT ID', 'NAME', 'IDENTIFIERS', 'CREATED'],
+                a.credentials.map((c) =>
+                  [c.clientId, c.name, identifiersText(c), ago(c.createdAt)].map(oneLine),
+                ),
+              ),
+        );
+      }),
+    );
+
+  creds
+    .command('revoke <clientId>')
+    .description(
+      'revoke a credential (client id or a unique prefix): its agents are disconnected on every replica and stop dialling',
+    )
+    .action(
+      cli.run(async (ctx, given: string) => {
+        ctx.format();
+        const clientId = await resolveClientId(ctx, given);
+        await ctx.api('DELETE', `/api/v1/agent-credentials/${encodeURIComponent(clientId)}`);
+        ctx.print(
+          { clientId, revoked: true },
+          () => `Revoked ${clientId}; agents using it were disconnected and stop dialling.`,
+        );
+      }),
+    );
+
+  creds
+    .command('set-identifiers <clientId>')
+    .description(
+      'replace the agent identifiers a credential may serve (connections it no longer covers are closed)',
+    )
+    .option(
+      '--identifier <id>',
+      'an agent identifier (repeatable; a glob such as prod-*, or "*" for any)',
+      collect,
+    )
+    .action(
+      cli.run(async (ctx, given: string) => {
+        ctx.format();
+        const identifiers = (ctx.opts.identifier as string[] | undefined) ?? [];
+        if (identifiers.length === 0) throw new CliError('Give at least one --identifier (repeatable)', 2);
+        const clientId = await resolveClientId(ctx, given);
+        const c = await ctx.api<CredentialAnswer>(
+          'PUT',
+          `/api/v1/agent-credentials/${encodeURIComponent(clientId)}/allowed-identifiers`,
+          { allowedIdentifiers: identifiers },
+        );
+        ctx.print(c, (v) => oneLine(`${v.clientId} (${v.name}) may now serve: ${identifiersText(v)}`));
       }),
     );
 }

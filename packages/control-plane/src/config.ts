@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { parseCidr } from '@borealis/protocol';
+import { HeartbeatDefaults, parseCidr } from '@borealis/protocol';
 import { BorealisError } from './errors.js';
 import { parseDuration } from './util/duration.js';
 
@@ -82,7 +82,8 @@ export const Defaults = {
   // Long enough for an agent's restart or a rolling upgrade of agents and replicas.
   agentWaitMs: 120_000,
   leaseMs: 30_000,
-  heartbeatIntervalMs: 5_000,
+  // A frozen agent is noticed within 3 intervals + 1 (8 s): the goal is 10 s.
+  heartbeatIntervalMs: HeartbeatDefaults.intervalMs,
   agentMaxStreams: 256,
   agentMaxBufferedBytes: 32 * 1024 * 1024,
   maxStreams: 10_000,

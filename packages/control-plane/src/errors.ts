@@ -40,6 +40,7 @@ export const ErrorCatalogue = {
   BRL_ERR_DISPATCH_CANCELLED: { status: 499, message: 'The request was cancelled by its caller' },
   BRL_ERR_RELAY_OVERLOADED: { status: 503, message: 'The control plane is at its global limit of streams' },
   BRL_ERR_AGENT_AUTH: { status: 401, message: 'Agent credentials are missing or invalid' },
+  BRL_ERR_AGENT_CREDENTIAL_REVOKED: { status: 401, message: 'The agent credential was revoked' },
   BRL_ERR_AGENT_IDENTIFIER_FORBIDDEN: {
     status: 403,
     message: 'This credential may not serve that agent identifier',

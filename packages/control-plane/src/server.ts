@@ -19,7 +19,7 @@ import { createDrainSignal, type DrainSignal } from './drain.js';
 import { createEngine, type Engine } from './engine/index.js';
 import { BorealisError } from './errors.js';
 import { createMetricsService, type MetricsService } from './metrics/index.js';
-import { createAgentUpgradeHandler, RelayHub } from './relay/index.js';
+import { CredentialGuard, createAgentUpgradeHandler, RelayHub } from './relay/index.js';
 import { createSecretsRepository, loadSecretKey, type SecretsRepository } from './secrets/index.js';
 import { createStore, type Store } from './store/index.js';
 import { registerUiRoutes } from './ui/index.js';
@@ -72,6 +72,8 @@ export interface CreateControlPlaneOptions extends ControlPlaneOptions {
   logger?: Logger;
   /** A cluster bus to join instead of NATS (tests put several control planes on one in-process bus). */
   clusterBus?: ClusterBus;
+  /** How often live agent sessions are checked against their credentials (default 2 s; tests). */
+  credentialSweepMs?: number;
 }
 
 /** What still answers while a replica drains (readiness says 503 there). */
@@ -149,7 +151,16 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     keyFile: options.secretKeyFile,
     logger,
   });
+  const guard = new CredentialGuard({
+    hub,
+    credentials: store.agentCredentials,
+    logger: logger.child({ component: 'relay' }),
+    ...(input.credentialSweepMs ? { sweepIntervalMs: input.credentialSweepMs } : {}),
+  });
   const cluster = await createCluster({
+    onCredentialChanged: (clientId, revoked) => {
+      void guard.changed(clientId, revoked);
+    },
     natsUrl: options.natsUrl,
     ...(input.clusterBus ? { bus: input.clusterBus } : {}),
     replicaId,
@@ -196,11 +207,13 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
   });
   cluster.bindEngine(engine);
   cluster.start();
+  guard.start();
   // --- end wiring: services
   const upgrade = createAgentUpgradeHandler({
     hub,
     credentials: store.agentCredentials,
     logger: logger.child({ component: 'relay' }),
+    guard,
   });
   app.server.on('upgrade', upgrade.handler);
 
@@ -233,7 +246,15 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
   registerAuditRoutes(app, { audit });
   registerOpsRoutes(app, { store, hub, cluster, drain });
   registerAgentRoutes(app, { hub });
-  registerAgentCredentialRoutes(app, { credentials: store.agentCredentials, audit });
+  registerAgentCredentialRoutes(app, {
+    credentials: store.agentCredentials,
+    audit,
+    // Here at once, and every other replica over the bus.
+    onChanged: async (clientId, revoked) => {
+      cluster.credentialChanged(clientId, revoked);
+      await guard.changed(clientId, revoked);
+    },
+  });
   registerSecretsRoutes(app, { secrets, audit });
   registerCallbackRoutes(app, { webhooks, logger: logger.child({ component: 'webhooks' }) });
   registerWebhookRunRoutes(app, { webhooks });
@@ -294,6 +315,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
         const graceMs = closeOptions.graceMs;
         const deadlineAt = Date.now() + (graceMs ?? 0);
         // Readiness turns 503, new requests are refused, event streams get their last event.
+        guard.close();
         drain.start();
         upgrade.close();
         // Stop listening; requests under way finish.

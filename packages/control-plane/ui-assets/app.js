@@ -365,6 +365,20 @@ function agentsScreen() {
             h('td', { className: 'num' }, String(c.streamsInFlight ?? 0)),
             h('td', { className: 'mono' }, c.remoteAddress ?? '—'),
             h('td', { className: 'mono' }, c.clientId ?? '—'),
+            h(
+              'td',
+              {},
+              c.wildcard
+                ? h(
+                    'span',
+                    {
+                      className: 'status status-warn',
+                      title: 'The credential allows identifiers by a "*" pattern, not one by one',
+                    },
+                    'wildcard',
+                  )
+                : h('span', { className: 'muted' }, c.credentialName ?? '—'),
+            ),
             withReplica ? h('td', { className: 'mono' }, c.replicaId ?? '—') : null,
           ),
         );
@@ -380,6 +394,7 @@ function agentsScreen() {
       'Streams in flight',
       'Remote address',
       'Client id',
+      'Credential',
     ];
     if (withReplica) headers.push('Replica');
     show(

@@ -13,15 +13,11 @@ const typeByCode = new Map<number, Frame['type']>(
 export function encodeFrame(frame: Frame): Uint8Array {
   const code = FrameType[frame.type];
   switch (frame.type) {
-    case 'open':
-      return packr.pack([
-        code,
-        frame.stream,
-        frame.method,
-        frame.url,
-        flatten(frame.headers),
-        frame.timeoutMs,
-      ]);
+    case 'open': {
+      const fields = [code, frame.stream, frame.method, frame.url, flatten(frame.headers), frame.timeoutMs];
+      if (frame.logPath !== undefined) fields.push(frame.logPath);
+      return packr.pack(fields);
+    }
     case 'response':
       return packr.pack([code, frame.stream, frame.status, flatten(frame.headers)]);
     case 'data':
@@ -72,9 +68,10 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     type === 'ping' || type === 'pong' || type === 'drain' || type === 'welcome' || type === 'streams',
   );
   switch (type) {
-    case 'open':
-      f.arity(6);
-      return {
+    case 'open': {
+      // 6 fields, or 7 with the optional loggable path.
+      f.arity(raw.length === 7 ? 7 : 6);
+      const open: Frame = {
         type,
         stream: id,
         method: f.token(2, 'method', 32),
@@ -82,6 +79,9 @@ export function decodeFrame(bytes: Uint8Array): Frame {
         headers: f.headers(4),
         timeoutMs: f.uint(5, 'timeoutMs', 7 * 24 * 3600 * 1000),
       };
+      if (raw.length === 7) open.logPath = f.text(6, 'logPath', Limits.maxUrlLength);
+      return open;
+    }
     case 'response':
       f.arity(4);
       return { type, stream: id, status: f.status(2), headers: f.headers(3) };

@@ -14,6 +14,10 @@ export const CloseCodes = {
   heartbeatTimeout: 4000,
   drained: 4001,
   replaced: 4002,
+  /** The agent's credential was revoked: redialling cannot help (the agent stops dialling). */
+  credentialRevoked: 4003,
+  /** The credential no longer allows this identifier (its identifiers were changed). */
+  identifierNotAllowed: 4004,
 } as const;
 
 export const ProtocolErrorCatalogue = {

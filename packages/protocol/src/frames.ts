@@ -31,6 +31,11 @@ export interface OpenFrame {
   headers: HeaderList;
   /** Milliseconds the responder may spend on the whole call; 0 = no limit of its own. */
   timeoutMs: number;
+  /**
+   * Optional 7th field: the path as the responder may log it (no query, secret-rendered parts
+   * masked). Sent only to agents that announced `AgentFeatures.logPath`.
+   */
+  logPath?: string;
 }
 export interface ResponseFrame {
   type: 'response';

@@ -15,6 +15,7 @@ export {
   Limits,
   type WelcomeFrame,
 } from './frames.js';
+export { HeartbeatDefaults, heartbeatDetectionBoundMs, heartbeatTimeoutMs } from './heartbeat.js';
 export {
   bitsOf,
   type Cidr,
@@ -41,8 +42,10 @@ export {
 export { type BodySource, TunnelStream } from './tunnel-stream.js';
 export {
   AGENT_CONNECT_PATH,
+  AgentFeatures,
   AgentHeaders,
   PROTOCOL_VERSION,
+  parseAgentFeatures,
   parseOfferedVersions,
   SUBPROTOCOL,
   SUBPROTOCOL_PREFIX,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { decodeFrame, encodeFrame } from './codec.js';
 import { CloseCodes, ProtocolError } from './errors.js';
 import { DEFAULT_WINDOW_BYTES, type Frame, type HeaderList, Limits, type WelcomeFrame } from './frames.js';
+import { HeartbeatDefaults, heartbeatTimeoutMs } from './heartbeat.js';
 import { type BodySource, TunnelStream } from './tunnel-stream.js';
 
 /**
@@ -24,6 +25,8 @@ export interface RequestHead {
   url: string;
   headers: HeaderList;
   timeoutMs: number;
+  /** The path as the agent may log it (see `OpenFrame.logPath`); absent: the agent decides. */
+  logPath?: string;
 }
 
 export interface ResponseHead {
@@ -114,8 +117,8 @@ export class Tunnel {
     this.maxConcurrentStreams = options.maxConcurrentStreams ?? 256;
     this.maxOutstanding = options.maxOutstandingBytes ?? 1024 * 1024;
     this.sessionId = options.sessionId ?? randomUUID();
-    const interval = options.heartbeatIntervalMs ?? 5000;
-    const timeout = options.heartbeatTimeoutMs ?? interval * 3;
+    const interval = options.heartbeatIntervalMs ?? HeartbeatDefaults.intervalMs;
+    const timeout = options.heartbeatTimeoutMs ?? heartbeatTimeoutMs(interval);
     this.heartbeatTimer = setInterval(() => this.heartbeat(timeout), interval);
     this.heartbeatTimer.unref();
     const reconcile = options.reconcileIntervalMs ?? 30_000;
@@ -332,6 +335,7 @@ export class Tunnel {
           url: frame.url,
           headers: frame.headers,
           timeoutMs: frame.timeoutMs,
+          ...(frame.logPath === undefined ? {} : { logPath: frame.logPath }),
         });
         return;
       case 'response': {

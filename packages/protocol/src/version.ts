@@ -18,7 +18,29 @@ export const AgentHeaders = {
   identifier: 'x-borealis-agent-identifier',
   instanceId: 'x-borealis-agent-instance',
   version: 'x-borealis-agent-version',
+  /** Comma-separated `AgentFeatures` the agent understands (absent: none, a v1 agent as first shipped). */
+  features: 'x-borealis-agent-features',
 } as const;
+
+/**
+ * Optional parts of protocol v1 an agent may announce. The control plane uses one only with agents
+ * that announced it, so agents released before it keep working.
+ */
+export const AgentFeatures = {
+  /** OPEN frames may carry a loggable form of the request path (`RequestHead.logPath`). */
+  logPath: 'log-path',
+} as const;
+
+/** The features in an `x-borealis-agent-features` header (unknown ones ignored). */
+export function parseAgentFeatures(header: string | undefined): Set<string> {
+  const known = new Set<string>(Object.values(AgentFeatures));
+  return new Set(
+    (header ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => known.has(s)),
+  );
+}
 
 /** Where agents dial, relative to the control plane's URL. */
 export const AGENT_CONNECT_PATH = '/api/v1/agents/connect';

@@ -10,6 +10,7 @@ describe.each(TEST_BACKENDS)('agent credential routes on $kind', ({ kind }) => {
   let database: TestDatabase;
   let store: Store;
   let app: FastifyInstance;
+  const changes: Array<{ clientId: string; revoked: boolean }> = [];
 
   beforeAll(async () => {
     database = await createTestDatabase(kind);
@@ -22,6 +23,9 @@ describe.each(TEST_BACKENDS)('agent credential routes on $kind', ({ kind }) => {
     registerAgentCredentialRoutes(app, {
       credentials: store.agentCredentials,
       audit: createAuditLog(store.db),
+      onChanged: async (clientId, revoked) => {
+        changes.push({ clientId, revoked });
+      },
     });
     await app.ready();
   });
@@ -58,27 +62,99 @@ describe.each(TEST_BACKENDS)('agent credential routes on $kind', ({ kind }) => {
       clientId: body.clientId,
       name: 'eu-agents',
       allowedIdentifiers: ['prod-*'],
+      wildcard: true,
       createdAt: body.createdAt,
     });
   });
 
-  it('creates a credential for any identifier from an empty object or no body at all', async () => {
-    for (const payload of [{}, undefined]) {
+  // Issue 10 changed this: an empty object or no body used to create a credential for any
+  // identifier; now identifiers are required and the 400 says how to give them.
+  it('refuses a credential without identifiers with a 400 that names the field and gives an example', async () => {
+    for (const payload of [{}, undefined, { name: 'x' }, { allowedIdentifiers: [] }]) {
       const res = await app.inject({
         method: 'POST',
         url: '/api/v1/agent-credentials',
         ...(payload ? { payload } : {}),
       });
-      expect(res.statusCode).toBe(201);
-      expect(res.json().allowedIdentifiers).toEqual([]);
+      expect(res.statusCode, JSON.stringify(payload)).toBe(400);
+      const { error } = res.json();
+      expect(error.code).toBe('BRL_ERR_BAD_REQUEST');
+      expect(error.field).toBe('allowedIdentifiers');
+      expect(error.message).toContain('"allowedIdentifiers": ["prod-eu"]');
+      expect(error.message).toContain('["*"]');
     }
+  });
+
+  it('creates a wildcard credential only when "*" is given explicitly, and flags it', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/agent-credentials',
+      payload: { name: 'any', allowedIdentifiers: ['*'] },
+    });
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toMatchObject({ allowedIdentifiers: ['*'], wildcard: true });
+    const exact = await app.inject({
+      method: 'POST',
+      url: '/api/v1/agent-credentials',
+      payload: { allowedIdentifiers: ['prod-eu'] },
+    });
+    expect(exact.json()).toMatchObject({ allowedIdentifiers: ['prod-eu'], wildcard: false });
+  });
+
+  it.each([
+    ['a trailing space', 'prod-eu '],
+    ['a look-alike letter', 'prod-\u0435u'],
+    ['an empty identifier', ''],
+    ['a comma list in one entry', 'prod-eu,staging'],
+    ['a slash', 'prod/eu'],
+  ])('refuses an identifier with %s, naming the entry', async (_what, identifier) => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/agent-credentials',
+      payload: { allowedIdentifiers: ['ok', identifier] },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.field).toBe('allowedIdentifiers[1]');
+    expect(res.json().error.message).toContain('A-Z a-z 0-9');
+  });
+
+  it('replaces identifiers with PUT …/allowed-identifiers and reports the change', async () => {
+    const created = (
+      await app.inject({
+        method: 'POST',
+        url: '/api/v1/agent-credentials',
+        payload: { allowedIdentifiers: ['staging'] },
+      })
+    ).json();
+    changes.length = 0;
+    const res = await app.inject({
+      method: 'PUT',
+      url: `/api/v1/agent-credentials/${created.clientId}/allowed-identifiers`,
+      payload: { allowedIdentifiers: ['staging', 'staging-*'] },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ allowedIdentifiers: ['staging', 'staging-*'], wildcard: true });
+    expect(changes).toEqual([{ clientId: created.clientId, revoked: false }]);
+    const empty = await app.inject({
+      method: 'PUT',
+      url: `/api/v1/agent-credentials/${created.clientId}/allowed-identifiers`,
+      payload: { allowedIdentifiers: [] },
+    });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json().error.field).toBe('allowedIdentifiers');
+    const unknown = await app.inject({
+      method: 'PUT',
+      url: '/api/v1/agent-credentials/agent_nobody/allowed-identifiers',
+      payload: { allowedIdentifiers: ['x'] },
+    });
+    expect(unknown.statusCode).toBe(404);
   });
 
   it.each([
     ['allowedIdentifiers not an array', { allowedIdentifiers: 'prod-*' }],
     ['an identifier with a space', { allowedIdentifiers: ['prod eu'] }],
-    ['a name that is not a string', { name: 7 }],
-    ['an empty name', { name: '  ' }],
+    ['a name that is not a string', { name: 7, allowedIdentifiers: ['rna'] }],
+    ['an empty name', { name: '  ', allowedIdentifiers: ['rna'] }],
     ['an array body', ['prod-*']],
   ])('answers 400 for %s', async (_what, payload) => {
     const res = await app.inject({
@@ -93,13 +169,19 @@ describe.each(TEST_BACKENDS)('agent credential routes on $kind', ({ kind }) => {
 
   it('revokes with 204: the agent can no longer authenticate, and a second revoke is 404', async () => {
     const created = (
-      await app.inject({ method: 'POST', url: '/api/v1/agent-credentials', payload: {} })
+      await app.inject({
+        method: 'POST',
+        url: '/api/v1/agent-credentials',
+        payload: { allowedIdentifiers: ['rna'] },
+      })
     ).json();
+    changes.length = 0;
     const revoked = await app.inject({
       method: 'DELETE',
       url: `/api/v1/agent-credentials/${created.clientId}`,
     });
     expect(revoked.statusCode).toBe(204);
+    expect(changes).toEqual([{ clientId: created.clientId, revoked: true }]);
     expect(await store.agentCredentials.verify(created.clientId, created.clientSecret)).toBeNull();
     const listed = (await app.inject({ method: 'GET', url: '/api/v1/agent-credentials' })).json();
     expect(listed.credentials.map((c: { clientId: string }) => c.clientId)).not.toContain(created.clientId);

@@ -29,6 +29,9 @@ export function registerAgentRoutes(app: FastifyInstance, deps: { hub: RelayHub 
         instanceId: c.instanceId,
         version: c.version,
         clientId: c.clientId,
+        credentialName: c.credentialName,
+        // The credential allows identifiers by a `*` pattern: worth a second look.
+        wildcard: c.wildcard === true,
         remoteAddress: c.remoteAddress,
         connectedAt: new Date(c.connectedAt).toISOString(),
         lastHeartbeatAt: c.lastHeartbeatAt === null ? null : new Date(c.lastHeartbeatAt).toISOString(),

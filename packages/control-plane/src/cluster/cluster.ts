@@ -10,6 +10,9 @@ import { createInProcessBus } from './in-process-bus.js';
 import { createNatsBus } from './nats-bus.js';
 import { ClusterPresence } from './presence.js';
 
+/** Agent credential revocations and changes: every replica closes the sessions that used them. */
+const CREDENTIALS_TOPIC = 'credentials';
+
 export interface ClusterOptions {
   /** BOREALIS_NATS_URL; without it (and without `bus`) the replica is alone on an in-process bus. */
   natsUrl?: string | undefined;
@@ -24,6 +27,8 @@ export interface ClusterOptions {
   heartbeatIntervalMs: number;
   /** How often presence is announced; a replica silent for 3 of these is gone. Default 2 s. */
   presenceIntervalMs?: number;
+  /** Another replica revoked or changed an agent credential: judge this replica's sessions. */
+  onCredentialChanged?: (clientId: string, revoked: boolean) => void;
 }
 
 export interface ClusterHealth extends BusHealth {
@@ -41,6 +46,8 @@ export interface Cluster {
   wake(deploymentId: string, runId?: string): void;
   /** This replica's agent connections changed: announce them soon. */
   agentsChanged(): void;
+  /** An agent credential was revoked or changed here: every other replica judges its sessions. */
+  credentialChanged(clientId: string, revoked: boolean): void;
   /** Joins the engine: wake-ups and decisions from other replicas reach it. */
   bindEngine(engine: Engine): void;
   /** Starts announcing and answering; call once the hub and engine are wired. */
@@ -92,6 +99,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
       forwarder.forward(to, agentIdentifier, head, body, signal),
   });
   let started = false;
+  let unsubscribeCredentials: (() => void) | undefined;
   return {
     replicaId,
     clusterId,
@@ -113,12 +121,26 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
       forwarder.start();
       signals.start();
       presence.start();
+      unsubscribeCredentials = bus.subscribe(CREDENTIALS_TOPIC, (msg) => {
+        let m: { clientId?: unknown; revoked?: unknown; from?: unknown };
+        try {
+          m = JSON.parse(Buffer.from(msg.data).toString('utf8'));
+        } catch {
+          return;
+        }
+        if (typeof m.clientId !== 'string' || m.from === replicaId) return;
+        options.onCredentialChanged?.(m.clientId, m.revoked === true);
+      });
       logger.info({ clusterId, bus: bus.kind }, 'joined the cluster');
     },
     health: () => ({ kind: bus.kind, ...bus.health() }),
     agentsChanged: () => presence.changed(),
+    credentialChanged(clientId, revoked) {
+      bus.publish(CREDENTIALS_TOPIC, Buffer.from(JSON.stringify({ clientId, revoked, from: replicaId })));
+    },
     // Says goodbye first, so its agents vanish from other replicas' lists at once.
     async close() {
+      unsubscribeCredentials?.();
       presence.close();
       signals.close();
       forwarder.close();

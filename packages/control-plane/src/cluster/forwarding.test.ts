@@ -59,7 +59,10 @@ afterEach(async () => {
 
 /** An in-process agent on `cp` whose streams `onStream` answers. */
 async function agent(cp: ControlPlane, identifier: string, onStream: (s: TunnelStream, url: string) => void) {
-  const cred = await cp.store.agentCredentials.create({ name: `t-${Math.random()}` });
+  const cred = await cp.store.agentCredentials.create({
+    name: `t-${Math.random()}`,
+    allowedIdentifiers: [identifier],
+  });
   const ws = new WebSocket(cp.url.replace('http', 'ws') + AGENT_CONNECT_PATH, SUBPROTOCOL, {
     headers: {
       authorization: `Basic ${Buffer.from(`${cred.clientId}:${cred.clientSecret}`).toString('base64')}`,

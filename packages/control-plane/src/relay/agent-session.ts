@@ -1,4 +1,11 @@
-import { CloseCodes, type FrameSink, Tunnel } from '@borealis/protocol';
+import {
+  AgentFeatures,
+  CloseCodes,
+  type FrameSink,
+  heartbeatTimeoutMs,
+  type RequestHead,
+  Tunnel,
+} from '@borealis/protocol';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 
@@ -9,6 +16,12 @@ export interface AgentConnectionMeta {
   version: string;
   clientId: string;
   remoteAddress: string;
+  /** The credential's name, as its creator gave it. */
+  credentialName: string;
+  /** The credential may serve identifiers through a `*` pattern (shown as a warning in lists). */
+  wildcard: boolean;
+  /** `AgentFeatures` the agent announced. */
+  features: string[];
 }
 
 export interface AgentConnectionInfo extends AgentConnectionMeta {
@@ -60,7 +73,7 @@ export class AgentSession {
       window: options.windowBytes,
       maxConcurrentStreams: options.maxStreams,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
-      heartbeatTimeoutMs: options.heartbeatIntervalMs * 3,
+      heartbeatTimeoutMs: heartbeatTimeoutMs(options.heartbeatIntervalMs),
       onPeerDraining: () => this.logger.info('agent is draining; no new streams go to it'),
       onClose: (info) => {
         if (info.error) {
@@ -114,6 +127,13 @@ export class AgentSession {
       bufferedBytes: stats.bufferedBytes,
       draining: this.tunnel.draining,
     };
+  }
+
+  /** Opens a stream; the loggable path goes only to agents that understand it. */
+  request(head: RequestHead, body: Parameters<Tunnel['request']>[1], signal: AbortSignal | undefined) {
+    const { logPath, ...rest } = head;
+    const send = logPath !== undefined && this.meta.features.includes(AgentFeatures.logPath) ? head : rest;
+    return this.tunnel.request(send, body, signal);
   }
 
   close(code: number = CloseCodes.goingAway, reason = 'control plane shutting down'): void {

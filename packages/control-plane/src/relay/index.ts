@@ -1,5 +1,10 @@
 export type { AgentConnectionInfo, AgentConnectionMeta } from './agent-session.js';
 export {
+  CredentialGuard,
+  type CredentialGuardOptions,
+  DEFAULT_CREDENTIAL_SWEEP_MS,
+} from './credential-guard.js';
+export {
   type AgentGroup,
   type Dispatcher,
   type DispatchRequest,

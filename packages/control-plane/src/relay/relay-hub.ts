@@ -15,6 +15,11 @@ export interface DispatchRequest {
   /** Whole-call limit; the agent enforces it too. 0 or absent: none. */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * The path as the agent may log it: no query, secret-rendered parts masked. Agents that
+   * announced `log-path` log this instead of the URL's path.
+   */
+  logPath?: string;
 }
 
 export interface DispatchResponse {
@@ -165,6 +170,18 @@ export class RelayHub implements Dispatcher {
     });
   }
 
+  /** This replica's live connections that authenticated with `clientId`. */
+  sessionsOf(clientId: string): AgentSession[] {
+    const out: AgentSession[] = [];
+    for (const g of this.groups.values()) for (const s of g) if (s.meta.clientId === clientId) out.push(s);
+    return out;
+  }
+
+  /** This replica's live connections, every one. */
+  sessions(): AgentSession[] {
+    return [...this.groups.values()].flatMap((g) => [...g]);
+  }
+
   /** Every agent connection on every replica, grouped by identifier. */
   list(): AgentGroup[] {
     const replicaId = this.options.replicaId ?? 'local';
@@ -273,6 +290,7 @@ export class RelayHub implements Dispatcher {
       url: request.url,
       headers,
       timeoutMs: request.timeoutMs ?? 0,
+      ...(request.logPath === undefined ? {} : { logPath: request.logPath }),
     };
     let session: AgentSession | undefined;
     let localError: unknown;
@@ -284,9 +302,7 @@ export class RelayHub implements Dispatcher {
     if (session) {
       const s = session;
       const agent = { agentIdentifier, instanceId: s.meta.instanceId, sessionId: s.sessionId };
-      return this.carry(agent, request, s.logger, (signal) =>
-        s.tunnel.request(head, request.body ?? null, signal),
-      );
+      return this.carry(agent, request, s.logger, (signal) => s.request(head, request.body ?? null, signal));
     }
     const remote = mayForward ? this.pickRemote(agentIdentifier) : undefined;
     if (!remote || !this.remote) throw localError;

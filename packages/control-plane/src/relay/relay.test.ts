@@ -29,7 +29,7 @@ beforeEach(async () => {
     logger: pino({ level: 'silent' }),
   });
   await cp.listen();
-  cred = await cp.store.agentCredentials.create({ name: 'test' });
+  cred = await cp.store.agentCredentials.create({ name: 'test', allowedIdentifiers: ['*'] });
 });
 
 afterEach(async () => {
@@ -250,7 +250,7 @@ describe('relay: per-agent caps', () => {
     });
     await capped.listen();
     try {
-      const c = await capped.store.agentCredentials.create();
+      const c = await capped.store.agentCredentials.create({ allowedIdentifiers: ['*'] });
       const ws = new WebSocket(capped.url.replace('http', 'ws') + AGENT_CONNECT_PATH, SUBPROTOCOL, {
         headers: { authorization: basic(c.clientId, c.clientSecret), [AgentHeaders.identifier]: 'rna-cap' },
       });

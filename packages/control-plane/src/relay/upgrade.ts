@@ -5,6 +5,7 @@ import {
   AgentHeaders,
   Limits,
   PROTOCOL_VERSION,
+  parseAgentFeatures,
   parseOfferedVersions,
   SUBPROTOCOL,
   SUPPORTED_VERSIONS_HEADER,
@@ -13,7 +14,8 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { BorealisError } from '../errors.js';
 import type { AgentCredentialRepository } from '../store/index.js';
-import { isIdentifierAllowed } from '../store/index.js';
+import { isIdentifierAllowed, isWildcardCredential } from '../store/index.js';
+import type { CredentialGuard } from './credential-guard.js';
 import type { RelayHub } from './relay-hub.js';
 
 const IDENTIFIER = /^[A-Za-z0-9._-]{1,128}$/;
@@ -22,6 +24,8 @@ export interface UpgradeDeps {
   hub: RelayHub;
   credentials: AgentCredentialRepository;
   logger: Logger;
+  /** Checks each session again once registered (a revocation may have raced the authentication). */
+  guard?: CredentialGuard;
 }
 
 /**
@@ -53,7 +57,10 @@ export function createAgentUpgradeHandler(deps: UpgradeDeps) {
     authenticate(req, deps).then(
       (meta) => {
         if (socket.destroyed) return;
-        wss.handleUpgrade(req, socket, head, (ws) => deps.hub.accept(ws, meta));
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          const session = deps.hub.accept(ws, meta);
+          void deps.guard?.registered(session);
+        });
       },
       (err: unknown) => {
         const e =
@@ -63,8 +70,10 @@ export function createAgentUpgradeHandler(deps: UpgradeDeps) {
         deps.logger.warn(
           {
             code: e.code,
+            status: e.status,
             remoteAddress: req.socket.remoteAddress,
-            agentIdentifier: headerOf(req, AgentHeaders.identifier),
+            agentIdentifier: headerOf(req, AgentHeaders.identifier)?.slice(0, 140),
+            ...(e.details?.clientId ? { clientId: e.details.clientId } : {}),
           },
           `refused an agent connection: ${e.message}`,
         );
@@ -99,13 +108,21 @@ async function authenticate(req: IncomingMessage, deps: UpgradeDeps) {
     );
   }
   const clientId = decoded.slice(0, colon);
-  const credential = await deps.credentials.verify(clientId, decoded.slice(colon + 1));
-  if (!credential) {
+  const checked = await deps.credentials.check(clientId, decoded.slice(colon + 1));
+  if (checked.status === 'revoked') {
     throw new BorealisError(
-      'BRL_ERR_AGENT_AUTH',
-      'Agent credentials are invalid or revoked: check BOREALIS_CLIENT_ID and BOREALIS_CLIENT_SECRET, or create new ones with `borealis agent-credentials create`',
+      'BRL_ERR_AGENT_CREDENTIAL_REVOKED',
+      `Agent credential ${checked.clientId} was revoked: create a new one (borealis agent-credentials create --name NAME --identifier ID), set BOREALIS_CLIENT_ID and BOREALIS_CLIENT_SECRET to it and restart the agent`,
+      { details: { clientId: checked.clientId } },
     );
   }
+  if (checked.status !== 'valid') {
+    throw new BorealisError(
+      'BRL_ERR_AGENT_AUTH',
+      'Agent credentials are invalid: check BOREALIS_CLIENT_ID and BOREALIS_CLIENT_SECRET, or create new ones with `borealis agent-credentials create --name NAME --identifier ID`',
+    );
+  }
+  const { credential } = checked;
   const agentIdentifier = headerOf(req, AgentHeaders.identifier) ?? '';
   if (!IDENTIFIER.test(agentIdentifier)) {
     throw new BorealisError(
@@ -113,10 +130,24 @@ async function authenticate(req: IncomingMessage, deps: UpgradeDeps) {
       `Agent identifier ${JSON.stringify(agentIdentifier.slice(0, 140))} is not valid: use 1-128 of A-Z a-z 0-9 . _ - (BOREALIS_AGENT_IDENTIFIER)`,
     );
   }
+  if (credential.allowedIdentifiers.length === 0) {
+    throw new BorealisError(
+      'BRL_ERR_AGENT_IDENTIFIER_FORBIDDEN',
+      `Credential ${credential.clientId} names no agent identifiers (it was created before credentials had to), so it may serve none: give it the identifiers it should serve (borealis agent-credentials set-identifiers ${credential.clientId} --identifier ${agentIdentifier}), or create a new credential with --identifier`,
+      { details: { clientId: credential.clientId, agentIdentifier, allowedIdentifiers: [] } },
+    );
+  }
   if (!isIdentifierAllowed(credential, agentIdentifier)) {
     throw new BorealisError(
       'BRL_ERR_AGENT_IDENTIFIER_FORBIDDEN',
-      `Credential ${credential.clientId} may not serve agent identifier "${agentIdentifier}" (allowed: ${credential.allowedIdentifiers.join(', ')})`,
+      `Credential ${credential.clientId} may not serve agent identifier "${agentIdentifier}" (allowed: ${credential.allowedIdentifiers.join(', ')}): set BOREALIS_AGENT_IDENTIFIER to one of those, or give the credential this identifier (borealis agent-credentials set-identifiers ${credential.clientId} --identifier ${agentIdentifier})`,
+      {
+        details: {
+          clientId: credential.clientId,
+          agentIdentifier,
+          allowedIdentifiers: credential.allowedIdentifiers,
+        },
+      },
     );
   }
   return {
@@ -125,6 +156,9 @@ async function authenticate(req: IncomingMessage, deps: UpgradeDeps) {
     version: (headerOf(req, AgentHeaders.version) ?? 'unknown').slice(0, 64),
     clientId: credential.clientId,
     remoteAddress: req.socket.remoteAddress ?? 'unknown',
+    credentialName: credential.name,
+    wildcard: isWildcardCredential(credential),
+    features: [...parseAgentFeatures(headerOf(req, AgentHeaders.features))],
   };
 }
 

@@ -6,8 +6,11 @@ import type { Database } from './schema.js';
 
 export interface CreateAgentCredentialInput {
   name?: string | undefined;
-  /** Agent identifiers this credential may announce (`*` globs allowed); empty or absent: any. */
-  allowedIdentifiers?: readonly string[] | undefined;
+  /**
+   * Agent identifiers this credential may announce (`*` globs allowed). Required and not empty:
+   * a credential for any identifier says so with `["*"]`.
+   */
+  allowedIdentifiers: readonly string[];
 }
 
 /** The answer to a create: the only time `clientSecret` exists outside the agent. */
@@ -33,10 +36,33 @@ export interface AgentCredentialSummary {
   createdAt: number;
 }
 
+/**
+ * What a presented secret proves: `valid`, `revoked` (the secret is right but the credential was
+ * revoked: only its holder learns that), or `invalid` (unknown id or wrong secret, told apart from
+ * nothing else).
+ */
+export type AgentCredentialCheck =
+  | { status: 'valid'; credential: VerifiedAgentCredential }
+  | { status: 'revoked'; clientId: string }
+  | { status: 'invalid' };
+
 export interface AgentCredentialRepository {
-  create(input?: CreateAgentCredentialInput): Promise<CreatedAgentCredential>;
+  create(input: CreateAgentCredentialInput): Promise<CreatedAgentCredential>;
   /** The credential if the secret is right and it is not revoked; null otherwise, whatever the reason. */
   verify(clientId: string, clientSecret: string): Promise<VerifiedAgentCredential | null>;
+  /** Like `verify`, but says `revoked` when the secret is right and the credential was revoked. */
+  check(clientId: string, clientSecret: string): Promise<AgentCredentialCheck>;
+  /**
+   * The active credentials among `clientIds` (no secret needed): how live sessions are checked
+   * again after they registered, on a revocation and periodically. Missing from the map: revoked
+   * or unknown.
+   */
+  active(clientIds: readonly string[]): Promise<Map<string, VerifiedAgentCredential>>;
+  /** Replaces an active credential's identifiers; null if there is no active credential by that id. */
+  setAllowedIdentifiers(
+    clientId: string,
+    allowedIdentifiers: readonly string[],
+  ): Promise<AgentCredentialSummary | null>;
   /** Active credentials, oldest first, never with secrets. */
   list(): Promise<AgentCredentialSummary[]>;
   /** True if an active credential was revoked; agents using it can no longer connect. */
@@ -52,10 +78,31 @@ const IDENTIFIER_PATTERN = /^[A-Za-z0-9_.*-]{1,128}$/;
 const UNKNOWN_CLIENT_HASH = sha256Hex(randomToken());
 
 export function createAgentCredentialRepository(db: Kysely<Database>): AgentCredentialRepository {
+  async function check(clientId: string, clientSecret: string): Promise<AgentCredentialCheck> {
+    if (typeof clientId !== 'string' || typeof clientSecret !== 'string') return { status: 'invalid' };
+    if (clientId.length > 256 || clientSecret.length > 512) return { status: 'invalid' };
+    const row = await db
+      .selectFrom('agent_credentials')
+      .select(['client_id', 'name', 'secret_hash', 'allowed_identifiers', 'revoked_at'])
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+    const matches = digestsEqual(sha256Hex(clientSecret), row?.secret_hash ?? UNKNOWN_CLIENT_HASH);
+    if (row === undefined || !matches) return { status: 'invalid' };
+    if (row.revoked_at !== null) return { status: 'revoked', clientId: row.client_id };
+    return {
+      status: 'valid',
+      credential: {
+        clientId: row.client_id,
+        name: row.name,
+        allowedIdentifiers: parseIdentifiers(row.allowed_identifiers),
+      },
+    };
+  }
+
   return {
-    async create(input = {}) {
-      const name = validateName(input.name);
-      const allowedIdentifiers = validateIdentifiers(input.allowedIdentifiers);
+    async create(input) {
+      const name = validateName(input?.name);
+      const allowedIdentifiers = validateIdentifiers(input?.allowedIdentifiers);
       const clientId = `${CLIENT_ID_PREFIX}${randomBytes(12).toString('hex')}`;
       const clientSecret = randomToken();
       const createdAt = Date.now();
@@ -74,20 +121,53 @@ export function createAgentCredentialRepository(db: Kysely<Database>): AgentCred
     },
 
     async verify(clientId, clientSecret) {
-      if (typeof clientId !== 'string' || typeof clientSecret !== 'string') return null;
-      if (clientId.length > 256 || clientSecret.length > 512) return null;
-      const row = await db
-        .selectFrom('agent_credentials')
-        .select(['client_id', 'name', 'secret_hash', 'allowed_identifiers'])
+      const checked = await check(clientId, clientSecret);
+      return checked.status === 'valid' ? checked.credential : null;
+    },
+
+    check,
+
+    async active(clientIds) {
+      const out = new Map<string, VerifiedAgentCredential>();
+      const unique = [...new Set(clientIds)];
+      // Chunks keep the IN list far below either database's parameter limit.
+      for (let i = 0; i < unique.length; i += 500) {
+        const rows = await db
+          .selectFrom('agent_credentials')
+          .select(['client_id', 'name', 'allowed_identifiers'])
+          .where('client_id', 'in', unique.slice(i, i + 500))
+          .where('revoked_at', 'is', null)
+          .execute();
+        for (const row of rows) {
+          out.set(row.client_id, {
+            clientId: row.client_id,
+            name: row.name,
+            allowedIdentifiers: parseIdentifiers(row.allowed_identifiers),
+          });
+        }
+      }
+      return out;
+    },
+
+    async setAllowedIdentifiers(clientId, identifiers) {
+      const allowedIdentifiers = validateIdentifiers(identifiers);
+      const result = await db
+        .updateTable('agent_credentials')
+        .set({ allowed_identifiers: JSON.stringify(allowedIdentifiers) })
         .where('client_id', '=', clientId)
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
-      const matches = digestsEqual(sha256Hex(clientSecret), row?.secret_hash ?? UNKNOWN_CLIENT_HASH);
-      if (row === undefined || !matches) return null;
+      if (result.numUpdatedRows === 0n) return null;
+      const row = await db
+        .selectFrom('agent_credentials')
+        .select(['client_id', 'name', 'allowed_identifiers', 'created_at'])
+        .where('client_id', '=', clientId)
+        .executeTakeFirstOrThrow();
       return {
         clientId: row.client_id,
         name: row.name,
         allowedIdentifiers: parseIdentifiers(row.allowed_identifiers),
+        createdAt: row.created_at,
       };
     },
 
@@ -120,16 +200,23 @@ export function createAgentCredentialRepository(db: Kysely<Database>): AgentCred
 }
 
 /**
- * Whether a credential may announce `identifier`. An empty list allows any identifier; `*`
- * matches any run of characters (`prod-*` allows `prod-eu` and `prod-`), everything else is
- * literal and the whole identifier must match.
+ * Whether a credential may announce `identifier`. `*` matches any run of characters (`prod-*`
+ * allows `prod-eu` and `prod-`), everything else is literal, case and all, and the whole
+ * identifier must match. An empty list allows nothing: credentials stored before identifiers
+ * were required have one, and fail closed until they are given identifiers.
  */
 export function isIdentifierAllowed(
   credential: { readonly allowedIdentifiers: readonly string[] },
   identifier: string,
 ): boolean {
-  if (credential.allowedIdentifiers.length === 0) return true;
   return credential.allowedIdentifiers.some((pattern) => globToRegExp(pattern).test(identifier));
+}
+
+/** A credential with a `*` in any pattern serves identifiers nobody listed one by one. */
+export function isWildcardCredential(credential: {
+  readonly allowedIdentifiers: readonly string[];
+}): boolean {
+  return credential.allowedIdentifiers.some((pattern) => pattern.includes('*'));
 }
 
 function globToRegExp(pattern: string): RegExp {
@@ -152,12 +239,29 @@ function validateName(name: unknown): string | undefined {
   return name.trim();
 }
 
-function validateIdentifiers(identifiers: unknown): string[] {
-  if (identifiers === undefined || identifiers === null) return [];
+/** How to say what is missing, in every message about it. */
+export const ALLOWED_IDENTIFIERS_HOW =
+  'list the agent identifiers this credential may serve, e.g. {"name": "eu-agents", "allowedIdentifiers": ["prod-eu"]} (CLI: --identifier prod-eu, repeatable); globs such as "prod-*" are allowed, and a credential for every identifier must say so with ["*"]';
+
+export function validateIdentifiers(identifiers: unknown): string[] {
+  if (identifiers === undefined || identifiers === null) {
+    throw new BorealisError(
+      'BRL_ERR_BAD_REQUEST',
+      `Agent credential "allowedIdentifiers" is required: ${ALLOWED_IDENTIFIERS_HOW}`,
+      { details: { field: 'allowedIdentifiers' } },
+    );
+  }
   if (!Array.isArray(identifiers) || identifiers.length > MAX_IDENTIFIERS) {
     throw new BorealisError(
       'BRL_ERR_BAD_REQUEST',
-      `Agent credential "allowedIdentifiers" must be an array of at most ${MAX_IDENTIFIERS} agent identifiers (or left out to allow any)`,
+      `Agent credential "allowedIdentifiers" must be an array of 1 to ${MAX_IDENTIFIERS} agent identifiers: ${ALLOWED_IDENTIFIERS_HOW}`,
+      { details: { field: 'allowedIdentifiers' } },
+    );
+  }
+  if (identifiers.length === 0) {
+    throw new BorealisError(
+      'BRL_ERR_BAD_REQUEST',
+      `Agent credential "allowedIdentifiers" is empty: ${ALLOWED_IDENTIFIERS_HOW}`,
       { details: { field: 'allowedIdentifiers' } },
     );
   }
@@ -165,12 +269,17 @@ function validateIdentifiers(identifiers: unknown): string[] {
     if (typeof identifier !== 'string' || !IDENTIFIER_PATTERN.test(identifier)) {
       throw new BorealisError(
         'BRL_ERR_BAD_REQUEST',
-        `allowedIdentifiers[${index}] must be 1 to 128 characters of letters, digits, "_", ".", "-" or "*" (a glob, e.g. prod-*)`,
+        `allowedIdentifiers[${index}] ${describeValue(identifier)} is not an agent identifier: use 1 to 128 of the ASCII characters A-Z a-z 0-9 "_" "." "-", or "*" as a glob (e.g. prod-*); no spaces, no other letters`,
         { details: { field: `allowedIdentifiers[${index}]` } },
       );
     }
   });
   return [...new Set(identifiers as string[])];
+}
+
+function describeValue(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : `(${typeof value})`;
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }
 
 function parseIdentifiers(json: string): string[] {

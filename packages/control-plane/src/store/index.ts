@@ -15,13 +15,17 @@
  *    from `test-stores.ts`, so it runs against real SQLite and real PostgreSQL.
  */
 export {
+  type AgentCredentialCheck,
   type AgentCredentialRepository,
   type AgentCredentialSummary,
+  ALLOWED_IDENTIFIERS_HOW,
   type CreateAgentCredentialInput,
   type CreatedAgentCredential,
   createAgentCredentialRepository,
   isIdentifierAllowed,
+  isWildcardCredential,
   type VerifiedAgentCredential,
+  validateIdentifiers,
 } from './agent-credentials.js';
 export type {
   ApiTokenIdentity,

@@ -41,7 +41,7 @@ describe.each(TEST_BACKENDS)('store on $kind', ({ kind }) => {
     });
     try {
       expect(logged.filter((line) => line.startsWith('migration applied'))).toEqual([]);
-      await again.agentCredentials.create({ name: 'after-reopen' });
+      await again.agentCredentials.create({ name: 'after-reopen', allowedIdentifiers: ['rna'] });
       expect((await store.agentCredentials.list()).map((c) => c.name)).toContain('after-reopen');
     } finally {
       await again.close();
@@ -49,7 +49,7 @@ describe.each(TEST_BACKENDS)('store on $kind', ({ kind }) => {
   });
 
   it('reads bigint millisecond timestamps back as JS numbers', async () => {
-    const created = await store.agentCredentials.create({ name: 'timestamps' });
+    const created = await store.agentCredentials.create({ name: 'timestamps', allowedIdentifiers: ['rna'] });
     const row = await store.db
       .selectFrom('agent_credentials')
       .select(['created_at'])
