@@ -1,8 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import {
+  AgentFeatures,
   AgentHeaders,
   CloseCodes,
   decodeFrame,
+  HeartbeatDefaults,
+  heartbeatTimeoutMs,
   Limits,
   PROTOCOL_VERSION,
   SUBPROTOCOL,
@@ -34,15 +37,19 @@ export const DialerState = {
   backoff: 'backoff',
   draining: 'draining',
   stopped: 'stopped',
+  /** The control plane revoked this agent's credential: no more dialling (see `Dialer`). */
+  revoked: 'revoked',
 } as const;
 export type DialerStateName = (typeof DialerState)[keyof typeof DialerState];
 
 /** Before WELCOME we do not know the control plane's heartbeat; these bound the wait for it. */
-const PRE_WELCOME_HEARTBEAT_MS = 5_000;
-const PRE_WELCOME_TIMEOUT_MS = 15_000;
+const PRE_WELCOME_HEARTBEAT_MS = HeartbeatDefaults.intervalMs;
+const PRE_WELCOME_TIMEOUT_MS = 10_000;
 /** A hostile or broken WELCOME must not make the agent ping in a busy loop or never. */
 const HEARTBEAT_BOUNDS_MS = [100, 300_000] as const;
-const HANDSHAKE_TIMEOUT_MS = 15_000;
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** The control plane's code for a revoked credential in a refused upgrade. */
+const REVOKED_CODE = 'BRL_ERR_AGENT_CREDENTIAL_REVOKED';
 /**
  * Close codes of a control plane that went away on purpose (shutdown, drain, rolling upgrade):
  * nothing is wrong with this agent or the network, another replica is (or will soon be) there.
@@ -81,6 +88,8 @@ interface Attempt {
   closeCode?: number;
   refusal?: Refusal;
   error?: string;
+  /** The control plane said this agent's credential is revoked (close code or 401 refusal). */
+  revoked?: string;
 }
 
 export class Dialer {
@@ -178,6 +187,18 @@ export class Dialer {
       this.state = DialerState.connecting;
       const attempt = await this.connectOnce();
       if (this.stopping || this.draining) return;
+      if (attempt.revoked !== undefined) {
+        // Redialling cannot help: the secret is dead. Stay up, not ready, saying why, so a
+        // supervisor that restarts failed processes does not turn this into a loop of its own.
+        this.state = DialerState.revoked;
+        this.metrics.connected = 0;
+        this.lastError = `credential revoked: ${attempt.revoked}`;
+        this.d.logger.error(
+          { clientId: this.d.options.clientId, identifier: this.d.options.identifier },
+          `this agent's credential ${this.d.options.clientId} was revoked by the control plane (${attempt.revoked}); not dialling again. Create a new one (borealis agent-credentials create --name NAME --identifier ${this.d.options.identifier}), set BOREALIS_CLIENT_ID and BOREALIS_CLIENT_SECRET to it and restart the agent`,
+        );
+        return;
+      }
       const { delayMs: delay, ceilingMs } = this.nextDelay(attempt);
       this.metrics.reconnectsTotal++;
       this.state = DialerState.backoff;
@@ -243,6 +264,7 @@ export class Dialer {
             [AgentHeaders.identifier]: o.identifier,
             [AgentHeaders.instanceId]: o.instanceId,
             [AgentHeaders.version]: this.d.agentVersion,
+            [AgentHeaders.features]: AgentFeatures.logPath,
           },
           maxPayload: Limits.maxMessageBytes,
           perMessageDeflate: false,
@@ -263,7 +285,8 @@ export class Dialer {
       ws.on('unexpected-response', (_req, res) => {
         readBody(res).then((body) => {
           attempt.refusal = parseRefusal(res, body);
-          this.lastError = this.logRefusal(log, attempt.refusal, res);
+          if (attempt.refusal.code === REVOKED_CODE) attempt.revoked = attempt.refusal.message;
+          else this.lastError = this.logRefusal(log, attempt.refusal, res);
           ws.terminate();
         });
       });
@@ -299,6 +322,7 @@ export class Dialer {
       ws.on('close', (code, reasonBuf) => {
         clearTimeout(welcomeTimer);
         const reason = reasonBuf.toString();
+        if (code === CloseCodes.credentialRevoked) attempt.revoked = reason || 'closed with 4003';
         tunnel?.transportClosed(code, reason);
         if (this.ws === ws) this.ws = undefined;
         if (this.tunnel === tunnel) this.tunnel = undefined;
@@ -344,7 +368,7 @@ export class Dialer {
       maxConcurrentStreams: o.maxStreams,
       ...(welcome ? { window: welcome.window } : {}),
       heartbeatIntervalMs: interval,
-      heartbeatTimeoutMs: interval * 3,
+      heartbeatTimeoutMs: heartbeatTimeoutMs(interval),
       onStream: this.d.onStream,
       onWelcome: (w) => {
         if (attempt.welcomedAt !== undefined) return;

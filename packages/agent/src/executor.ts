@@ -87,12 +87,14 @@ async function execute(
     return Outcome.badRequest;
   }
   const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-  // Origin and path only: query strings often carry tokens.
+  // Origin and path only: query strings often carry tokens. The control plane sends the path
+  // with its secret-rendered parts masked (`logPath`); without it (an older control plane) the
+  // path is logged as it is.
   const log = options.logger.child({
     stream: stream.id,
     method: head.method,
     host: url.host,
-    path: url.pathname,
+    path: loggablePath(head.logPath, url),
   });
 
   const decision = options.allowList.checkDestination(url.hostname, port);
@@ -222,6 +224,13 @@ function fail(
     ),
   );
   return Outcome.upstreamError;
+}
+
+/** Never a query string: a `logPath` that came with one (it should not) is cut at the `?`. */
+function loggablePath(logPath: string | undefined, url: URL): string {
+  const path = logPath ?? url.pathname;
+  const q = path.search(/[?#]/);
+  return q === -1 ? path : path.slice(0, q);
 }
 
 function detachedBody(stream: TunnelStream): Readable {

@@ -32,6 +32,9 @@ export const ForwardHeaders = {
   session: 'borealis-forward-session',
   error: 'borealis-forward-error',
   retryable: 'borealis-forward-retryable',
+  /** The loggable path for the agent (a header, not the OPEN frame's field: replicas of an older
+   * release would refuse a 7-field OPEN and drop the link). */
+  logPath: 'borealis-forward-log-path',
 } as const;
 
 const RESERVED = new Set<string>(Object.values(ForwardHeaders));
@@ -87,8 +90,11 @@ export class ReplicaForwarder {
     signal: AbortSignal | undefined,
   ): Promise<ForwardedResponse> {
     const link = this.linkTo(replicaId);
+    const { logPath, ...rest } = head;
+    const reserved: HeaderList = [[ForwardHeaders.agent, agentIdentifier]];
+    if (logPath !== undefined) reserved.push([ForwardHeaders.logPath, logPath]);
     const res = await link.tunnel.request(
-      { ...head, headers: [[ForwardHeaders.agent, agentIdentifier], ...head.headers] },
+      { ...rest, headers: [...reserved, ...head.headers] },
       body ?? null,
       signal,
     );
@@ -225,10 +231,12 @@ export class ReplicaForwarder {
       );
       return;
     }
+    const logPath = header(head.headers, ForwardHeaders.logPath);
     this.options
       .local(agentIdentifier, {
         method: head.method,
         url: head.url,
+        ...(logPath === undefined ? {} : { logPath }),
         headers: head.headers.filter(([k]) => !RESERVED.has(k)),
         body: stream.body,
         timeoutMs: head.timeoutMs,

@@ -13,6 +13,7 @@ export {
   leadingVariable,
   renderHeaderValue,
   renderJsonBody,
+  renderLogPath,
   renderTemplate,
   renderTextBody,
   renderUri,

@@ -2,6 +2,7 @@ import { bodyIsJson } from './content-type.js';
 import {
   renderHeaderValue,
   renderJsonBody,
+  renderLogPath,
   renderTextBody,
   renderUri,
   type TemplateVariables,
@@ -22,6 +23,8 @@ export interface RenderableWebhook {
 export interface RenderedRequest {
   method: string;
   url: string;
+  /** The URL's path as it may be logged: no query, secret-rendered parts masked (see renderLogPath). */
+  logPath: string;
   headers: [string, string][];
   body?: string;
 }
@@ -33,7 +36,12 @@ export function renderWebhookRequest(webhook: RenderableWebhook, vars: TemplateV
     h.key,
     renderHeaderValue(h.value, vars, h.key),
   ]);
-  const request: RenderedRequest = { method: webhook.method, url, headers };
+  const request: RenderedRequest = {
+    method: webhook.method,
+    url,
+    logPath: renderLogPath(webhook.uriTemplate, vars),
+    headers,
+  };
   const inline = webhook.bodyTemplate?.inline;
   if (inline !== undefined) {
     request.body = bodyIsJson(webhook.headers, inline)

@@ -193,6 +193,49 @@ export function leadingVariable(source: string): TemplateVariable | undefined {
   return inspection.variables.find((v) => v.line === loc?.line && v.column === loc?.column);
 }
 
+const LOG_MASK = '****';
+
+/**
+ * The path of a rendered `uriTemplate` as it may be logged (the agent logs it for each call): no
+ * query, no fragment, and every part that came from a secret — or from `callbackUri`, which
+ * carries a single-use token — rendered as `****`. The template is rendered again with those
+ * values replaced, so what is masked is decided by where each part came from, not by searching
+ * for values. A template that does not render to a URL that way logs as `/****`.
+ */
+export function renderLogPath(source: string, vars: TemplateVariables): string {
+  // A leading variable is a whole base URL, inserted as it is: masked, it stays a URL whose
+  // path is all mask.
+  const base = leadingVariable(source);
+  const maskOf = (root: string, name: string) =>
+    base !== undefined &&
+    base.name === name &&
+    (base.root === root || (root === 'armory' && base.root === 'borealis'))
+      ? `http://${LOG_MASK}/${LOG_MASK}`
+      : LOG_MASK;
+  const secrets: Record<string, string> = Object.create(null);
+  for (const name of Object.keys(vars.secrets ?? {})) secrets[name] = maskOf('secrets', name);
+  const masked: TemplateVariables = {
+    ...vars,
+    secrets,
+    ...(vars.armory
+      ? {
+          armory: {
+            ...vars.armory,
+            ...(vars.armory.callbackUri === undefined
+              ? {}
+              : { callbackUri: maskOf('armory', 'callbackUri') }),
+          },
+        }
+      : {}),
+  };
+  try {
+    const url = parseHttpUrl(renderResolved(source, masked, 'uri', base).text);
+    return url ? url.pathname : `/${LOG_MASK}`;
+  } catch {
+    return `/${LOG_MASK}`;
+  }
+}
+
 function depth(pathname: string): number {
   return pathname.split('/').length;
 }

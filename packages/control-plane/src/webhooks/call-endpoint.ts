@@ -7,6 +7,8 @@ import { guardedConnector, type LookupAll, type SsrfGuard } from './ssrf-guard.j
 export interface OutgoingCall {
   method: string;
   url: string;
+  /** The path as the agent may log it: no query, secret-rendered parts masked. */
+  logPath?: string;
   headers: Array<[string, string]>;
   body?: string;
 }
@@ -82,6 +84,7 @@ export function createAgentCaller(dispatcher: Dispatcher) {
           ...(call.body === undefined ? {} : { body: Buffer.from(call.body, 'utf8') }),
           timeoutMs: opts.timeoutMs,
           signal: opts.signal,
+          ...(call.logPath === undefined ? {} : { logPath: call.logPath }),
         });
         const retryAfter = res.headers.find(([k]) => k.toLowerCase() === 'retry-after')?.[1];
         const bodyStart = await readStart(res.body, BODY_START_BYTES);

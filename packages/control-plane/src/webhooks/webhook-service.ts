@@ -287,9 +287,11 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
       context: invocation.context,
       secrets,
     });
-    const request = withCallId(rendered, row.call_id);
     const masks = [...Object.values(secrets), ...(signingKey === undefined ? [] : [signingKey]), token];
     const mask = (text: string) => maskSecrets(text, masks);
+    // The loggable path is masked by where its parts came from; masking by value on top catches
+    // a secret's value that also came in through the context.
+    const request = withCallId({ ...rendered, logPath: mask(rendered.logPath) }, row.call_id);
     const recorded = {
       method: request.method,
       url: mask(request.url),
@@ -757,6 +759,7 @@ function withCallId(rendered: RenderedRequest, callId: string): OutgoingCall {
   return {
     method: rendered.method,
     url: rendered.url,
+    logPath: rendered.logPath,
     headers,
     ...(rendered.body === undefined ? {} : { body: rendered.body }),
   };

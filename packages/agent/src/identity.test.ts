@@ -1,0 +1,154 @@
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AgentFeatures, AgentHeaders, CloseCodes } from '@borealis/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type RunningAgent, startAgent } from './agent.js';
+import type { AgentOptions } from './agent-options.js';
+import {
+  type ControlPlaneDouble,
+  captureLogger,
+  readAll,
+  startControlPlane,
+  until,
+} from './control-plane-double.test-util.js';
+
+/**
+ * The agent's side of issue 10: a revoked credential stops the dialling (no loop, a message that
+ * says what to do), and request logs never hold a query string or what the control plane marked
+ * as secret in the path.
+ */
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function controlPlane(
+  options: Parameters<typeof startControlPlane>[0] = {},
+): Promise<ControlPlaneDouble> {
+  const cp = await startControlPlane(options);
+  cleanups.push(() => cp.close());
+  return cp;
+}
+
+async function agent(
+  cp: ControlPlaneDouble,
+  options: Partial<AgentOptions> = {},
+): Promise<RunningAgent & { lines: Array<Record<string, unknown>> }> {
+  const { logger, lines } = captureLogger();
+  const a = await startAgent({
+    controlPlaneUrl: cp.url,
+    identifier: 'test-agent',
+    clientId: 'agent_client',
+    clientSecret: 's3cret',
+    allow: '127.0.0.1',
+    healthPort: 0,
+    reconnectBase: '10ms',
+    reconnectMax: '50ms',
+    logger,
+    ...options,
+  });
+  cleanups.push(() => a.stop());
+  return Object.assign(a, { lines });
+}
+
+function readyz(port: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    httpRequest({ host: '127.0.0.1', port, path: '/readyz' }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+/** Gives the dialler many of its (10–50 ms) backoff periods to make an attempt it should not. */
+const severalBackoffs = () => new Promise((r) => setTimeout(r, 500));
+
+describe('a revoked credential', () => {
+  it('closed with the revoked code: the agent says so with the fix and never dials again', async () => {
+    const cp = await controlPlane();
+    const a = await agent(cp);
+    await a.ready;
+    const session = await cp.waitForSessions(1);
+    session.tunnel.close(CloseCodes.credentialRevoked, 'agent credential agent_client revoked');
+    await until(() => a.status().state === 'revoked');
+    await severalBackoffs();
+    expect(cp.upgrades).toHaveLength(1);
+    expect(a.status().state).toBe('revoked');
+    const line = a.lines.find((l) => String(l.msg).includes('was revoked by the control plane'));
+    expect(line).toMatchObject({ level: 50, clientId: 'agent_client' });
+    expect(String(line?.msg)).toContain(
+      'borealis agent-credentials create --name NAME --identifier test-agent',
+    );
+    expect(String(line?.msg)).toContain('not dialling again');
+    const ready = await readyz(a.healthPort);
+    expect(ready.status).toBe(503);
+    expect(ready.body).toContain('credential revoked');
+  });
+
+  it('refused at the upgrade as revoked (a redial, or a start with a dead secret): one attempt, then idle', async () => {
+    const cp = await controlPlane({
+      refuse: () => ({
+        status: 401,
+        body: JSON.stringify({
+          error: {
+            code: 'BRL_ERR_AGENT_CREDENTIAL_REVOKED',
+            message: 'Agent credential agent_client was revoked: create a new one',
+          },
+        }),
+      }),
+    });
+    const a = await agent(cp);
+    await until(() => a.status().state === 'revoked');
+    await severalBackoffs();
+    expect(cp.upgrades).toHaveLength(1);
+    expect(a.lines.filter((l) => String(l.msg).includes('was revoked by the control plane'))).toHaveLength(1);
+  });
+
+  it('other closes still reconnect (the revoked code is what stops it)', async () => {
+    const cp = await controlPlane();
+    const a = await agent(cp);
+    await a.ready;
+    (await cp.waitForSessions(1)).tunnel.close(CloseCodes.goingAway, 'control plane shutting down');
+    await cp.waitForSessions(2);
+    expect(a.status().state).not.toBe('revoked');
+  });
+});
+
+describe('request logs', () => {
+  it('announce the log-path feature, and log the masked path the control plane sends, never a query', async () => {
+    const target = createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => target.close(r)));
+    const port = (target.address() as AddressInfo).port;
+    const cp = await controlPlane();
+    const a = await agent(cp);
+    await a.ready;
+    const session = await cp.waitForSessions(1);
+    expect(session.upgrade.headers[AgentHeaders.features]).toBe(AgentFeatures.logPath);
+
+    const withLogPath = await session.request({
+      url: `http://127.0.0.1:${port}/hook/TOPSECRET/x?token=QUERYSECRET`,
+      logPath: '/hook/****/x',
+    });
+    await readAll(withLogPath.body);
+    // An older control plane sends no logPath: the path is logged as it is, the query never.
+    const without = await session.request({ url: `http://127.0.0.1:${port}/plain/path?token=QUERYSECRET` });
+    await readAll(without.body);
+    // A logPath that carries a query anyway is cut at the "?".
+    const sloppy = await session.request({
+      url: `http://127.0.0.1:${port}/a?token=QUERYSECRET`,
+      logPath: '/a?token=QUERYSECRET',
+    });
+    await readAll(sloppy.body);
+    await until(() => a.lines.filter((l) => l.msg === 'request done').length === 3);
+
+    const done = a.lines.filter((l) => l.msg === 'request done').map((l) => l.path);
+    expect(done).toEqual(['/hook/****/x', '/plain/path', '/a']);
+    const everything = JSON.stringify(a.lines);
+    expect(everything).not.toContain('TOPSECRET');
+    expect(everything).not.toContain('QUERYSECRET');
+  });
+});
