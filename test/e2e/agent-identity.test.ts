@@ -275,7 +275,7 @@ ${hook('gate-1', '')}${hook('gate-2', '')}${hook('gate-3', '')}${hook('secret-ga
     const prodRow = table.stdout.split('\n').find((l) => l.startsWith('prod-eu'));
     expect(miscRow).toContain('WILDCARD');
     expect(prodRow).not.toContain('WILDCARD');
-    expect(table.stdout).toContain('borealis agent-credentials set-identifiers');
+    expect(table.stdout).toContain('agent-credentials set-identifiers CLIENT_ID --identifier ID');
     const creds = await cli(['agent-credentials', 'list']);
     expect(creds.stdout).toMatch(new RegExp(`${any.clientId}\\s+anything\\s+\\*\\s+\\[wildcard\\]`));
     expect(creds.stdout).toMatch(new RegExp(`${prod.clientId}\\s+prod\\s+prod-eu\\s`));

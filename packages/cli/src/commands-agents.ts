@@ -68,7 +68,7 @@ export function registerAgentCommands(program: Command, cli: Cli): void {
             rows,
           );
           const note = a.agents.some((g) => g.connections.some((c) => c.wildcard))
-            ? '\nWILDCARD: that connection\'s credential allows identifiers by a "*" pattern, not one by one; narrow it with: agent-credentials set-identifiers CLIENT_ID --identifier ID'
+            ? `\nWILDCARD: that connection's credential allows identifiers by a "*" pattern, not one by one; narrow it with: ${ctx.bin} agent-credentials set-identifiers CLIENT_ID --identifier ID`
             : '';
           return `${grid}${note}`;
         });
@@ -136,7 +136,7 @@ async function resolveClientId(ctx: RunContext, given: string): Promise<string> 
     );
   }
   throw new CliError(
-    `No active agent credential "${given}"; \`agent-credentials list\` shows them (revoked ones are gone)`,
+    `No active agent credential "${given}"; \`${ctx.bin} agent-credentials list\` shows them (revoked ones are gone)`,
     1,
   );
 }
@@ -195,7 +195,7 @@ function registerAgentCredentialCommands(program: Command, cli: Cli): void {
         const answer = await ctx.api<{ credentials: CredentialAnswer[] }>('GET', '/api/v1/agent-credentials');
         ctx.print(answer, (a) =>
           a.credentials.length === 0
-            ? 'No agent credentials. Create one with: agent-credentials create --name N --identifier ID'
+            ? `No agent credentials. Create one with: ${ctx.bin} agent-credentials create --name N --identifier ID`
             : table(
                 ['CLIENT ID', 'NAME', 'IDENTIFIERS', 'CREATED'],
                 a.credentials.map((c) =>
