@@ -196,6 +196,7 @@ describe('agent credentials name their identifiers', () => {
         {"callbackUri": "{{armory.callbackUri}}/callback"}
 `;
     const yaml = `application: identity-app
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
   prod:
     constraints:
@@ -215,8 +216,9 @@ ${hook('gate-1', '')}${hook('gate-2', '')}${hook('gate-3', '')}${hook('secret-ga
       headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/yaml' },
       body: yaml,
     });
-    const { deploymentId } = (await started.json()) as { deploymentId: string };
-    expect(started.status).toBe(202);
+    const startAnswer = (await started.json()) as { deploymentId: string };
+    expect(started.status, JSON.stringify(startAnswer)).toBe(202);
+    const { deploymentId } = startAnswer;
     const done = await until(
       async () => {
         const { json } = await server.api<DeploymentJson>('GET', `/api/v1/deployments/${deploymentId}`);

@@ -29,7 +29,10 @@ async function server(env: Record<string, string> = {}): Promise<ServerProc> {
 }
 
 async function startAgent(s: ServerProc, identifier: string): Promise<Proc> {
-  const { json: cred } = await s.api('POST', '/api/v1/agent-credentials', { name: `${identifier}-cred` });
+  const { json: cred } = await s.api('POST', '/api/v1/agent-credentials', {
+    name: `${identifier}-cred`,
+    allowedIdentifiers: [identifier],
+  });
   const agent = startProcess(bins.agent, {
     env: {
       BOREALIS_CONTROL_PLANE_URL: s.url,
