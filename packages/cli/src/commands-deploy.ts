@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import {
+  type DeploymentSummary,
   type DeploymentView,
   type Diagnostic,
   formatDiagnostics,
@@ -9,7 +10,8 @@ import {
 import type { Command } from 'commander';
 import { type Cli, offline, type RunContext } from './cli.js';
 import { CliError } from './errors.js';
-import { table } from './table.js';
+import { resolveDeploymentId } from './ids.js';
+import { ago, table } from './table.js';
 import { oneLine, terminalSafe } from './terminal-text.js';
 import { queryLine, watchDeployment } from './watch-deployment.js';
 
@@ -93,13 +95,56 @@ export function registerDeployCommands(program: Command, cli: Cli): void {
     );
 
   deploy
+    .command('list')
+    .description('list deployments, newest first')
+    .option('-a, --application <name>', 'only this application')
+    .option(
+      '-s, --status <statuses>',
+      'only these statuses, comma-separated (e.g. RUNNING,AWAITING_APPROVAL)',
+    )
+    .option(
+      '--since <when>',
+      'created since a date-time (2026-12-01T09:00:00Z) or a duration ago (30m, 24h, 7d)',
+    )
+    .option('-n, --limit <n>', 'at most this many (default 20, at most 1000)', '20')
+    .action(
+      cli.run(async (ctx) => {
+        ctx.format();
+        const limit = Number(ctx.opts.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+          throw new CliError(`--limit ${String(ctx.opts.limit)}: give a whole number from 1 to 1000`, 2);
+        const q = new URLSearchParams({ limit: String(limit) });
+        if (ctx.opts.application) q.set('application', String(ctx.opts.application));
+        if (ctx.opts.status) q.set('status', String(ctx.opts.status));
+        if (ctx.opts.since) q.set('since', String(ctx.opts.since));
+        const answer = await ctx.api<{ deployments: DeploymentSummary[] }>('GET', `/api/v1/deployments?${q}`);
+        ctx.print(answer, (a) =>
+          a.deployments.length === 0
+            ? `No deployments match. Start one with: ${cli.bin} deploy start -f deploy.yml`
+            : table(
+                ['ID', 'APPLICATION', 'STATUS', 'STARTED BY', 'CREATED', 'FINISHED'],
+                a.deployments.map((d) => [
+                  oneLine(d.id.slice(0, 8)),
+                  oneLine(d.application),
+                  oneLine(d.status),
+                  oneLine(d.createdBy),
+                  ago(d.createdAt),
+                  d.finishedAt ? ago(d.finishedAt) : '-',
+                ]),
+              ),
+        );
+      }),
+    );
+
+  deploy
     .command('watch <id>')
     .description(
       'follow a deployment until it ends (exit 0 only on success; re-attaches if the server restarts)',
     )
     .action(
-      cli.run(async (ctx, id: string) => {
+      cli.run(async (ctx, idOrPrefix: string) => {
         const format = ctx.format();
+        const id = await resolveDeploymentId(ctx, idOrPrefix);
         const progress =
           format === 'table' ? ctx.out : (s: string) => process.stderr.write(`${terminalSafe(s)}\n`);
         await watchToEnd(ctx, id, progress);
@@ -110,8 +155,9 @@ export function registerDeployCommands(program: Command, cli: Cli): void {
     .command('status <id>')
     .description('show a deployment: each environment, its steps, webhook runs and versions')
     .action(
-      cli.run(async (ctx, id: string) => {
+      cli.run(async (ctx, idOrPrefix: string) => {
         ctx.format();
+        const id = await resolveDeploymentId(ctx, idOrPrefix);
         const view = await ctx.api<DeploymentView>('GET', `/api/v1/deployments/${encodeURIComponent(id)}`);
         ctx.print(view, renderStatus);
       }),
@@ -126,8 +172,9 @@ export function registerDeployCommands(program: Command, cli: Cli): void {
       cmd.option('-e, --env <environment>', 'the environment (default: the whole deployment)');
     else cmd.requiredOption('-e, --env <environment>', 'the environment');
     cmd.action(
-      cli.run(async (ctx, id: string) => {
+      cli.run(async (ctx, idOrPrefix: string) => {
         ctx.format();
+        const id = await resolveDeploymentId(ctx, idOrPrefix);
         const env = ctx.opts.env as string | undefined;
         const reason = ctx.opts.reason as string | undefined;
         const view = await ctx.api<DeploymentView>(

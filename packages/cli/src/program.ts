@@ -2,8 +2,10 @@ import { Command, Option } from 'commander';
 import { addEnvironmentHelp, CLI_VERSION, createCli, OUTPUT_FORMATS } from './cli.js';
 import type { Env } from './cli-config.js';
 import { registerAgentCommands } from './commands-agents.js';
+import { registerCompletionCommand } from './commands-completion.js';
 import { registerConfigCommands } from './commands-config.js';
 import { registerDeployCommands } from './commands-deploy.js';
+import { registerInitCommand } from './commands-init.js';
 import { registerMetricProviderCommands } from './commands-metric-providers.js';
 import { registerSecretCommands } from './commands-secrets.js';
 import { registerTokenCommands } from './commands-tokens.js';
@@ -43,6 +45,9 @@ export function buildProgram(out: (s: string) => void, options: BuildProgramOpti
   registerSecretCommands(program, cli);
   registerTokenCommands(program, cli);
   registerConfigCommands(program, cli);
+  registerInitCommand(program, cli);
+  // Last: it reads the whole command tree.
+  registerCompletionCommand(program, cli);
   addEnvironmentHelp(program, cli.env);
   return program;
 }

@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 import { cidrContains, parseCidr, parseIp } from '@borealis/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import pino, { type Logger } from 'pino';
@@ -21,7 +23,9 @@ import { BorealisError } from './errors.js';
 import { createMetricsService, type MetricsService } from './metrics/index.js';
 import { CredentialGuard, createAgentUpgradeHandler, RelayHub } from './relay/index.js';
 import { createSecretsRepository, loadSecretKey, type SecretsRepository } from './secrets/index.js';
+import { parseDatabaseUrl } from './store/database-url.js';
 import { createStore, type Store } from './store/index.js';
+import { acquireSqliteLock, type SqliteLock } from './store/sqlite-lock.js';
 import { registerUiRoutes } from './ui/index.js';
 import {
   createWebhookService,
@@ -93,6 +97,17 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
         censor: '****',
       },
     });
+  const target = parseDatabaseUrl(options.databaseUrl);
+  let sqliteLock: SqliteLock | undefined;
+  if (target.kind === 'sqlite' && target.path !== ':memory:') {
+    mkdirSync(dirname(target.path), { recursive: true });
+    sqliteLock = acquireSqliteLock(
+      target.path,
+      target.path === join(options.dataDir, 'borealis.db')
+        ? `The data folder ${options.dataDir}`
+        : `The database ${target.path}`,
+    );
+  }
   const store = await createStore({ databaseUrl: options.databaseUrl, logger });
   const clustered = options.natsUrl !== undefined || input.clusterBus !== undefined;
   if (store.kind === 'postgres' && options.secretKey === undefined) {
@@ -288,7 +303,24 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     tokenFile,
     drain,
     async listen() {
-      await app.listen({ host: options.host, port: options.port });
+      try {
+        await app.listen({ host: options.host, port: options.port });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+          throw new BorealisError(
+            'BRL_ERR_CONFIG',
+            code === 'EADDRINUSE'
+              ? `${options.host}:${options.port} is already in use (another borealis-server?): stop what listens there, or set BOREALIS_PORT to a free port (0 picks one)`
+              : `Cannot listen on ${options.host}:${options.port} (${code}): set BOREALIS_HOST to an address of this machine and BOREALIS_PORT to a port you may open (above 1023 without root)`,
+            {
+              details: { variable: code === 'EADDRNOTAVAIL' ? 'BOREALIS_HOST' : 'BOREALIS_PORT' },
+              cause: err,
+            },
+          );
+        }
+        throw err;
+      }
       const addr = app.server.address() as AddressInfo;
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
@@ -341,6 +373,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
           clearTimeout(timer);
         }
         await store.close();
+        sqliteLock?.release();
       })();
       return closing;
     },

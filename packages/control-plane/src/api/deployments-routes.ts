@@ -5,11 +5,27 @@ import type { DrainSignal } from '../drain.js';
 import {
   DECISION_ACTIONS,
   type DecisionAction,
+  DeploymentStatus,
   type Engine,
   isFinal,
   type StoredEvent,
 } from '../engine/index.js';
 import { BorealisError } from '../errors.js';
+
+const KNOWN_STATUSES: readonly string[] = Object.values(DeploymentStatus);
+
+/** `since`: an ISO date-time, or a duration back from now (`90s`, `30m`, `24h`, `7d`). */
+function parseSince(v: string): number {
+  const m = /^(\d+)(s|m|h|d)$/.exec(v);
+  if (m) return Date.now() - Number(m[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's'];
+  const t = Date.parse(v);
+  if (Number.isNaN(t) || !/^\d{4}-\d{2}-\d{2}/.test(v))
+    throw new BorealisError(
+      'BRL_ERR_BAD_REQUEST',
+      `since=${v} is neither a date-time (2026-12-01T09:00:00Z) nor a duration back from now (30m, 24h, 7d)`,
+    );
+  return t;
+}
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
 const SSE_HEARTBEAT_MS = 15_000;
@@ -38,15 +54,40 @@ export function registerDeploymentRoutes(
   });
 
   app.get('/api/v1/deployments', { config: { permission: 'read' } }, async (req) => {
-    const q = req.query as { application?: string; limit?: string };
+    const q = req.query as {
+      application?: string;
+      limit?: string;
+      status?: string;
+      since?: string;
+      idPrefix?: string;
+    };
     const limit = q.limit === undefined ? undefined : Number(q.limit);
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
       throw new BorealisError('BRL_ERR_BAD_REQUEST', 'limit must be a whole number of at least 1');
     }
+    const statuses = q.status
+      ? q.status.split(',').map((s) => s.trim().toUpperCase().replace(/-/g, '_'))
+      : undefined;
+    for (const s of statuses ?? []) {
+      if (!KNOWN_STATUSES.includes(s))
+        throw new BorealisError(
+          'BRL_ERR_BAD_REQUEST',
+          `status ${s} is not a deployment status; use one or more (comma-separated) of ${KNOWN_STATUSES.join(', ')}`,
+        );
+    }
+    const since = q.since === undefined || q.since === '' ? undefined : parseSince(q.since);
+    if (q.idPrefix !== undefined && !/^[0-9a-f-]{1,36}$/i.test(q.idPrefix))
+      throw new BorealisError(
+        'BRL_ERR_BAD_REQUEST',
+        'idPrefix must be the start of a deployment id (hex digits and -)',
+      );
     return {
       deployments: await engine.list({
         ...(q.application ? { application: q.application } : {}),
         ...(limit ? { limit } : {}),
+        ...(statuses ? { statuses } : {}),
+        ...(since !== undefined ? { since } : {}),
+        ...(q.idPrefix ? { idPrefix: q.idPrefix.toLowerCase() } : {}),
       }),
     };
   });

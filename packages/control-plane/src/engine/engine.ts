@@ -72,12 +72,23 @@ export interface StoredEvent {
   data: Record<string, unknown>;
 }
 
+export interface DeploymentListFilter {
+  application?: string;
+  /** At most this many, newest first (default 100, at most 1000). */
+  limit?: number;
+  statuses?: readonly string[];
+  /** Created at or after (epoch ms). */
+  since?: number;
+  /** Ids starting with this: lowercase hex digits and `-`. */
+  idPrefix?: string;
+}
+
 export interface Engine {
   readonly driverName: string;
   /** Validates, stores and starts (or queues) a deployment. */
   start(input: StartInput): Promise<{ deploymentId: string; status: DeploymentStatus }>;
   get(id: string): Promise<DeploymentView | undefined>;
-  list(filter?: { application?: string; limit?: number }): Promise<DeploymentSummary[]>;
+  list(filter?: DeploymentListFilter): Promise<DeploymentSummary[]>;
   /** A person's decision; refused with 409 when it does not fit what the environment does. */
   decide(id: string, decision: Omit<Decision, 'now'>): Promise<DeploymentView>;
   events(id: string, afterSeq: number): Promise<StoredEvent[]>;
@@ -515,6 +526,9 @@ export function createEngine(options: EngineOptions): Engine {
       const rows = await repo.list({
         limit: Math.min(filter.limit ?? 100, 1000),
         ...(filter.application ? { application: filter.application } : {}),
+        ...(filter.statuses?.length ? { statuses: filter.statuses } : {}),
+        ...(filter.since !== undefined ? { since: filter.since } : {}),
+        ...(filter.idPrefix ? { idPrefix: filter.idPrefix } : {}),
       });
       return rows.map(summaryOf);
     },

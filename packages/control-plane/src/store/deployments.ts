@@ -93,9 +93,20 @@ export function createDeploymentRepository(db: Kysely<Database>) {
       return { row, environments };
     },
 
-    async list(filter: { application?: string; limit: number }): Promise<DeploymentRow[]> {
+    async list(filter: {
+      application?: string;
+      limit: number;
+      statuses?: readonly string[];
+      /** Created at or after (epoch ms). */
+      since?: number;
+      /** Ids starting with this (hex digits and `-` only: checked by the caller). */
+      idPrefix?: string;
+    }): Promise<DeploymentRow[]> {
       let q = db.selectFrom('deployments').selectAll().orderBy('created_at', 'desc').limit(filter.limit);
       if (filter.application) q = q.where('application', '=', filter.application);
+      if (filter.statuses?.length) q = q.where('status', 'in', [...filter.statuses]);
+      if (filter.since !== undefined) q = q.where('created_at', '>=', filter.since);
+      if (filter.idPrefix) q = q.where('id', 'like', `${filter.idPrefix}%`);
       return q.execute();
     },
 
