@@ -2,7 +2,9 @@
  * Text from outside (a callback's mdMessage, an endpoint's body, names, server messages) is
  * printed with its control characters made visible, so it can never move the cursor, clear the
  * screen, retitle the terminal (OSC), overwrite a line with a carriage return, or reorder what
- * is shown (bidirectional overrides). `ESC` becomes `\x1b`, CR `\r`, U+202E `\u202e`.
+ * is shown (bidirectional overrides). `ESC` becomes `\x1b`, CR `\r`, U+009B `\u009b`, U+202E
+ * `\u202e`. Characters from DEL up are written `\uXXXX`, which is also a valid escape inside the
+ * JSON the CLI prints (JSON.stringify leaves them raw), so `-o json` stays parseable and exact.
  */
 
 /** C0 and C1 controls except tab and newline, DEL, and the bidirectional and direction marks. */
@@ -17,7 +19,7 @@ function visible(ch: string): string {
   if (ch === '\r') return '\\r';
   if (ch === '\t') return '\\t';
   const code = ch.charCodeAt(0);
-  return code < 0x100
+  return code < 0x7f
     ? `\\x${code.toString(16).padStart(2, '0')}`
     : `\\u${code.toString(16).padStart(4, '0')}`;
 }

@@ -141,8 +141,11 @@ describe('callback answers', () => {
     expect(logs.join('\n')).not.toContain(token);
   });
 
-  it('accepts none of 10,000 random tokens', async () => {
-    const { run } = await awaitingRun();
+  // Issue 10: loopback is no longer exempt from the limit on failed look-ups, so past the first
+  // 30 the flood is answered 429 rather than 404; either way no random token is accepted, and
+  // the valid callback, sent after the flood from the same address, still settles the run.
+  it('accepts none of 10,000 random tokens, and the valid one still gets through after them', async () => {
+    const { run, uri } = await awaitingRun();
     const pool = new Pool(cp.url, { connections: 16 });
     const statuses = new Map<number, number>();
     try {
@@ -165,11 +168,16 @@ describe('callback answers', () => {
     } finally {
       await pool.close();
     }
-    expect(Object.fromEntries(statuses)).toEqual({ 404: 10_000 });
+    expect([...statuses.keys()].sort()).toEqual([404, 429]);
+    expect((statuses.get(404) ?? 0) + (statuses.get(429) ?? 0)).toBe(10_000);
+    expect(statuses.get(404)).toBeLessThan(100);
     expect((await cp.webhooks.get(run.id))?.status).toBe('awaiting_callback');
+    const valid = await post(uri, JSON.stringify({ success: true }));
+    expect(valid.status).toBe(200);
+    expect((await cp.webhooks.get(run.id))?.status).toBe('succeeded');
   }, 60_000);
 
-  it('is rate-limited per source address (loopback is exempt, so tests and local operators are not)', async () => {
+  it('limits failed look-ups per source address; a valid token from that address is never limited', async () => {
     const token = randomBytes(32).toString('base64url');
     const codes: number[] = [];
     for (let i = 0; i < 80; i++) {
@@ -181,8 +189,9 @@ describe('callback answers', () => {
       });
       codes.push(res.statusCode);
     }
-    expect(codes.slice(0, 50).every((c) => c === 404)).toBe(true);
-    expect(codes).toContain(429);
+    expect(codes.slice(0, 30).every((c) => c === 404)).toBe(true);
+    // One failure a second comes back, so a slow run may see a few 404s among the rest.
+    expect(codes.slice(30).filter((c) => c === 429).length).toBeGreaterThanOrEqual(40);
     const other = await cp.app.inject({
       method: 'POST',
       url: `/callbacks/${token}/callback`,
@@ -190,6 +199,16 @@ describe('callback answers', () => {
       payload: { success: true },
     });
     expect(other.statusCode).toBe(404);
+    // The limited address holds a valid callback URI too: it is looked up and accepted.
+    const { run, uri } = await awaitingRun();
+    const valid = await cp.app.inject({
+      method: 'POST',
+      url: new URL(uri).pathname,
+      remoteAddress: '203.0.113.7',
+      payload: { success: true },
+    });
+    expect(valid.statusCode).toBe(200);
+    expect((await cp.webhooks.get(run.id))?.status).toBe('succeeded');
   });
 });
 

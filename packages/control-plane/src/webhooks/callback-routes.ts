@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { BorealisError } from '../errors.js';
+import { BorealisError, isBorealisError } from '../errors.js';
 import { createRateLimiter, DEFAULT_CALLBACK_RATE_LIMIT, type RateLimitOptions } from './rate-limiter.js';
 import type { WebhookServiceWithCallbacks } from './webhook-service.js';
 
@@ -24,6 +24,24 @@ export function registerCallbackRoutes(
   },
 ): void {
   const limiter = createRateLimiter(deps.rateLimit ?? DEFAULT_CALLBACK_RATE_LIMIT);
+  let limitedLogged = 0;
+  /** Counts a failed look-up against its source; over the limit, the answer is a 429. */
+  const failedLookUp = (source: string, reply: { header(k: string, v: string): unknown }) => {
+    if (limiter.take(source)) return;
+    reply.header('retry-after', '1');
+    // One line per second at most, whatever the flood.
+    if (Date.now() - limitedLogged > 1_000) {
+      limitedLogged = Date.now();
+      deps.logger?.warn(
+        { remoteAddress: source },
+        'callbacks: too many unknown tokens from this source; answering 429 (valid callbacks are not limited). Behind a proxy, set BOREALIS_TRUSTED_PROXIES so each caller is told apart',
+      );
+    }
+    throw new BorealisError(
+      'BRL_ERR_RATE_LIMITED',
+      'Too many callbacks with unknown tokens from this address; slow down (a valid callback URI is never limited)',
+    );
+  };
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser(
@@ -35,26 +53,22 @@ export function registerCallbackRoutes(
       '/callbacks/:token/callback',
       { logLevel: 'silent', bodyLimit: CALLBACK_BODY_LIMIT },
       async (req, reply) => {
-        if (!limiter.take(req.ip)) {
-          reply.header('retry-after', '1');
-          throw new BorealisError(
-            'BRL_ERR_RATE_LIMITED',
-            'Too many callback requests from this address; slow down',
-          );
+        // The token is always looked up: only failures are limited, per source, so strangers
+        // guessing (from anywhere, or behind the same proxy) never slow a valid callback.
+        try {
+          const answer = await deps.webhooks.acceptCallback(req.params.token, parseJson(req.body));
+          deps.logger?.info({ status: answer.status, remoteAddress: req.ip }, 'callback answered');
+          return answer;
+        } catch (err) {
+          if (isBorealisError(err, 'BRL_ERR_CALLBACK_UNKNOWN')) failedLookUp(req.ip, reply);
+          throw err;
         }
-        const answer = await deps.webhooks.acceptCallback(req.params.token, parseJson(req.body));
-        deps.logger?.info({ status: answer.status, remoteAddress: req.ip }, 'callback answered');
-        return answer;
       },
     );
     // Anything else under /callbacks/ (a GET, a missing /callback) gets a hint, and is not
     // request-logged either: its URL may carry a token too.
-    scope.all('/callbacks/*', { logLevel: 'silent' }, async (req) => {
-      if (!limiter.take(req.ip))
-        throw new BorealisError(
-          'BRL_ERR_RATE_LIMITED',
-          'Too many callback requests from this address; slow down',
-        );
+    scope.all('/callbacks/*', { logLevel: 'silent' }, async (req, reply) => {
+      failedLookUp(req.ip, reply);
       throw new BorealisError(
         'BRL_ERR_CALLBACK_UNKNOWN',
         'Callbacks are POST <callbackUri>/callback with a JSON body {"success": true|false, "mdMessage": "..."}',

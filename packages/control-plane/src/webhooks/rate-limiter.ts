@@ -1,6 +1,9 @@
 /**
- * A token bucket per source address, in memory. Callback tokens are 256-bit random values, so
- * guessing is hopeless anyway; the limit keeps a flood of guesses from costing the database.
+ * A token bucket per source address, in memory. The callback routes spend from it only on
+ * FAILED look-ups (an unknown token), so a valid callback is never slowed by anyone's failures,
+ * not even by strangers behind the same proxy. Callback tokens are 256-bit random values, so
+ * guessing is hopeless anyway; the limit makes a flood of guesses cheap to answer and visible.
+ * The source is the socket's address, or X-Forwarded-For from BOREALIS_TRUSTED_PROXIES only.
  * Per replica and forgotten at restart, which is fine for that purpose.
  */
 export interface RateLimitOptions {
@@ -8,17 +11,17 @@ export interface RateLimitOptions {
   burst: number;
   /** Requests per second an address gets back. */
   perSecond: number;
-  /** Addresses never limited (default: loopback, i.e. tests and a local operator). */
+  /** Addresses never limited (default: none). */
   exempt?: (address: string) => boolean;
   /** Most addresses remembered; beyond it, full buckets are forgotten first. */
   maxAddresses?: number;
 }
 
-export const DEFAULT_CALLBACK_RATE_LIMIT: RateLimitOptions = { burst: 60, perSecond: 10, exempt: isLoopback };
-
-export function isLoopback(address: string): boolean {
-  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
-}
+/**
+ * Failed callback look-ups per source: 30 at once, then one a second. No address is exempt: a
+ * proxy on the same host would otherwise exempt everyone behind it.
+ */
+export const DEFAULT_CALLBACK_RATE_LIMIT: RateLimitOptions = { burst: 30, perSecond: 1 };
 
 export function createRateLimiter(options: RateLimitOptions, now: () => number = Date.now) {
   const buckets = new Map<string, { tokens: number; at: number }>();
@@ -28,7 +31,7 @@ export function createRateLimiter(options: RateLimitOptions, now: () => number =
     b.at = t;
   };
   return {
-    /** True if `address` may make one more request now (and counts it). */
+    /** True if `address` may fail once more now (and counts it). */
     take(address: string): boolean {
       if (options.exempt?.(address)) return true;
       const t = now();
