@@ -5,6 +5,11 @@ import { AllowList, AllowListPatternError } from './allow-list.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { AgentConfigError } from './errors.js';
 import type { LookupAll } from './guarded-connector.js';
+import {
+  type KubernetesCredentials,
+  KubernetesSettingError,
+  loadKubernetesCredentials,
+} from './kubernetes-credentials.js';
 import { proxyFor } from './proxy.js';
 
 /**
@@ -48,6 +53,14 @@ export interface AgentOptions {
   ca?: string | Buffer;
   /** One per process by default; the control plane shows it per connection. */
   instanceId?: string;
+  /** BOREALIS_KUBERNETES: `in-cluster` or `kubeconfig:PATH`; unset = no Kubernetes API. */
+  kubernetes?: string;
+  /** BOREALIS_KUBERNETES_NAMESPACES: namespaces to check access to at start (comma-separated). */
+  kubernetesNamespaces?: string;
+  /** In-cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT as the pod sees them. */
+  kubernetesServiceEnv?: { KUBERNETES_SERVICE_HOST?: string; KUBERNETES_SERVICE_PORT?: string };
+  /** Tests: where the service account's token, ca.crt and namespace files are. */
+  serviceAccountDir?: string;
 }
 
 /** Where each option comes from, so errors can name what the user actually wrote. */
@@ -68,6 +81,8 @@ export const OptionEnv = {
   httpsProxy: 'HTTPS_PROXY',
   httpProxy: 'HTTP_PROXY',
   noProxy: 'NO_PROXY',
+  kubernetes: 'BOREALIS_KUBERNETES',
+  kubernetesNamespaces: 'BOREALIS_KUBERNETES_NAMESPACES',
 } as const;
 
 export const Defaults = {
@@ -126,6 +141,10 @@ export interface CompiledAgentOptions {
   lookup: LookupAll | undefined;
   logger: Logger | undefined;
   ca: string | Buffer | undefined;
+  /** Set when the agent speaks for its cluster; its credentials never leave the agent. */
+  kubernetes: KubernetesCredentials | undefined;
+  /** Namespaces to report access for at start (empty: list them, or the identity's own). */
+  kubernetesNamespaces: string[];
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -159,10 +178,18 @@ export function agentOptionsFromEnv(env: NodeJS.ProcessEnv): AgentOptions {
     'httpsProxy',
     'httpProxy',
     'noProxy',
+    'kubernetes',
+    'kubernetesNamespaces',
   ] as const;
   for (const key of optional) {
     const value = get(OptionEnv[key]);
     if (value !== undefined) options[key] = value;
+  }
+  if (options.kubernetes !== undefined) {
+    const serviceEnv: NonNullable<AgentOptions['kubernetesServiceEnv']> = {};
+    if (env.KUBERNETES_SERVICE_HOST) serviceEnv.KUBERNETES_SERVICE_HOST = env.KUBERNETES_SERVICE_HOST;
+    if (env.KUBERNETES_SERVICE_PORT) serviceEnv.KUBERNETES_SERVICE_PORT = env.KUBERNETES_SERVICE_PORT;
+    options.kubernetesServiceEnv = serviceEnv;
   }
   return options;
 }
@@ -299,6 +326,30 @@ export function compileAgentOptions(input: AgentOptions): CompiledAgentOptions {
     }
   }
 
+  const kubernetesNamespaces = (o.kubernetesNamespaces ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  const badNamespace = kubernetesNamespaces.find((n) => !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n));
+  if (badNamespace !== undefined)
+    problems.push(
+      `${name('kubernetesNamespaces')} must list namespace names (lower-case letters, digits, -); "${badNamespace.slice(0, 70)}" is not one`,
+    );
+
+  let kubernetes: KubernetesCredentials | undefined;
+  if (problems.length === 0 && o.kubernetes !== undefined) {
+    try {
+      kubernetes = loadKubernetesCredentials({
+        setting: o.kubernetes,
+        env: o.kubernetesServiceEnv ?? {},
+        ...(o.serviceAccountDir ? { serviceAccountDir: o.serviceAccountDir } : {}),
+      });
+    } catch (err) {
+      if (!(err instanceof KubernetesSettingError)) throw err;
+      problems.push(`${name('kubernetes')} ${err.message}`);
+    }
+  }
+
   if (problems.length > 0) throw new AgentConfigError(problems);
 
   const url = controlPlaneUrl!;
@@ -329,6 +380,8 @@ export function compileAgentOptions(input: AgentOptions): CompiledAgentOptions {
     lookup: o.lookup,
     logger: o.logger,
     ca: o.ca,
+    kubernetes,
+    kubernetesNamespaces,
   };
 }
 

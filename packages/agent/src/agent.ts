@@ -7,6 +7,7 @@ import { formatDuration } from './duration.js';
 import { createExecutor } from './executor.js';
 import { guardedConnector } from './guarded-connector.js';
 import { type HealthServer, startHealthServer } from './health-server.js';
+import { checkKubernetesAccess, logKubernetesAccess } from './kubernetes-access.js';
 import { createLogger } from './logger.js';
 import { AgentMetrics } from './metrics.js';
 
@@ -54,6 +55,9 @@ export async function startAgent(input: AgentOptions): Promise<RunningAgent> {
       maxStreams: options.maxStreams,
       drainGrace: formatDuration(options.drainGraceMs),
       proxy: options.proxy ? options.proxy.host : null,
+      kubernetes: options.kubernetes
+        ? { source: options.kubernetes.source, server: options.kubernetes.server.origin }
+        : null,
     },
     'starting',
   );
@@ -84,7 +88,13 @@ export async function startAgent(input: AgentOptions): Promise<RunningAgent> {
     logger,
     metrics,
     agentVersion: AGENT_VERSION,
-    onStream: createExecutor({ allowList: options.allowList, dispatcher, metrics, logger }),
+    onStream: createExecutor({
+      allowList: options.allowList,
+      dispatcher,
+      metrics,
+      logger,
+      ...(options.kubernetes ? { kubernetes: options.kubernetes } : {}),
+    }),
     onConnected: () => resolveReady(),
   });
 
@@ -101,17 +111,24 @@ export async function startAgent(input: AgentOptions): Promise<RunningAgent> {
       }),
     });
   } catch (err) {
-    await dispatcher.close();
+    await Promise.allSettled([dispatcher.close(), options.kubernetes?.close()]);
     throw err;
   }
   dialer.start();
+  if (options.kubernetes) {
+    // Said once at start, beside the connection: where this agent can deploy and where not.
+    const k8s = options.kubernetes;
+    void checkKubernetesAccess(k8s, options.kubernetesNamespaces).then((report) =>
+      logKubernetesAccess(logger, report),
+    );
+  }
 
   let finished: Promise<void> | undefined;
   const shutdown = (how: () => Promise<void>) => {
     finished ??= (async () => {
       await how();
       rejectReady(new Error('the agent stopped before it connected'));
-      await Promise.allSettled([health?.close(), dispatcher.destroy()]);
+      await Promise.allSettled([health?.close(), dispatcher.destroy(), options.kubernetes?.close()]);
     })();
     return finished;
   };

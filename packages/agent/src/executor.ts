@@ -1,9 +1,16 @@
 import { Readable } from 'node:stream';
-import { type HeaderList, ProtocolError, type RequestHead, type TunnelStream } from '@borealis/protocol';
+import {
+  type HeaderList,
+  KUBERNETES_API_HOST,
+  ProtocolError,
+  type RequestHead,
+  type TunnelStream,
+} from '@borealis/protocol';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { AllowList } from './allow-list.js';
 import { DestinationRefusedError } from './guarded-connector.js';
+import type { KubernetesCredentials } from './kubernetes-credentials.js';
 import { type AgentMetrics, Outcome, type OutcomeName } from './metrics.js';
 
 /**
@@ -17,7 +24,18 @@ export interface ExecutorOptions {
   dispatcher: Dispatcher;
   metrics: AgentMetrics;
   logger: Logger;
+  /**
+   * Set when the agent speaks for its cluster (BOREALIS_KUBERNETES): calls to the virtual host
+   * KUBERNETES_API_HOST go to this API server with these credentials. Every other destination
+   * still goes through the allow-list.
+   */
+  kubernetes?: KubernetesCredentials;
 }
+
+/** What the control plane may reach on the API server: the API itself, nothing else it serves. */
+const KUBERNETES_PATHS = /^\/(version|api|apis)(\/|$)/;
+/** Never forwarded to the API server: the agent's own credentials are the only ones that count. */
+const KUBERNETES_DROPPED = /^(authorization|cookie|proxy-authorization|impersonate-.*)$/i;
 
 /** Connection-scoped headers (RFC 9110 §7.6.1) and ones undici refuses to forward. */
 const HOP_BY_HOP = new Set([
@@ -97,11 +115,34 @@ async function execute(
     path: loggablePath(head.logPath, url),
   });
 
-  const decision = options.allowList.checkDestination(url.hostname, port);
-  if (!decision.allowed) {
-    log.warn({ reason: decision.reason }, 'destination refused');
-    stream.reset(new ProtocolError('BRL_STREAM_DESTINATION_REFUSED', decision.reason));
-    return Outcome.refused;
+  let origin = url.origin;
+  let path = `${url.pathname}${url.search}`;
+  let dispatcher = options.dispatcher;
+  let headers = requestHeaders(head.headers);
+  if (url.hostname === KUBERNETES_API_HOST) {
+    const k8s = options.kubernetes;
+    const refusal = !k8s
+      ? `This agent does not speak for a Kubernetes cluster: start it with BOREALIS_KUBERNETES=in-cluster (in a pod) or BOREALIS_KUBERNETES=kubeconfig:PATH`
+      : !KUBERNETES_PATHS.test(url.pathname) || url.pathname.includes('/../')
+        ? `Only the Kubernetes API (/api, /apis, /version) is reachable through ${KUBERNETES_API_HOST}; ${url.pathname.slice(0, 100)} is not`
+        : undefined;
+    if (refusal || !k8s) {
+      log.warn({ reason: refusal }, 'destination refused');
+      stream.reset(new ProtocolError('BRL_STREAM_DESTINATION_REFUSED', refusal ?? 'refused'));
+      return Outcome.refused;
+    }
+    origin = k8s.server.origin;
+    path = `${k8s.server.pathname.replace(/\/+$/, '')}${url.pathname}${url.search}`;
+    dispatcher = k8s.dispatcher;
+    headers = requestHeaders(head.headers.filter(([name]) => !KUBERNETES_DROPPED.test(name)));
+    for (const [name, value] of k8s.authHeaders()) headers.push(name, value);
+  } else {
+    const decision = options.allowList.checkDestination(url.hostname, port);
+    if (!decision.allowed) {
+      log.warn({ reason: decision.reason }, 'destination refused');
+      stream.reset(new ProtocolError('BRL_STREAM_DESTINATION_REFUSED', decision.reason));
+      return Outcome.refused;
+    }
   }
 
   const abort = new AbortController();
@@ -116,7 +157,6 @@ async function execute(
         }, head.timeoutMs)
       : undefined;
 
-  const headers = requestHeaders(head.headers);
   const method = head.method.toUpperCase();
   // GET and HEAD carry a body only when the caller said so; otherwise undici would send a chunked
   // GET, which many servers reject. The (empty) tunnel body is still consumed.
@@ -127,9 +167,9 @@ async function execute(
   let responded = false;
   let bytes = 0;
   try {
-    const res = await options.dispatcher.request({
-      origin: url.origin,
-      path: `${url.pathname}${url.search}`,
+    const res = await dispatcher.request({
+      origin,
+      path,
       method: head.method,
       headers,
       // Through an iterator that does not destroy the tunnel body when undici stops reading:

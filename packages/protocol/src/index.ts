@@ -44,6 +44,7 @@ export {
   AGENT_CONNECT_PATH,
   AgentFeatures,
   AgentHeaders,
+  KUBERNETES_API_HOST,
   PROTOCOL_VERSION,
   parseAgentFeatures,
   parseOfferedVersions,

@@ -58,3 +58,11 @@ export function parseOfferedVersions(header: string | undefined): number[] {
     .filter((s) => s.startsWith(SUBPROTOCOL_PREFIX))
     .map((s) => Number(s.slice(SUBPROTOCOL_PREFIX.length)));
 }
+
+/**
+ * The virtual destination through which the control plane addresses the Kubernetes API of the
+ * cluster an agent runs in (`https://kubernetes.borealis.invalid/apis/apps/v1/...`). The agent
+ * maps it to its own API server and adds its own credentials, which never leave the cluster.
+ * `.invalid` (RFC 2606) never resolves, so the name cannot collide with a real host.
+ */
+export const KUBERNETES_API_HOST = 'kubernetes.borealis.invalid';
