@@ -183,12 +183,15 @@ function stepEnvironment(
       }
       if (env.rolloutDeadlineAt !== undefined && ctx.now >= env.rolloutDeadlineAt && !awaitingPerson(env)) {
         const t = spec.deploymentConfig.timeout;
+        const last = Object.values(env.items).find(
+          (i) => i.kind === 'driver' && i.status === 'running',
+        )?.message;
         startRollback(
           ctx,
           env,
           {
             status: 'ROLLED_BACK',
-            message: `the rollout took longer than deploymentConfig.timeout (${t.duration} ${t.unit}); rolled back`,
+            message: `the rollout took longer than deploymentConfig.timeout (${t.duration} ${t.unit})${last ? ` (last seen: ${last})` : ''}; rolled back`,
           },
           target,
         );
@@ -244,6 +247,13 @@ function stepEnvironment(
       progressItem(ctx, env, planned, item, opts);
       if (isDone(item))
         finish(ctx, env, env.outcome?.status ?? 'ROLLED_BACK', env.outcome?.message ?? 'rolled back');
+      else if (item.status === 'failed')
+        finish(
+          ctx,
+          env,
+          'FAILED',
+          `${env.outcome?.message ?? 'rolling back'}; the rollback failed too, so ${env.name} may run a mix of versions: ${item.message ?? 'no reason given'}`,
+        );
       return;
     }
     case Phase.done:

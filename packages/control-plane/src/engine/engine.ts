@@ -25,7 +25,7 @@ import type { JudgmentOutcome, MetricJudge } from './metric-provider.js';
 import { WakeScheduler } from './scheduler.js';
 import { createSimulatedDriver } from './simulated-driver.js';
 import { buildView, type DeploymentSummary, type DeploymentView, summaryOf } from './status-view.js';
-import type { TargetDriver } from './target-driver.js';
+import { type StoredSpec, type TargetDriver, TargetDriverError } from './target-driver.js';
 import { type DeploymentStatus, type Effect, type EngineEvent, type Facts, isFinal } from './types.js';
 
 export interface EngineOptions {
@@ -62,6 +62,8 @@ export interface StartInput {
   source?: string;
   tokenId?: string | null;
   fileName?: string;
+  /** Contents of the deploy file's `manifests[].path` files, keyed by the path as written. */
+  manifestFiles?: Record<string, string>;
 }
 
 export interface StoredEvent {
@@ -202,6 +204,8 @@ export function createEngine(options: EngineOptions): Engine {
       now: clock(),
       webhookRun: (env, loc) => live.runs.get(factKey(env, loc)),
       driverDone: (env, loc) => live.driverDone.has(factKey(env, loc)),
+      driverFailure: (env, loc) => live.driverFailed.get(factKey(env, loc)),
+      driverProgress: (env, loc) => live.driverProgress.get(factKey(env, loc)),
       judgment: (env, loc, i) => live.judgments.get(`${factKey(env, loc)}#${i}`),
     };
   }
@@ -295,25 +299,68 @@ export function createEngine(options: EngineOptions): Engine {
       if (!target) continue;
       switch (effect.type) {
         case 'driver': {
-          if (live.inFlight.has(key)) break;
+          if (live.inFlight.has(key) || live.driverDone.has(key) || live.driverFailed.has(key)) break;
           live.inFlight.add(key);
-          try {
-            await driver.apply(
-              {
-                application: live.application,
-                environment: effect.environment,
-                deploymentId: live.id,
-                version: versionOf(live.id),
-                ...(target.account ? { account: target.account } : {}),
-                ...(target.namespace ? { namespace: target.namespace } : {}),
+          const controller = new AbortController();
+          live.driverAborts.set(key, controller);
+          const envState = live.state.environments[effect.environment];
+          const deadlineAt = effect.op.op === 'rollback' ? undefined : envState?.rolloutDeadlineAt;
+          // Driver actions may take minutes (a rollout): they run beside the deployment's queue,
+          // so that people's decisions and cancellations are not held up behind them.
+          const running = Promise.resolve()
+            .then(() =>
+              driver.apply(
+                {
+                  application: live.application,
+                  environment: effect.environment,
+                  deploymentId: live.id,
+                  version: versionOf(live.id),
+                  ...(target.account ? { account: target.account } : {}),
+                  ...(target.namespace ? { namespace: target.namespace } : {}),
+                },
+                effect.op,
+                {
+                  spec: live.spec,
+                  signal: controller.signal,
+                  ...(deadlineAt !== undefined ? { deadlineAt } : {}),
+                  progress: (message) => {
+                    if (controller.signal.aborted || live.driverProgress.get(key) === message) return;
+                    live.driverProgress.set(key, message);
+                    kick(live);
+                  },
+                },
+              ),
+            )
+            .then(
+              (result) => {
+                if (controller.signal.aborted) return;
+                if (result?.message) live.driverProgress.set(key, result.message);
+                live.driverDone.add(key);
               },
-              effect.op,
-            );
-            live.driverDone.add(key);
-            learnt = true;
-          } finally {
-            live.inFlight.delete(key);
-          }
+              (err: unknown) => {
+                if (controller.signal.aborted) return;
+                if (err instanceof TargetDriverError) {
+                  live.driverFailed.set(key, err.message);
+                  return;
+                }
+                logger.warn(
+                  { err, deploymentId: live.id, environment: effect.environment, op: effect.op.op },
+                  'driver action failed; it will be tried again',
+                );
+                setTimeout(() => kick(live), 1_000).unref();
+              },
+            )
+            .finally(() => {
+              live.inFlight.delete(key);
+              if (live.driverAborts.get(key) === controller) live.driverAborts.delete(key);
+              live.pending.delete(running);
+              kick(live);
+            });
+          live.pending.add(running);
+          break;
+        }
+        case 'cancelDriver': {
+          live.driverAborts.get(key)?.abort(new Error('the step was stopped'));
           break;
         }
         case 'startWebhook': {
@@ -494,7 +541,12 @@ export function createEngine(options: EngineOptions): Engine {
           { details: { diagnostics: parsed.diagnostics } },
         );
       }
-      const spec: DeploymentSpec = parsed.spec;
+      const spec: StoredSpec = {
+        ...parsed.spec,
+        ...(input.manifestFiles && Object.keys(input.manifestFiles).length > 0
+          ? { manifestFiles: input.manifestFiles }
+          : {}),
+      };
       const kinds = driver.kinds ?? ['kubernetes'];
       if (!kinds.includes(spec.kind)) {
         throw new BorealisError(
@@ -657,9 +709,9 @@ export function createEngine(options: EngineOptions): Engine {
 
     async idle() {
       for (;;) {
-        const pending = [...lives.values()].map((l) => l.queue);
+        const pending = [...lives.values()].flatMap((l) => [l.queue, ...l.pending]);
         await Promise.all(pending);
-        const again = [...lives.values()].some((l) => l.kickPending);
+        const again = [...lives.values()].some((l) => l.kickPending || l.pending.size > 0);
         if (!again) return;
       }
     },
@@ -667,7 +719,8 @@ export function createEngine(options: EngineOptions): Engine {
     async close(closeOptions = {}) {
       closed = true;
       scheduler.close();
-      await Promise.all([...lives.values()].map((l) => l.queue));
+      for (const l of lives.values()) for (const c of l.driverAborts.values()) c.abort(new Error('closing'));
+      await Promise.all([...lives.values()].flatMap((l) => [l.queue, ...l.pending]));
       // Leases keep being renewed meanwhile: what is still in flight is ours until released.
       await closeOptions.beforeRelease?.();
       clearInterval(renewTimer);

@@ -18,7 +18,7 @@ export type {
   MetricJudge,
   QueryVerdict,
 } from './metric-provider.js';
-export { SIMULATED_DRIVER_NAME } from './simulated-driver.js';
+export { createSimulatedDriver, SIMULATED_DRIVER_NAME } from './simulated-driver.js';
 export type {
   AnalysisView,
   DeploymentSummary,
@@ -28,6 +28,15 @@ export type {
   StepView,
   WebhookRunView,
 } from './status-view.js';
-export type { TargetDriver, TargetRef, TargetVersion, TargetView } from './target-driver.js';
+export {
+  type DriverContext,
+  type StoredSpec,
+  type TargetDriver,
+  TargetDriverError,
+  type TargetRef,
+  type TargetVersion,
+  type TargetView,
+} from './target-driver.js';
+export type { DriverOp } from './types.js';
 export type { JudgmentRecord } from './types.js';
 export { DeploymentStatus, isFinal } from './types.js';

@@ -205,9 +205,26 @@ export function progressItem(
         );
       }
       return;
-    case 'driver':
-      if (facts.driverDone(env.name, item.location)) settleItem(ctx, env, planned, item, 'succeeded');
-      else if (step.type === 'driver' || step.type === 'setWeight' || step.type === 'exposeServices') {
+    case 'driver': {
+      const said = facts.driverProgress(env.name, item.location);
+      const failure = facts.driverFailure(env.name, item.location);
+      if (facts.driverDone(env.name, item.location)) {
+        settleItem(ctx, env, planned, item, 'succeeded', said);
+        return;
+      }
+      if (failure !== undefined) {
+        settleItem(ctx, env, planned, item, 'failed', failure);
+        return;
+      }
+      if (said !== undefined && said !== item.message) {
+        item.message = said;
+        emit(ctx, 'item.progress', env.name, {
+          location: item.location,
+          step: describeStep(step),
+          message: said,
+        });
+      }
+      if (step.type === 'driver' || step.type === 'setWeight' || step.type === 'exposeServices') {
         const op =
           step.type === 'driver'
             ? step.op
@@ -217,6 +234,7 @@ export function progressItem(
         ctx.effects.push({ type: 'driver', environment: env.name, location: item.location, op });
       }
       return;
+    }
     case 'analysis':
       if (step.type === 'analysis') progressAnalysis(ctx, env, planned, item, step, opts);
       return;
@@ -335,6 +353,8 @@ export function cancelItem(
   if (isSettled(item)) return;
   if (item.kind === 'webhook')
     ctx.effects.push({ type: 'cancelWebhook', environment: env.name, location: item.location, reason });
+  if (item.kind === 'driver')
+    ctx.effects.push({ type: 'cancelDriver', environment: env.name, location: item.location });
   item.status = 'cancelled';
   item.finishedAt = ctx.now;
   delete item.awaiting;

@@ -1,7 +1,7 @@
-import type { DeploymentSpec } from '../deployfile/index.js';
 import type { DeploymentEnvironmentRow, DeploymentRow } from '../store/index.js';
 import type { WebhookRun } from '../webhooks/types.js';
 import type { JudgmentOutcome } from './metric-provider.js';
+import type { StoredSpec } from './target-driver.js';
 import {
   type DeploymentState,
   type DeploymentStatus,
@@ -18,7 +18,7 @@ import {
 export interface LiveDeployment {
   id: string;
   application: string;
-  spec: DeploymentSpec;
+  spec: StoredSpec;
   context: Record<string, string>;
   createdBy: string;
   createdAt: number;
@@ -32,6 +32,14 @@ export interface LiveDeployment {
   written: Map<string, string>;
   runs: Map<string, WebhookFact>;
   driverDone: Set<string>;
+  /** Driver actions that failed for good, with the driver's message. */
+  driverFailed: Map<string, string>;
+  /** The latest progress line (or final line) of each driver action. */
+  driverProgress: Map<string, string>;
+  /** Driver actions in flight, to stop them when their step is cancelled. */
+  driverAborts: Map<string, AbortController>;
+  /** Work running outside the queue (driver actions), which `idle()` waits for too. */
+  pending: Set<Promise<unknown>>;
   judgments: Map<string, JudgmentOutcome>;
   inFlight: Set<string>;
   /** Serialises everything done to this deployment. */
@@ -69,7 +77,7 @@ export function liveFromRows(
   envRows: DeploymentEnvironmentRow[],
   seq: number,
 ): LiveDeployment {
-  const spec = JSON.parse(row.spec) as DeploymentSpec;
+  const spec = JSON.parse(row.spec) as StoredSpec;
   const top = JSON.parse(row.state) as Omit<DeploymentState, 'environments'>;
   const environments: Record<string, EnvironmentState> = {};
   const written = new Map<string, string>();
@@ -91,6 +99,10 @@ export function liveFromRows(
     written,
     runs: new Map(),
     driverDone: new Set(),
+    driverFailed: new Map(),
+    driverProgress: new Map(),
+    driverAborts: new Map(),
+    pending: new Set(),
     judgments: new Map(),
     inFlight: new Set(),
     queue: Promise.resolve(),

@@ -1,4 +1,4 @@
-import type { DeploymentKind } from '../deployfile/index.js';
+import type { DeploymentKind, DeploymentSpec } from '../deployfile/index.js';
 import type { DriverOp } from './types.js';
 
 /** Which rollout a driver action belongs to. */
@@ -18,12 +18,47 @@ export interface TargetVersion {
   /** Share of traffic, 0..100. */
   weight: number;
   role: 'active' | 'canary' | 'preview';
+  /** Drivers that run pods: desired and available replicas of this version, and its workloads. */
+  replicas?: number;
+  availableReplicas?: number;
+  workloads?: string[];
 }
 
 export interface TargetView {
   driver: string;
   versions: TargetVersion[];
   exposedServices: string[];
+  /** Where it runs (a driver's words: `namespace shop through agent prod-eu`). */
+  location?: string;
+}
+
+/** The deploy file as the engine stored it: the spec, plus the manifest files the client sent. */
+export type StoredSpec = DeploymentSpec & {
+  /** Contents of `manifests[].path` entries, read by the client next to the deploy file. */
+  manifestFiles?: Record<string, string>;
+};
+
+/** What an action may need beyond the target: the deploy file, time, cancellation, progress. */
+export interface DriverContext {
+  spec: StoredSpec;
+  /** Aborted when the step is no longer wanted (the environment rolls back, is cancelled). */
+  signal: AbortSignal;
+  /** When the rollout must be done (`deploymentConfig.timeout`); absent for a rollback. */
+  deadlineAt?: number;
+  /** Progress for people (`web: 2/4 available`); the engine shows the latest on the step. */
+  progress(message: string): void;
+}
+
+/**
+ * A failure the driver cannot fix by trying again (a forbidden namespace, an invalid manifest):
+ * the step fails with this message, in the API's own words and with what to do. Any other error
+ * is treated as transient and the action is tried again.
+ */
+export class TargetDriverError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TargetDriverError';
+  }
 }
 
 /**
@@ -37,7 +72,9 @@ export interface TargetDriver {
    * kind is refused at start with one error that says so.
    */
   readonly kinds?: readonly DeploymentKind[];
-  apply(target: TargetRef, op: DriverOp): Promise<void>;
+  /** Resolves when done, optionally with a line for people; rejects as described above. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: the simulated driver's actions return nothing.
+  apply(target: TargetRef, op: DriverOp, context?: DriverContext): Promise<void | { message?: string }>;
   /** What runs in an environment now, for the status view. */
   describe(application: string, environment: string): Promise<TargetView | undefined>;
 }

@@ -102,6 +102,7 @@ export type Effect =
   | { type: 'startWebhook'; environment: string; location: string; step: RunWebhookStep }
   | { type: 'cancelWebhook'; environment: string; location: string; reason: string }
   | { type: 'driver'; environment: string; location: string; op: DriverOp }
+  | { type: 'cancelDriver'; environment: string; location: string }
   | {
       type: 'judge';
       environment: string;
@@ -132,6 +133,7 @@ export interface Facts {
   now: number;
   webhookRun(environment: string, location: string): WebhookFact | undefined;
   driverDone(environment: string, location: string): boolean;
+  | { type: 'cancelDriver'; environment: string; location: string }
   /** The verdict of judgment run `index`, once the metric judge has given it. */
   judgment(environment: string, location: string, index: number): JudgmentOutcome | undefined;
 }
