@@ -46,6 +46,8 @@ export interface ControlPlaneOptions {
   logLevel?: string;
   /** SIGTERM/SIGINT: how long the drain may take before the process exits anyway. */
   shutdownGraceMs?: number;
+  /** Where versions run: `auto` (Kubernetes for targets whose account is a Kubernetes agent), `kubernetes`, `simulated`. */
+  targetDriver?: string;
 }
 
 export interface CompiledOptions {
@@ -72,6 +74,7 @@ export interface CompiledOptions {
   streamWindowBytes: number;
   logLevel: string;
   shutdownGraceMs: number;
+  targetDriver: 'auto' | 'kubernetes' | 'simulated';
 }
 
 export const Defaults = {
@@ -158,6 +161,7 @@ export function optionsFromEnv(env: Env = process.env): ControlPlaneOptions {
   set(o, 'streamWindowBytes', int('BOREALIS_STREAM_WINDOW'));
   set(o, 'logLevel', str('BOREALIS_LOG_LEVEL'));
   set(o, 'shutdownGraceMs', dur('BOREALIS_SHUTDOWN_GRACE'));
+  set(o, 'targetDriver', str('BOREALIS_TARGET_DRIVER'));
   return o;
 }
 
@@ -214,6 +218,13 @@ export function compileOptions(o: ControlPlaneOptions): CompiledOptions {
     if (!(v >= 1)) throw configError(name, v, 'a number of at least 1');
     return v;
   };
+  const targetDriver = o.targetDriver ?? 'auto';
+  if (targetDriver !== 'auto' && targetDriver !== 'kubernetes' && targetDriver !== 'simulated')
+    throw configError(
+      'BOREALIS_TARGET_DRIVER',
+      targetDriver,
+      'auto (Kubernetes where the account is a Kubernetes agent), kubernetes, or simulated',
+    );
   return {
     host: o.host ?? Defaults.host,
     port,
@@ -241,6 +252,7 @@ export function compileOptions(o: ControlPlaneOptions): CompiledOptions {
     streamWindowBytes: window,
     logLevel: o.logLevel ?? Defaults.logLevel,
     shutdownGraceMs: o.shutdownGraceMs ?? Defaults.shutdownGraceMs,
+    targetDriver,
   };
 }
 

@@ -9,5 +9,6 @@ export type {
   StepView,
 } from './engine/index.js';
 export { BorealisError, ErrorCatalogue, type ErrorCode, isBorealisError } from './errors.js';
+export { type EnvironmentPlan, formatPlan, type PlannedCall, planDeployment } from './kubernetes/index.js';
 export type { AgentGroup, Dispatcher, DispatchRequest, DispatchResponse } from './relay/index.js';
 export { type ControlPlane, type CreateControlPlaneOptions, createControlPlane } from './server.js';

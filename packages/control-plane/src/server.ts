@@ -18,8 +18,9 @@ import { type AuditLog, createAuditLog, registerAuditRoutes } from './audit/inde
 import { type Cluster, type ClusterBus, createCluster } from './cluster/index.js';
 import { type CompiledOptions, type ControlPlaneOptions, compileOptions } from './config.js';
 import { createDrainSignal, type DrainSignal } from './drain.js';
-import { createEngine, type Engine } from './engine/index.js';
+import { createEngine, createSimulatedDriver, type Engine } from './engine/index.js';
 import { BorealisError } from './errors.js';
+import { createDriverChoice, createKubernetesDriver } from './kubernetes/index.js';
 import { createMetricsService, type MetricsService } from './metrics/index.js';
 import { CredentialGuard, createAgentUpgradeHandler, RelayHub } from './relay/index.js';
 import { createSecretsRepository, loadSecretKey, type SecretsRepository } from './secrets/index.js';
@@ -211,9 +212,22 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
   });
   // A run settled here may belong to a deployment another replica drives: wake it.
   webhooks.onSettled((run) => cluster.wake(run.deploymentId, run.id));
+  const driver = createDriverChoice({
+    mode: options.targetDriver,
+    kubernetes: createKubernetesDriver({
+      db: store.db,
+      dispatcher: hub,
+      logger: logger.child({ component: 'kubernetes' }),
+    }),
+    simulated: createSimulatedDriver(store.db),
+    db: store.db,
+    dispatcher: hub,
+    logger: logger.child({ component: 'engine' }),
+  });
   const engine = createEngine({
     store,
     webhooks,
+    driver,
     replicaId,
     leaseMs: options.leaseMs,
     ...(clustered ? { peers: cluster.peers } : {}),

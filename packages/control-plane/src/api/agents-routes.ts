@@ -1,3 +1,4 @@
+import { KUBERNETES_API_HOST } from '@borealis/protocol';
 import type { FastifyInstance } from 'fastify';
 import { BorealisError } from '../errors.js';
 import type { RelayHub } from '../relay/index.js';
@@ -70,12 +71,19 @@ export function registerAgentRoutes(app: FastifyInstance, deps: { hub: RelayHub 
       if (body !== undefined && bodyBase64 !== undefined) {
         throw new BorealisError('BRL_ERR_BAD_REQUEST', 'Give either body or bodyBase64, not both');
       }
+      let parsed: URL;
       try {
-        new URL(url);
+        parsed = new URL(url);
       } catch {
         throw new BorealisError(
           'BRL_ERR_BAD_REQUEST',
           `url ${JSON.stringify(url)} is not an absolute URL such as http://ci.internal:8080/health`,
+        );
+      }
+      if (parsed.hostname.toLowerCase() === KUBERNETES_API_HOST) {
+        throw new BorealisError(
+          'BRL_ERR_BAD_REQUEST',
+          `${KUBERNETES_API_HOST} is reserved for the Kubernetes driver (the agent adds its cluster credentials there); probe other destinations`,
         );
       }
       const started = performance.now();

@@ -47,9 +47,16 @@ export function registerDeploymentRoutes(
   }
 
   app.post('/api/v1/deployments', { config: { permission: 'deploy' } }, async (req, reply) => {
-    const { deployFile, context } = readStartBody(req.body);
+    const { deployFile, context, manifestFiles } = readStartBody(req.body);
     const { who, source, tokenId } = actorOf(req);
-    const started = await engine.start({ deployFile, context, createdBy: who, source, tokenId });
+    const started = await engine.start({
+      deployFile,
+      context,
+      createdBy: who,
+      source,
+      tokenId,
+      ...(manifestFiles ? { manifestFiles } : {}),
+    });
     return reply.status(202).send(started);
   });
 
@@ -224,10 +231,36 @@ async function streamEvents(
   if (view && isFinal(view.status) && !ended) end();
 }
 
-function readStartBody(body: unknown): { deployFile: string; context: Record<string, string> } {
+function readStartBody(body: unknown): {
+  deployFile: string;
+  context: Record<string, string>;
+  manifestFiles?: Record<string, string>;
+} {
   if (typeof body === 'string') return { deployFile: body, context: {} };
   if (body && typeof body === 'object' && typeof (body as { deployFile?: unknown }).deployFile === 'string') {
-    const { deployFile, context } = body as { deployFile: string; context?: unknown };
+    const { deployFile, context, manifestFiles } = body as {
+      deployFile: string;
+      context?: unknown;
+      manifestFiles?: unknown;
+    };
+    let files: Record<string, string> | undefined;
+    if (manifestFiles !== undefined) {
+      if (typeof manifestFiles !== 'object' || manifestFiles === null || Array.isArray(manifestFiles))
+        throw new BorealisError(
+          'BRL_ERR_BAD_REQUEST',
+          'manifestFiles must be an object of manifest paths (as the deploy file writes them) to file contents',
+        );
+      files = Object.create(null) as Record<string, string>;
+      for (const [k, v] of Object.entries(manifestFiles as Record<string, unknown>)) {
+        if (typeof v !== 'string')
+          throw new BorealisError(
+            'BRL_ERR_BAD_REQUEST',
+            `manifestFiles[${JSON.stringify(k)}] must be the file's text`,
+          );
+        files[k] = v;
+      }
+      files = { ...files };
+    }
     if (
       context !== undefined &&
       (typeof context !== 'object' || context === null || Array.isArray(context))
@@ -241,7 +274,7 @@ function readStartBody(body: unknown): { deployFile: string; context: Record<str
       }
       ctx[k] = String(v);
     }
-    return { deployFile, context: { ...ctx } };
+    return { deployFile, context: { ...ctx }, ...(files ? { manifestFiles: files } : {}) };
   }
   throw new BorealisError(
     'BRL_ERR_BAD_REQUEST',

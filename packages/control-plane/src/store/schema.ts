@@ -27,6 +27,35 @@ export interface Database {
   webhook_callback_tokens: WebhookCallbackTokensTable;
   cluster_settings: ClusterSettingsTable;
   metric_providers: MetricProvidersTable;
+  target_drivers: TargetDriversTable;
+  kubernetes_rollouts: KubernetesRolloutsTable;
+  kubernetes_accounts: KubernetesAccountsTable;
+}
+
+/** Which driver an environment of a deployment uses, chosen at its first action. */
+export interface TargetDriversTable {
+  deployment_id: string;
+  environment: string;
+  application: string;
+  driver: string;
+  /** Why this driver (for the status view): `account prod-eu is a Kubernetes agent`. */
+  reason: string;
+  created_at: number;
+}
+
+export interface KubernetesRolloutsTable {
+  deployment_id: string;
+  environment: string;
+  application: string;
+  /** The Kubernetes driver's record of one rollout, as JSON (kubernetes/rollout-record.ts). */
+  state: string;
+  updated_at: number;
+}
+
+/** Agent identifiers that answered as Kubernetes agents: they stay Kubernetes targets. */
+export interface KubernetesAccountsTable {
+  identifier: string;
+  seen_at: number;
 }
 
 export interface ApiTokensTable {

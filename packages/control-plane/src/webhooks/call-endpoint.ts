@@ -1,3 +1,4 @@
+import { KUBERNETES_API_HOST } from '@borealis/protocol';
 import { Agent, request as undiciRequest } from 'undici';
 import { BorealisError, type ErrorCode, isBorealisError } from '../errors.js';
 import type { Dispatcher } from '../relay/index.js';
@@ -77,6 +78,13 @@ export function createAgentCaller(dispatcher: Dispatcher) {
   return {
     async call(agentIdentifier: string, call: OutgoingCall, opts: CallOptions): Promise<EndpointAnswer> {
       try {
+        if (isKubernetesVirtualHost(call.url)) {
+          // Only the Kubernetes driver addresses the cluster's API, with the agent's credentials.
+          throw new BorealisError(
+            'BRL_ERR_AGENT_REFUSED',
+            `${KUBERNETES_API_HOST} is reserved for the Kubernetes driver; a webhook cannot call it`,
+          );
+        }
         const res = await dispatcher.dispatch(agentIdentifier, {
           method: call.method,
           url: call.url,
@@ -232,4 +240,12 @@ function errorCode(err: unknown): string | undefined {
   if (typeof code === 'string') return code;
   const cause = (err as { cause?: unknown }).cause;
   return cause === undefined ? undefined : errorCode(cause);
+}
+
+function isKubernetesVirtualHost(url: string): boolean {
+  try {
+    return new URL(url).hostname.toLowerCase() === KUBERNETES_API_HOST;
+  } catch {
+    return false;
+  }
 }

@@ -1,0 +1,11 @@
+/**
+ * The `kubernetes` target driver: the deploy file's manifests applied (server-side apply, field
+ * manager `borealis`) through the agent that lives in the cluster, rollouts watched to the end,
+ * canary and blue/green as two Deployments side by side, rollback to what was there before; the
+ * choice of driver per environment; and `deploy plan`, which prints what the driver would send.
+ */
+export { createKubernetesApi, type KubernetesApi, KubernetesApiError } from './api-client.js';
+export { createDriverChoice, TARGET_DRIVER_MODES, type TargetDriverMode } from './driver-choice.js';
+export { createKubernetesDriver, KUBERNETES_DRIVER_NAME, type RolloutRecord } from './kubernetes-driver.js';
+export { FIELD_MANAGER, type KubeObject, ManifestError } from './objects.js';
+export { type EnvironmentPlan, formatPlan, type PlannedCall, planDeployment } from './plan.js';
