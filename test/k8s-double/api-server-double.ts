@@ -392,7 +392,6 @@ export async function startApiServerDouble(options: ApiServerDoubleOptions): Pro
       );
     if (expected !== undefined && !existing)
       throw new Status(404, 'NotFound', `${t.resource} "${name}" not found`, { name, kind: t.resource });
-    validate(t, applied, existing);
     const appliedLeaves = leaves(applied);
     const current: Obj = existing
       ? structuredClone(existing.object)
@@ -437,6 +436,8 @@ export async function startApiServerDouble(options: ApiServerDoubleOptions): Pro
       if (!ownedElsewhere) unsetPath(current, JSON.parse(path));
     }
     for (const [path, value] of appliedLeaves) setPath(current, JSON.parse(path), value);
+    // As the API server does: the merged result is what must be valid.
+    validate(t, current, existing);
     owners.set(manager, new Set(appliedLeaves.keys()));
     const stored: Stored = existing ?? { type: t, namespace: ns, name, object: current, owners };
     stored.object = current;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { KubernetesCredentials } from './kubernetes-credentials.js';
+import { LogMessages } from './log-messages.js';
 
 /** What the Borealis driver does in a namespace; the Role in deploy/kubernetes/ grants exactly this. */
 export const REQUIRED_PERMISSIONS: ReadonlyArray<{
@@ -146,17 +147,24 @@ export function logKubernetesAccess(logger: Logger, report: KubernetesAccessRepo
   };
   if (report.error) {
     logger.error(
-      { ...fields, error: report.error },
-      'kubernetes access: the API server did not answer; deployments through this agent will fail until it does (check BOREALIS_KUBERNETES and the network policy)',
+      {
+        ...fields,
+        error: report.error,
+        hint: 'the API server did not answer; deployments through this agent fail until it does (check BOREALIS_KUBERNETES and network policies)',
+      },
+      LogMessages.kubernetesAccess,
     );
     return;
   }
-  if (can.length === 0) {
+  if (Object.keys(cannot).length > 0) {
     logger.warn(
-      fields,
-      'kubernetes access: this agent can deploy in no namespace; bind the Role in deploy/kubernetes/rbac.yaml to its service account in each namespace it deploys to',
+      {
+        ...fields,
+        hint: `bind the Role in deploy/kubernetes/rbac.yaml to this agent's service account in each namespace it deploys to${can.length === 0 ? ' (it can deploy nowhere now)' : ''}`,
+      },
+      LogMessages.kubernetesAccess,
     );
     return;
   }
-  logger.info(fields, 'kubernetes access');
+  logger.info(fields, LogMessages.kubernetesAccess);
 }

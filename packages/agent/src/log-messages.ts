@@ -11,4 +11,10 @@ export const LogMessages = {
   disconnected: 'disconnected',
   /** Drain complete, tunnel closed. */
   drained: 'drained',
+  /**
+   * BOREALIS_KUBERNETES: where the agent can deploy, checked once at start; fields `server`,
+   * `canActIn` (namespaces), `cannotActIn` (namespace → missing permissions), `hint`; warn or
+   * error level when something is missing.
+   */
+  kubernetesAccess: 'kubernetes access',
 } as const;

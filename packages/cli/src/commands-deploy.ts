@@ -1,11 +1,13 @@
-import { readFileSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import {
   type DeploymentSummary,
   type DeploymentView,
   type Diagnostic,
   formatDiagnostics,
+  formatPlan,
   parseDeployFile,
+  planDeployment,
 } from '@borealis/control-plane';
 import type { Command } from 'commander';
 import { type Cli, offline, type RunContext } from './cli.js';
@@ -44,6 +46,44 @@ export function registerDeployCommands(program: Command, cli: Cli): void {
           const errors = diagnostics.filter((d) => d.severity === 'error').length;
           if (errors) throw new CliError(`${file}: ${errors} error(s)`, 1);
           ctx.out(`${file}: valid${diagnostics.length ? ` (${diagnostics.length} warning(s))` : ''}`);
+        }),
+      ),
+  );
+
+  offline(
+    deploy
+      .command('plan')
+      .description(
+        'print, without changing anything, the Kubernetes objects and API calls the kubernetes driver would make for each environment (pipe to kubectl apply --dry-run=server -f -; -o json for tools)',
+      )
+      .requiredOption('-f, --file <file>', 'the deploy file')
+      .option('-e, --env <environment>', 'only this environment')
+      .action(
+        cli.run((ctx) => {
+          const file = ctx.opts.file as string;
+          const text = readDeployFile(file);
+          const parsed = parseDeployFile(text, { fileName: file });
+          const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
+          if (!parsed.spec || errors.length) {
+            ctx.out(formatDiagnostics(parsed.diagnostics, file));
+            throw new CliError(`${file}: ${errors.length} error(s); nothing to plan`, 1);
+          }
+          const manifestFiles = readManifestFiles(file, text);
+          let plans = planDeployment({ ...parsed.spec, manifestFiles });
+          const env = ctx.opts.env as string | undefined;
+          if (env !== undefined) {
+            plans = plans.filter((p) => p.environment === env);
+            if (plans.length === 0)
+              throw new CliError(
+                `${file} has no environment ${env}; it has ${Object.keys(parsed.spec.targets).join(', ')}`,
+                2,
+              );
+          }
+          const format = ctx.format();
+          if (format === 'table') ctx.out(formatPlan(plans));
+          else ctx.print({ environments: plans }, () => formatPlan(plans));
+          if (plans.some((p) => p.error))
+            throw new CliError('some environments cannot be planned (see ERROR above)', 1);
         }),
       ),
   );
@@ -203,6 +243,35 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/**
+ * The files the deploy file's `manifests[].path` entries name, read relative to the deploy file:
+ * the control plane cannot read the user's disk, so they travel with the deploy file.
+ */
+function readManifestFiles(file: string, text: string): Record<string, string> {
+  const parsed = parseDeployFile(text, { fileName: file });
+  const files: Record<string, string> = {};
+  for (const m of parsed.spec?.manifests ?? []) {
+    if (!('path' in m) || m.path in files) continue;
+    const where = isAbsolute(m.path) ? m.path : resolve(dirname(file), m.path);
+    try {
+      // A folder stands for its YAML files, in name order, as one multi-document stream.
+      files[m.path] = statSync(where).isDirectory()
+        ? readdirSync(where)
+            .filter((f) => /\.ya?ml$/i.test(f))
+            .sort()
+            .map((f) => readFileSync(resolve(where, f), 'utf8'))
+            .join('\n---\n')
+        : readFileSync(where, 'utf8');
+    } catch (err) {
+      throw new CliError(
+        `${file}: manifests path ${m.path} cannot be read (${where}): ${(err as Error).message}`,
+        2,
+      );
+    }
+  }
+  return files;
+}
+
 function readDeployFile(file: string): string {
   try {
     return readFileSync(file, 'utf8');
@@ -218,7 +287,12 @@ async function startDeployment(
   fileName: string,
 ): Promise<{ deploymentId: string; status: string }> {
   try {
-    return await ctx.api('POST', '/api/v1/deployments', { deployFile, context });
+    const manifestFiles = readManifestFiles(fileName, deployFile);
+    return await ctx.api('POST', '/api/v1/deployments', {
+      deployFile,
+      context,
+      ...(Object.keys(manifestFiles).length ? { manifestFiles } : {}),
+    });
   } catch (err) {
     // Show a bad file the way `deploy validate` does, with line and column.
     const local = parseDeployFile(deployFile, { fileName });
