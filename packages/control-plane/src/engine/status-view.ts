@@ -179,7 +179,7 @@ export async function buildView(
       target: (await driver.describe(row.application, target.name)) ?? null,
     });
   }
-  return { ...summaryOf(row), driver: driver.name, environments, audit };
+  return { ...summaryOf(row), driver: (await driver.nameFor?.(row.id)) ?? driver.name, environments, audit };
 }
 
 function analysisView(step: AnalysisStep, item: ItemState | undefined): AnalysisView {

@@ -75,6 +75,8 @@ export interface TargetDriver {
   /** Resolves when done, optionally with a line for people; rejects as described above. */
   // biome-ignore lint/suspicious/noConfusingVoidType: the simulated driver's actions return nothing.
   apply(target: TargetRef, op: DriverOp, context?: DriverContext): Promise<void | { message?: string }>;
+  /** The driver a deployment runs on, when it depends on the deployment (the `auto` choice). */
+  nameFor?(deploymentId: string): Promise<string>;
   /** What runs in an environment now, for the status view. */
   describe(application: string, environment: string): Promise<TargetView | undefined>;
 }

@@ -124,6 +124,16 @@ export function createDriverChoice(options: DriverChoiceOptions): TargetDriver {
     async apply(target, op, context) {
       return (await choose(target)).apply(target, op, context);
     },
+    async nameFor(deploymentId) {
+      if (mode !== 'auto') return mode;
+      const rows = await db
+        .selectFrom('target_drivers')
+        .select('driver')
+        .where('deployment_id', '=', deploymentId)
+        .execute();
+      const names = [...new Set(rows.map((r) => r.driver))].sort();
+      return names.length ? names.join('+') : 'auto';
+    },
     async describe(application, environment) {
       const row = await db
         .selectFrom('target_drivers')
