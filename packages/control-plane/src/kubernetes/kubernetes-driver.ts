@@ -1,6 +1,5 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { BlueGreenStrategy } from '../deployfile/index.js';
 import {
   type DriverContext,
   type StoredSpec,
@@ -83,10 +82,32 @@ export function modeOf(spec: StoredSpec, environment: string): RolloutMode {
   return strategy?.type ?? 'replace';
 }
 
-export function blueGreenOf(spec: StoredSpec, environment: string): BlueGreenStrategy | undefined {
+export interface BlueGreenServices {
+  activeService: string;
+  previewService?: string;
+}
+
+/**
+ * A blue/green target's Services: the strategy's, or (as Armory's current guide writes them)
+ * `trafficManagement[].kubernetes[]` for the target.
+ */
+export function blueGreenOf(spec: StoredSpec, environment: string): BlueGreenServices | undefined {
   const target = spec.targets[environment];
   const strategy = target?.strategy ? spec.strategies[target.strategy] : undefined;
-  return strategy?.type === 'blueGreen' ? strategy : undefined;
+  if (strategy?.type !== 'blueGreen') return undefined;
+  const fromTraffic = spec.trafficManagement
+    .filter((t) => !t.targets || t.targets.length === 0 || t.targets.includes(environment))
+    .flatMap((t) => (Array.isArray(t.kubernetes) ? (t.kubernetes as Array<Record<string, unknown>>) : []))
+    .find((k) => typeof k?.activeService === 'string');
+  const activeService = strategy.activeService ?? (fromTraffic?.activeService as string | undefined);
+  const previewService =
+    strategy.previewService ??
+    (typeof fromTraffic?.previewService === 'string' ? fromTraffic.previewService : undefined);
+  if (!activeService)
+    throw new TargetDriverError(
+      `blue/green in ${environment} needs an activeService: set strategies.${target?.strategy}.blueGreen.activeService, or trafficManagement: [{targets: [${environment}], kubernetes: [{activeService: NAME}]}]`,
+    );
+  return { activeService, ...(previewService ? { previewService } : {}) };
 }
 
 /** What one environment's first action applies, given the older versions found in the cluster. */
@@ -95,7 +116,7 @@ export function deployObjects(
   mode: RolloutMode,
   version: string,
   workloads: Workload[],
-  blueGreen: BlueGreenStrategy | undefined,
+  blueGreen: BlueGreenServices | undefined,
 ): KubeObject[] {
   const out: KubeObject[] = [];
   for (const obj of rendered) {

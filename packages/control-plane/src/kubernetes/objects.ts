@@ -1,4 +1,5 @@
 import { parseAllDocuments } from 'yaml';
+import { slugOf } from '../deployfile/index.js';
 import type { StoredSpec } from '../engine/target-driver.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are free-form JSON.
@@ -74,15 +75,8 @@ export function collectionPath(apiVersion: string, kind: string, namespace: stri
 export const describeObject = (obj: KubeObject) =>
   `${obj.kind} ${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
 
-/** A label value from any name: at most 63 of [A-Za-z0-9-_.], starting and ending alphanumeric. */
-export function labelValue(text: string): string {
-  const slug = text
-    .replace(/[^A-Za-z0-9._-]+/g, '-')
-    .replace(/^[^A-Za-z0-9]+/, '')
-    .slice(0, 63)
-    .replace(/[^A-Za-z0-9]+$/, '');
-  return slug || 'unnamed';
-}
+/** A label value from any name (names may be any text; annotations keep them as written). */
+export const labelValue = (text: string): string => slugOf(text);
 
 export interface RenderInput {
   spec: StoredSpec;
