@@ -62,7 +62,7 @@ export function registerDeployCommands(program: Command, cli: Cli): void {
         cli.run((ctx) => {
           const file = ctx.opts.file as string;
           const text = readDeployFile(file);
-          const parsed = parseDeployFile(text, { fileName: file });
+          const parsed = parseDeployFile(text, { fileName: file, baseDir: dirname(resolve(file)) });
           const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
           if (!parsed.spec || errors.length) {
             ctx.out(formatDiagnostics(parsed.diagnostics, file));
