@@ -51,6 +51,8 @@ function driver(analysis: string, verdicts: JudgmentOutcome[]) {
       now,
       webhookRun: () => undefined,
       driverDone: () => true,
+      driverFailure: () => undefined,
+      driverProgress: () => undefined,
       judgment: (_e, _l, i) => known.get(i),
     };
     for (let i = 0; i < 10; i++) {

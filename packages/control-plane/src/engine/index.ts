@@ -37,6 +37,5 @@ export {
   type TargetVersion,
   type TargetView,
 } from './target-driver.js';
-export type { DriverOp } from './types.js';
-export type { JudgmentRecord } from './types.js';
+export type { DriverOp, JudgmentRecord } from './types.js';
 export { DeploymentStatus, isFinal } from './types.js';

@@ -133,7 +133,10 @@ export interface Facts {
   now: number;
   webhookRun(environment: string, location: string): WebhookFact | undefined;
   driverDone(environment: string, location: string): boolean;
-  | { type: 'cancelDriver'; environment: string; location: string }
+  /** Why a driver action failed for good (the API's words), if it did. */
+  driverFailure(environment: string, location: string): string | undefined;
+  /** The latest progress line of a driver action, or the line it finished with. */
+  driverProgress(environment: string, location: string): string | undefined;
   /** The verdict of judgment run `index`, once the metric judge has given it. */
   judgment(environment: string, location: string, index: number): JudgmentOutcome | undefined;
 }
