@@ -275,7 +275,7 @@ describe('text from outside never drives the terminal', () => {
     const list = await cli(s, TEST_TOKEN, ['agents', 'list']);
     expectSafe(list, 'agents list');
     expect(list.stdout).toContain('escape-rna');
-    // A server message that quotes what it was sent (an unknown decision name).
+    // An error that quotes what was typed.
     const bad = await cli(s, TEST_TOKEN, ['deploy', 'status', `x\u001b]0;t\u0007\r`]);
     expect(bad.code).not.toBe(0);
     expectSafe(bad, 'an error answer');
