@@ -398,6 +398,9 @@ export class Dialer {
         if (info.error) {
           attempt.error = `${info.error.code}: ${info.error.message}`;
           log.warn({ code: info.code, error: info.error.code }, 'tunnel failed');
+          // A silent peer cannot answer a closing handshake: without this the socket (and the
+          // redial) would wait for ws's 30 s close timeout.
+          if (info.error.code === 'BRL_PROTO_HEARTBEAT_TIMEOUT') ws.terminate();
         }
       },
     });

@@ -82,6 +82,9 @@ export class AgentSession {
             `closed the agent connection: ${info.error.message}`,
           );
         }
+        // A silent agent cannot answer a closing handshake: drop the socket now rather than at
+        // ws's 30 s close timeout.
+        if (info.error?.code === 'BRL_PROTO_HEARTBEAT_TIMEOUT') ws.terminate();
         options.onClose(this, info.code, info.reason);
       },
     });
