@@ -163,6 +163,33 @@ describe('the web UI in a real browser', () => {
     expect(await row.textContent()).toContain(connection.instanceId);
     expect(await row.textContent()).toContain('connected');
     expect(await page.getByRole('columnheader', { name: 'Agent Identifier' }).count()).toBe(1);
+    // The Credential column names the credential; one that allows identifiers by "*" is flagged.
+    expect(await page.getByRole('columnheader', { name: 'Credential' }).count()).toBe(1);
+    expect(await row.textContent()).toContain('ui-e2e');
+    expect(await row.textContent()).not.toContain('wildcard');
+    const any = await cp.store.agentCredentials.create({ name: 'ui-any', allowedIdentifiers: ['*'] });
+    const wild = startProcess(bins.agent, {
+      env: {
+        BOREALIS_CONTROL_PLANE_URL: cp.url,
+        BOREALIS_AGENT_IDENTIFIER: 'ui-wild',
+        BOREALIS_CLIENT_ID: any.clientId,
+        BOREALIS_CLIENT_SECRET: any.clientSecret,
+        BOREALIS_AGENT_HEALTH_PORT: '0',
+      },
+    });
+    try {
+      const wildRow = page.getByRole('row', { name: /ui-wild/ });
+      await wildRow.waitFor();
+      await expect.poll(() => wildRow.textContent()).toContain('wildcard');
+      expect(
+        await wildRow
+          .getByTitle('The credential allows identifiers by a "*" pattern, not one by one')
+          .count(),
+      ).toBe(1);
+    } finally {
+      await wild.stop();
+    }
+    await until(() => cp.hub.connectionCount === 1, 'the wildcard agent gone');
   });
 
   it('shows a deployment waiting for approval, an API refusal, the mdMessage as text, and Approve finishes it', async () => {
