@@ -613,7 +613,13 @@ function decodeMap(schema: MapSchema, node: Node, path: string, ctx: DecodeConte
     setOwn(out, key, value ?? null);
   }
   if (schema.minEntries && seen.size < schema.minEntries) {
-    ctx.sink.add('BRL_DF_EMPTY_COLLECTION', pos, path, `${path} needs at least ${schema.minEntries} entry`);
+    ctx.sink.add(
+      'BRL_DF_EMPTY_COLLECTION',
+      pos,
+      path,
+      `${path} needs at least ${schema.minEntries} entry`,
+      `add an entry under ${path}: (name: followed by its fields, indented)`,
+    );
   }
   return out;
 }
@@ -679,6 +685,7 @@ function decodeList(
       ownerPos ?? pos,
       path,
       `${path} needs at least ${schema.minItems} item`,
+      `add an item: - <value> on its own line under ${path.replace(/^.*\./, '')}:`,
     );
   }
   return out;
