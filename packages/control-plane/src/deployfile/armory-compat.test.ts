@@ -1,9 +1,9 @@
 /**
  * Issue 13: deploy files written for Armory CD-as-a-Service. The fixtures under
- * test/fixtures/deployfiles/{valid,invalid}/ (20-26, armory-*, lambda-*, yaml-*) pin the verdicts
+ * test/fixtures/deployfiles/{valid,invalid}/ (11, 20-28, armory-*, lambda-*, analysis-*, yaml-*) pin the verdicts
  * and positions; these tests pin what the parsed spec holds, and the checks that need a directory.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -207,5 +207,20 @@ manifests:
 
   it('text without a directory (the API) is not checked for paths', () => {
     expect(parseDeployFile(text).diagnostics).toEqual([]);
+  });
+});
+
+describe('the valid fixtures on disk', () => {
+  it('validate with their directory too: every manifests[].path they name exists beside them', () => {
+    const dir = fileURLToPath(new URL('../../test/fixtures/deployfiles/valid/', import.meta.url));
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(20);
+    for (const f of files) {
+      const { diagnostics } = parseDeployFile(readFileSync(join(dir, f), 'utf8'), { baseDir: dir });
+      expect(
+        diagnostics.filter((d) => d.severity === 'error'),
+        f,
+      ).toEqual([]);
+    }
   });
 });
