@@ -156,6 +156,22 @@ describe('values land safely', () => {
       'BRL_ERR_TEMPLATE_INVALID_URI',
     );
   });
+
+  it('{{armory.preview.<service>}} is the exposed service link; without one it is a missing variable', () => {
+    const withPreview = { ...vars(), armoryPreview: { 'svc-a': 'https://preview.example/p' } };
+    expect(renderUri('{{armory.preview.svc-a}}/smoke', withPreview)).toBe('https://preview.example/p/smoke');
+    expect(renderJsonBody('{"u": "{{ armory.preview.svc-a }}"}', withPreview)).toBe(
+      '{"u": "https://preview.example/p"}',
+    );
+    let caught: unknown;
+    try {
+      renderJsonBody('{"u": "{{armory.preview.other-svc}}"}', withPreview);
+    } catch (err) {
+      caught = err;
+    }
+    expect(isBorealisError(caught, 'BRL_ERR_TEMPLATE_MISSING_VAR')).toBe(true);
+    expect((caught as BorealisError).message).toContain('other-svc');
+  });
 });
 
 describe('strict variables', () => {
