@@ -92,9 +92,11 @@ describe('metric provider routes', () => {
       'secret "prom_token" does not exist yet; queries fail until it does: borealis secrets set prom_token',
     ]);
     expect((await api(cp, 'GET', '/api/v1/metric-providers/prom')).json.agentIdentifier).toBe('prod-rna');
+    // A short timeout: a query waits that long for an agent that is not connected.
     const replaced = await api(cp, 'PUT', '/api/v1/metric-providers/prom', {
       ...body,
       agentIdentifier: 'eu-rna',
+      timeoutSeconds: 1,
     });
     expect(replaced.status).toBe(200);
     const list = await api(cp, 'GET', '/api/v1/metric-providers');
@@ -199,5 +201,6 @@ describe('metric provider routes', () => {
     expect(r.status).toBe(502);
     expect(r.json.error.code).toBe('BRL_ERR_METRIC_UNREACHABLE');
     expect(r.json.error.message).toContain('through agent "eu-rna"');
+    expect(r.json.error.message).toContain('No agent "eu-rna" is connected');
   });
 });

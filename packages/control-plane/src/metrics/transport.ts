@@ -86,15 +86,36 @@ export function createMetricTransport(deps: {
     }
   }
 
+  /**
+   * An agent that is not connected right now (a control plane just restarted, an agent
+   * reconnecting) or busy is waited for, within the query's own time limit; then the run fails
+   * with the relay's message.
+   */
+  async function dispatchPatiently(id: string, req: MetricRequest, opts: SendOptions) {
+    const deadline = Date.now() + opts.timeoutMs;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+      try {
+        return await deps.dispatcher.dispatch(id, {
+          method: 'GET',
+          url: req.url,
+          headers: req.headers,
+          timeoutMs: Math.max(1, deadline - Date.now()),
+          signal: AbortSignal.timeout(Math.max(1, deadline - Date.now()) + 1_000),
+        });
+      } catch (err) {
+        const waitable =
+          isBorealisError(err, 'BRL_ERR_AGENT_NOT_CONNECTED') ||
+          isBorealisError(err, 'BRL_ERR_AGENT_BUSY') ||
+          isBorealisError(err, 'BRL_ERR_RELAY_OVERLOADED');
+        if (!waitable || Date.now() + delay >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
   async function viaAgent(id: string, req: MetricRequest, opts: SendOptions): Promise<MetricAnswer> {
     try {
-      const res = await deps.dispatcher.dispatch(id, {
-        method: 'GET',
-        url: req.url,
-        headers: req.headers,
-        timeoutMs: opts.timeoutMs,
-        signal: AbortSignal.timeout(opts.timeoutMs + 1_000),
-      });
+      const res = await dispatchPatiently(id, req, opts);
       const body = await readCapped(res.body, opts.displayUrl);
       const ct = res.headers.find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? '';
       return {
