@@ -11,7 +11,7 @@ const host = process.argv[2] ?? '127.0.0.1';
 const valuesFile = process.argv[3];
 const port = Number(process.argv[4] ?? 0);
 
-const escape = (v) => String(v).replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
+const escapeLabel = (v) => String(v).replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
 
 function exposition() {
   let series = [];
@@ -27,7 +27,7 @@ function exposition() {
     lines.push(`# TYPE ${name} gauge`);
     for (const s of list) {
       const labels = Object.entries(s.labels ?? {})
-        .map(([k, v]) => `${k}="${escape(v)}"`)
+        .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
         .join(',');
       lines.push(`${name}${labels ? `{${labels}}` : ''} ${s.value}`);
     }
