@@ -32,7 +32,18 @@ beforeAll(async () => {
   k8s = await startApiServerDouble({
     token: K8S_TOKEN,
     host: net.hostAddress,
-    namespaces: ['plan', 'canary', 'bluegreen', 'failing', 'payments'],
+    namespaces: [
+      'plan',
+      'canary',
+      'bluegreen',
+      'failing',
+      'payments',
+      'invalid',
+      'conflict',
+      'smi',
+      'revoked',
+      'cancel',
+    ],
     forbiddenNamespaces: ['payments'],
     neverReady: (image) => image.endsWith(':broken'),
     tickMs: 20,
@@ -453,5 +464,138 @@ strategies:
     );
     expect(message).toContain('deploy/kubernetes/rbac.yaml');
     expect(k8s.list('deployments', 'payments')).toEqual([]);
+  });
+
+  it('an invalid manifest and a field-manager conflict reach the status in the API words, with what to do', async () => {
+    const bad = webManifest('shop:1', 1).replace('labels: { app: web }', 'labels: { app: other }');
+    const invalid = await start(deployFile({ app: 'invalid-shop', namespace: 'invalid', manifests: [bad] }));
+    const i = await waitFor(invalid, (v) => v.status === 'ROLLED_BACK', 'the invalid manifest');
+    expect(i.environments[0]?.message).toContain(
+      '422 Invalid: Deployment.apps "web" is invalid: spec.template.metadata.labels',
+    );
+    expect(i.environments[0]?.message).toContain('kubectl apply --dry-run=server');
+
+    const first = await start(
+      deployFile({ app: 'conflict-shop', namespace: 'conflict', manifests: [webManifest('shop:1', 2)] }),
+    );
+    await waitFor(first, (v) => v.status === 'SUCCEEDED', 'the first version');
+    // Someone scaled it by hand with server-side apply: they own spec.replicas now.
+    k8s.applyAs('kubectl', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: 'conflict' },
+      spec: { replicas: 5 },
+    });
+    const id = await start(
+      deployFile({ app: 'conflict-shop', namespace: 'conflict', manifests: [webManifest('shop:2', 2)] }),
+    );
+    const c = await waitFor(id, (v) => ['ROLLED_BACK', 'FAILED'].includes(v.status), 'the conflict');
+    expect(c.environments[0]?.message).toContain(
+      '409 Conflict: Apply failed with 1 conflict: conflict with "kubectl" using apps/v1: .spec.replicas',
+    );
+    expect(c.environments[0]?.message).toContain('another field manager');
+    expect(k8s.get('deployments', 'conflict', 'web')?.spec.template.spec.containers[0].image).toBe('shop:1');
+  });
+
+  it('a canary with trafficManagement smi splits traffic with a TrafficSplit between per-version Services', async () => {
+    const file = (image: string, withStrategy: boolean) =>
+      deployFile({
+        app: 'smi-shop',
+        namespace: 'smi',
+        manifests: [webManifest(image, 2), service('web')],
+        ...(withStrategy ? { strategy: 'c' } : {}),
+        extra: `strategies:
+  c:
+    canary:
+      steps:
+        - setWeight: { weight: 50 }
+        - pause: { untilApproved: true }
+trafficManagement:
+  - targets: [prod]
+    smi:
+      - rootServiceName: web
+`,
+      });
+    const first = await start(file('shop:1', false));
+    await waitFor(first, (v) => v.status === 'SUCCEEDED', 'the first version');
+    const id = await start(file('shop:2', true));
+    await waitFor(id, (v) => v.status === 'AWAITING_APPROVAL', 'the canary pause');
+    expect(k8s.get('trafficsplits', 'smi', 'web')?.spec).toEqual({
+      service: 'web',
+      backends: [
+        { service: 'web-stable', weight: 50 },
+        { service: 'web-canary', weight: 50 },
+      ],
+    });
+    expect(k8s.get('services', 'smi', 'web-canary')?.spec.selector['borealis.io/version']).toBe(
+      versionOf(id),
+    );
+    expect(k8s.get('services', 'smi', 'web-stable')?.spec.selector['borealis.io/version']).toBe(
+      versionOf(first),
+    );
+    expect((await cli(['deploy', 'approve', id, '--env', 'prod'])).code).toBe(0);
+    await waitFor(id, (v) => v.status === 'SUCCEEDED', 'the canary');
+    expect(k8s.get('trafficsplits', 'smi', 'web')?.spec.backends).toEqual([
+      { service: 'web-stable', weight: 0 },
+      { service: 'web-canary', weight: 100 },
+    ]);
+  });
+
+  it('access revoked during a failing rollout: the rollback fails too, and the environment says both', async () => {
+    const first = await start(
+      deployFile({ app: 'revoked-shop', namespace: 'revoked', manifests: [webManifest('shop:1', 2)] }),
+    );
+    await waitFor(first, (v) => v.status === 'SUCCEEDED', 'the first version');
+    const watches = () =>
+      k8s.requests.filter((r) => r.query.watch === '1' && r.path.includes('/namespaces/revoked/')).length;
+    const before = watches();
+    const broken = webManifest('shop:broken', 2).replace(
+      '  replicas: 2',
+      '  replicas: 2\n  progressDeadlineSeconds: 2',
+    );
+    const id = await start(deployFile({ app: 'revoked-shop', namespace: 'revoked', manifests: [broken] }));
+    await waitFor(
+      id,
+      (v) =>
+        (v.environments[0]?.steps.find((s) => s.location === 'rollout.deploy')?.message ?? '').includes(
+          'updated',
+        ),
+      'the rollout to be watched',
+    );
+    // Revoked once the watch is open (RBAC is checked when a request starts, as the real server does).
+    await until(() => watches() > before, 'the watch of the new rollout');
+    k8s.forbid('revoked');
+    const done = await waitFor(id, (v) => v.status === 'FAILED', 'the failure');
+    const message = done.environments[0]?.message ?? '';
+    // The rollout failed on its own (the API's reason), and the rollback met the revoked access.
+    expect(message, message).toContain('ProgressDeadlineExceeded');
+    expect(message).toContain('the rollback failed too');
+    expect(message).toContain(
+      'cannot get resource "deployments" in API group "apps" in the namespace "revoked"',
+    );
+    expect(message).toContain('may run a mix of versions');
+  });
+
+  it('a cancel while the rollout waits stops the wait and restores the previous version', async () => {
+    const first = await start(
+      deployFile({ app: 'cancel-shop', namespace: 'cancel', manifests: [webManifest('shop:1', 2)] }),
+    );
+    await waitFor(first, (v) => v.status === 'SUCCEEDED', 'the first version');
+    const id = await start(
+      deployFile({ app: 'cancel-shop', namespace: 'cancel', manifests: [webManifest('shop:broken', 2)] }),
+    );
+    await waitFor(
+      id,
+      (v) =>
+        (v.environments[0]?.steps.find((s) => s.location === 'rollout.deploy')?.message ?? '').includes(
+          'updated',
+        ),
+      'the rollout to be watched',
+    );
+    const cancelled = await cli(['deploy', 'cancel', id, '--reason', 'wrong image']);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    const done = await waitFor(id, (v) => v.status === 'CANCELLED', 'the cancel');
+    expect(done.environments[0]?.message).toContain('rolled back');
+    expect(k8s.get('deployments', 'cancel', 'web')?.spec.template.spec.containers[0].image).toBe('shop:1');
   });
 });

@@ -125,6 +125,8 @@ export interface ApiServerDouble {
   list(resource: string, namespace: string): Obj[];
   /** Creates or updates an object as another field manager would (kubectl, an HPA...). */
   applyAs(manager: string, object: Obj): void;
+  /** Revokes the identity's access to a namespace (its RoleBinding deleted). */
+  forbid(namespace: string): void;
   close(): Promise<void>;
 }
 
@@ -893,6 +895,8 @@ export async function startApiServerDouble(options: ApiServerDoubleOptions): Pro
     const timeoutSeconds = Number(url.searchParams.get('timeoutSeconds') ?? '1800');
     record.status = 200;
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    // As the API server does: the answer starts at once, events follow as they happen.
+    res.flushHeaders();
     const matches = (s: Stored) =>
       s.type === t &&
       s.namespace === ns &&
@@ -921,7 +925,7 @@ export async function startApiServerDouble(options: ApiServerDoubleOptions): Pro
       res.end();
     };
     const timer = setTimeout(end, Math.max(1, timeoutSeconds) * 1000);
-    req.on('close', end);
+    // The response's close, not the request's: a request "closes" once its body is read.
     res.on('close', end);
   }
 
@@ -942,6 +946,9 @@ export async function startApiServerDouble(options: ApiServerDoubleOptions): Pro
     list: (resource, namespace) => {
       const t = typeOf(resource);
       return t ? (list(t, namespace, undefined).items as Obj[]) : [];
+    },
+    forbid(namespace) {
+      forbidden.add(namespace);
     },
     applyAs(manager, object) {
       const t = RESOURCES.find((r) => r.kind === object.kind) as ResourceType;

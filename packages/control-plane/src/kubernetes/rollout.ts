@@ -92,18 +92,29 @@ export async function waitForRollout(
       throw new TargetDriverError(
         `Deployment ${namespace}/${name} did not become available within deploymentConfig.timeout (${state.progress})`,
       );
+    let deleted = false;
     await api.watch(
       collection,
       name,
       String(current.metadata.resourceVersion),
       Math.max(1, Math.min(remaining, opts.watchSeconds ?? 300)),
       (type, obj) => {
-        if (type === 'DELETED') return true;
+        if (type === 'DELETED') {
+          deleted = true;
+          return true;
+        }
         state = rolloutState(obj);
         report(state);
         return state.done || state.failed !== undefined;
       },
       opts.signal,
     );
+    // What the watch saw is the answer; only a watch that ended without one reads again.
+    if (state.failed) throw new TargetDriverError(state.failed);
+    if (state.done) return state;
+    if (deleted)
+      throw new TargetDriverError(
+        `Deployment ${namespace}/${name} was deleted while Borealis waited for its rollout (by someone else?)`,
+      );
   }
 }
