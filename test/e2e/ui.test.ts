@@ -282,6 +282,73 @@ webhooks:
     expect(pageErrors).toEqual([]);
   });
 
+  it('works with role-limited tokens: a button the role does not allow shows the 403 naming the role; Decisions show who and why', async () => {
+    needBrowser();
+    const token = async (name: string, roles: string[]) =>
+      (await api<{ token: string }>('POST', '/api/v1/tokens', { name, roles })).json.token;
+    const viewer = await token('ui-viewer', ['viewer']);
+    const approver = await token('ui-approver', ['prod-approvers']);
+    const started = await api<{ deploymentId: string }>(
+      'POST',
+      '/api/v1/deployments',
+      `application: ui-roles
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: ui-roles}}"}]
+targets:
+  prod:
+    constraints:
+      beforeDeployment:
+        - pause:
+            untilApproved: true
+            requiresRoles: [prod-approvers]
+`,
+      'application/yaml',
+    );
+    expect(started.status, JSON.stringify(started.json)).toBe(202);
+    const id = started.json.deploymentId;
+    await until(
+      async () =>
+        (await api<{ status: string }>('GET', `/api/v1/deployments/${id}`)).json.status ===
+        'AWAITING_APPROVAL',
+      'the deployment to wait for approval',
+    );
+    const signIn = async (value: string) => {
+      await page.evaluate((t) => sessionStorage.setItem('borealis.apiToken', t), value);
+      await page.goto(`${cp.url}/ui/#/deployments/${id}`);
+      await expect
+        .poll(() => page.getByRole('heading', { level: 1 }).textContent())
+        .toContain('AWAITING_APPROVAL');
+    };
+
+    // A viewer reads everything, and each refused button says which role it needs.
+    await signIn(viewer);
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await expect
+      .poll(() => page.locator('#env-prod-result').textContent())
+      .toMatch(/Approve failed: .*prod-approvers.*BRL_ERR_FORBIDDEN/);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await expect
+      .poll(() => page.locator('#env-prod-result').textContent())
+      .toMatch(/Cancel failed: .*deployer.*BRL_ERR_FORBIDDEN/);
+    expect((await api<{ status: string }>('GET', `/api/v1/deployments/${id}`)).json.status).toBe(
+      'AWAITING_APPROVAL',
+    );
+
+    // The approver role approves; the Decisions table names who started it and who approved.
+    await signIn(approver);
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await expect
+      .poll(() => page.getByRole('heading', { level: 1 }).textContent(), { timeout: 15_000 })
+      .toContain('SUCCEEDED');
+    const decisions = page.getByRole('region', { name: 'Who decided what, and why' });
+    await expect.poll(() => decisions.textContent()).toContain('ui-approver');
+    const rows = await decisions.getByRole('row').allTextContents();
+    expect(rows.some((r) => r.includes('env') && r.includes('start'))).toBe(true);
+    expect(rows.some((r) => r.includes('ui-approver') && r.includes('approve') && r.includes('prod'))).toBe(
+      true,
+    );
+    expect(pageErrors).toEqual([]);
+  });
+
   it('a token that stops working brings the token prompt back, with the reason', async () => {
     needBrowser();
     await page.evaluate(() => sessionStorage.setItem('borealis.apiToken', 'revoked-token'));
