@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
@@ -6,7 +7,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installErrorHandling } from '../api/error-handling.js';
 import { type ControlPlane, createControlPlane } from '../server.js';
-import { API_PREFIX, installAccessControl } from './index.js';
+import { API_PREFIX, installAccessControl, PUBLIC_ROUTES } from './index.js';
 
 const ADMIN = 'access-admin-token-0123456789';
 
@@ -59,6 +60,37 @@ describe('every API route declares its permission', () => {
     expect(api.length).toBeGreaterThan(15);
     const missing = api.filter((r) => r.permission === undefined).map((r) => `${r.method} ${r.url}`);
     expect(missing, `routes without config.permission: ${missing.join(', ')}`).toEqual([]);
+    // Outside the API too: a route is public by name, or it declares a permission.
+    const others = cp.routes
+      .filter((r) => r.permission === undefined && !PUBLIC_ROUTES.has(r.url))
+      .map((r) => `${r.method} ${r.url}`);
+    expect(others, `routes neither public nor with a permission: ${others.join(', ')}`).toEqual([]);
+  });
+
+  it('a public route is public by the route matched, whatever the path spelling', async () => {
+    for (const path of [
+      '/healthz/../api/v1/tokens',
+      '/callbacks/../api/v1/tokens',
+      '/ui/..%2f..%2fapi/v1/tokens',
+      '/metrics/%2e%2e/api/v1/audit',
+      '/healthzX',
+    ]) {
+      // Raw HTTP: nothing on the client side resolves the dot segments.
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(new URL(cp.url).port), '127.0.0.1', () =>
+          socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+        );
+        let data = '';
+        socket.on('data', (c: Buffer) => {
+          data += c.toString();
+        });
+        socket.on('end', () => resolve(data));
+        socket.on('error', reject);
+      });
+      expect(answer, path).not.toMatch(/"tokens"\s*:/);
+      expect(answer, path).not.toMatch(/"entries"\s*:/);
+      expect(answer.split('\r\n')[0], path).toMatch(/ (401|404) /);
+    }
   });
 
   it('admin-only routes are the ones that change who may do what or hold secrets', () => {

@@ -21,12 +21,22 @@ declare module 'fastify' {
 export const API_PREFIX = '/api/v1/';
 
 /**
- * Paths anyone may call: probes, metrics, callbacks (their token is in the path), the web UI's
- * static files (they hold no data; the API calls the page makes carry the token).
+ * Routes anyone may call, by the pattern the router matched (never by the raw path, so no
+ * spelling of a path can borrow a public route's exemption): probes, metrics, callbacks (their
+ * token is in the path), the web UI's static files (they hold no data; the API calls the page
+ * makes carry the token). Every other route needs a token and a declared permission.
  */
-const PUBLIC_PREFIXES = ['/healthz', '/readyz', '/metrics', '/callbacks/', '/ui/'];
-/** Exact paths anyone may call: redirects to the web UI. */
-const PUBLIC_PATHS = new Set(['/', '/ui']);
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
+  '/',
+  '/ui',
+  '/ui/',
+  '/ui/*',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  '/callbacks/:token/callback',
+  '/callbacks/*',
+]);
 
 export interface RoutePermission {
   method: string;
@@ -62,8 +72,8 @@ export function installAccessControl(
   });
 
   app.addHook('onRequest', async (req: FastifyRequest) => {
-    const path = req.url.split('?')[0] ?? '';
-    if (PUBLIC_PATHS.has(path) || PUBLIC_PREFIXES.some((p) => path === p || path.startsWith(p))) return;
+    const route = req.is404 ? undefined : req.routeOptions.url;
+    if (route !== undefined && PUBLIC_ROUTES.has(route)) return;
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     const identity = m?.[1] ? await deps.verify(m[1]) : null;
@@ -76,14 +86,15 @@ export function installAccessControl(
       );
     }
     req.identity = identity;
-    // An unknown path gets the not-found answer, not a 403 about a permission nobody declared.
-    if (req.is404) return;
+    // An unknown path gets the not-found answer (to a valid token only, so strangers learn
+    // nothing), not a 403 about a permission nobody declared.
+    if (route === undefined) return;
     const permission = req.routeOptions.config.permission;
     if (permission === undefined) {
       throw new BorealisError(
         'BRL_ERR_FORBIDDEN',
-        `${req.method} ${req.routeOptions.url ?? path} declares no permission, so nobody may call it; this is a bug in Borealis: report it`,
-        { details: { route: req.routeOptions.url ?? path } },
+        `${req.method} ${route} declares no permission, so nobody may call it; this is a bug in Borealis: report it`,
+        { details: { route } },
       );
     }
     if (!grants(identity.roles, permission)) throw forbidden(identity, rolesHolding(permission));
