@@ -9,7 +9,7 @@ import { bins, type Proc, startProcess, stopAll, until } from './support/process
  * alone, with the default heartbeat settings on both ends. Asserted by what happens — the agent
  * leaves the list, its call in flight fails as disconnected, the agent logs the heartbeat
  * timeout — never by how long it took; the waits are generous bounds, and the defaults' own
- * bound (≤ 10 s) is checked where they are defined (protocol: log-path-and-heartbeat.test.ts).
+ * bound (≤ 10 s) is checked where they are defined (protocol: log-url-and-heartbeat.test.ts).
  */
 const IDENTIFIER = 'frozen-rna';
 let server: ServerProc;

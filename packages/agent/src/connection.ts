@@ -264,7 +264,7 @@ export class Dialer {
             [AgentHeaders.identifier]: o.identifier,
             [AgentHeaders.instanceId]: o.instanceId,
             [AgentHeaders.version]: this.d.agentVersion,
-            [AgentHeaders.features]: AgentFeatures.logPath,
+            [AgentHeaders.features]: AgentFeatures.logUrl,
           },
           maxPayload: Limits.maxMessageBytes,
           perMessageDeflate: false,

@@ -105,14 +105,15 @@ async function execute(
     return Outcome.badRequest;
   }
   const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-  // Origin and path only: query strings often carry tokens. The control plane sends the path
-  // with its secret-rendered parts masked (`logPath`); without it (an older control plane) the
-  // path is logged as it is.
+  // Host and path only: query strings often carry tokens. The control plane sends the URL with
+  // its secret-rendered parts masked (`logUrl`); without it (an older control plane) host and
+  // path are logged as they are.
+  const shown = shownTarget(head.logUrl, url);
   const log = options.logger.child({
     stream: stream.id,
     method: head.method,
-    host: url.host,
-    path: loggablePath(head.logPath, url),
+    host: shown.host,
+    path: shown.path,
   });
 
   let origin = url.origin;
@@ -139,7 +140,7 @@ async function execute(
   } else {
     const decision = options.allowList.checkDestination(url.hostname, port);
     if (!decision.allowed) {
-      log.warn({ reason: decision.reason }, 'destination refused');
+      log.warn({ reason: shown.hide(decision.reason) }, 'destination refused');
       stream.reset(new ProtocolError('BRL_STREAM_DESTINATION_REFUSED', decision.reason));
       return Outcome.refused;
     }
@@ -199,7 +200,15 @@ async function execute(
     log.info({ status: res.statusCode, bytes, ms: Date.now() - started }, 'request done');
     return Outcome.ok;
   } catch (err) {
-    return fail(stream, log, err, { timedOut, responded, url, port, timeoutMs: head.timeoutMs, options });
+    return fail(stream, log, err, {
+      timedOut,
+      responded,
+      url,
+      port,
+      timeoutMs: head.timeoutMs,
+      options,
+      hide: shown.hide,
+    });
   } finally {
     clearTimeout(timer);
     stream.signal.removeEventListener('abort', onCancel);
@@ -217,6 +226,8 @@ function fail(
     port: number;
     timeoutMs: number;
     options: ExecutorOptions;
+    /** Masks what the control plane marked secret in the host, in what is logged. */
+    hide: (text: string) => string;
   },
 ): OutcomeName {
   const code = (err as { code?: unknown })?.code;
@@ -230,7 +241,7 @@ function fail(
     return disconnected ? Outcome.disconnected : Outcome.cancelled;
   }
   if (err instanceof DestinationRefusedError) {
-    log.warn({ reason: err.message }, 'destination refused');
+    log.warn({ reason: ctx.hide(err.message) }, 'destination refused');
     stream.reset(new ProtocolError('BRL_STREAM_DESTINATION_REFUSED', err.message));
     return Outcome.refused;
   }
@@ -245,7 +256,7 @@ function fail(
     return Outcome.timeout;
   }
   if (code === 'UND_ERR_INVALID_ARG' && !ctx.responded) {
-    log.warn({ code, detail }, 'bad request');
+    log.warn({ code, detail: ctx.hide(detail) }, 'bad request');
     stream.reset(new ProtocolError('BRL_STREAM_BAD_REQUEST', `The request is not valid: ${detail}`));
     return Outcome.badRequest;
   }
@@ -256,7 +267,7 @@ function fail(
     );
     return Outcome.connectFailed;
   }
-  log.warn({ code, detail, responded: ctx.responded }, 'destination failed');
+  log.warn({ code, detail: ctx.hide(detail), responded: ctx.responded }, 'destination failed');
   stream.reset(
     new ProtocolError(
       'BRL_STREAM_UPSTREAM_ERROR',
@@ -266,11 +277,28 @@ function fail(
   return Outcome.upstreamError;
 }
 
-/** Never a query string: a `logPath` that came with one (it should not) is cut at the `?`. */
-function loggablePath(logPath: string | undefined, url: URL): string {
-  const path = logPath ?? url.pathname;
-  const q = path.search(/[?#]/);
-  return q === -1 ? path : path.slice(0, q);
+/**
+ * What to log of the target: host and path from the control plane's `logUrl` (never its query,
+ * should it carry one), or the URL's own when there is none. When the masked host differs from
+ * the real one, `hide` replaces the real host name in messages that are logged.
+ */
+function shownTarget(
+  logUrl: string | undefined,
+  url: URL,
+): { host: string; path: string; hide: (t: string) => string } {
+  if (logUrl === undefined) return { host: url.host, path: url.pathname, hide: (t) => t };
+  let shown: URL | undefined;
+  try {
+    shown = new URL(logUrl);
+  } catch {
+    shown = undefined;
+  }
+  const hostname = shown?.hostname ?? '****';
+  return {
+    host: shown?.host ?? '****',
+    path: shown?.pathname ?? '/****',
+    hide: hostname === url.hostname ? (t) => t : (t) => t.split(url.hostname).join(hostname),
+  };
 }
 
 function detachedBody(stream: TunnelStream): Readable {

@@ -118,7 +118,7 @@ describe('a revoked credential', () => {
 });
 
 describe('request logs', () => {
-  it('announce the log-path feature, and log the masked path the control plane sends, never a query', async () => {
+  it('announce the log-url feature, and log the masked host and path the control plane sends, never a query', async () => {
     const target = createServer((_req, res) => res.end('ok'));
     await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
     cleanups.push(() => new Promise((r) => target.close(r)));
@@ -127,26 +127,39 @@ describe('request logs', () => {
     const a = await agent(cp);
     await a.ready;
     const session = await cp.waitForSessions(1);
-    expect(session.upgrade.headers[AgentHeaders.features]).toBe(AgentFeatures.logPath);
+    expect(session.upgrade.headers[AgentHeaders.features]).toBe(AgentFeatures.logUrl);
 
-    const withLogPath = await session.request({
+    const withLogUrl = await session.request({
       url: `http://127.0.0.1:${port}/hook/TOPSECRET/x?token=QUERYSECRET`,
-      logPath: '/hook/****/x',
+      logUrl: `http://127.0.0.1:${port}/hook/****/x`,
     });
-    await readAll(withLogPath.body);
-    // An older control plane sends no logPath: the path is logged as it is, the query never.
+    await readAll(withLogUrl.body);
+    // An older control plane sends no logUrl: the path is logged as it is, the query never.
     const without = await session.request({ url: `http://127.0.0.1:${port}/plain/path?token=QUERYSECRET` });
     await readAll(without.body);
-    // A logPath that carries a query anyway is cut at the "?".
+    // A logUrl that carries a query anyway: the query is not logged.
     const sloppy = await session.request({
       url: `http://127.0.0.1:${port}/a?token=QUERYSECRET`,
-      logPath: '/a?token=QUERYSECRET',
+      logUrl: `http://127.0.0.1:${port}/a?token=QUERYSECRET`,
     });
     await readAll(sloppy.body);
+    // A secret in the host (here, the host itself stands for one): masked in every line, even
+    // the refusal reason, which names the destination.
+    const refused = await session
+      .request({ url: 'http://10.9.8.7:81/p', logUrl: 'http://****:81/p' })
+      .catch((err: unknown) => err);
+    expect(refused).toMatchObject({ code: 'BRL_STREAM_DESTINATION_REFUSED' });
     await until(() => a.lines.filter((l) => l.msg === 'request done').length === 3);
 
-    const done = a.lines.filter((l) => l.msg === 'request done').map((l) => l.path);
-    expect(done).toEqual(['/hook/****/x', '/plain/path', '/a']);
+    const done = a.lines.filter((l) => l.msg === 'request done').map((l) => [l.host, l.path]);
+    expect(done).toEqual([
+      [`127.0.0.1:${port}`, '/hook/****/x'],
+      [`127.0.0.1:${port}`, '/plain/path'],
+      [`127.0.0.1:${port}`, '/a'],
+    ]);
+    const refusal = a.lines.find((l) => l.msg === 'destination refused');
+    expect(refusal).toMatchObject({ host: '****:81', path: '/p' });
+    expect(JSON.stringify(a.lines)).not.toContain('10.9.8.7');
     const everything = JSON.stringify(a.lines);
     expect(everything).not.toContain('TOPSECRET');
     expect(everything).not.toContain('QUERYSECRET');

@@ -15,7 +15,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
   switch (frame.type) {
     case 'open': {
       const fields = [code, frame.stream, frame.method, frame.url, flatten(frame.headers), frame.timeoutMs];
-      if (frame.logPath !== undefined) fields.push(frame.logPath);
+      if (frame.logUrl !== undefined) fields.push(frame.logUrl);
       return packr.pack(fields);
     }
     case 'response':
@@ -79,7 +79,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
         headers: f.headers(4),
         timeoutMs: f.uint(5, 'timeoutMs', 7 * 24 * 3600 * 1000),
       };
-      if (raw.length === 7) open.logPath = f.text(6, 'logPath', Limits.maxUrlLength);
+      if (raw.length === 7) open.logUrl = f.text(6, 'logUrl', Limits.maxUrlLength);
       return open;
     }
     case 'response':

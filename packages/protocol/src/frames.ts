@@ -33,9 +33,9 @@ export interface OpenFrame {
   timeoutMs: number;
   /**
    * Optional 7th field: the path as the responder may log it (no query, secret-rendered parts
-   * masked). Sent only to agents that announced `AgentFeatures.logPath`.
+   * masked). Sent only to agents that announced `AgentFeatures.logUrl`.
    */
-  logPath?: string;
+  logUrl?: string;
 }
 export interface ResponseFrame {
   type: 'response';

@@ -25,8 +25,8 @@ export interface RequestHead {
   url: string;
   headers: HeaderList;
   timeoutMs: number;
-  /** The path as the agent may log it (see `OpenFrame.logPath`); absent: the agent decides. */
-  logPath?: string;
+  /** The path as the agent may log it (see `OpenFrame.logUrl`); absent: the agent decides. */
+  logUrl?: string;
 }
 
 export interface ResponseHead {
@@ -335,7 +335,7 @@ export class Tunnel {
           url: frame.url,
           headers: frame.headers,
           timeoutMs: frame.timeoutMs,
-          ...(frame.logPath === undefined ? {} : { logPath: frame.logPath }),
+          ...(frame.logUrl === undefined ? {} : { logUrl: frame.logUrl }),
         });
         return;
       case 'response': {

@@ -27,8 +27,8 @@ export const AgentHeaders = {
  * that announced it, so agents released before it keep working.
  */
 export const AgentFeatures = {
-  /** OPEN frames may carry a loggable form of the request path (`RequestHead.logPath`). */
-  logPath: 'log-path',
+  /** OPEN frames may carry a loggable form of the request path (`RequestHead.logUrl`). */
+  logUrl: 'log-url',
 } as const;
 
 /** The features in an `x-borealis-agent-features` header (unknown ones ignored). */

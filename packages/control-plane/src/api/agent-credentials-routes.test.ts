@@ -1,6 +1,6 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuditLog } from '../audit/index.js';
+import { type AuditLog, createAuditLog } from '../audit/index.js';
 import { BorealisError } from '../errors.js';
 import { createStore, type Store } from '../store/index.js';
 import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/test-stores.js';
@@ -11,10 +11,12 @@ describe.each(TEST_BACKENDS)('agent credential routes on $kind', ({ kind }) => {
   let store: Store;
   let app: FastifyInstance;
   const changes: Array<{ clientId: string; revoked: boolean }> = [];
+  let audit: AuditLog;
 
   beforeAll(async () => {
     database = await createTestDatabase(kind);
     store = await createStore({ databaseUrl: database.databaseUrl });
+    audit = createAuditLog(store.db);
     app = Fastify();
     app.setErrorHandler((err: FastifyError | BorealisError, _req, reply) => {
       if (err instanceof BorealisError) return reply.status(err.status).send(err.toJSON());
@@ -22,7 +24,7 @@ describe.each(TEST_BACKENDS)('agent credential routes on $kind', ({ kind }) => {
     });
     registerAgentCredentialRoutes(app, {
       credentials: store.agentCredentials,
-      audit: createAuditLog(store.db),
+      audit,
       onChanged: async (clientId, revoked) => {
         changes.push({ clientId, revoked });
       },
@@ -135,6 +137,10 @@ describe.each(TEST_BACKENDS)('agent credential routes on $kind', ({ kind }) => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ allowedIdentifiers: ['staging', 'staging-*'], wildcard: true });
     expect(changes).toEqual([{ clientId: created.clientId, revoked: false }]);
+    const entries = await audit.list({});
+    expect(entries.find((e) => e.action === 'agent-credential.set-identifiers')).toMatchObject({
+      details: { clientId: created.clientId, allowedIdentifiers: ['staging', 'staging-*'] },
+    });
     const empty = await app.inject({
       method: 'PUT',
       url: `/api/v1/agent-credentials/${created.clientId}/allowed-identifiers`,

@@ -34,7 +34,7 @@ export const ForwardHeaders = {
   retryable: 'borealis-forward-retryable',
   /** The loggable path for the agent (a header, not the OPEN frame's field: replicas of an older
    * release would refuse a 7-field OPEN and drop the link). */
-  logPath: 'borealis-forward-log-path',
+  logUrl: 'borealis-forward-log-url',
 } as const;
 
 const RESERVED = new Set<string>(Object.values(ForwardHeaders));
@@ -90,9 +90,9 @@ export class ReplicaForwarder {
     signal: AbortSignal | undefined,
   ): Promise<ForwardedResponse> {
     const link = this.linkTo(replicaId);
-    const { logPath, ...rest } = head;
+    const { logUrl, ...rest } = head;
     const reserved: HeaderList = [[ForwardHeaders.agent, agentIdentifier]];
-    if (logPath !== undefined) reserved.push([ForwardHeaders.logPath, logPath]);
+    if (logUrl !== undefined) reserved.push([ForwardHeaders.logUrl, logUrl]);
     const res = await link.tunnel.request(
       { ...rest, headers: [...reserved, ...head.headers] },
       body ?? null,
@@ -231,12 +231,12 @@ export class ReplicaForwarder {
       );
       return;
     }
-    const logPath = header(head.headers, ForwardHeaders.logPath);
+    const logUrl = header(head.headers, ForwardHeaders.logUrl);
     this.options
       .local(agentIdentifier, {
         method: head.method,
         url: head.url,
-        ...(logPath === undefined ? {} : { logPath }),
+        ...(logUrl === undefined ? {} : { logUrl }),
         headers: head.headers.filter(([k]) => !RESERVED.has(k)),
         body: stream.body,
         timeoutMs: head.timeoutMs,

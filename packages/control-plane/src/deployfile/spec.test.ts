@@ -182,7 +182,7 @@ describe('deploy file to webhook request', () => {
     expect(request).toEqual({
       method: 'POST',
       url: 'https://integrations.armory.io/tests/',
-      logPath: '/tests/',
+      logUrl: 'https://integrations.armory.io/tests/',
       headers: [
         ['Authorization', 'Bearer tok'],
         ['Location', 'https://cp.example/callbacks/t0k/callback'],

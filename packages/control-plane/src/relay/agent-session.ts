@@ -134,8 +134,8 @@ export class AgentSession {
 
   /** Opens a stream; the loggable path goes only to agents that understand it. */
   request(head: RequestHead, body: Parameters<Tunnel['request']>[1], signal: AbortSignal | undefined) {
-    const { logPath, ...rest } = head;
-    const send = logPath !== undefined && this.meta.features.includes(AgentFeatures.logPath) ? head : rest;
+    const { logUrl, ...rest } = head;
+    const send = logUrl !== undefined && this.meta.features.includes(AgentFeatures.logUrl) ? head : rest;
     return this.tunnel.request(send, body, signal);
   }
 

@@ -19,7 +19,7 @@ export interface DispatchRequest {
    * The path as the agent may log it: no query, secret-rendered parts masked. Agents that
    * announced `log-path` log this instead of the URL's path.
    */
-  logPath?: string;
+  logUrl?: string;
 }
 
 export interface DispatchResponse {
@@ -290,7 +290,7 @@ export class RelayHub implements Dispatcher {
       url: request.url,
       headers,
       timeoutMs: request.timeoutMs ?? 0,
-      ...(request.logPath === undefined ? {} : { logPath: request.logPath }),
+      ...(request.logUrl === undefined ? {} : { logUrl: request.logUrl }),
     };
     let session: AgentSession | undefined;
     let localError: unknown;

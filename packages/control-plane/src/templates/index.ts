@@ -13,7 +13,7 @@ export {
   leadingVariable,
   renderHeaderValue,
   renderJsonBody,
-  renderLogPath,
+  renderLogUrl,
   renderTemplate,
   renderTextBody,
   renderUri,

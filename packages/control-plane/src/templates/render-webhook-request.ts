@@ -2,7 +2,7 @@ import { bodyIsJson } from './content-type.js';
 import {
   renderHeaderValue,
   renderJsonBody,
-  renderLogPath,
+  renderLogUrl,
   renderTextBody,
   renderUri,
   type TemplateVariables,
@@ -23,8 +23,8 @@ export interface RenderableWebhook {
 export interface RenderedRequest {
   method: string;
   url: string;
-  /** The URL's path as it may be logged: no query, secret-rendered parts masked (see renderLogPath). */
-  logPath: string;
+  /** The URL as it may be logged: scheme, host and path, secret-rendered parts masked (see renderLogUrl). */
+  logUrl: string;
   headers: [string, string][];
   body?: string;
 }
@@ -39,7 +39,7 @@ export function renderWebhookRequest(webhook: RenderableWebhook, vars: TemplateV
   const request: RenderedRequest = {
     method: webhook.method,
     url,
-    logPath: renderLogPath(webhook.uriTemplate, vars),
+    logUrl: renderLogUrl(webhook.uriTemplate, vars),
     headers,
   };
   const inline = webhook.bodyTemplate?.inline;

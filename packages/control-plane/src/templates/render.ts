@@ -196,13 +196,14 @@ export function leadingVariable(source: string): TemplateVariable | undefined {
 const LOG_MASK = '****';
 
 /**
- * The path of a rendered `uriTemplate` as it may be logged (the agent logs it for each call): no
- * query, no fragment, and every part that came from a secret — or from `callbackUri`, which
- * carries a single-use token — rendered as `****`. The template is rendered again with those
- * values replaced, so what is masked is decided by where each part came from, not by searching
- * for values. A template that does not render to a URL that way logs as `/****`.
+ * A rendered `uriTemplate` as it may be logged (the agent logs its host and path for each call):
+ * `scheme://host[:port]/path` — no user info, no query, no fragment — with every part that came
+ * from a secret, or from `callbackUri` (it carries a single-use token), rendered as `****`. The
+ * template is rendered again with those values replaced, so what is masked is decided by where
+ * each part came from, not by searching for values. A template that does not render to a URL
+ * that way logs as all mask (host and path).
  */
-export function renderLogPath(source: string, vars: TemplateVariables): string {
+export function renderLogUrl(source: string, vars: TemplateVariables): string {
   // A leading variable is a whole base URL, inserted as it is: masked, it stays a URL whose
   // path is all mask.
   const base = leadingVariable(source);
@@ -230,10 +231,11 @@ export function renderLogPath(source: string, vars: TemplateVariables): string {
   };
   try {
     const url = parseHttpUrl(renderResolved(source, masked, 'uri', base).text);
-    return url ? url.pathname : `/${LOG_MASK}`;
+    if (url) return `${url.protocol}//${url.host}${url.pathname}`;
   } catch {
-    return `/${LOG_MASK}`;
+    // below
   }
+  return `http://${LOG_MASK}/${LOG_MASK}`;
 }
 
 function depth(pathname: string): number {

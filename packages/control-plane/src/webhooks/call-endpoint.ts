@@ -9,7 +9,7 @@ export interface OutgoingCall {
   method: string;
   url: string;
   /** The path as the agent may log it: no query, secret-rendered parts masked. */
-  logPath?: string;
+  logUrl?: string;
   headers: Array<[string, string]>;
   body?: string;
 }
@@ -92,7 +92,7 @@ export function createAgentCaller(dispatcher: Dispatcher) {
           ...(call.body === undefined ? {} : { body: Buffer.from(call.body, 'utf8') }),
           timeoutMs: opts.timeoutMs,
           signal: opts.signal,
-          ...(call.logPath === undefined ? {} : { logPath: call.logPath }),
+          ...(call.logUrl === undefined ? {} : { logUrl: call.logUrl }),
         });
         const retryAfter = res.headers.find(([k]) => k.toLowerCase() === 'retry-after')?.[1];
         const bodyStart = await readStart(res.body, BODY_START_BYTES);

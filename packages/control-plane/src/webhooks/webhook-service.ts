@@ -291,7 +291,7 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
     const mask = (text: string) => maskSecrets(text, masks);
     // The loggable path is masked by where its parts came from; masking by value on top catches
     // a secret's value that also came in through the context.
-    const request = withCallId({ ...rendered, logPath: mask(rendered.logPath) }, row.call_id);
+    const request = withCallId({ ...rendered, logUrl: mask(rendered.logUrl) }, row.call_id);
     const recorded = {
       method: request.method,
       url: mask(request.url),
@@ -759,7 +759,7 @@ function withCallId(rendered: RenderedRequest, callId: string): OutgoingCall {
   return {
     method: rendered.method,
     url: rendered.url,
-    logPath: rendered.logPath,
+    logUrl: rendered.logUrl,
     headers,
     ...(rendered.body === undefined ? {} : { body: rendered.body }),
   };

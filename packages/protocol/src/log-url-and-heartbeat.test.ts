@@ -10,7 +10,7 @@ import { AgentFeatures, parseAgentFeatures } from './version.js';
 const raw = new Packr({ useRecords: false });
 
 describe('OPEN frame: the optional loggable path', () => {
-  it('round-trips with a logPath, and without one is the 6-field frame agents released before it decode', () => {
+  it('round-trips with a logUrl, and without one is the 6-field frame agents released before it decode', () => {
     const head = {
       type: 'open',
       stream: 1,
@@ -19,17 +19,17 @@ describe('OPEN frame: the optional loggable path', () => {
       headers: [],
       timeoutMs: 0,
     } as const;
-    expect(decodeFrame(encodeFrame({ ...head, logPath: '/a/****' }))).toEqual({
+    expect(decodeFrame(encodeFrame({ ...head, logUrl: '/a/****' }))).toEqual({
       ...head,
-      logPath: '/a/****',
+      logUrl: '/a/****',
     });
     const plain = encodeFrame(head);
     expect((raw.unpack(plain) as unknown[]).length).toBe(6);
     expect(decodeFrame(plain)).toEqual(head);
-    expect(decodeFrame(raw.pack([1, 1, 'GET', '/', [], 0]))).not.toHaveProperty('logPath');
+    expect(decodeFrame(raw.pack([1, 1, 'GET', '/', [], 0]))).not.toHaveProperty('logUrl');
   });
 
-  it('refuses a logPath that is not a string, and an 8th field', () => {
+  it('refuses a logUrl that is not a string, and an 8th field', () => {
     for (const bytes of [
       raw.pack([1, 1, 'GET', '/', [], 0, 7]),
       raw.pack([1, 1, 'GET', '/', [], 0, '/', 'x']),
@@ -45,7 +45,7 @@ describe('OPEN frame: the optional loggable path', () => {
   });
 
   it('features: known ones only', () => {
-    expect([...parseAgentFeatures(`${AgentFeatures.logPath}, future-thing`)]).toEqual(['log-path']);
+    expect([...parseAgentFeatures(`${AgentFeatures.logUrl}, future-thing`)]).toEqual(['log-url']);
     expect(parseAgentFeatures(undefined).size).toBe(0);
   });
 
