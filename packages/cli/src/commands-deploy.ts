@@ -12,7 +12,7 @@ import {
 import type { Command } from 'commander';
 import { type Cli, offline, type RunContext } from './cli.js';
 import { CliError } from './errors.js';
-import { resolveDeploymentId } from './ids.js';
+import { IdPrefixError, resolveDeploymentId } from './ids.js';
 import { ago, table } from './table.js';
 import { oneLine, terminalSafe } from './terminal-text.js';
 import { queryLine, watchDeployment } from './watch-deployment.js';
@@ -162,10 +162,11 @@ export function registerDeployCommands(program: Command, cli: Cli): void {
           a.deployments.length === 0
             ? `No deployments match. Start one with: ${cli.bin} deploy start -f deploy.yml`
             : table(
-                ['ID', 'APPLICATION', 'STATUS', 'STARTED BY', 'CREATED', 'FINISHED'],
+                ['ID', 'APPLICATION', 'VERSION', 'STATUS', 'STARTED BY', 'CREATED', 'FINISHED'],
                 a.deployments.map((d) => [
                   oneLine(d.id.slice(0, 8)),
                   oneLine(d.application),
+                  oneLine(d.version ?? '-'),
                   oneLine(d.status),
                   oneLine(d.createdBy),
                   ago(d.createdAt),
@@ -204,6 +205,10 @@ export function registerDeployCommands(program: Command, cli: Cli): void {
     );
 
   for (const [action, description] of DECISIONS) {
+    if (action === 'rollback') {
+      registerRollback(deploy, cli, description);
+      continue;
+    }
     const cmd = deploy
       .command(`${action} <id>`)
       .description(description)
@@ -226,6 +231,87 @@ export function registerDeployCommands(program: Command, cli: Cli): void {
       }),
     );
   }
+}
+
+/**
+ * `deploy rollback ID --env E`: the decision (roll an environment of a running deployment back).
+ * `deploy rollback APP --env E [--to N]`: after success, a new deployment of an earlier revision
+ * (default: the one before the current). An argument that names a deployment (id or unique
+ * prefix) is the first; anything else, or `--to`, the second.
+ */
+function registerRollback(deploy: Command, cli: Cli, description: string): void {
+  deploy
+    .command('rollback <idOrApplication>')
+    .description(
+      `${description}; or, given an application, start a new deployment of an earlier revision of one environment (default: the previous one; see \`history APP\`), gated like any other`,
+    )
+    .requiredOption('-e, --env <environment>', 'the environment')
+    .option(
+      '--to <revision>',
+      'application rollback: the revision number to go back to (default: the previous one)',
+    )
+    .option('-w, --watch', 'application rollback: follow the new deployment until it ends')
+    .option('-r, --reason <text>', 'why, for the audit log')
+    .action(
+      cli.run(async (ctx, arg: string) => {
+        const format = ctx.format();
+        const env = ctx.opts.env as string;
+        const reason = ctx.opts.reason as string | undefined;
+        let deploymentId: string | undefined;
+        if (ctx.opts.to === undefined && /^[0-9a-f-]{1,36}$/i.test(arg)) {
+          try {
+            deploymentId = await resolveDeploymentId(ctx, arg);
+          } catch (err) {
+            // Not a deployment: an application name made of hex digits, or an ambiguous prefix.
+            if (!(err instanceof IdPrefixError) || err.problem !== 'none') throw err;
+          }
+        }
+        if (deploymentId) {
+          const view = await ctx.api<DeploymentView>(
+            'POST',
+            `/api/v1/deployments/${encodeURIComponent(deploymentId)}/rollback`,
+            { environment: env, ...(reason ? { reason } : {}) },
+          );
+          ctx.print(view, (v) => `rollback: done. Deployment ${oneLine(v.id)} is ${oneLine(v.status)}.`);
+          return;
+        }
+        let toRevision: number | undefined;
+        if (ctx.opts.to !== undefined) {
+          toRevision = Number(ctx.opts.to);
+          if (!Number.isInteger(toRevision) || toRevision < 1)
+            throw new CliError(
+              `--to ${String(ctx.opts.to)}: give a revision number (see ${cli.bin} history ${arg})`,
+              2,
+            );
+        }
+        const started = await ctx.api<{
+          deploymentId: string;
+          status: string;
+          toRevision: number;
+          fromRevision: number;
+          version: string;
+        }>('POST', `/api/v1/applications/${encodeURIComponent(arg)}/rollback`, {
+          environment: env,
+          ...(toRevision !== undefined ? { toRevision } : {}),
+          ...(reason ? { reason } : {}),
+        });
+        const progress =
+          format === 'table' ? ctx.out : (s: string) => process.stderr.write(`${terminalSafe(s)}\n`);
+        if (!ctx.opts.watch) {
+          ctx.print(started, (s) =>
+            [
+              `Rolling ${oneLine(arg)} ${oneLine(env)} back from revision ${s.fromRevision} to revision ${s.toRevision} (${oneLine(s.version)}): deployment ${oneLine(s.deploymentId)} ${s.status === 'QUEUED' ? 'queued' : 'started'}`,
+              `Follow it with: ${cli.bin} deploy watch ${oneLine(s.deploymentId)}`,
+            ].join('\n'),
+          );
+          return;
+        }
+        progress(
+          `Rolling ${oneLine(arg)} ${oneLine(env)} back to revision ${started.toRevision} (${oneLine(started.version)}): deployment ${oneLine(started.deploymentId)}`,
+        );
+        await watchToEnd(ctx, started.deploymentId, progress);
+      }),
+    );
 }
 
 /** Follows a deployment to its end; throws (exit code by outcome) unless it succeeded. */
@@ -307,7 +393,7 @@ export function renderStatus(view: DeploymentView): string {
   // Every value below may come from outside (deploy file, callbacks, endpoints): one line each.
   const t = oneLine;
   const lines = [
-    `Deployment ${t(view.id)}  ${t(view.application)}  ${t(view.status)}  (driver: ${t(view.driver)})`,
+    `Deployment ${t(view.id)}  ${t(view.application)} ${t(view.version ?? '')}  ${t(view.status)}  (driver: ${t(view.driver)})`,
   ];
   if (view.message) lines.push(`  ${t(view.message)}`);
   lines.push(`  started by ${t(view.createdBy)} at ${t(view.createdAt)}`);

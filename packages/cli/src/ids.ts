@@ -2,6 +2,17 @@ import type { DeploymentSummary } from '@borealis/control-plane';
 import type { RunContext } from './cli.js';
 import { CliError } from './errors.js';
 
+/** A prefix that matched no id, or several. */
+export class IdPrefixError extends CliError {
+  constructor(
+    message: string,
+    readonly problem: 'none' | 'ambiguous',
+  ) {
+    super(message, 2);
+    this.name = 'IdPrefixError';
+  }
+}
+
 /**
  * Unique prefixes, as git takes them: the one candidate that starts with `prefix` (an exact match
  * wins), else a usage error listing what matched. For any kind of id the CLI takes; pass the
@@ -16,12 +27,12 @@ export function resolveIdPrefix(
   if (exact) return exact.id;
   const matches = candidates.filter((c) => c.id.startsWith(prefix));
   if (matches.length === 1) return (matches[0] as { id: string }).id;
-  if (matches.length === 0) throw new CliError(`No ${kind} id starts with ${prefix}`, 2);
-  throw new CliError(
+  if (matches.length === 0) throw new IdPrefixError(`No ${kind} id starts with ${prefix}`, 'none');
+  throw new IdPrefixError(
     `${prefix} is ambiguous: ${matches.length} ${kind} ids start with it —\n${matches
       .map((m) => `  ${m.id}${m.label ? `  ${m.label}` : ''}`)
       .join('\n')}\nGive more characters.`,
-    2,
+    'ambiguous',
   );
 }
 

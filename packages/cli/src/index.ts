@@ -12,6 +12,8 @@
  *    to check `-o` (call it first so a bad `-o` fails before any call), `ctx.opts` (the command's
  *    options and the global ones) and `ctx.bin` (the name to print in hints: `${ctx.bin} deploy …`).
  * 3. Throw `CliError(message, exitCode)` for anything a person must fix (2: usage, 1: the rest).
+ *    Ids: accept unique prefixes with `resolveDeploymentId(ctx, arg)` or, for other kinds,
+ *    `resolveIdPrefix(arg, candidates, 'token')` (an ambiguous prefix lists the matches).
  * 4. `--help` lists the API environment for every command; for one that never calls the API, wrap
  *    it in `offline(cmd, ['VAR  meaning'])`. test/e2e/cli-config.test.ts checks every command's help.
  */
@@ -20,4 +22,5 @@ export { type Cli, createCli, offline, type RunContext } from './cli.js';
 export { type ClientConfig, resolveClientConfig } from './cli-config.js';
 export { apiCall, clientConfig } from './client.js';
 export { ApiError, CliError } from './errors.js';
+export { IdPrefixError, resolveDeploymentId, resolveIdPrefix } from './ids.js';
 export { buildProgram } from './program.js';

@@ -5,6 +5,7 @@ import { registerAgentCommands } from './commands-agents.js';
 import { registerCompletionCommand } from './commands-completion.js';
 import { registerConfigCommands } from './commands-config.js';
 import { registerDeployCommands } from './commands-deploy.js';
+import { registerHistoryCommand } from './commands-history.js';
 import { registerInitCommand } from './commands-init.js';
 import { registerMetricProviderCommands } from './commands-metric-providers.js';
 import { registerSecretCommands } from './commands-secrets.js';
@@ -45,6 +46,7 @@ export function buildProgram(out: (s: string) => void, options: BuildProgramOpti
   registerSecretCommands(program, cli);
   registerTokenCommands(program, cli);
   registerConfigCommands(program, cli);
+  registerHistoryCommand(program, cli);
   registerInitCommand(program, cli);
   // Last: it reads the whole command tree.
   registerCompletionCommand(program, cli);

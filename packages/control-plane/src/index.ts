@@ -1,6 +1,7 @@
 export { type CompiledOptions, type ControlPlaneOptions, compileOptions, optionsFromEnv } from './config.js';
 export { type Diagnostic, formatDiagnostics, parseDeployFile } from './deployfile/index.js';
 export type {
+  ApplicationHistory,
   DeploymentSummary,
   DeploymentView,
   EnvironmentView,

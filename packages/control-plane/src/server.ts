@@ -9,6 +9,7 @@ import pino, { type Logger } from 'pino';
 import { installAccessControl, type RoutePermission, registerTokenRoutes } from './access/index.js';
 import { registerAgentCredentialRoutes } from './api/agent-credentials-routes.js';
 import { registerAgentRoutes } from './api/agents-routes.js';
+import { registerApplicationRoutes } from './api/applications-routes.js';
 import { registerDeploymentRoutes } from './api/deployments-routes.js';
 import { installErrorHandling } from './api/error-handling.js';
 import { registerMetricProviderRoutes } from './api/metric-providers-routes.js';
@@ -288,6 +289,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
   registerCallbackRoutes(app, { webhooks, logger: logger.child({ component: 'webhooks' }) });
   registerWebhookRunRoutes(app, { webhooks });
   registerDeploymentRoutes(app, { engine, drain, replicaId });
+  registerApplicationRoutes(app, { engine, store });
   registerMetricProviderRoutes(app, { metrics, audit });
   registerUiRoutes(app);
   // --- end wiring: routes

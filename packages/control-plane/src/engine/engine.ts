@@ -55,6 +55,11 @@ export interface EnginePeers {
 
 export interface StartInput {
   deployFile: string;
+  /**
+   * An already-validated spec to run instead of parsing `deployFile` (a rollback re-runs a stored
+   * revision's spec).
+   */
+  spec?: DeploymentSpec;
   context?: Record<string, string>;
   /** Who asked (the API token's name). */
   createdBy: string;
@@ -529,10 +534,12 @@ export function createEngine(options: EngineOptions): Engine {
     async start(input) {
       // Fail closed at the door: an analysis naming a provider that does not exist is refused
       // now, with its line and column, not discovered at its first judgment.
-      const parsed = parseDeployFile(input.deployFile, {
-        ...(input.fileName ? { fileName: input.fileName } : {}),
-        metricProviders: judge ? await judge.providerNames() : [],
-      });
+      const parsed = input.spec
+        ? { spec: input.spec, diagnostics: [] }
+        : parseDeployFile(input.deployFile, {
+            ...(input.fileName ? { fileName: input.fileName } : {}),
+            metricProviders: judge ? await judge.providerNames() : [],
+          });
       if (!parsed.spec) {
         const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
         throw new BorealisError(

@@ -11,6 +11,14 @@ export {
   type StartInput,
   type StoredEvent,
 } from './engine.js';
+export {
+  type ApplicationHistory,
+  applicationHistory,
+  imagesOf,
+  type Revision,
+  revisionOf,
+  rollbackSpec,
+} from './history.js';
 export type {
   JudgmentOutcome,
   JudgmentRequest,

@@ -2,6 +2,7 @@ import type { AuditEntryView } from '../audit/index.js';
 import type { AnalysisStep, DeploymentSpec } from '../deployfile/index.js';
 import type { DeploymentEnvironmentRow, DeploymentRow } from '../store/index.js';
 import type { WebhookRun } from '../webhooks/types.js';
+import { revisionOf } from './history.js';
 import type { QueryVerdict } from './metric-provider.js';
 import { allPlannedItems, describeStep, webhookRoute } from './plan.js';
 import type { TargetDriver, TargetView } from './target-driver.js';
@@ -10,6 +11,8 @@ import type { EnvironmentState, ItemState } from './types.js';
 export interface DeploymentSummary {
   id: string;
   application: string;
+  /** What it deploys, for people: the `version` context, else the manifests' image tag (see history). */
+  version: string;
   status: string;
   message: string | null;
   createdBy: string;
@@ -100,10 +103,23 @@ export interface DeploymentView extends DeploymentSummary {
 const iso = (t: number | null | undefined) =>
   t === null || t === undefined ? null : new Date(t).toISOString();
 
+function versionLabel(row: DeploymentRow): string {
+  try {
+    return revisionOf(
+      JSON.parse(row.spec) as DeploymentSpec,
+      JSON.parse(row.context) as Record<string, string>,
+      row.id,
+    ).version;
+  } catch {
+    return `v-${row.id.slice(0, 8)}`;
+  }
+}
+
 export function summaryOf(row: DeploymentRow): DeploymentSummary {
   return {
     id: row.id,
     application: row.application,
+    version: versionLabel(row),
     status: row.status,
     message: row.message,
     createdBy: row.created_by,
