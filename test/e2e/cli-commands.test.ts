@@ -94,7 +94,7 @@ describe('deploy list, start -o json and id prefixes', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('status BOGUS is not a deployment status');
     const table = await ok(['deploy', 'list', '-a', 'list-app-3']);
-    expect(table).toMatch(/^ID\s+APPLICATION\s+STATUS/);
+    expect(table).toMatch(/^ID\s+APPLICATION\s+VERSION\s+STATUS/);
     expect(table).toContain((ids[3] as string).slice(0, 8));
   });
 

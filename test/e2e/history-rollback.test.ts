@@ -172,7 +172,7 @@ describe('history and rollback after success', () => {
     expect(h.environments.find((e) => e.name === 'staging')?.revisions[1]?.approvedBy).toEqual([]);
     // The deployment shows the version people asked for, not a made-up label.
     expect((await status(second)).version).toBe('1.0.1');
-    expect(await ok(['deploy', 'list', '-a', 'shop'])).toMatch(/SUCCEEDED|1\.0\.1/);
+    expect(await ok(['deploy', 'list', '-a', 'shop'])).toMatch(/shop\s+1\.0\.1\s+SUCCEEDED/);
     const table = await ok(['history', 'shop', '--env', 'prod']);
     expect(table).toMatch(/\*2\s+1\.0\.1/);
     expect(table).toContain('deploy rollback shop --env <environment>');
@@ -200,8 +200,10 @@ describe('history and rollback after success', () => {
     // Gated like any other: it waits for prod's approval.
     const done = await approveProd(started.deploymentId);
     expect(done.environments.map((e) => e.name)).toEqual(['prod']);
+    expect(done.version).toBe('1.0.0');
+    // The target now runs the rollback deployment alone, at full weight.
     expect(done.environments[0]?.target?.versions).toEqual([
-      expect.objectContaining({ version: '1.0.0', weight: 100 }),
+      expect.objectContaining({ deploymentId: started.deploymentId, weight: 100 }),
     ]);
 
     const h = JSON.parse(await ok(['history', 'shop', '--env', 'prod', '-o', 'json'])) as History;
