@@ -1,4 +1,5 @@
 // Small pieces every screen uses: Markdown (a safe subset), times, status badges, tables.
+import { tone } from './deployment-model.js';
 import { h } from './dom.js';
 
 /**
@@ -52,13 +53,7 @@ export function time(iso) {
 
 export function statusBadge(status) {
   const s = String(status ?? 'unknown');
-  const u = s.toUpperCase();
-  let tone = 'neutral';
-  if (['SUCCEEDED', 'CONNECTED', 'PASSED'].includes(u)) tone = 'ok';
-  else if (['FAILED', 'ROLLED_BACK', 'CANCELLED'].includes(u)) tone = 'bad';
-  else if (['AWAITING_APPROVAL', 'PAUSED', 'WAITING', 'DRAINING'].includes(u)) tone = 'warn';
-  else if (['RUNNING', 'QUEUED', 'PENDING'].includes(u)) tone = 'info';
-  return h('span', { className: `status status-${tone}` }, s);
+  return h('span', { className: `status status-${tone(s)}` }, s);
 }
 
 export function table(caption, headers, rows, empty) {

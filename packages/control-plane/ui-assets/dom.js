@@ -51,3 +51,22 @@ export function show(...nodes) {
     if (again) again.focus();
   }
 }
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/**
+ * s('rect', {x: 1}, ...): an SVG element, same rules as h() (strings become text nodes). Attributes
+ * only, never `style`: the CSP (style-src 'self') refuses inline styles, classes come from app.css.
+ */
+export function s(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'className') el.setAttribute('class', v);
+    else if (k === 'onClick') el.addEventListener('click', v);
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  append(el, children);
+  return el;
+}

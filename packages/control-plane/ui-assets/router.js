@@ -10,12 +10,12 @@ export function route() {
   if (!getToken()) return askForToken();
   showForgetButton(true);
   const hash = location.hash.replace(/^#\/?/, '');
-  const [screen = 'agents', id] = hash.split('/').map(decodeURIComponent);
+  const [screen = 'agents', id, sub] = hash.split('/').map(decodeURIComponent);
   for (const a of document.querySelectorAll('[data-nav]')) {
     if (a.dataset.nav === screen) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
-  if (screen === 'deployments' && id) return deploymentScreen(id);
+  if (screen === 'deployments' && id) return deploymentScreen(id, sub);
   if (screen === 'deployments') return deploymentsScreen();
   if (screen !== 'agents') {
     history.replaceState(null, '', '#/agents');
@@ -23,9 +23,14 @@ export function route() {
   return agentsScreen();
 }
 
-window.addEventListener('hashchange', () => {
+/** The screen without its sub-part: opening another environment of one deployment is not a new page. */
+const screenOf = (url) => new URL(url).hash.split('/').slice(0, 3).join('/');
+
+window.addEventListener('hashchange', (e) => {
   route();
-  main.focus();
+  // A new screen starts at the top for keyboard and screen reader alike; a node of the graph keeps
+  // the focus while its environment's detail opens below it.
+  if (screenOf(e.oldURL) !== screenOf(e.newURL)) main.focus();
 });
 
 onSignedIn(route);

@@ -2,25 +2,54 @@
 // make them.
 import { api } from './api.js';
 import { backLink, markdown, statusBadge, table, time, updatedNote } from './components.js';
+import { confirmWithReason } from './confirm-dialog.js';
+import {
+  approvers,
+  awaitedStep,
+  duration,
+  environmentStatus,
+  FINAL,
+  stepStatus,
+  wantedDecisions,
+} from './deployment-model.js';
 import { announce, append, h, main, show } from './dom.js';
 import { errorMessage, loadFailed } from './feedback.js';
+import { deploymentGraph, tickElapsed } from './graph.js';
 import { poll } from './poll.js';
 
 const DEPLOYMENT_REFRESH_MS = 2000;
-const FINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK']);
 const ACTIONS = [
   { action: 'approve', label: 'Approve', when: 'approval' },
-  { action: 'reject', label: 'Reject', when: 'approval', danger: true },
+  {
+    action: 'reject',
+    label: 'Reject',
+    when: 'approval',
+    danger: true,
+    confirm: (env) => `Rejecting stops ${env}; environments that depend on it do not run.`,
+  },
   { action: 'roll-forward', label: 'Roll forward', when: 'roll' },
-  { action: 'rollback', label: 'Roll back', when: 'roll', danger: true },
-  { action: 'cancel', label: 'Cancel', danger: true },
+  {
+    action: 'rollback',
+    label: 'Roll back',
+    when: 'roll',
+    danger: true,
+    confirm: (env) => `${env} goes back to the version it ran before this deployment.`,
+  },
+  {
+    action: 'cancel',
+    label: 'Cancel',
+    danger: true,
+    confirm: (env) => `Cancelling stops ${env} where it is; environments that depend on it do not run.`,
+  },
 ];
 
 /** Results of people's actions, per deployment and environment, kept across re-renders. */
 const actionResults = new Map();
 const busy = new Set();
+/** Reasons being typed, per deployment and environment: an update of the page keeps them. */
+const reasons = new Map();
 
-export function deploymentScreen(id) {
+export function deploymentScreen(id, selectedEnv) {
   document.title = 'Deployment · Borealis';
   const path = `/api/v1/deployments/${encodeURIComponent(id)}`;
   let lastGood;
@@ -28,7 +57,7 @@ export function deploymentScreen(id) {
     const load = async () => {
       const view = await api('GET', path);
       if (!current()) return;
-      lastGood = renderDeployment(view, () => load().catch(() => undefined));
+      lastGood = renderDeployment(view, selectedEnv, () => load().catch(() => undefined));
       show(lastGood);
       document.title = `${view.application} ${view.status} · Borealis`;
     };
@@ -41,8 +70,27 @@ export function deploymentScreen(id) {
   });
 }
 
-function renderDeployment(d, refresh) {
+// "elapsed …" in the graph moves with the clock between updates (no API call).
+setInterval(() => tickElapsed(main, duration), 1000);
+
+/** Which environment's detail opens when the address names none: the one a person is needed for. */
+function defaultEnvironment(d) {
+  const envs = d.environments ?? [];
+  return (
+    envs.find((e) => awaitedStep(e)) ??
+    envs.find((e) => e.status === 'RUNNING') ??
+    envs.find((e) => e.status === 'FAILED' || e.status === 'ROLLED_BACK') ??
+    envs[0]
+  );
+}
+
+export function deploymentHref(id, env) {
+  return `#/deployments/${encodeURIComponent(id)}${env ? `/${encodeURIComponent(env)}` : ''}`;
+}
+
+function renderDeployment(d, selectedEnv, refresh) {
   const root = h('div');
+  const selected = (d.environments ?? []).find((e) => e.name === selectedEnv) ?? defaultEnvironment(d);
   append(root, [
     backLink(),
     h('h1', {}, `Deployment of ${d.application} `, statusBadge(d.status)),
@@ -61,10 +109,18 @@ function renderDeployment(d, refresh) {
       h('dt', {}, 'Target driver'),
       h('dd', {}, d.driver ?? '—'),
     ),
+    h('h2', { id: 'graph-heading' }, 'Environments'),
+    h(
+      'p',
+      { className: 'muted' },
+      'Left to right in dependsOn order. Select an environment to open its steps, webhook runs and decisions.',
+    ),
+    deploymentGraph(d, selected?.name, (name) => deploymentHref(d.id, name)),
   ]);
-  for (const env of d.environments ?? []) root.append(renderEnvironment(d, env, refresh));
+  if (selected) root.append(renderEnvironment(d, selected, refresh));
   root.append(renderDecisions(d));
   root.append(updatedNote());
+  tickElapsed(root, duration);
   return root;
 }
 
@@ -97,15 +153,12 @@ function renderDecisions(d) {
 
 function renderEnvironment(d, env, refresh) {
   const headingId = `env-${env.name}`;
-  const section = h('section', { className: 'panel', 'aria-labelledby': headingId });
+  const section = h('section', { className: 'panel env-detail', 'aria-labelledby': headingId });
   const awaiting = (env.steps ?? []).filter((s) => s.status === 'waiting' && s.awaiting);
-  const wants = new Set();
-  for (const s of awaiting) {
-    if (/approve/.test(s.awaiting.decision)) wants.add('approval');
-    if (/roll/.test(s.awaiting.decision)) wants.add('roll');
-  }
+  const wants = wantedDecisions(env);
+  const envStatus = environmentStatus(d, env);
   append(section, [
-    h('h2', { id: headingId }, `Environment ${env.name} `, statusBadge(env.status)),
+    h('h2', { id: headingId, tabindex: '-1' }, `Environment ${env.name} `, statusBadge(envStatus)),
     h(
       'dl',
       { className: 'meta' },
@@ -123,20 +176,37 @@ function renderEnvironment(d, env, refresh) {
       h(
         'p',
         { className: 'message notice' },
-        `Waiting for a person to ${s.awaiting.decision} (${s.step}). From a shell: `,
+        `Waiting for a person to ${s.awaiting.decision} (${s.step})`,
+        /approve/.test(s.awaiting.decision) ? `; who may: ${approvers(s)} (or admin)` : '',
+        '. From a shell: ',
         h('code', {}, s.awaiting.commands.join('  |  ')),
       ),
     ),
   ]);
 
-  if (!FINAL.has(env.status)) {
+  // Only the decisions that apply now: approve/reject while an approval waits, roll forward/back
+  // while a roll decision waits, cancel while the environment has not ended.
+  const applicable = ACTIONS.filter((a) => (a.when ? wants.has(a.when) : !FINAL.has(envStatus)));
+  if (applicable.length && envStatus !== 'SKIPPED') {
     const key = `${d.id}/${env.name}`;
-    const buttons = ACTIONS.map((a) =>
+    const reasonId = `${headingId}-reason`;
+    const reason = h('input', {
+      id: reasonId,
+      type: 'text',
+      className: 'reason',
+      maxlength: '2000',
+      autocomplete: 'off',
+      dataset: { key: `${key}/reason` },
+      'aria-describedby': `${reasonId}-help`,
+    });
+    reason.value = reasons.get(key) ?? '';
+    reason.addEventListener('input', () => reasons.set(key, reason.value));
+    const buttons = applicable.map((a) =>
       h(
         'button',
         {
           type: 'button',
-          className: a.danger ? 'danger' : a.when && wants.has(a.when) ? 'primary' : '',
+          className: a.danger ? 'danger' : 'primary',
           'aria-disabled': busy.has(key) ? 'true' : undefined,
           dataset: { key: `${key}/${a.action}`, action: a.action },
           'aria-describedby': `${headingId}-result`,
@@ -146,7 +216,18 @@ function renderEnvironment(d, env, refresh) {
       ),
     );
     section.append(
-      h('div', { className: 'actions', role: 'group', 'aria-label': `Decisions for ${env.name}` }, buttons),
+      h(
+        'div',
+        { className: 'decide' },
+        h('label', { for: reasonId, className: 'reason-label' }, 'Reason'),
+        reason,
+        h(
+          'p',
+          { id: `${reasonId}-help`, className: 'muted small' },
+          'Kept in the audit log with your name. Reject, Roll back and Cancel ask you to confirm and need one.',
+        ),
+        h('div', { className: 'actions', role: 'group', 'aria-label': `Decisions for ${env.name}` }, buttons),
+      ),
     );
   }
   const result = actionResults.get(`${d.id}/${env.name}`);
@@ -160,11 +241,11 @@ function renderEnvironment(d, env, refresh) {
       {},
       h('th', { scope: 'row' }, s.step),
       h('td', { className: 'mono' }, s.location),
-      h('td', {}, statusBadge(s.status)),
+      h('td', {}, statusBadge(stepStatus(d, env, s))),
       h(
         'td',
         {},
-        s.message ?? '',
+        s.message ? markdown(s.message) : '',
         s.decidedBy ? h('div', { className: 'muted' }, `decided by ${s.decidedBy}`) : null,
         s.deadlineAt && !['succeeded', 'failed', 'cancelled', 'skipped'].includes(s.status)
           ? h('div', { className: 'muted' }, 'deadline ', time(s.deadlineAt))
@@ -295,12 +376,28 @@ function renderEnvironment(d, env, refresh) {
 async function decide(id, environment, a, refresh) {
   const key = `${id}/${environment}`;
   if (busy.has(key)) return;
+  let reason = (reasons.get(key) ?? '').trim();
+  if (a.danger) {
+    const confirmed = await confirmWithReason({
+      title: `${a.label} ${environment}?`,
+      body: a.confirm(environment),
+      confirmLabel: `${a.label} ${environment}`,
+      reason,
+    });
+    if (confirmed === null) return;
+    reason = confirmed;
+  }
+  if (busy.has(key)) return;
   busy.add(key);
   for (const b of main.querySelectorAll('button[data-action]')) {
     if (b.dataset.key?.startsWith(`${key}/`)) b.setAttribute('aria-disabled', 'true');
   }
   try {
-    await api('POST', `/api/v1/deployments/${encodeURIComponent(id)}/${a.action}`, { environment });
+    await api('POST', `/api/v1/deployments/${encodeURIComponent(id)}/${a.action}`, {
+      environment,
+      ...(reason ? { reason } : {}),
+    });
+    reasons.delete(key);
     const text = `${a.label}: sent for ${environment}.`;
     actionResults.set(key, { kind: 'success', text });
     announce(text);

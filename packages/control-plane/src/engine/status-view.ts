@@ -33,6 +33,11 @@ export interface StepView {
   awaiting?: { decision: string; commands: string[] };
   decidedBy?: string;
   via?: string;
+  /**
+   * Approval pauses: the roles that may approve (any one of them; admin always may). Empty: the
+   * deployer role, as for any other decision.
+   */
+  requiresRoles?: string[];
   /** Analysis steps: how they judge, and every judgment run so far. */
   analysis?: AnalysisView;
 }
@@ -156,6 +161,8 @@ export async function buildView(
           target,
         );
       }
+      if (planned.step.type === 'pause' && planned.step.untilApproved)
+        v.requiresRoles = [...planned.step.requiresRoles];
       if (planned.step.type === 'analysis') v.analysis = analysisView(planned.step, item);
       if (!item) return v;
       if (item.message) v.message = item.message;

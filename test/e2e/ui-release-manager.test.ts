@@ -1,0 +1,312 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type ControlPlane, createControlPlane } from '@borealis/control-plane';
+import pino from 'pino';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HookServer, startHookServer } from './engine/support.js';
+import { until } from './support/processes.js';
+
+/**
+ * The view a release manager keeps open (issue 16), in Debian's chromium: the deployment graph of
+ * a three-environment dependsOn chain whose last environment waits for an approval only
+ * release-managers may give; a refusal (a viewer's token) shown as the API's message; approving
+ * from the graph with a reason, which lands in the audit trail; destructive decisions that
+ * confirm and need a reason; keyboard order and the palette's contrast. Screenshots at 1360×900
+ * go to test-output/ui/ (BOREALIS_UI_SCREENSHOTS names another folder).
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const ADMIN = 'ui-rm-admin-token-0123456789abcdef';
+const SHOTS = resolve(process.env.BOREALIS_UI_SCREENSHOTS ?? 'test-output/ui');
+const HOSTILE = '<img src=x onerror=alert(1)>';
+const MD_MESSAGE = `**Smoke** passed ${HOSTILE} [log](https://ci.example.com/1) [bad](javascript:alert(2))`;
+
+let cp: ControlPlane;
+let dataDir: string;
+let hooks: HookServer;
+let browser: Browser;
+let page: Page;
+let viewerToken: string;
+let approverToken: string;
+let graphId: string;
+const dialogs: string[] = [];
+const pageErrors: string[] = [];
+
+const hasBrowser = existsSync(CHROMIUM);
+function needBrowser(): void {
+  if (!hasBrowser) {
+    throw new Error(
+      `${CHROMIUM} is missing: the web UI test drives a real browser. Install it with \`apt-get install -y chromium\` (as root; .ci/run does this)`,
+    );
+  }
+}
+
+async function api<T>(method: string, path: string, body?: unknown, type = 'application/json') {
+  const res = await fetch(cp.url + path, {
+    method,
+    headers: {
+      authorization: `Bearer ${ADMIN}`,
+      ...(body !== undefined ? { 'content-type': type } : {}),
+    },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, json: (await res.json()) as T };
+}
+
+async function statusOf(id: string): Promise<string> {
+  return (await api<{ status: string }>('GET', `/api/v1/deployments/${id}`)).json.status;
+}
+
+async function signIn(token: string): Promise<void> {
+  await page.goto(`${cp.url}/ui/#/deployments`);
+  await page.evaluate(() => sessionStorage.clear());
+  await page.reload();
+  await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('heading', { name: 'Deployments', level: 1 }).waitFor();
+}
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+}
+
+beforeAll(async () => {
+  if (!hasBrowser) return;
+  mkdirSync(SHOTS, { recursive: true });
+  dataDir = mkdtempSync(join(tmpdir(), 'brl-e2e-ui-rm-'));
+  cp = await createControlPlane({
+    port: 0,
+    dataDir,
+    apiToken: ADMIN,
+    directAllow: ['127.0.0.1/32'],
+    logger: pino({ level: 'silent' }),
+  });
+  await cp.listen();
+  hooks = await startHookServer();
+  viewerToken = (await cp.store.apiTokens.create({ name: 'vera', roles: ['viewer'] })).token;
+  approverToken = (await cp.store.apiTokens.create({ name: 'rita', roles: ['release-managers'] })).token;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+  page.setDefaultTimeout(15_000);
+  page.on('dialog', (d) => {
+    dialogs.push(`${d.type()}: ${d.message()}`);
+    void d.dismiss();
+  });
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('console', (m) => {
+    // Refusals the test asks for (401, 403) are answers; a CSP violation or a script error is not.
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(m.text());
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await hooks?.close();
+  await cp?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+function chainFile(): string {
+  return `application: graph-app
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
+targets:
+  dev:
+    account: dev-cluster
+    namespace: graph-app
+    constraints:
+      beforeDeployment:
+        - runWebhook:
+            name: smoke
+  staging:
+    account: staging-cluster
+    namespace: graph-app
+    constraints:
+      dependsOn: [dev]
+  prod:
+    account: prod-cluster
+    namespace: graph-app
+    strategy: canary-25
+    constraints:
+      dependsOn: [staging]
+strategies:
+  canary-25:
+    canary:
+      steps:
+        - setWeight:
+            weight: 25
+        - pause:
+            untilApproved: true
+            requiresRoles: [release-managers]
+webhooks:
+  - name: smoke
+    method: POST
+    uriTemplate: ${hooks.url}/hold/smoke
+    headers:
+      - key: Content-Type
+        value: application/json
+    bodyTemplate:
+      inline: >-
+        {"callbackUri": "{{armory.callbackUri}}/callback"}
+`;
+}
+
+describe('the release manager’s view in a real browser', () => {
+  it('draws a three-environment dependsOn chain as a graph, the last one waiting for release-managers', async () => {
+    needBrowser();
+    // A version already runs in prod, so the canary's 25 % is a share next to it.
+    const first = await api<{ deploymentId: string }>(
+      'POST',
+      '/api/v1/deployments',
+      `application: graph-app
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
+targets:
+  prod:
+    account: prod-cluster
+    namespace: graph-app
+`,
+      'application/yaml',
+    );
+    expect(first.status, JSON.stringify(first.json)).toBe(202);
+    await until(
+      async () => (await statusOf(first.json.deploymentId)) === 'SUCCEEDED',
+      'the first version to run in prod',
+      15_000,
+    );
+    const started = await api<{ deploymentId: string }>(
+      'POST',
+      '/api/v1/deployments',
+      chainFile(),
+      'application/yaml',
+    );
+    expect(started.status, JSON.stringify(started.json)).toBe(202);
+    graphId = started.json.deploymentId;
+    await until(() => hooks.held.get('smoke')?.length, 'the smoke webhook to reach the receiver', 15_000);
+    expect(await hooks.callBack('smoke', true, MD_MESSAGE)).toBe(200);
+    await until(
+      async () => (await statusOf(graphId)) === 'AWAITING_APPROVAL',
+      'prod to wait for approval',
+      20_000,
+    );
+
+    await signIn(viewerToken);
+    await page.getByRole('link', { name: new RegExp(`Deployment ${graphId}`) }).click();
+    const graph = page.getByRole('group', { name: /Environments in dependsOn order/ });
+    await graph.waitFor();
+    // Three nodes, each a link whose name says what the node shows, in dependsOn order.
+    const nodes = graph.getByRole('link');
+    await expect.poll(() => nodes.count()).toBe(3);
+    const labels = await nodes.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+    expect(labels[0]).toMatch(/^dev: SUCCEEDED; \d+ of \d+ steps done/);
+    expect(labels[1]).toMatch(/^staging: SUCCEEDED; .*after dev$/);
+    expect(labels[2]).toMatch(/^prod: AWAITING_APPROVAL; step \d+ of \d+: pause until approved/);
+    expect(labels[2]).toContain('new version traffic 25%');
+    expect(labels[2]).toContain('waiting for approval by release-managers');
+    expect(labels[2]).toMatch(/elapsed \d+ s/);
+    expect(labels[2]).toContain('after staging');
+    // The edges: dev → staging → prod, drawn left to right.
+    const edges = await page
+      .locator('svg.graph path.graph-edge')
+      .evaluateAll((els) => els.map((e) => `${e.getAttribute('data-from')}→${e.getAttribute('data-to')}`));
+    expect(edges.sort()).toEqual(['dev→staging', 'staging→prod']);
+    const x = await nodes.evaluateAll((els) =>
+      els.map((e) => (e as unknown as SVGGraphicsElement).getBBox().x),
+    );
+    expect(x[0]).toBeLessThan(x[1]!);
+    expect(x[1]).toBeLessThan(x[2]!);
+    // The canary bar is drawn at a quarter of its track.
+    const bar = await page
+      .locator('[data-env="prod"] .graph-bar')
+      .evaluate((el) => Number(el.getAttribute('width')));
+    const track = await page
+      .locator('[data-env="prod"] .graph-bar-track')
+      .evaluate((el) => Number(el.getAttribute('width')));
+    expect(bar / track).toBeCloseTo(0.25, 2);
+    // The detail opened is the environment a person is needed for.
+    await page.getByRole('heading', { name: /Environment prod/ }).waitFor();
+    await shot('deployment-graph');
+  });
+
+  it('clicking a node opens its detail; a viewer’s Approve is refused with the API’s reason', async () => {
+    needBrowser();
+    await page.locator('svg.graph [data-env="dev"]').click();
+    await page.getByRole('heading', { name: /Environment dev/ }).waitFor();
+    expect(page.url()).toMatch(/#\/deployments\/[0-9a-f-]+\/dev$/);
+    // dev is done: no decision applies there, so no button is offered.
+    expect(await page.getByRole('group', { name: 'Decisions for dev' }).count()).toBe(0);
+    // The smoke webhook's mdMessage renders the same safe subset in the step and in the run.
+    const runRow = page
+      .getByRole('table', { name: 'Webhook runs of dev' })
+      .getByRole('row', { name: /smoke/ });
+    expect(await runRow.locator('strong').textContent()).toBe('Smoke');
+    expect(await runRow.textContent()).toContain(HOSTILE);
+    expect(await page.locator('main img').count()).toBe(0);
+
+    await page.locator('svg.graph [data-env="prod"]').click();
+    const detail = page.getByRole('region', { name: /Environment prod/ });
+    await detail.getByRole('button', { name: 'Approve' }).waitFor();
+    expect(await detail.textContent()).toContain('who may: release-managers (or admin)');
+    // A decision that applies, by a token whose roles do not allow it: the API's own message.
+    await detail.getByRole('button', { name: 'Approve' }).click();
+    await expect
+      .poll(() => page.locator('#env-prod-result').textContent())
+      .toMatch(/Approve failed: .*release-managers.*\(BRL_ERR_/);
+    expect(await statusOf(graphId)).toBe('AWAITING_APPROVAL');
+  });
+
+  it('destructive decisions confirm and need a reason; stepping back sends nothing', async () => {
+    needBrowser();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Cancel prod?' });
+    await dialog.waitFor();
+    // The focus is in the dialog, on the reason.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('confirm-reason');
+    await dialog.getByRole('button', { name: 'Cancel prod' }).click();
+    await expect
+      .poll(() => dialog.getByRole('alert').textContent())
+      .toContain('the reason is kept in the audit log');
+    await dialog.getByRole('button', { name: 'Keep going, do nothing' }).click();
+    await expect.poll(() => dialog.count()).toBe(0);
+    expect(await statusOf(graphId)).toBe('AWAITING_APPROVAL');
+    // Escape steps back too.
+    await page.getByRole('button', { name: 'Reject' }).click();
+    await page.getByRole('dialog', { name: 'Reject prod?' }).waitFor();
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+    expect(await statusOf(graphId)).toBe('AWAITING_APPROVAL');
+  });
+
+  it('a release manager approves from the graph with a reason; the audit trail shows who and why', async () => {
+    needBrowser();
+    await signIn(approverToken);
+    await page.goto(`${cp.url}/ui/#/deployments/${graphId}/prod`);
+    const detail = page.getByRole('region', { name: /Environment prod/ });
+    await detail.getByRole('button', { name: 'Approve' }).waitFor();
+    await detail.getByLabel('Reason').fill('CHG-1234 signed off by the CAB');
+    await detail.getByRole('button', { name: 'Approve' }).click();
+    await until(async () => (await statusOf(graphId)) === 'SUCCEEDED', 'the deployment to finish', 20_000);
+    const title = page.getByRole('heading', { level: 1 });
+    await expect.poll(() => title.textContent(), { timeout: 15_000 }).toContain('SUCCEEDED');
+    const decision = page
+      .getByRole('table', { name: 'Who decided what, and why' })
+      .getByRole('row', { name: /rita/ });
+    await expect.poll(() => decision.textContent()).toContain('CHG-1234 signed off by the CAB');
+    expect(await decision.textContent()).toContain('approve');
+    // Nothing applies to a finished deployment: no decision buttons anywhere.
+    expect(await page.getByRole('button', { name: /Approve|Reject|Cancel|Roll/ }).count()).toBe(0);
+    expect(dialogs).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+});
