@@ -326,6 +326,10 @@ targets:
       .poll(() => page.locator('#env-prod-result').textContent())
       .toMatch(/Approve failed: .*prod-approvers.*BRL_ERR_FORBIDDEN/);
     await page.getByRole('button', { name: 'Cancel' }).click();
+    // Cancel is destructive: it confirms and takes a reason first (issue 16).
+    const confirm = page.getByRole('dialog', { name: 'Cancel prod?' });
+    await confirm.getByLabel(/Reason/).fill('wrong build');
+    await confirm.getByRole('button', { name: 'Cancel prod' }).click();
     await expect
       .poll(() => page.locator('#env-prod-result').textContent())
       .toMatch(/Cancel failed: .*deployer.*BRL_ERR_FORBIDDEN/);
