@@ -1,4 +1,6 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ControlPlane, createControlPlane } from '@borealis/control-plane';
@@ -282,6 +284,90 @@ webhooks:
     expect(pageErrors).toEqual([]);
   });
 
+  it('shows each analysis run: value per query against its limits, the window, a failure as text; Roll back ends it', async () => {
+    needBrowser();
+    // A real metrics endpoint for a `web` provider: one query healthy, one answering an error
+    // whose body tries to inject HTML.
+    const metrics = createServer((req, res) => {
+      if (req.url?.startsWith('/latency')) return void res.writeHead(500).end(HOSTILE);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ value: 0.02 }));
+    });
+    await new Promise<void>((r) => metrics.listen(0, '127.0.0.1', r));
+    try {
+      const base = `http://127.0.0.1:${(metrics.address() as AddressInfo).port}`;
+      const put = await api('PUT', '/api/v1/metric-providers/ui-web', {
+        type: 'web',
+        baseUrl: base,
+        jsonPath: '$.value',
+      });
+      expect(put.status).toBe(201);
+      const started = await api<{ deploymentId: string }>(
+        'POST',
+        '/api/v1/deployments',
+        `application: ui-canary
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: ui-canary}}"}]
+targets:
+  prod:
+    strategy: c
+strategies:
+  c:
+    canary:
+      steps:
+        - setWeight:
+            weight: 10
+        - analysis:
+            interval: 1
+            units: seconds
+            numberOfJudgmentRuns: 1
+            rollBackMode: manual
+            queries: [error-rate, latency]
+analysis:
+  defaultMetricProviderName: ui-web
+  queries:
+    - name: error-rate
+      queryTemplate: /error-rate?app={{armory.applicationName}}
+      lowerLimit: 0
+      upperLimit: 0.05
+    - name: latency
+      queryTemplate: /latency?app={{armory.applicationName}}
+      upperLimit: 300
+`,
+        'application/yaml',
+      );
+      expect(started.status, JSON.stringify(started.json)).toBe(202);
+      const id = started.json.deploymentId;
+      await until(
+        async () =>
+          (await api<{ status: string }>('GET', `/api/v1/deployments/${id}`)).json.status ===
+          'AWAITING_APPROVAL',
+        'the failed analysis to wait for a person',
+        15_000,
+      );
+      await page.getByRole('link', { name: 'Deployments', exact: true }).click();
+      await page.getByRole('link', { name: new RegExp(`Deployment ${id}`) }).click();
+      const runs = page.getByRole('table', { name: 'Judgment runs of strategy.steps[1] in prod' });
+      await runs.waitFor();
+      const ok = (await runs.getByRole('row', { name: /error-rate/ }).textContent()) ?? '';
+      expect(ok).toContain('0.02');
+      expect(ok).toContain('[0, 0.05]');
+      expect(ok).toContain('passed');
+      expect(ok).toContain('Run 1');
+      expect(ok).toContain('→'); // the window: start → end
+      const bad = (await runs.getByRole('row', { name: /latency/ }).textContent()) ?? '';
+      expect(bad).toContain('failed');
+      expect(bad).toContain(`answered HTTP 500: ${HOSTILE}`);
+      expect(bad).toContain('[−∞, 300]');
+      expect(await page.locator('main img').count()).toBe(0);
+
+      await page.getByRole('button', { name: 'Roll back' }).click();
+      const title = page.getByRole('heading', { level: 1 });
+      await expect.poll(() => title.textContent(), { timeout: 15_000 }).toContain('ROLLED_BACK');
+      expect(dialogs).toEqual([]);
+      expect(pageErrors).toEqual([]);
+    } finally {
+      metrics.closeAllConnections();
+      await new Promise<void>((r) => metrics.close(() => r()));
+    }
   it('works with role-limited tokens: a button the role does not allow shows the 403 naming the role; Decisions show who and why', async () => {
     needBrowser();
     const token = async (name: string, roles: string[]) =>

@@ -181,4 +181,54 @@ describe('analysis judgment', () => {
     expect(d.state().environments.prod?.status).toBe('ROLLED_BACK');
     expect(d.state().environments.prod?.message).toContain('ECONNREFUSED');
   });
+
+  it('afterDeployment: a failed analysis fails the environment and never rolls it back', () => {
+    const parsed = parseDeployFile(`application: app
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: c}}"}]
+targets:
+  prod:
+    constraints:
+      afterDeployment:
+        - analysis:
+            interval: 5
+            units: seconds
+            numberOfJudgmentRuns: 1
+            rollBackMode: manual
+            queries: [q]
+analysis:
+  defaultMetricProviderName: prom
+  queries:
+    - name: q
+      queryTemplate: sum(x)
+      upperLimit: 1
+`);
+    const s = parsed.spec;
+    if (!s) throw new Error(JSON.stringify(parsed.diagnostics));
+    let state = initialState(s);
+    const asked: number[] = [];
+    const step = (now: number) => {
+      for (let i = 0; i < 10; i++) {
+        const r = decide(s, state, {
+          now,
+          webhookRun: () => undefined,
+          driverDone: () => true,
+          driverFailure: () => undefined,
+          driverProgress: () => undefined,
+          judgment: (_e, _l, index) => (asked.includes(index) ? fail : undefined),
+        });
+        state = r.state;
+        const judges = r.effects.filter((e) => e.type === 'judge');
+        if (judges.length === 0) return r;
+        for (const j of judges) if (j.type === 'judge') asked.push(j.index);
+      }
+      throw new Error('did not settle');
+    };
+    step(T0);
+    const r = step(T0 + 5_000);
+    expect(asked).toEqual([0]);
+    expect(r.status).toBe('FAILED');
+    expect(state.environments.prod?.message).toContain('afterDeployment failed');
+    expect(state.environments.prod?.message).toContain('q = 7, above upperLimit 1');
+    expect(state.environments.prod?.message).toContain('NOT rolled back');
+  });
 });
