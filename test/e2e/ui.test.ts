@@ -368,6 +368,8 @@ analysis:
       metrics.closeAllConnections();
       await new Promise<void>((r) => metrics.close(() => r()));
     }
+  });
+
   it('works with role-limited tokens: a button the role does not allow shows the 403 naming the role; Decisions show who and why', async () => {
     needBrowser();
     const token = async (name: string, roles: string[]) =>
