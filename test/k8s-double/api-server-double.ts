@@ -790,7 +790,7 @@ export async function startApiServerDouble(options: ApiServerDoubleOptions): Pro
       throw new Status(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' });
     if (!name) {
       if (verb === 'watch') {
-        watch(req, res, t, ns, url, record);
+        watch(res, t, ns, url, record);
         return;
       }
       if (verb === 'list') {
@@ -880,14 +880,7 @@ export async function startApiServerDouble(options: ApiServerDoubleOptions): Pro
     };
   }
 
-  function watch(
-    req: IncomingMessage,
-    res: ServerResponse,
-    t: ResourceType,
-    ns: string,
-    url: URL,
-    record: RecordedRequest,
-  ): void {
+  function watch(res: ServerResponse, t: ResourceType, ns: string, url: URL, record: RecordedRequest): void {
     const selector = url.searchParams.get('labelSelector') ?? undefined;
     const field = url.searchParams.get('fieldSelector') ?? '';
     const onlyName = /^metadata\.name=(.+)$/.exec(field)?.[1];
