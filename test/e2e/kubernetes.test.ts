@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServerDouble, startApiServerDouble } from '../k8s-double/api-server-double.js';
 import { type HookServer, startHookServer } from './engine/support.js';
-import { type ServerProc, startServer, TEST_TOKEN } from './support/control-plane.js';
+import { freePort, type ServerProc, startServer, TEST_TOKEN } from './support/control-plane.js';
 import { createPrivateNetwork, type PrivateNetwork } from './support/netns.js';
 import { bins, type Proc, repoRoot, startProcess, stopAll, until } from './support/processes.js';
 
@@ -43,6 +43,7 @@ beforeAll(async () => {
       'smi',
       'revoked',
       'cancel',
+      'restart',
     ],
     forbiddenNamespaces: ['payments'],
     neverReady: (image) => image.endsWith(':broken'),
@@ -51,6 +52,8 @@ beforeAll(async () => {
   hooks = await startHookServer();
   server = await startServer({
     BOREALIS_HOST: net.hostAddress,
+    // A fixed port, so that the restart test brings the control plane back where the agent dials.
+    BOREALIS_PORT: String(await freePort(net.hostAddress)),
     BOREALIS_DIRECT_ALLOW: '127.0.0.1/32',
     BOREALIS_TARGET_DRIVER: 'auto',
   });
@@ -85,6 +88,8 @@ users:
       BOREALIS_AGENT_HEALTH_PORT: '0',
       BOREALIS_KUBERNETES: `kubeconfig:${kubeconfig}`,
       BOREALIS_KUBERNETES_NAMESPACES: 'canary,payments',
+      BOREALIS_RECONNECT_BASE: '100ms',
+      BOREALIS_RECONNECT_MAX: '1s',
     },
   });
   await agent.waitForLog('connected');
@@ -598,4 +603,63 @@ trafficManagement:
     expect(done.environments[0]?.message).toContain('rolled back');
     expect(k8s.get('deployments', 'cancel', 'web')?.spec.template.spec.containers[0].image).toBe('shop:1');
   });
+
+  it('a control plane killed during a canary comes back, and the rollout goes on with the objects it recorded', async () => {
+    const first = await start(
+      deployFile({ app: 'restart-shop', namespace: 'restart', manifests: [webManifest('shop:1', 2)] }),
+    );
+    await waitFor(first, (v) => v.status === 'SUCCEEDED', 'the first version');
+    const id = await start(
+      deployFile({
+        app: 'restart-shop',
+        namespace: 'restart',
+        manifests: [webManifest('shop:2', 2)],
+        strategy: 'c',
+        extra: `webhooks:
+  - name: restart-gate
+    method: POST
+    uriTemplate: ${hooks.url}/hold/restart-gate
+    networkMode: direct
+    headers:
+      - key: Content-Type
+        value: application/json
+    bodyTemplate:
+      inline: >-
+        {"callbackUri": "{{armory.callbackUri}}/callback"}
+strategies:
+  c:
+    canary:
+      steps:
+        - setWeight: { weight: 50 }
+        - runWebhook: { name: restart-gate }
+`,
+      }),
+    );
+    const canary = `web-${versionOf(id)}`;
+    await until(() => (hooks.held.get('restart-gate')?.length ?? 0) >= 1, 'the gate', 30_000);
+    expect([replicasOf('restart', canary), replicasOf('restart', 'web')]).toEqual([1, 1]);
+
+    server.proc.kill('SIGKILL');
+    await server.proc.exited;
+    server = await startServer(server.env, server.dataDir);
+    await until(
+      async () => {
+        const { json } = await server.api<{ agents: Array<{ agentIdentifier: string }> }>(
+          'GET',
+          '/api/v1/agents',
+        );
+        return json.agents?.some((a) => a.agentIdentifier === AGENT);
+      },
+      'the agent to reconnect',
+      30_000,
+    );
+
+    expect(await hooks.callBack('restart-gate', true)).toBe(200);
+    const done = await waitFor(id, (v) => v.status === 'SUCCEEDED', 'the canary after the restart');
+    expect(replicasOf('restart', canary)).toBe(2);
+    expect(k8s.get('deployments', 'restart', 'web')).toBeUndefined();
+    expect(done.environments[0]?.target?.versions).toEqual([
+      expect.objectContaining({ version: versionOf(id), weight: 100, replicas: 2 }),
+    ]);
+  }, 90_000);
 });
