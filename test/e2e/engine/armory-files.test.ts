@@ -89,6 +89,57 @@ describe('deploy files written for Armory', () => {
     expect(json.deployments.map((d) => d.application)).not.toContain('Potato Facts');
   });
 
+  it('a uriTemplate that is wholly a secret or a context value is checked at start, naming the variable', async () => {
+    const file = (uriTemplate: string) => `application: hooks-at-start
+targets:
+  dev:
+    account: dev-cluster
+    constraints:
+      afterDeployment:
+        - runWebhook: {name: notify}
+manifests: [{path: k8s/app.yaml}]
+webhooks:
+  - name: notify
+    method: POST
+    uriTemplate: '${uriTemplate}'
+    disableCallback: true
+`;
+    await plane.cp.secrets.put('notify_url', 'hooks.example.com/services/very-secret-part');
+    const bySecret = await plane.api<{ error: { code: string; message: string } }>(
+      'POST',
+      '/api/v1/deployments',
+      { deployFile: file('{{secrets.notify_url}}') },
+    );
+    expect(bySecret.status).toBe(400);
+    expect(bySecret.json.error.code).toBe('BRL_ERR_TEMPLATE_INVALID_URI');
+    expect(bySecret.json.error.message).toContain('webhook "notify"');
+    expect(bySecret.json.error.message).toContain('{{secrets.notify_url}}');
+    expect(bySecret.json.error.message).toContain('targets.dev.constraints.afterDeployment[0]');
+    expect(bySecret.json.error.message).not.toContain('very-secret-part');
+
+    const byContext = await plane.api<{ error: { code: string; message: string } }>(
+      'POST',
+      '/api/v1/deployments',
+      { deployFile: file('{{context.uri}}/notify'), context: { uri: 'ftp://files.example.com' } },
+    );
+    expect(byContext.status).toBe(400);
+    expect(byContext.json.error.message).toContain('{{context.uri}}');
+
+    const { json } = await plane.api<{ deployments: Array<{ application: string }> }>(
+      'GET',
+      '/api/v1/deployments?limit=1000',
+    );
+    expect(json.deployments.map((d) => d.application)).not.toContain('hooks-at-start');
+
+    // A good value starts the deployment.
+    const ok = await plane.api<{ deploymentId: string }>('POST', '/api/v1/deployments', {
+      deployFile: file('{{context.uri}}/notify'),
+      context: { uri: 'https://hooks.example.com' },
+    });
+    expect(ok.status).toBe(202);
+    expect(ok.json.deploymentId).toBeTruthy();
+  });
+
   it('a kind: lambda file validates, and starting it is one clear error naming the missing driver', async () => {
     const path = join(dir, 'lambda.yml');
     writeFileSync(path, lambdaFile);

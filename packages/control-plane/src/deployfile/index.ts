@@ -4,6 +4,7 @@
  * prints them compiler-style for the CLI and logs.
  */
 export { DiagnosticCatalogue, type DiagnosticCode } from './codes.js';
+export { type WebhookCallSite, webhookCallSites } from './cross-checks.js';
 export { type Diagnostic, formatDiagnostics } from './diagnostic.js';
 export { type ParseOptions, type ParseResult, parseDeployFile } from './parse-deploy-file.js';
 export { MAX_DEPLOY_FILE_BYTES } from './read-source.js';

@@ -4,8 +4,8 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { forbidden } from '../access/index.js';
 import { auditView } from '../audit/index.js';
-import { type DeploymentSpec, parseDeployFile, slugOf } from '../deployfile/index.js';
-import { BorealisError } from '../errors.js';
+import { type DeploymentSpec, parseDeployFile, slugOf, webhookCallSites } from '../deployfile/index.js';
+import { BorealisError, isBorealisError } from '../errors.js';
 import { createDeploymentRepository, type DeploymentEventRow, type Store } from '../store/index.js';
 import { mergeContext } from '../templates/index.js';
 import type { WebhookService } from '../webhooks/types.js';
@@ -528,6 +528,29 @@ export function createEngine(options: EngineOptions): Engine {
     return buildView(found.row, found.environments, runs, driver, audit);
   }
 
+  /**
+   * A uriTemplate that starts with a secret or context variable takes scheme and host from its
+   * value: checked here, where secrets and the start's context are known, so that a bad value
+   * refuses the start instead of failing the deployment halfway (issue 13).
+   */
+  async function preflightUris(spec: DeploymentSpec, startContext: Record<string, string>) {
+    if (!webhooks.preflightUri) return;
+    for (const site of webhookCallSites(spec)) {
+      const webhook = spec.webhooks.find((w) => w.name === site.step.name);
+      if (!webhook) continue;
+      try {
+        await webhooks.preflightUri(webhook, mergeContext(spec.context, startContext, site.step.context));
+      } catch (err) {
+        if (!isBorealisError(err, 'BRL_ERR_TEMPLATE_INVALID_URI')) throw err;
+        throw new BorealisError(
+          'BRL_ERR_TEMPLATE_INVALID_URI',
+          `webhook "${webhook.name}" (called at ${site.path}): ${err.message}`,
+          { details: { webhook: webhook.name, location: site.path } },
+        );
+      }
+    }
+  }
+
   return {
     driverName: driver.name,
 
@@ -562,6 +585,7 @@ export function createEngine(options: EngineOptions): Engine {
           { details: { kind: spec.kind, driver: driver.name, driverKinds: [...kinds] } },
         );
       }
+      await preflightUris(spec, input.context ?? {});
       const id = randomUUID();
       const now = clock();
       const state = initialState(spec);

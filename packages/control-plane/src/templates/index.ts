@@ -9,6 +9,7 @@ export { mergeContext, type TemplateContext } from './context.js';
 export { type Encoding, encodeJsonStringContent, encodeUriValue } from './encoders.js';
 export { maskSecrets } from './mask-secrets.js';
 export {
+  checkLeadingValue,
   isPreviewVariable,
   leadingVariable,
   renderHeaderValue,

@@ -139,15 +139,13 @@ export function renderUri(source: string, vars: TemplateVariables): string {
   const { text, resolved } = renderResolved(source, vars, 'uri', base);
   const url = parseHttpUrl(text);
   if (!url) {
-    if (base) {
-      // The value is known only now (a secret, a start-time context value): say what it must be
-      // without repeating it (it may be a secret).
-      throw new BorealisError(
-        'BRL_ERR_TEMPLATE_INVALID_URI',
-        `uriTemplate starts with {{${base.path}}}, whose value must begin with the scheme and host of an absolute http(s) URL (e.g. https://hooks.example.com/...), but it renders to something else`,
-        { details: { variables: resolved.map((r) => r.variable.path) } },
+    // The value is known only now (a secret, a start-time context value): say what it must be
+    // without repeating it (it may be a secret).
+    if (base)
+      throw baseUrlError(
+        base,
+        resolved.map((r) => r.variable.path),
       );
-    }
     throw new BorealisError('BRL_ERR_TEMPLATE_INVALID_URI', `uriTemplate does not render to an http(s) URL`, {
       details: { variables: resolved.map((r) => r.variable.path) },
     });
@@ -175,6 +173,24 @@ export function renderUri(source: string, vars: TemplateVariables): string {
     );
   }
   return text;
+}
+
+function baseUrlError(base: TemplateVariable, variables: string[]): BorealisError {
+  return new BorealisError(
+    'BRL_ERR_TEMPLATE_INVALID_URI',
+    `uriTemplate starts with {{${base.path}}}, whose value must begin with the scheme and host of an absolute http(s) URL (e.g. https://hooks.example.com/...), but it does not`,
+    { details: { variables } },
+  );
+}
+
+/**
+ * Checks the value a uriTemplate's leading variable has (before the call: at deployment start,
+ * where secrets and context are known). Throws the error rendering would give, naming the
+ * variable and never the value; other values of the template are checked when the call is made.
+ */
+export function checkLeadingValue(base: TemplateVariable, value: string): void {
+  const url = parseHttpUrl(value);
+  if (!url || url.hostname === '') throw baseUrlError(base, [base.path]);
 }
 
 /**

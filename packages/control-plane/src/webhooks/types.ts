@@ -95,6 +95,16 @@ export interface WebhookService {
    * returns the existing run and calls nothing.
    */
   start(invocation: WebhookInvocation): Promise<WebhookRun>;
+  /**
+   * At deployment start: when `uriTemplate` starts with a secret or context variable (its value
+   * is the base URL), checks that value's scheme and host now, where secrets and context are
+   * known, and throws BRL_ERR_TEMPLATE_INVALID_URI naming the variable. A value not there yet
+   * (a secret created later) is left to the call. Optional: fakes need not implement it.
+   */
+  preflightUri?(
+    webhook: Pick<WebhookSpec, 'name' | 'uriTemplate'>,
+    context: Readonly<Record<string, string>>,
+  ): Promise<void>;
   /** Settles a run that is not settled yet as cancelled (no effect on settled runs). */
   cancel(runId: string, reason: string): Promise<void>;
   get(runId: string): Promise<WebhookRun | undefined>;

@@ -82,4 +82,21 @@ describe('a uriTemplate that is wholly a variable', () => {
     expect(done.status, done.reason).toBe('succeeded');
     expect(r.requests[0]?.url).toBe('/base/notify');
   });
+
+  it('preflightUri (deployment start) checks the leading value now, and leaves absent ones to the call', async () => {
+    await cp.secrets.put('good_url', 'https://hooks.example.com/T0');
+    await cp.secrets.put('bad_url', 'mailto:ops@example.com');
+    const preflight = cp.webhooks.preflightUri!;
+    await expect(preflight(slackLike('{{secrets.good_url}}'), {})).resolves.toBeUndefined();
+    await expect(preflight(slackLike('{{secrets.bad_url}}'), {})).rejects.toMatchObject({
+      code: 'BRL_ERR_TEMPLATE_INVALID_URI',
+    });
+    await expect(preflight(slackLike('{{secrets.not_created_yet}}'), {})).resolves.toBeUndefined();
+    await expect(preflight(slackLike('{{context.uri}}/x'), { uri: 'example.com' })).rejects.toMatchObject({
+      code: 'BRL_ERR_TEMPLATE_INVALID_URI',
+    });
+    await expect(
+      preflight(slackLike('https://{{context.host}}/x'), { host: 'nothing to check' }),
+    ).resolves.toBeUndefined();
+  });
 });

@@ -4,6 +4,8 @@ import { BorealisError, isBorealisError } from '../errors.js';
 import type { Dispatcher } from '../relay/index.js';
 import type { Store, WebhookRunPatch, WebhookRunRow } from '../store/index.js';
 import {
+  checkLeadingValue,
+  leadingVariable,
   listTemplateVariables,
   maskSecrets,
   type RenderedRequest,
@@ -620,6 +622,15 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
   }
 
   const service: WebhookServiceWithCallbacks = {
+    async preflightUri(webhook, context) {
+      const base = leadingVariable(webhook.uriTemplate);
+      if (!base || base.segments !== 2) return;
+      let value: string | undefined;
+      if (base.root === 'context') value = Object.hasOwn(context, base.name) ? context[base.name] : undefined;
+      else if (base.root === 'secrets') value = (await deps.secrets.getValues([base.name])).get(base.name);
+      if (value !== undefined) checkLeadingValue(base, value);
+    },
+
     async start(invocation: WebhookInvocation) {
       const now = Date.now();
       const { row, inserted } = await repo.insertIfAbsent({
