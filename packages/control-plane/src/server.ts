@@ -134,6 +134,15 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
           .replace(/[^A-Za-z0-9_-]/g, '-')
           .slice(0, 40)}-${randomBytes(4).toString('hex')}`
       : `${hostname()}:${createHash('sha256').update(store.location).digest('hex').slice(0, 8)}`);
+  // Credentials stored before they had to name identifiers serve none (fail closed): say so at
+  // start, with the fix, rather than only when their agents are refused.
+  const unbound = (await store.agentCredentials.list()).filter((c) => c.allowedIdentifiers.length === 0);
+  if (unbound.length > 0) {
+    logger.warn(
+      { clientIds: unbound.map((c) => c.clientId) },
+      `${unbound.length} agent credential(s) name no agent identifiers (created before credentials had to) and their agents are refused: give each the identifiers it should serve (borealis agent-credentials set-identifiers CLIENT_ID --identifier ID) or revoke it`,
+    );
+  }
   const bootstrap = await store.apiTokens.ensureBootstrapToken({
     envToken: options.apiToken,
     tokenFile: options.tokenFile,

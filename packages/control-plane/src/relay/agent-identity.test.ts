@@ -244,6 +244,28 @@ describe('agent identity: a credential serves only the identifiers it names', ()
     expect(ok.status).toBeUndefined();
   });
 
+  it('a start with such credentials in the store warns, naming them and the fix', async () => {
+    const first = await start();
+    await first.cp.store.db
+      .insertInto('agent_credentials')
+      .values({
+        client_id: 'agent_legacy1111111111111111111',
+        name: 'old',
+        secret_hash: sha256Hex('old-secret'),
+        allowed_identifiers: '[]',
+        created_at: Date.now(),
+        revoked_at: null,
+      })
+      .execute();
+    const dataDir = first.cp.options.dataDir;
+    await first.cp.close();
+    planes.splice(planes.indexOf(first.cp), 1);
+    const again = await start({ dataDir });
+    const warning = again.logs.find((l) => String(l.msg).includes('name no agent identifiers'));
+    expect(warning).toMatchObject({ level: 40, clientIds: ['agent_legacy1111111111111111111'] });
+    expect(String(warning?.msg)).toContain('set-identifiers');
+  });
+
   it('narrowing a credential closes the connections it no longer covers, and only those', async () => {
     const { cp } = await start();
     const c = await cp.store.agentCredentials.create({ allowedIdentifiers: ['eu-1', 'eu-2'] });
