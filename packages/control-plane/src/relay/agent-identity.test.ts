@@ -376,4 +376,31 @@ describe('revocation is immediate', () => {
     expect(await forwarded).toMatchObject({ code: 'BRL_ERR_AGENT_DISCONNECTED' });
     await until(() => pool(a.cp, 'rna-multi').length === 0, 'A no longer lists it');
   });
+
+  it('revocations racing authentications on another replica: no session survives, whatever the interleaving', async () => {
+    const db = await createTestDatabase('postgres');
+    databases.push(db);
+    const network = createInProcessNetwork();
+    const common = { databaseUrl: db.databaseUrl, secretKey: Buffer.alloc(32, 9).toString('base64') };
+    const a = await start({ ...common, replicaId: 'race-a', clusterBus: network.join() });
+    const b = await start({ ...common, replicaId: 'race-b', clusterBus: network.join() });
+    for (let i = 0; i < 20; i++) {
+      const c = await a.cp.store.agentCredentials.create({ allowedIdentifiers: ['rna-race'] });
+      const [dialled, revoked] = await Promise.all([
+        dial(b.cp, basic(c.clientId, c.clientSecret), 'rna-race'),
+        // A little later, at a different moment each time.
+        new Promise((r) => setTimeout(r, i % 5)).then(() =>
+          api(a.cp, 'DELETE', `/api/v1/agent-credentials/${c.clientId}`),
+        ),
+      ]);
+      expect(revoked.status).toBe(204);
+      if (dialled.status !== undefined) {
+        expect(dialled.status).toBe(401);
+        expect(dialled.error?.code).toBe('BRL_ERR_AGENT_CREDENTIAL_REVOKED');
+      } else {
+        expect((await dialled.closed).code).toBe(CloseCodes.credentialRevoked);
+      }
+      await until(() => b.cp.hub.sessionsOf(c.clientId).length === 0, 'no session of the revoked credential');
+    }
+  });
 });
