@@ -237,7 +237,7 @@ describe('tokens', () => {
     for (const [body, needle] of [
       [{ name: 'ok' }, 'roles'],
       [{ name: 'ok', roles: [] }, 'roles'],
-      [{ name: 'ok', roles: ['has space'] }, 'roles[0]'],
+      [{ name: 'ok', roles: ['ends with space '] }, 'roles[0]'],
       [{ roles: ['viewer'] }, 'name'],
       [{ name: 'a\u001b]0;owned\u0007', roles: ['viewer'] }, 'name'],
       [{ name: 'env', roles: ['viewer'] }, 'reserved'],

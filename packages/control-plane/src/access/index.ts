@@ -21,6 +21,7 @@ export {
   approvalRefusal,
   BuiltInRole,
   grants,
+  isRoleName,
   PERMISSIONS,
   Permission,
   RESERVED_TOKEN_NAMES,

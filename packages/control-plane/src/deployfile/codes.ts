@@ -68,6 +68,11 @@ export const DiagnosticCatalogue = {
     description:
       'A `pause` must be either timed (`duration` + `unit`) or a manual approval (`untilApproved: true`).',
   },
+  BRL_DF_ROLE_NAME: {
+    severity: 'warning',
+    description:
+      'A `requiresRoles` entry is not a role an API token can hold (control characters, a leading or trailing space, other scripts), so only an `admin` token could approve that pause.',
+  },
   BRL_DF_VERSION: {
     severity: 'warning',
     description:

@@ -2,6 +2,8 @@
  * THE schema of the deploy file (spec/deploy-file-reference.md and the webhook product page).
  * Every key, both spellings where two are in use, and every default live here and only here.
  */
+
+import { isRoleName } from '../access/index.js';
 import type { ObjectSchema, OneKeySchema, RefineAt, Schema, StringSchema } from './schema-kit.js';
 import { type Duration, HTTP_METHODS, NETWORK_MODES, TIME_UNITS, type TimeUnit } from './spec-types.js';
 
@@ -102,6 +104,14 @@ const pause: ObjectSchema = {
           'remove duration/unit, or untilApproved',
         );
         return undefined;
+      }
+      const unholdable = (v.requiresRoles ?? []).filter((r) => !isRoleName(r));
+      if (unholdable.length) {
+        at.report(
+          'BRL_DF_ROLE_NAME',
+          `requiresRoles names ${unholdable.map((r) => JSON.stringify(r)).join(', ')}, which no API token can hold: only an admin could approve this pause`,
+          'use role names of ASCII letters, digits, spaces, . _ : @ + / - (e.g. prod-approvers), and give people tokens with them: borealis tokens create NAME --role prod-approvers',
+        );
       }
       const out: Record<string, unknown> = { untilApproved: true, requiresRoles: v.requiresRoles ?? [] };
       if (v.approvalExpiration) out.approvalExpiration = v.approvalExpiration;

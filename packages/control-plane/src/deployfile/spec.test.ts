@@ -192,3 +192,33 @@ describe('deploy file to webhook request', () => {
     });
   });
 });
+
+describe('requiresRoles', () => {
+  const file = (roles: string) => `application: app
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: c}}"}]
+targets:
+  prod:
+    constraints:
+      beforeDeployment:
+        - pause: {untilApproved: true, requiresRoles: ${roles}}
+`;
+  it('keeps role names a token can hold, Armory-style spaces included, without a warning', () => {
+    const { spec, diagnostics } = parseDeployFile(file('[prod-approvers, Organization Admin]'));
+    expect(diagnostics).toEqual([]);
+    const step = spec?.targets.prod?.constraints.beforeDeployment[0];
+    expect(step).toMatchObject({
+      type: 'pause',
+      untilApproved: true,
+      requiresRoles: ['prod-approvers', 'Organization Admin'],
+    });
+  });
+
+  it('warns, with the fix, about a role no token can hold (only admin could approve)', () => {
+    const { spec, diagnostics } = parseDeployFile(file('["approvers ", "r\\u00f4le", ok]'));
+    expect(spec).toBeDefined();
+    expect(diagnostics.map((d) => [d.code, d.severity])).toEqual([['BRL_DF_ROLE_NAME', 'warning']]);
+    expect(diagnostics[0]?.message).toContain('"approvers "');
+    expect(diagnostics[0]?.message).toContain('only an admin could approve');
+    expect(diagnostics[0]?.hint).toContain('borealis tokens create');
+  });
+});

@@ -137,7 +137,9 @@ describe.each(TEST_BACKENDS)('API tokens on $kind', ({ kind }) => {
       [{ name: 'dave', roles: [] }, 'roles'],
       [{ name: 'dave', roles: 'admin' }, 'roles'],
       [{ name: 'dave' }, 'roles'],
-      [{ name: 'dave', roles: ['ok', 'not ok'] }, 'roles[1]'],
+      [{ name: 'dave', roles: ['ok', 'trailing '] }, 'roles[1]'],
+      [{ name: 'dave', roles: ['tab\there'] }, 'roles[0]'],
+      [{ name: 'dave', roles: ['-dash-first'] }, 'roles[0]'],
       [{ name: 'dave', roles: [7] }, 'roles[0]'],
     ] as const) {
       const err = await store.apiTokens
@@ -147,5 +149,8 @@ describe.each(TEST_BACKENDS)('API tokens on $kind', ({ kind }) => {
       expect((err as { details?: { field?: string } }).details?.field, JSON.stringify(input)).toBe(field);
     }
     expect((await store.apiTokens.list()).some((t) => t.name === 'dave')).toBe(false);
+    // Armory's files name roles with spaces; a token can hold them.
+    const org = await store.apiTokens.create({ name: 'olga', roles: ['Organization Admin'] });
+    expect((await store.apiTokens.verifyApiToken(org.token))?.roles).toEqual(['Organization Admin']);
   });
 });
