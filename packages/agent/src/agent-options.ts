@@ -253,7 +253,7 @@ export function compileAgentOptions(input: AgentOptions): CompiledAgentOptions {
   }
   if (!o.clientId)
     problems.push(
-      `${name('clientId')} is required: create credentials with \`borealis agent-credentials create\``,
+      `${name('clientId')} is required: create credentials with \`borealis agent-credentials create --name NAME --identifier <this agent's identifier>\``,
     );
   else if (o.clientId.includes(':')) problems.push(`${name('clientId')} must not contain ":"`);
   if (!o.clientSecret) {
