@@ -44,6 +44,7 @@ beforeAll(async () => {
       'revoked',
       'cancel',
       'restart',
+      'istio',
     ],
     forbiddenNamespaces: ['payments'],
     neverReady: (image) => image.endsWith(':broken'),
@@ -544,6 +545,60 @@ trafficManagement:
       { service: 'web-stable', weight: 0 },
       { service: 'web-canary', weight: 100 },
     ]);
+  });
+
+  it('a canary with trafficManagement istio weights the VirtualService route between DestinationRule subsets', async () => {
+    const istio = `apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata:
+  name: web
+spec:
+  hosts: [web]
+  http:
+    - name: primary
+      route:
+        - destination: { host: web.istio.svc.cluster.local }
+`;
+    const file = (image: string, withStrategy: boolean) =>
+      deployFile({
+        app: 'istio-shop',
+        namespace: 'istio',
+        manifests: [webManifest(image, 2), service('web'), istio],
+        ...(withStrategy ? { strategy: 'c' } : {}),
+        extra: `strategies:
+  c:
+    canary:
+      steps:
+        - setWeight: { weight: 50 }
+        - pause: { untilApproved: true }
+trafficManagement:
+  - targets: [prod]
+    istio:
+      - virtualService: { name: web, httpRouteName: primary }
+        destinationRule: { name: web, activeSubsetName: stable, canarySubsetName: canary }
+`,
+      });
+    const first = await start(file('shop:1', false));
+    await waitFor(first, (v) => v.status === 'SUCCEEDED', 'the first version');
+    const id = await start(file('shop:2', true));
+    await waitFor(id, (v) => v.status === 'AWAITING_APPROVAL', 'the canary pause');
+    const host = 'web.istio.svc.cluster.local';
+    expect(k8s.get('virtualservices', 'istio', 'web')?.spec.http[0].route).toEqual([
+      { destination: { host, subset: 'stable' }, weight: 50 },
+      { destination: { host, subset: 'canary' }, weight: 50 },
+    ]);
+    expect(k8s.get('destinationrules', 'istio', 'web')?.spec).toEqual({
+      host,
+      subsets: [
+        { name: 'stable', labels: { 'borealis.io/version': versionOf(first) } },
+        { name: 'canary', labels: { 'borealis.io/version': versionOf(id) } },
+      ],
+    });
+    expect((await cli(['deploy', 'approve', id, '--env', 'prod'])).code).toBe(0);
+    await waitFor(id, (v) => v.status === 'SUCCEEDED', 'the canary');
+    expect(
+      k8s.get('virtualservices', 'istio', 'web')?.spec.http[0].route.map((r: { weight: number }) => r.weight),
+    ).toEqual([0, 100]);
   });
 
   it('access revoked during a failing rollout: the rollback fails too, and the environment says both', async () => {

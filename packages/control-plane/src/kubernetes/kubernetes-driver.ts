@@ -290,6 +290,16 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): Target
           path: objectPath(o),
           describe: describeObject(o),
         })),
+        ...trafficObjects(
+          ctx.spec,
+          target.environment,
+          ns,
+          { version: target.version, deploymentId: target.deploymentId, workloads },
+          0,
+        ).map((o) => ({
+          path: objectPath(o),
+          describe: describeObject(o),
+        })),
         ...(blueGreen
           ? rendered
               .filter((o) => o.kind === 'Service' && o.metadata.name === blueGreen.activeService)
@@ -323,13 +333,17 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): Target
       // Written before anything is applied: a rollback after a crash still knows what was there.
       await save(target, record);
     }
-    const toApply = deployObjects(rendered, mode, target.version, record.workloads, blueGreen);
+    const traffic = trafficObjects(ctx.spec, target.environment, ns, record, mode === 'canary' ? 0 : 100);
+    // Objects trafficManagement sets (a VirtualService's weights) are applied once, as set.
+    const toApply = withoutReplaced(
+      deployObjects(rendered, mode, target.version, record.workloads, blueGreen),
+      traffic,
+    );
     let n = 0;
     for (const obj of toApply) {
       ctx.progress(`applying ${describeObject(obj)} (${++n}/${toApply.length})`);
       await api.apply(objectPath(obj), obj, { signal: ctx.signal });
     }
-    const traffic = trafficObjects(ctx.spec, target.environment, ns, record, mode === 'canary' ? 0 : 100);
     for (const obj of traffic) await api.apply(objectPath(obj), obj, { signal: ctx.signal });
     await waitAll(
       api,
@@ -515,6 +529,13 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): Target
       return describeRecord(record);
     },
   };
+}
+
+/** The objects of `objects` that no object of `replacing` (same kind and name) stands for. */
+export function withoutReplaced(objects: KubeObject[], replacing: KubeObject[]): KubeObject[] {
+  const key = (o: KubeObject) => `${o.kind}/${o.metadata.name}`;
+  const replaced = new Set(replacing.map(key));
+  return objects.filter((o) => !replaced.has(key(o)));
 }
 
 /** Versions and replicas as people read them, from what the driver last set. */

@@ -1,7 +1,14 @@
 import { stringify } from 'yaml';
 import type { StoredSpec } from '../engine/target-driver.js';
 import { type ApiCall, applyCall } from './api-client.js';
-import { blueGreenOf, deployObjects, modeOf, type RolloutMode, type Workload } from './kubernetes-driver.js';
+import {
+  blueGreenOf,
+  deployObjects,
+  modeOf,
+  type RolloutMode,
+  type Workload,
+  withoutReplaced,
+} from './kubernetes-driver.js';
 import {
   applyOrder,
   collectionPath,
@@ -75,7 +82,6 @@ export function planDeployment(
           total: Number(d.spec?.replicas ?? 1),
           olds: [],
         }));
-      const objects = deployObjects(rendered, mode, version, workloads, blueGreen);
       const traffic = trafficObjects(
         spec,
         target.name,
@@ -83,6 +89,7 @@ export function planDeployment(
         { version, deploymentId, workloads },
         mode === 'canary' ? 0 : 100,
       );
+      const objects = withoutReplaced(deployObjects(rendered, mode, version, workloads, blueGreen), traffic);
       plan.objects = [...objects, ...traffic];
       const deployments = collectionPath('apps/v1', 'Deployment', namespace);
       for (const w of workloads) {
@@ -101,6 +108,7 @@ export function planDeployment(
       const snapshot = new Set<string>();
       for (const o of [
         ...deployObjects(rendered, mode, version, workloads, undefined),
+        ...traffic,
         ...(blueGreen
           ? rendered.filter((o) => o.kind === 'Service' && o.metadata.name === blueGreen.activeService)
           : []),

@@ -1,6 +1,11 @@
 import type { StoredSpec } from '../engine/target-driver.js';
 import { TargetDriverError } from '../engine/target-driver.js';
-import { type KubeObject, pinnedService, renderManifests } from './objects.js';
+import { type KubeObject, Labels, pinnedService, renderManifests } from './objects.js';
+
+interface IstioConfig {
+  virtualService: { name: string; httpRouteName?: string };
+  destinationRule?: { name: string; activeSubsetName?: string; canarySubsetName?: string };
+}
 
 interface SmiConfig {
   rootServiceName: string;
@@ -19,8 +24,9 @@ function entriesFor(spec: StoredSpec, environment: string) {
  * Objects that route canary traffic by weight when `trafficManagement` asks for it: for SMI,
  * a Service per version (copies of the root Service, each selecting one version) and a
  * TrafficSplit (split.smi-spec.io/v1alpha2) between them. Without trafficManagement the split is
- * by replicas alone (the manifests' Service selects both versions). Istio is refused with a
- * message rather than half done.
+ * by replicas alone (the manifests' Service selects both versions). For Istio, the
+ * DestinationRule gets a subset per version and the VirtualService's HTTP route a weight per
+ * subset.
  */
 export function trafficObjects(
   spec: StoredSpec,
@@ -47,10 +53,9 @@ export function trafficObjects(
     .flatMap((w) => w.olds)
     .find((o) => o.version && o.replicas >= 0)?.version;
   for (const entry of entries) {
-    if (entry.istio !== undefined)
-      throw new TargetDriverError(
-        `trafficManagement istio (for ${environment}) is not implemented by the kubernetes driver yet: the canary splits by replicas only without it; remove the istio entry, or use smi`,
-      );
+    const istio = (Array.isArray(entry.istio) ? entry.istio : []) as IstioConfig[];
+    for (const cfg of istio)
+      out.push(...istioObjects(cfg, rendered, environment, namespace, record.version, oldVersion, weight));
     const smi = (Array.isArray(entry.smi) ? entry.smi : []) as SmiConfig[];
     for (const cfg of smi) {
       const root = rendered.find((o) => o.kind === 'Service' && o.metadata.name === cfg.rootServiceName);
@@ -89,4 +94,65 @@ export function trafficObjects(
     }
   }
   return out;
+}
+
+/**
+ * Istio as Armory configures it: `virtualService {name, httpRouteName?}` names a VirtualService of
+ * the manifests; `destinationRule {name, activeSubsetName?, canarySubsetName?}` one of the
+ * manifests' DestinationRules (created beside the VirtualService when the manifests have none).
+ */
+function istioObjects(
+  cfg: IstioConfig,
+  rendered: KubeObject[],
+  environment: string,
+  namespace: string,
+  version: string,
+  oldVersion: string | undefined,
+  weight: number,
+): KubeObject[] {
+  const vsName = cfg.virtualService.name;
+  const found = rendered.find((o) => o.kind === 'VirtualService' && o.metadata.name === vsName);
+  if (!found)
+    throw new TargetDriverError(
+      `trafficManagement istio virtualService ${vsName} is not a VirtualService in the manifests for ${environment}: add it (Borealis sets its route weights)`,
+    );
+  const vs = structuredClone(found);
+  const routes: KubeObject[] = Array.isArray(vs.spec?.http) ? vs.spec.http : [];
+  const routeName = cfg.virtualService.httpRouteName;
+  const route = routeName ? routes.find((r) => r.name === routeName) : routes[0];
+  if (!route)
+    throw new TargetDriverError(
+      `VirtualService ${vsName} has no HTTP route${routeName ? ` named ${routeName}` : ''} for Borealis to weight: add spec.http[] (with name: ${routeName ?? 'NAME'})`,
+    );
+  const host = route.route?.[0]?.destination?.host;
+  if (typeof host !== 'string')
+    throw new TargetDriverError(`VirtualService ${vsName}: its HTTP route needs route[0].destination.host`);
+  const drName = cfg.destinationRule?.name ?? vsName;
+  const active = cfg.destinationRule?.activeSubsetName ?? 'stable';
+  const canary = cfg.destinationRule?.canarySubsetName ?? 'canary';
+  const dr = structuredClone(
+    rendered.find((o) => o.kind === 'DestinationRule' && o.metadata.name === drName) ?? {
+      apiVersion: vs.apiVersion,
+      kind: 'DestinationRule',
+      metadata: {
+        name: drName,
+        namespace,
+        labels: { ...vs.metadata.labels },
+        annotations: { ...vs.metadata.annotations },
+      },
+      spec: { host },
+    },
+  );
+  dr.spec ??= {};
+  dr.spec.subsets = [
+    ...((dr.spec.subsets ?? []) as KubeObject[]).filter((x) => x.name !== active && x.name !== canary),
+    { name: active, labels: { [Labels.version]: oldVersion ?? version } },
+    { name: canary, labels: { [Labels.version]: version } },
+  ];
+  const w = oldVersion ? weight : 100;
+  route.route = [
+    { destination: { host, subset: active }, weight: 100 - w },
+    { destination: { host, subset: canary }, weight: w },
+  ];
+  return [dr, vs];
 }
