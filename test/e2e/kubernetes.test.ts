@@ -599,6 +599,21 @@ trafficManagement:
     expect(
       k8s.get('virtualservices', 'istio', 'web')?.spec.http[0].route.map((r: { weight: number }) => r.weight),
     ).toEqual([0, 100]);
+    const routing = () => ({
+      vs: k8s.get('virtualservices', 'istio', 'web')?.spec,
+      dr: k8s.get('destinationrules', 'istio', 'web')?.spec,
+    });
+    const before = routing();
+
+    // A third version rejected at its pause: the rollback restores the routing as it was.
+    const third = await start(file('shop:3', true));
+    await waitFor(third, (v) => v.status === 'AWAITING_APPROVAL', 'the third canary pause');
+    expect(routing()).not.toEqual(before);
+    expect((await cli(['deploy', 'reject', third, '--env', 'prod', '--reason', 'latency'])).code).toBe(0);
+    await waitFor(third, (v) => ['ROLLED_BACK', 'FAILED'].includes(v.status), 'the rollback');
+    expect(routing()).toEqual(before);
+    expect(k8s.get('deployments', 'istio', `web-${versionOf(third)}`)).toBeUndefined();
+    expect(replicasOf('istio', `web-${versionOf(id)}`)).toBe(2);
   });
 
   it('access revoked during a failing rollout: the rollback fails too, and the environment says both', async () => {
