@@ -426,7 +426,7 @@ export function createEngine(options: EngineOptions): Engine {
                 environment: effect.environment,
                 ...(target.account ? { account: target.account } : {}),
                 ...(target.namespace ? { namespace: target.namespace } : {}),
-                replicaSetName: `${live.application}-${versionOf(live.id)}`,
+                replicaSetName: `${slugOf(live.application)}-${versionOf(live.id)}`,
                 step: effect.step,
                 queries,
                 ...(live.spec.analysis.defaultMetricProviderName
