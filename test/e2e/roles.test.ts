@@ -116,6 +116,10 @@ describe('people and roles, end to end', () => {
       'the pause to wait',
     );
 
+    const waiting = await cli(tokens.dan!.token, ['deploy', 'status', id]);
+    expect(waiting.stdout).toMatch(
+      /waiting for you: .*deploy approve .*\(needs the role prod-approvers or admin\)/,
+    );
     for (const action of ['approve', 'reject']) {
       const refused = await cli(tokens.dan!.token, ['deploy', action, id, '--env', 'prod', '--reason', 'me']);
       expect(refused.code).not.toBe(0);
@@ -158,6 +162,12 @@ describe('people and roles, end to end', () => {
     });
     const byActor = await server.api('GET', '/api/v1/audit?actor=paula');
     expect(byActor.json.entries.map((e: { action: string }) => e.action)).toEqual(['approve']);
+
+    // watch replays the story: who it waited for, who decided and why.
+    const watch = await cli(tokens.vera!.token, ['deploy', 'watch', id]);
+    expect(watch.code, watch.stderr).toBe(0);
+    expect(watch.stdout).toContain('waiting for approval by prod-approvers or admin');
+    expect(watch.stdout).toContain('approve by paula: CHG-42 signed off');
 
     // deploy status shows who decided and why, to anyone who may read.
     const status = await cli(tokens.vera!.token, ['deploy', 'status', id]);

@@ -414,7 +414,10 @@ export function renderStatus(view: DeploymentView): string {
       ),
     );
     for (const s of env.steps)
-      if (s.awaiting) lines.push(`  waiting for you: ${s.awaiting.commands.map(t).join('   or   ')}`);
+      if (s.awaiting)
+        lines.push(
+          `  waiting for you: ${s.awaiting.commands.map(t).join('   or   ')}${s.awaiting.decision === 'approve or reject' ? `  (${approvers(s.requiresRoles)})` : ''}`,
+        );
     for (const s of env.steps) {
       const a = s.analysis;
       if (!a || (a.runs.length === 0 && !a.nextJudgmentAt)) continue;
@@ -457,4 +460,10 @@ export function renderStatus(view: DeploymentView): string {
     );
   }
   return lines.join('\n');
+}
+
+/** Who may approve a pause, as the control plane judges it: one of its roles, or admin. */
+function approvers(requiresRoles: readonly string[] | undefined): string {
+  const roles = requiresRoles?.length ? requiresRoles : ['deployer'];
+  return `needs the role ${[...roles, 'admin'].map(oneLine).join(' or ')}`;
 }

@@ -210,7 +210,9 @@ function describe(raw: EventData, rawId: string, bin: string): string | undefine
       return `${time} ${where}${String(e.status)}${message}`;
     case 'item.started': {
       if (e.awaiting === 'approval') {
-        return `${time} ${where}${step}: waiting for approval — run: ${bin} deploy approve ${id} --env ${e.environment}`;
+        const roles = Array.isArray(e.requiresRoles) ? e.requiresRoles.map((r) => oneLine(r)) : [];
+        const by = roles.length ? ` by ${[...roles, 'admin'].join(' or ')}` : '';
+        return `${time} ${where}${step}: waiting for approval${by} — run: ${bin} deploy approve ${id} --env ${e.environment}`;
       }
       if (e.kind === 'webhook') return `${time} ${where}${step}: calling (${String(e.via ?? 'direct')})`;
       if (e.kind === 'pause' && typeof e.deadlineAt === 'number') {

@@ -92,6 +92,9 @@ export function startItem(ctx: DecideContext, env: EnvironmentState, planned: Pl
     status: item.status,
     ...(item.deadlineAt ? { deadlineAt: item.deadlineAt } : {}),
     ...(item.awaiting ? { awaiting: item.awaiting } : {}),
+    ...(step.type === 'pause' && step.untilApproved && step.requiresRoles.length
+      ? { requiresRoles: step.requiresRoles }
+      : {}),
     ...(via ? { via } : {}),
     ...(item.message ? { message: item.message } : {}),
   });
