@@ -203,4 +203,64 @@ describe('metric provider routes', () => {
     expect(r.json.error.message).toContain('through agent "eu-rna"');
     expect(r.json.error.message).toContain('No agent "eu-rna" is connected');
   });
+
+  it('judge: each query goes to its provider (query, else step, else default), rendered with the window and context', async () => {
+    for (const name of ['step-web', 'query-web', 'default-web'])
+      await api(cp, 'PUT', `/api/v1/metric-providers/${name}`, {
+        type: 'web',
+        baseUrl: `${webUrl}/${name}`,
+        jsonPath: '$.data.errorRate',
+      });
+    const before = seen.length;
+    const outcome = await cp.metrics.judge({
+      deploymentId: 'd-1',
+      application: 'shop',
+      environment: 'prod',
+      replicaSetName: 'shop-v-1',
+      step: {
+        type: 'analysis',
+        metricProviderName: 'step-web',
+        context: {},
+        interval: 30,
+        units: 'seconds',
+        numberOfJudgmentRuns: 1,
+        rollBackMode: 'automatic',
+        rollForwardMode: 'automatic',
+        queries: ['a', 'b'],
+      },
+      queries: [
+        {
+          name: 'a',
+          queryTemplate:
+            '/q?from={{armory.startTimeEpochSeconds}}&to={{armory.endTimeIso8601}}&step={{armory.promQlStepInterval}}&env={{context.env}}',
+          upperLimit: 0.05,
+        },
+        {
+          name: 'b',
+          queryTemplate: '/q?app={{armory.applicationName}}',
+          upperLimit: 0.01,
+          metricProviderName: 'query-web',
+        },
+      ],
+      defaultMetricProviderName: 'default-web',
+      context: { env: 'a b/c' },
+      index: 0,
+      window: { start: 1_700_000_000_000, end: 1_700_000_030_000 },
+    });
+    expect(
+      seen
+        .slice(before)
+        .map((r) => r.url)
+        .sort(),
+    ).toEqual([
+      '/query-web/q?app=shop',
+      '/step-web/q?from=1700000000&to=2023-11-14T22%3A13%3A50.000Z&step=30s&env=a%20b%2Fc',
+    ]);
+    expect(outcome.passed).toBe(false);
+    expect(outcome.queries).toEqual([
+      expect.objectContaining({ query: 'a', provider: 'step-web', value: 0.02, passed: true }),
+      expect.objectContaining({ query: 'b', provider: 'query-web', value: 0.02, passed: false }),
+    ]);
+    expect(outcome.message).toBe('b = 0.02, above upperLimit 0.01');
+  });
 });
