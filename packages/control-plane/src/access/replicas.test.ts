@@ -1,0 +1,137 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createInProcessNetwork } from '../cluster/in-process-bus.js';
+import { type ControlPlane, createControlPlane } from '../server.js';
+
+/**
+ * Two replicas on one database and one bus: a decision sent to the replica that does not drive
+ * the deployment is forwarded to the one that does, and the roles travel with it, so the pause's
+ * requiresRoles is judged the same whichever replica a person reaches. Tokens live in the shared
+ * database: one revoked on one replica is refused by the other at its next request.
+ */
+const ADMIN = 'replicas-admin-token-0123456789';
+const dirs: string[] = [];
+let a: ControlPlane;
+let b: ControlPlane;
+
+async function until<T>(fn: () => Promise<T | undefined | false>, what: string, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function call(cp: ControlPlane, token: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(cp.url + path, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : undefined };
+}
+
+beforeAll(async () => {
+  const shared = mkdtempSync(join(tmpdir(), 'brl-replicas-'));
+  dirs.push(shared);
+  const network = createInProcessNetwork();
+  const start = async (name: string) => {
+    const dir = mkdtempSync(join(tmpdir(), `brl-replicas-${name}-`));
+    dirs.push(dir);
+    const cp = await createControlPlane({
+      port: 0,
+      dataDir: dir,
+      databaseUrl: join(shared, 'borealis.db'),
+      secretKey: Buffer.alloc(32, 9).toString('base64'),
+      apiToken: ADMIN,
+      replicaId: name,
+      clusterBus: network.join(),
+      logger: pino({ level: 'silent' }),
+    });
+    await cp.listen();
+    return cp;
+  };
+  a = await start('replica-a');
+  b = await start('replica-b');
+}, 30_000);
+
+afterAll(async () => {
+  await b?.close();
+  await a?.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('roles across replicas', () => {
+  it('a decision reaching the other replica is judged with its roles by the driving one', async () => {
+    const token = async (name: string, roles: string[]) =>
+      (await call(a, ADMIN, 'POST', '/api/v1/tokens', { name, roles })).json.token as string;
+    const deployer = await token('dora', ['deployer']);
+    const approver = await token('pete', ['prod-approvers']);
+    const started = await call(a, deployer, 'POST', '/api/v1/deployments', {
+      deployFile: `application: replicas-roles
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: c}}"}]
+targets:
+  prod:
+    constraints:
+      beforeDeployment:
+        - pause:
+            untilApproved: true
+            requiresRoles: [prod-approvers]
+`,
+    });
+    expect(started.status, JSON.stringify(started.json)).toBe(202);
+    const id = started.json.deploymentId as string;
+    await until(
+      async () =>
+        (await call(b, deployer, 'GET', `/api/v1/deployments/${id}`)).json.status === 'AWAITING_APPROVAL',
+      'the pause to wait',
+    );
+    // Replica A drives it; B forwards, A refuses with the roles it needs, B answers that.
+    const driver = await a.store.db
+      .selectFrom('deployments')
+      .select('lease_owner')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    expect(driver?.lease_owner).toBe('replica-a');
+    const refused = await call(b, deployer, 'POST', `/api/v1/deployments/${id}/approve`, {
+      environment: 'prod',
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.json.error.code).toBe('BRL_ERR_FORBIDDEN');
+    expect(refused.json.error.requiredRoles).toEqual(['prod-approvers', 'admin']);
+    const approved = await call(b, approver, 'POST', `/api/v1/deployments/${id}/approve`, {
+      environment: 'prod',
+      reason: 'forwarded',
+    });
+    expect(approved.status, JSON.stringify(approved.json)).toBe(200);
+    await until(
+      async () => (await call(b, approver, 'GET', `/api/v1/deployments/${id}`)).json.status === 'SUCCEEDED',
+      'the deployment to succeed',
+    );
+    const audit = await call(b, approver, 'GET', `/api/v1/audit?deploymentId=${id}&actor=pete`);
+    expect(audit.json.entries).toHaveLength(1);
+    expect(audit.json.entries[0]).toMatchObject({
+      action: 'approve',
+      reason: 'forwarded',
+      source: '127.0.0.1',
+    });
+  });
+
+  it('a token revoked on one replica is refused by the other at once', async () => {
+    const created = (
+      await call(a, ADMIN, 'POST', '/api/v1/tokens', { name: 'short-lived', roles: ['viewer'] })
+    ).json;
+    expect((await call(b, created.token, 'GET', '/api/v1/deployments')).status).toBe(200);
+    expect((await call(a, ADMIN, 'DELETE', `/api/v1/tokens/${created.id}`)).status).toBe(204);
+    expect((await call(b, created.token, 'GET', '/api/v1/deployments')).status).toBe(401);
+  });
+});
