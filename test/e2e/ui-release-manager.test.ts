@@ -1,4 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type ControlPlane, createControlPlane } from '@borealis/control-plane';
@@ -22,7 +24,12 @@ const SHOTS = resolve(process.env.BOREALIS_UI_SCREENSHOTS ?? 'test-output/ui');
 const HOSTILE = '<img src=x onerror=alert(1)>';
 const MD_MESSAGE = `**Smoke** passed ${HOSTILE} [log](https://ci.example.com/1) [bad](javascript:alert(2))`;
 
+const CI_TOKEN = 'ci-secret-value-9f8e7d6c5b4a';
+
 let cp: ControlPlane;
+/** An endpoint in maintenance: 503 with Retry-After: 0, a trace header and a long body. */
+let failing: Server;
+let failingUrl: string;
 let dataDir: string;
 let hooks: HookServer;
 let browser: Browser;
@@ -68,6 +75,7 @@ async function signIn(token: string): Promise<void> {
 }
 
 async function shot(name: string): Promise<void> {
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(SHOTS, `${name}.png`) });
 }
 
@@ -84,6 +92,16 @@ beforeAll(async () => {
   });
   await cp.listen();
   hooks = await startHookServer();
+  await cp.secrets.put('ci_token', CI_TOKEN);
+  failing = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(503, { 'retry-after': '0', 'x-trace': 'trace-42', 'content-type': 'text/plain' });
+      res.end(`maintenance window until 10:00 ${'z'.repeat(3000)}`);
+    });
+  });
+  await new Promise<void>((r) => failing.listen(0, '127.0.0.1', r));
+  failingUrl = `http://127.0.0.1:${(failing.address() as AddressInfo).port}`;
   viewerToken = (await cp.store.apiTokens.create({ name: 'vera', roles: ['viewer'] })).token;
   approverToken = (await cp.store.apiTokens.create({ name: 'rita', roles: ['release-managers'] })).token;
   browser = await chromium.launch({
@@ -115,6 +133,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await hooks?.close();
+  failing?.closeAllConnections();
+  await new Promise((r) => (failing ? failing.close(r) : r(undefined)));
   await cp?.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
@@ -306,6 +326,102 @@ targets:
     expect(await decision.textContent()).toContain('approve');
     // Nothing applies to a finished deployment: no decision buttons anywhere.
     expect(await page.getByRole('button', { name: /Approve|Reject|Cancel|Roll/ }).count()).toBe(0);
+    expect(dialogs).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('a failed webhook: later steps and the dependent environment show as skipped; its attempts page masks the secret', async () => {
+    needBrowser();
+    const started = await api<{ deploymentId: string }>(
+      'POST',
+      '/api/v1/deployments',
+      `application: fail-app
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
+targets:
+  staging:
+    account: staging-cluster
+    namespace: fail-app
+    constraints:
+      beforeDeployment:
+        - runWebhook:
+            name: deploy-check
+  prod:
+    account: prod-cluster
+    namespace: fail-app
+    constraints:
+      dependsOn: [staging]
+webhooks:
+  - name: deploy-check
+    method: POST
+    uriTemplate: ${failingUrl}/checks
+    retryCount: 1
+    headers:
+      - key: Authorization
+        value: 'Bearer {{secrets.ci_token}}'
+      - key: Content-Type
+        value: application/json
+    bodyTemplate:
+      inline: >-
+        {"app": "{{armory.applicationName}}", "callbackUri": "{{armory.callbackUri}}/callback"}
+`,
+      'application/yaml',
+    );
+    expect(started.status, JSON.stringify(started.json)).toBe(202);
+    const id = started.json.deploymentId;
+    await until(async () => (await statusOf(id)) === 'FAILED', 'the deployment to fail', 20_000);
+
+    await page.goto(`${cp.url}/ui/#/deployments/${id}`);
+    // The failed environment opens; nothing after the failure is pending.
+    const detail = page.getByRole('region', { name: /Environment staging/ });
+    await detail.waitFor();
+    const deployStep = detail.getByRole('row', { name: /deploy new version/ });
+    expect(await deployStep.getByText('skipped').count()).toBe(1);
+    expect(await detail.getByText('pending', { exact: true }).count()).toBe(0);
+    const prod = await page.locator('svg.graph [data-env="prod"]').getAttribute('aria-label');
+    expect(prod).toMatch(/^prod: (SKIPPED|CANCELLED)/);
+
+    await detail.getByRole('link', { name: /deploy-check: request, attempts and callback/ }).click();
+    await page.getByRole('heading', { level: 1, name: /Webhook deploy-check failed/ }).waitFor();
+    const request = page.getByRole('region', { name: 'Request as sent' });
+    expect(await request.textContent()).toContain(`POST ${failingUrl}/checks`);
+    const auth = request.getByRole('row', { name: /Authorization/ });
+    expect(await auth.textContent()).toContain('Bearer ****');
+    expect(await request.getByLabel('Request body').textContent()).toContain('"app": "fail-app"');
+    const attempts = page.getByRole('region', { name: /Attempts \(2\)/ });
+    const first = attempts.getByRole('article', { name: 'Attempt 1: answered 503' });
+    expect(await first.textContent()).toMatch(
+      /Retried\s*at .*because .*answered 503: maintenance window.*Retry-After: 0/,
+    );
+    expect(await first.getByRole('row', { name: /x-trace/ }).textContent()).toContain('trace-42');
+    const body = (await first.getByLabel('Answer body of attempt 1').textContent()) ?? '';
+    expect(body.startsWith('maintenance window until 10:00 zzz')).toBe(true);
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(1024);
+    expect(await attempts.getByRole('article', { name: 'Attempt 2: answered 503' }).count()).toBe(1);
+    const meta = (await page.locator('main dl.meta').first().textContent()) ?? '';
+    expect(meta).toContain('Routedirect');
+    expect(meta).toContain('Deadline');
+    expect(await page.getByRole('region', { name: 'Callback' }).textContent()).toContain('None came.');
+    // The secret's value is nowhere on the page.
+    expect(await page.content()).not.toContain(CI_TOKEN);
+    await shot('webhook-run-attempts');
+  });
+
+  it('a hostile mdMessage on the run page is inert: text, a safe subset rendered, no script, no image', async () => {
+    needBrowser();
+    await page.goto(`${cp.url}/ui/#/deployments/${graphId}/dev`);
+    await page.getByRole('link', { name: /smoke: request, attempts and callback/ }).click();
+    const callback = page.getByRole('region', { name: 'Callback' });
+    await callback.getByText('Message').waitFor();
+    const text = (await callback.textContent()) ?? '';
+    expect(text).toContain(HOSTILE);
+    expect(text).toContain('[bad](javascript:alert(2))');
+    expect(text).toContain('From127.0.0.1');
+    expect(await callback.locator('strong').textContent()).toBe('Smoke');
+    expect(await callback.getByRole('link').count()).toBe(1);
+    expect(await callback.getByRole('link', { name: 'log' }).getAttribute('href')).toBe(
+      'https://ci.example.com/1',
+    );
+    expect(await page.locator('main img, main script, main [onerror]').count()).toBe(0);
     expect(dialogs).toEqual([]);
     expect(pageErrors).toEqual([]);
   });

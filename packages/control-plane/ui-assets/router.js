@@ -5,6 +5,7 @@ import { agentsScreen } from './view-agents.js';
 import { deploymentScreen } from './view-deployment.js';
 import { deploymentsScreen } from './view-deployments.js';
 import { askForToken, onSignedIn, showForgetButton } from './view-token.js';
+import { webhookRunScreen } from './view-webhook-run.js';
 
 export function route() {
   if (!getToken()) return askForToken();
@@ -12,11 +13,13 @@ export function route() {
   const hash = location.hash.replace(/^#\/?/, '');
   const [screen = 'agents', id, sub] = hash.split('/').map(decodeURIComponent);
   for (const a of document.querySelectorAll('[data-nav]')) {
-    if (a.dataset.nav === screen) a.setAttribute('aria-current', 'page');
+    if (a.dataset.nav === (screen === 'webhook-runs' ? 'deployments' : screen))
+      a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
   if (screen === 'deployments' && id) return deploymentScreen(id, sub);
   if (screen === 'deployments') return deploymentsScreen();
+  if (screen === 'webhook-runs' && id) return webhookRunScreen(id);
   if (screen !== 'agents') {
     history.replaceState(null, '', '#/agents');
   }

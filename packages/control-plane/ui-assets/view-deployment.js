@@ -321,7 +321,20 @@ function renderEnvironment(d, env, refresh) {
     h(
       'tr',
       {},
-      h('th', { scope: 'row' }, r.webhookName, h('div', { className: 'muted mono' }, r.location)),
+      h(
+        'th',
+        { scope: 'row' },
+        h(
+          'a',
+          {
+            href: `#/webhook-runs/${encodeURIComponent(r.id)}`,
+            dataset: { key: `run-${r.id}` },
+            'aria-label': `${r.webhookName}: request, attempts and callback`,
+          },
+          r.webhookName,
+        ),
+        h('div', { className: 'muted mono' }, r.location),
+      ),
       h('td', {}, statusBadge(r.status)),
       h(
         'td',

@@ -17,6 +17,8 @@ export interface OutgoingCall {
 /** The endpoint answered; what a run needs of the answer. */
 export interface EndpointAnswer {
   status: number;
+  /** The answer's headers as they came (names lower-case), for people debugging the run. */
+  headers: Array<[string, string]>;
   retryAfter?: string;
   /** The first bytes of the body, for the reason of a failed run. */
   bodyStart: string;
@@ -60,8 +62,14 @@ export function createDirectCaller(
         });
         const retryAfter = res.headers['retry-after'];
         const bodyStart = await readStart(res.body, BODY_START_BYTES);
+        const headers: Array<[string, string]> = [];
+        for (const [k, v] of Object.entries(res.headers)) {
+          if (v === undefined) continue;
+          for (const one of Array.isArray(v) ? v : [v]) headers.push([k.toLowerCase(), String(one)]);
+        }
         return {
           status: res.statusCode,
+          headers,
           bodyStart,
           ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
         };
@@ -98,6 +106,7 @@ export function createAgentCaller(dispatcher: Dispatcher) {
         const bodyStart = await readStart(res.body, BODY_START_BYTES);
         return {
           status: res.status,
+          headers: res.headers.map(([k, v]) => [k.toLowerCase(), v] as [string, string]),
           bodyStart,
           agent: res.agent,
           ...(retryAfter === undefined ? {} : { retryAfter }),

@@ -56,7 +56,9 @@ export function registerCallbackRoutes(
         // The token is always looked up: only failures are limited, per source, so strangers
         // guessing (from anywhere, or behind the same proxy) never slow a valid callback.
         try {
-          const answer = await deps.webhooks.acceptCallback(req.params.token, parseJson(req.body));
+          const answer = await deps.webhooks.acceptCallback(req.params.token, parseJson(req.body), {
+            from: req.ip,
+          });
           deps.logger?.info({ status: answer.status, remoteAddress: req.ip }, 'callback answered');
           return answer;
         } catch (err) {

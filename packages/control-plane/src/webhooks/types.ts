@@ -56,6 +56,13 @@ export interface WebhookAttempt {
   message?: string;
   /** Which agent connection carried it (networkMode remoteNetworkAgent). */
   agent?: { agentIdentifier: string; instanceId: string; sessionId: string };
+  /**
+   * The answer, when there was one: its headers and the first KiB of its body, secret values
+   * masked and credential-bearing headers (set-cookie, authorization, ...) hidden.
+   */
+  response?: { headers: Array<[string, string]>; bodyStart: string };
+  /** When this attempt was followed by a retry: when the next one was due, and why it was made. */
+  retry?: { at: number; reason: string };
 }
 
 export interface WebhookRun {
@@ -71,7 +78,8 @@ export interface WebhookRun {
   deadlineAt: number;
   /** The rendered request with secrets masked, for people debugging a run. */
   request?: { method: string; url: string; headers: Array<[string, string]>; body?: string };
-  callback?: { success: boolean; mdMessage?: string; receivedAt: number };
+  /** `from`: the address the callback came from (as the server saw it, behind trustProxy rules). */
+  callback?: { success: boolean; mdMessage?: string; receivedAt: number; from?: string };
   /** Why it failed or was cancelled, in words a person can act on. */
   reason?: string;
   /** The BRL_ERR_* code of `reason`, for programs (never match on the reason's text). */

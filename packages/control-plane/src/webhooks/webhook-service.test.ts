@@ -275,6 +275,44 @@ describe('retries', () => {
     expect(done.reason!.length).toBeLessThan(400);
   });
 
+  it('records each answer (headers, first KiB of the body, secrets masked) and why a retry was made, for the run detail', async () => {
+    const body = `upstream down; echo ${GITHUB_TOKEN} ${'y'.repeat(3000)}`;
+    const r = await receiver({
+      answer: (i) =>
+        i === 0
+          ? {
+              status: 503,
+              headers: {
+                'retry-after': '0',
+                'x-trace': 'trace-1',
+                'set-cookie': 'session=abc123',
+                'x-echo': GITHUB_TOKEN,
+              },
+              body,
+            }
+          : { status: 204 },
+      callback: { success: true },
+    });
+    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`, { retryCount: 1 })));
+    const done = await waitForRun(cp.webhooks, run.id);
+    expect(done.status).toBe('succeeded');
+    const [first, second] = done.attempts;
+    expect(first?.status).toBe(503);
+    expect(first?.response?.headers).toContainEqual(['x-trace', 'trace-1']);
+    expect(first?.response?.headers).toContainEqual(['set-cookie', '(hidden)']);
+    expect(first?.response?.headers).toContainEqual(['x-echo', '****']);
+    expect(first?.response?.bodyStart.startsWith('upstream down; echo ****')).toBe(true);
+    expect(Buffer.byteLength(first!.response!.bodyStart)).toBeLessThanOrEqual(1024);
+    expect(first?.retry?.reason).toMatch(/answered 503: upstream down.*\(Retry-After: 0\)$/);
+    expect(first?.retry?.at).toBeGreaterThanOrEqual(first!.startedAt);
+    expect(second?.status).toBe(204);
+    expect(second?.retry).toBeUndefined();
+    // The callback: when and from where (this test's receiver, on 127.0.0.1).
+    expect(done.callback?.from).toBe('127.0.0.1');
+    expect(JSON.stringify(done)).not.toContain(GITHUB_TOKEN);
+    expect(JSON.stringify(done)).not.toContain('abc123');
+  });
+
   it('gives up on a 5xx after retryCount retries, saying how often it tried', async () => {
     const r = await receiver({
       answer: () => ({ status: 502, headers: { 'retry-after': '0' }, body: 'gateway down' }),

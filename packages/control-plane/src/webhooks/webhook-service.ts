@@ -82,12 +82,15 @@ export interface WebhookServiceWithCallbacks extends WebhookService {
    * Settles the run `token` belongs to. Throws BRL_ERR_CALLBACK_UNKNOWN (404), _INVALID (400, the
    * token stays usable) or _CONFLICT (409).
    */
-  acceptCallback(token: string, body: unknown): Promise<CallbackAnswer>;
+  acceptCallback(token: string, body: unknown, meta?: { from?: string }): Promise<CallbackAnswer>;
 }
 
 export const MAX_MD_MESSAGE_BYTES = 64 * 1024;
 /** How much of an answer's body a failure reason quotes. */
 const REASON_BODY_CHARS = 200;
+/** Answer headers whose values are credentials: recorded by name only. */
+const HIDDEN_HEADER =
+  /^(set-cookie|cookie|authorization|proxy-authorization|x-api-key)$|token|secret|password/i;
 const UNSETTLED = [WebhookRunStatus.pending, WebhookRunStatus.awaitingCallback] as const;
 /** BOREALIS_AGENT_WAIT's default: long enough for an agent's restart or a rolling upgrade. */
 export const DEFAULT_AGENT_WAIT_MS = 120_000;
@@ -433,6 +436,12 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
     if (answer) {
       record.status = answer.status;
       if (answer.agent) record.agent = answer.agent;
+      record.response = {
+        headers: (answer.headers ?? []).map(
+          ([k, v]) => [k, HIDDEN_HEADER.test(k) ? '(hidden)' : mask(v)] as [string, string],
+        ),
+        bodyStart: mask(answer.bodyStart),
+      };
     } else if (error) {
       record.errorCode = error.code;
       record.message = mask(error.message);
@@ -453,15 +462,17 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
     );
 
     const retryCount = invocation.webhook.retryCount;
-    const retry = async (delayMs: number): Promise<void> => {
+    const retry = async (delayMs: number, why: string): Promise<void> => {
       const at = Date.now() + delayMs;
+      record.retry = { at, reason: why };
+      const withRetry = JSON.stringify([...attempts, record]);
       const ok = await repo.update(
         runId,
-        { attempts: withAttempt, next_attempt_at: at, updated_at: Date.now() },
+        { attempts: withRetry, next_attempt_at: at, updated_at: Date.now() },
         [WebhookRunStatus.pending],
       );
       if (ok) scheduleAttempt(runId, at);
-      else await repo.update(runId, { attempts: withAttempt });
+      else await repo.update(runId, { attempts: withRetry });
     };
     const give = async (reason: string, code: string) => {
       if (
@@ -496,6 +507,7 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
         const after = parseRetryAfter(answer.retryAfter);
         await retry(
           after === undefined ? backoffDelay(attempt, backoff) : Math.min(after, backoff.retryAfterMaxMs),
+          `${reason}${after === undefined ? '' : ` (Retry-After: ${answer.retryAfter})`}`,
         );
         return;
       }
@@ -508,7 +520,7 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
       return;
     }
     if (error.retryable && attempt <= retryCount) {
-      await retry(backoffDelay(attempt, backoff));
+      await retry(backoffDelay(attempt, backoff), mask(error.message));
       return;
     }
     await give(mask(error.message) + afterTries(attempt), error.code);
@@ -569,7 +581,11 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
     return { reason: message, reason_code: code, attempts: JSON.stringify(attempts) };
   }
 
-  async function acceptCallback(token: string, body: unknown): Promise<CallbackAnswer> {
+  async function acceptCallback(
+    token: string,
+    body: unknown,
+    meta: { from?: string } = {},
+  ): Promise<CallbackAnswer> {
     const unknown = () =>
       new BorealisError(
         'BRL_ERR_CALLBACK_UNKNOWN',
@@ -589,6 +605,7 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
     const callback = {
       success: outcome.success,
       receivedAt: now,
+      ...(meta.from === undefined ? {} : { from: meta.from }),
       ...(outcome.mdMessage === undefined ? {} : { mdMessage: outcome.mdMessage }),
     };
     if (isUnsettled(row.status) && row.deadline_at > now) {
