@@ -361,6 +361,10 @@ analysis:
       expect(await page.locator('main img').count()).toBe(0);
 
       await page.getByRole('button', { name: 'Roll back' }).click();
+      // Roll back is destructive: it confirms and takes a reason first (issue 16).
+      const confirm = page.getByRole('dialog', { name: 'Roll back prod?' });
+      await confirm.getByLabel(/Reason/).fill('latency query fails');
+      await confirm.getByRole('button', { name: 'Roll back prod' }).click();
       const title = page.getByRole('heading', { level: 1 });
       await expect.poll(() => title.textContent(), { timeout: 15_000 }).toContain('ROLLED_BACK');
       expect(dialogs).toEqual([]);
