@@ -172,7 +172,7 @@ describe('Kubernetes API server double', () => {
   it('streams watch events from a resourceVersion, filtered by name, and ends at timeoutSeconds', async () => {
     const start = (await call('GET', path('web'))).json.metadata.resourceVersion as string;
     const res = await fetch(
-      `${api.url}/apis/apps/v1/namespaces/shop/deployments?watch=1&fieldSelector=metadata.name%3Dweb&resourceVersion=${start}&timeoutSeconds=1`,
+      `${api.url}/apis/apps/v1/namespaces/shop/deployments?watch=1&fieldSelector=metadata.name%3Dweb&resourceVersion=${start}&timeoutSeconds=5`,
       { headers: { authorization: `Bearer ${TOKEN}` } },
     );
     await fetch(`${api.url}${path('web')}/scale?fieldManager=borealis`, {
@@ -183,6 +183,7 @@ describe('Kubernetes API server double', () => {
     const lines = (await res.text())
       .trim()
       .split('\n')
+      .filter(Boolean)
       .map((l) => JSON.parse(l));
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.every((l) => l.object.metadata.name === 'web')).toBe(true);
