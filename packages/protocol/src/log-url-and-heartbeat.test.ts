@@ -88,4 +88,30 @@ describe('heartbeat defaults', () => {
     expect(closes[0]?.error?.code).toBe('BRL_PROTO_HEARTBEAT_TIMEOUT');
     expect(t.closed).toBe(true);
   });
+
+  it('a stall of this side is not blamed on the peer: the verdict waits for the frames it had not read', () => {
+    vi.useFakeTimers();
+    const interval = HeartbeatDefaults.intervalMs;
+    const closes: TunnelCloseInfo[] = [];
+    const t = new Tunnel({
+      role: 'requester',
+      sink: { send: () => {}, close: () => {} },
+      onClose: (i) => closes.push(i),
+    });
+    const pong = () => t.receive(encodeFrame({ type: 'pong', stream: 0, nonce: 1 }));
+    pong();
+    vi.advanceTimersByTime(interval);
+    // This process blocks for longer than the timeout (the clock jumps, no timer runs meanwhile).
+    vi.setSystemTime(Date.now() + heartbeatTimeoutMs(interval) + interval);
+    vi.advanceTimersByTime(interval);
+    expect(closes).toHaveLength(0);
+    // The peer's frame that waited in the socket is read after the late tick; the peer lives on.
+    pong();
+    vi.advanceTimersByTime(interval);
+    expect(closes).toHaveLength(0);
+    // A peer that really went silent is still judged, on time ticks.
+    vi.advanceTimersByTime(heartbeatDetectionBoundMs(interval));
+    expect(closes).toHaveLength(1);
+    expect(closes[0]?.error?.code).toBe('BRL_PROTO_HEARTBEAT_TIMEOUT');
+  });
 });

@@ -101,6 +101,8 @@ export class Tunnel {
   private socketWaiters: Array<() => void> = [];
   private lastFrameAt = Date.now();
   private lastHeartbeatAt: number | null = null;
+  /** When the heartbeat timer last ran: a tick far later than its interval means this side stalled. */
+  private lastTickAt = Date.now();
   private rttMs: number | null = null;
   private readonly pings = new Map<number, number>();
   private pingNonce = 0;
@@ -119,7 +121,7 @@ export class Tunnel {
     this.sessionId = options.sessionId ?? randomUUID();
     const interval = options.heartbeatIntervalMs ?? HeartbeatDefaults.intervalMs;
     const timeout = options.heartbeatTimeoutMs ?? heartbeatTimeoutMs(interval);
-    this.heartbeatTimer = setInterval(() => this.heartbeat(timeout), interval);
+    this.heartbeatTimer = setInterval(() => this.heartbeat(timeout, interval), interval);
     this.heartbeatTimer.unref();
     const reconcile = options.reconcileIntervalMs ?? 30_000;
     if (reconcile > 0) {
@@ -295,9 +297,16 @@ export class Tunnel {
     return stream;
   }
 
-  private heartbeat(timeoutMs: number): void {
+  private heartbeat(timeoutMs: number, intervalMs: number): void {
     if (this.closed) return;
-    if (Date.now() - this.lastFrameAt > timeoutMs) {
+    const now = Date.now();
+    // A tick that comes two intervals late means this process's own event loop was blocked: the
+    // peer's frames may be sitting unread in the socket (timers run before I/O is polled), so
+    // silence measured across the stall says nothing about the peer. Judge on the next tick,
+    // after the pending frames were read; a frozen peer is still caught one interval later.
+    const stalled = now - this.lastTickAt > intervalMs * 2;
+    this.lastTickAt = now;
+    if (!stalled && now - this.lastFrameAt > timeoutMs) {
       this.fail(
         new ProtocolError(
           'BRL_PROTO_HEARTBEAT_TIMEOUT',
