@@ -378,7 +378,8 @@ webhooks:
     expect(await deployStep.getByText('skipped').count()).toBe(1);
     expect(await detail.getByText('pending', { exact: true }).count()).toBe(0);
     const prod = await page.locator('svg.graph [data-env="prod"]').getAttribute('aria-label');
-    expect(prod).toMatch(/^prod: (SKIPPED|CANCELLED)/);
+    expect(prod).toMatch(/^prod: CANCELLED; step 0 of \d+; after staging$/);
+    expect(await page.locator('svg.graph [data-env="prod"]').textContent()).not.toContain('waits for');
 
     await detail.getByRole('link', { name: /deploy-check: request, attempts and callback/ }).click();
     await page.getByRole('heading', { level: 1, name: /Webhook deploy-check failed/ }).waitFor();
@@ -423,6 +424,82 @@ webhooks:
     );
     expect(await page.locator('main img, main script, main [onerror]').count()).toBe(0);
     expect(dialogs).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('lists deployments filtered by application, status and time, with a status pill per environment', async () => {
+    needBrowser();
+    await page.goto(`${cp.url}/ui/#/deployments`);
+    const results = page.locator('#deployment-results');
+    await results.getByRole('row', { name: /fail-app/ }).waitFor();
+    await page.getByLabel('Application').fill('graph-app');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => results.getByRole('row', { name: /fail-app/ }).count()).toBe(0);
+    expect(page.url()).toContain('#/deployments?application=graph-app');
+    const chain = results.getByRole('row', { name: new RegExp(`Deployment ${graphId}`) });
+    const pills = await chain
+      .getByRole('list', { name: 'Environments' })
+      .getByRole('listitem')
+      .allTextContents();
+    expect(pills).toEqual(['dev SUCCEEDED', 'staging SUCCEEDED', 'prod SUCCEEDED']);
+    await page.getByLabel('Application').fill('');
+    await page.getByLabel('Status').selectOption('FAILED');
+    await expect.poll(() => results.getByRole('row', { name: /graph-app/ }).count()).toBe(0);
+    const failed = results.getByRole('row', { name: /fail-app/ });
+    // prod never ran: the engine cancels what depends on a failed environment.
+    expect(await failed.getByRole('listitem').allTextContents()).toEqual(['staging FAILED', 'prod CANCELLED']);
+    await page.getByLabel('Started').selectOption('1h');
+    expect(page.url()).toMatch(/status=FAILED&since=1h$/);
+    await expect.poll(() => results.getByRole('row', { name: /fail-app/ }).count()).toBe(1);
+  });
+
+  it('the history page: revisions per environment, and "Roll back to this" starts a rollback after a reason', async () => {
+    needBrowser();
+    await page.goto(`${cp.url}/ui/#/deployments/${graphId}`);
+    // The deploy file and context it ran with, on request.
+    await page.getByText('Deploy file and context this deployment ran with').click();
+    const file = page.getByLabel('Deploy file');
+    await expect.poll(() => file.textContent()).toContain('canary-25');
+    expect(await file.textContent()).toContain('{{armory.callbackUri}}');
+
+    await page.getByRole('link', { name: 'graph-app: revision history' }).click();
+    await page.getByRole('heading', { level: 1, name: 'History of graph-app' }).waitFor();
+    const prod = page.getByRole('table', { name: 'Revisions of graph-app in prod, newest first' });
+    const rows = prod.getByRole('row');
+    await expect.poll(() => rows.count()).toBe(3); // header and two revisions
+    expect(await rows.nth(1).textContent()).toMatch(/#2\s*runs now/);
+    expect(await rows.nth(1).textContent()).toContain('rita');
+    // What runs now cannot be rolled back to; the earlier revision can.
+    expect(await rows.nth(1).getByRole('button').count()).toBe(0);
+    await shot('history');
+    // rita approves, she does not deploy: the API's refusal, named.
+    await prod.getByRole('button', { name: /Roll back prod to revision 1/ }).click();
+    let confirm = page.getByRole('dialog', { name: 'Roll prod back to revision 1?' });
+    await confirm.getByLabel(/Reason/).fill('error budget burnt by #2');
+    await confirm.getByRole('button', { name: 'Roll back to revision 1' }).click();
+    await expect
+      .poll(() => page.locator('#history-prod-result').textContent())
+      .toMatch(/Roll back failed: .*deployer.*BRL_ERR_FORBIDDEN/);
+
+    await signIn(ADMIN);
+    await page.goto(`${cp.url}/ui/#/applications/graph-app/history`);
+    await prod.getByRole('button', { name: /Roll back prod to revision 1/ }).click();
+    confirm = page.getByRole('dialog', { name: 'Roll prod back to revision 1?' });
+    await confirm.getByLabel(/Reason/).fill('error budget burnt by #2');
+    await confirm.getByRole('button', { name: 'Roll back to revision 1' }).click();
+    const started = page
+      .getByRole('region', { name: 'Environment prod' })
+      .getByText(/Rollback to revision 1 started/);
+    await started.waitFor();
+    const href = (await started.getByRole('link').getAttribute('href')) ?? '';
+    const newId = /#\/deployments\/([0-9a-f-]+)\//.exec(href)?.[1];
+    expect(newId).toBeTruthy();
+    const audit = await api<{ audit: Array<{ action: string; reason?: string }> }>(
+      'GET',
+      `/api/v1/deployments/${newId}`,
+    );
+    expect(audit.status).toBe(200);
+    expect(audit.json.audit.some((e) => e.reason === 'error budget burnt by #2')).toBe(true);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ export { type CompiledOptions, type ControlPlaneOptions, compileOptions, options
 export { type Diagnostic, formatDiagnostics, parseDeployFile } from './deployfile/index.js';
 export type {
   ApplicationHistory,
+  DeploymentListEntry,
   DeploymentSummary,
   DeploymentView,
   EnvironmentView,

@@ -43,11 +43,16 @@ export function announce(text) {
  * had the focus (found again by its data-key) gets it back: a keyboard user is not thrown out.
  */
 export function show(...nodes) {
+  showIn(main, ...nodes);
+}
+
+/** show() for one part of the page (a list under its filters, which stay as they are). */
+export function showIn(container, ...nodes) {
   const active = document.activeElement;
-  const key = active && main.contains(active) ? active.dataset.key : undefined;
-  main.replaceChildren(...nodes.flat().filter(Boolean));
+  const key = active && container.contains(active) ? active.dataset.key : undefined;
+  container.replaceChildren(...nodes.flat().filter(Boolean));
   if (key) {
-    const again = main.querySelector(`[data-key="${CSS.escape(key)}"]`);
+    const again = container.querySelector(`[data-key="${CSS.escape(key)}"]`);
     if (again) again.focus();
   }
 }

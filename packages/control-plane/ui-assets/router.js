@@ -4,21 +4,24 @@ import { main } from './dom.js';
 import { agentsScreen } from './view-agents.js';
 import { deploymentScreen } from './view-deployment.js';
 import { deploymentsScreen } from './view-deployments.js';
+import { historyScreen } from './view-history.js';
 import { askForToken, onSignedIn, showForgetButton } from './view-token.js';
 import { webhookRunScreen } from './view-webhook-run.js';
 
 export function route() {
   if (!getToken()) return askForToken();
   showForgetButton(true);
-  const hash = location.hash.replace(/^#\/?/, '');
+  const [hash, query = ''] = location.hash.replace(/^#\/?/, '').split('?');
   const [screen = 'agents', id, sub] = hash.split('/').map(decodeURIComponent);
+  const params = new URLSearchParams(query);
   for (const a of document.querySelectorAll('[data-nav]')) {
-    if (a.dataset.nav === (screen === 'webhook-runs' ? 'deployments' : screen))
+    if (a.dataset.nav === (['webhook-runs', 'applications'].includes(screen) ? 'deployments' : screen))
       a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
   if (screen === 'deployments' && id) return deploymentScreen(id, sub);
-  if (screen === 'deployments') return deploymentsScreen();
+  if (screen === 'deployments') return deploymentsScreen(params);
+  if (screen === 'applications' && id) return historyScreen(id);
   if (screen === 'webhook-runs' && id) return webhookRunScreen(id);
   if (screen !== 'agents') {
     history.replaceState(null, '', '#/agents');
@@ -27,7 +30,7 @@ export function route() {
 }
 
 /** The screen without its sub-part: opening another environment of one deployment is not a new page. */
-const screenOf = (url) => new URL(url).hash.split('/').slice(0, 3).join('/');
+const screenOf = (url) => new URL(url).hash.split('?')[0].split('/').slice(0, 3).join('/');
 
 window.addEventListener('hashchange', (e) => {
   route();

@@ -36,6 +36,23 @@ export function registerApplicationRoutes(
     async (req) => applicationHistory(deps.store.db, req.params.name, req.query.environment),
   );
 
+  // The deploy file (as validated and stored) and the context a deployment ran with: what a
+  // rollback to it would run again. Secrets are references ({{secrets.name}}), never values.
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/deployments/:id/deploy-file',
+    { config: { permission: 'read' } },
+    async (req) => {
+      const found = await createDeploymentRepository(deps.store.db).get(req.params.id);
+      if (!found) throw new BorealisError('BRL_ERR_DEPLOYMENT_NOT_FOUND', `No deployment ${req.params.id}`);
+      return {
+        deploymentId: found.row.id,
+        application: found.row.application,
+        spec: JSON.parse(found.row.spec) as DeploymentSpec,
+        context: JSON.parse(found.row.context) as Record<string, string>,
+      };
+    },
+  );
+
   app.post<{ Params: { name: string }; Body: { environment: string; toRevision?: number; reason?: string } }>(
     '/api/v1/applications/:name/rollback',
     {

@@ -24,7 +24,7 @@ import {
 import type { JudgmentOutcome, MetricJudge } from './metric-provider.js';
 import { WakeScheduler } from './scheduler.js';
 import { createSimulatedDriver } from './simulated-driver.js';
-import { buildView, type DeploymentSummary, type DeploymentView, summaryOf } from './status-view.js';
+import { buildView, type DeploymentListEntry, type DeploymentView, listEntryOf } from './status-view.js';
 import { type StoredSpec, type TargetDriver, TargetDriverError } from './target-driver.js';
 import { type DeploymentStatus, type Effect, type EngineEvent, type Facts, isFinal } from './types.js';
 
@@ -95,7 +95,7 @@ export interface Engine {
   /** Validates, stores and starts (or queues) a deployment. */
   start(input: StartInput): Promise<{ deploymentId: string; status: DeploymentStatus }>;
   get(id: string): Promise<DeploymentView | undefined>;
-  list(filter?: DeploymentListFilter): Promise<DeploymentSummary[]>;
+  list(filter?: DeploymentListFilter): Promise<DeploymentListEntry[]>;
   /** A person's decision; refused with 409 when it does not fit what the environment does. */
   decide(id: string, decision: Omit<Decision, 'now'>): Promise<DeploymentView>;
   events(id: string, afterSeq: number): Promise<StoredEvent[]>;
@@ -613,7 +613,13 @@ export function createEngine(options: EngineOptions): Engine {
         ...(filter.since !== undefined ? { since: filter.since } : {}),
         ...(filter.idPrefix ? { idPrefix: filter.idPrefix } : {}),
       });
-      return rows.map(summaryOf);
+      const statuses = await repo.environmentStatuses(rows.map((r) => r.id));
+      return rows.map((row) =>
+        listEntryOf(
+          row,
+          statuses.filter((e) => e.deployment_id === row.id),
+        ),
+      );
     },
 
     async decide(id, d) {

@@ -29,6 +29,7 @@ export type {
 export { createSimulatedDriver, SIMULATED_DRIVER_NAME } from './simulated-driver.js';
 export type {
   AnalysisView,
+  DeploymentListEntry,
   DeploymentSummary,
   DeploymentView,
   EnvironmentView,

@@ -98,6 +98,29 @@ export interface EnvironmentView {
   target: TargetView | null;
 }
 
+/** A deployment as listed: its summary and each environment's status, in deploy-file order. */
+export interface DeploymentListEntry extends DeploymentSummary {
+  environments: Array<{ name: string; status: string }>;
+}
+
+export function listEntryOf(
+  row: DeploymentRow,
+  statuses: ReadonlyArray<{ name: string; status: string }>,
+): DeploymentListEntry {
+  let order: string[] = [];
+  try {
+    order = Object.values((JSON.parse(row.spec) as DeploymentSpec).targets).map((t) => t.name);
+  } catch {
+    // An unreadable spec still lists; its environments come in stored order.
+  }
+  const byName = new Map(statuses.map((e) => [e.name, e.status]));
+  const names = [
+    ...order.filter((n) => byName.has(n)),
+    ...[...byName.keys()].filter((n) => !order.includes(n)),
+  ];
+  return { ...summaryOf(row), environments: names.map((name) => ({ name, status: byName.get(name)! })) };
+}
+
 export interface DeploymentView extends DeploymentSummary {
   driver: string;
   environments: EnvironmentView[];

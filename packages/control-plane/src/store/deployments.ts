@@ -110,6 +110,18 @@ export function createDeploymentRepository(db: Kysely<Database>) {
       return q.execute();
     },
 
+    /** Each environment's status, for the deployments listed (one query, not one per deployment). */
+    async environmentStatuses(
+      ids: readonly string[],
+    ): Promise<Array<{ deployment_id: string; name: string; status: string }>> {
+      if (ids.length === 0) return [];
+      return db
+        .selectFrom('deployment_environments')
+        .select(['deployment_id', 'name', 'status'])
+        .where('deployment_id', 'in', [...ids])
+        .execute();
+    },
+
     /** Ids of deployments still to drive (not queued, not over). */
     async unfinishedIds(): Promise<string[]> {
       const rows = await db
