@@ -447,7 +447,10 @@ webhooks:
     await expect.poll(() => results.getByRole('row', { name: /graph-app/ }).count()).toBe(0);
     const failed = results.getByRole('row', { name: /fail-app/ });
     // prod never ran: the engine cancels what depends on a failed environment.
-    expect(await failed.getByRole('listitem').allTextContents()).toEqual(['staging FAILED', 'prod CANCELLED']);
+    expect(await failed.getByRole('listitem').allTextContents()).toEqual([
+      'staging FAILED',
+      'prod CANCELLED',
+    ]);
     await page.getByLabel('Started').selectOption('1h');
     expect(page.url()).toMatch(/status=FAILED&since=1h$/);
     await expect.poll(() => results.getByRole('row', { name: /fail-app/ }).count()).toBe(1);
