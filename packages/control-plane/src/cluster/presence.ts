@@ -53,6 +53,8 @@ export class ClusterPresence {
   private readonly ttlMs: number;
   private epoch = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** When the announce timer last ran; far behind `now` means this replica itself stalled. */
+  private lastTickAt = 0;
   private debounce: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
 
@@ -64,8 +66,10 @@ export class ClusterPresence {
   start(): void {
     this.unsubscribe = this.options.bus.subscribe(TOPIC, (msg) => this.receive(msg.data));
     this.announce();
+    this.lastTickAt = Date.now();
     this.timer = setInterval(() => {
       this.expire();
+      this.lastTickAt = Date.now();
       this.announce();
     }, this.intervalMs);
     this.timer.unref();
@@ -181,6 +185,15 @@ export class ClusterPresence {
 
   private expire(): void {
     const now = Date.now();
+    if (this.timer && now - this.lastTickAt > this.intervalMs * 2) {
+      // This replica's own event loop stalled (its timer could not run): the others'
+      // announcements may sit unread on the bus, so silence measured across the stall says nothing
+      // about them. Give them an interval to be heard; a dead replica is dropped right after.
+      for (const known of this.replicas.values()) {
+        known.expiresAt = Math.max(known.expiresAt, now + this.intervalMs);
+      }
+      return;
+    }
     for (const [replicaId, known] of this.replicas) {
       if (known.expiresAt <= now) this.forget(replicaId, `silent for ${this.ttlMs} ms`);
     }
