@@ -37,6 +37,8 @@ let page: Page;
 let viewerToken: string;
 let approverToken: string;
 let graphId: string;
+/** The rollback deployment the history page starts (prod only, waiting for its approval). */
+let rollbackId: string;
 const dialogs: string[] = [];
 const pageErrors: string[] = [];
 
@@ -117,7 +119,8 @@ beforeAll(async () => {
       '--disable-sync',
     ],
   });
-  page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+  const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  page = await context.newPage();
   page.setDefaultTimeout(15_000);
   page.on('dialog', (d) => {
     dialogs.push(`${d.type()}: ${d.message()}`);
@@ -497,6 +500,7 @@ webhooks:
     const href = (await started.getByRole('link').getAttribute('href')) ?? '';
     const newId = /#\/deployments\/([0-9a-f-]+)\//.exec(href)?.[1];
     expect(newId).toBeTruthy();
+    rollbackId = newId!;
     const audit = await api<{ audit: Array<{ action: string; reason?: string }> }>(
       'GET',
       `/api/v1/deployments/${newId}`,
@@ -504,5 +508,205 @@ webhooks:
     expect(audit.status).toBe(200);
     expect(audit.json.audit.some((e) => e.reason === 'error budget burnt by #2')).toBe(true);
     expect(pageErrors).toEqual([]);
+  });
+
+  it('keyboard and screen reader basics: focus order, names, labels, and the palette’s contrast', async () => {
+    needBrowser();
+    // Contrast of the palette as the page has it (CSS custom properties), WCAG 2 formula.
+    const ratios = await page.evaluate(() => {
+      const css = getComputedStyle(document.documentElement);
+      const v = (name: string) => (name.startsWith('#') ? name : css.getPropertyValue(`--${name}`).trim());
+      const lum = (hex: string) => {
+        const n = hex.replace('#', '');
+        const [r, g, b] = [0, 2, 4].map((i) => Number.parseInt(n.slice(i, i + 2), 16) / 255);
+        const lin = (c: number) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+        return 0.2126 * lin(r!) + 0.7152 * lin(g!) + 0.0722 * lin(b!);
+      };
+      const ratio = (a: string, b: string) => {
+        const [x, y] = [lum(v(a)), lum(v(b))].sort((p, q) => q - p);
+        return (x! + 0.05) / (y! + 0.05);
+      };
+      const text: Array<[string, string]> = [
+        ['fg', 'bg'],
+        ['fg', 'panel'],
+        ['muted', 'bg'],
+        ['muted', 'panel'],
+        ['accent', 'bg'],
+        ['ok', 'ok-bg'],
+        ['warn', 'warn-bg'],
+        ['bad', 'bad-bg'],
+        ['info', 'info-bg'],
+        ['#ffffff', 'accent'],
+        ['#ffffff', 'bad'],
+        ['#ffffff', '#0d1b2a'],
+      ];
+      // Non-text (focus ring, graph edges and borders, the canary bar on its track): 3:1.
+      const shapes: Array<[string, string]> = [
+        ['focus', 'bg'],
+        ['muted', 'bg'],
+        ['info', 'line'],
+        ['ok', 'bg'],
+        ['warn', 'bg'],
+        ['bad', 'bg'],
+      ];
+      return {
+        text: text.map(([a, b]) => ({ pair: `${a} on ${b}`, ratio: ratio(a, b) })),
+        shapes: shapes.map(([a, b]) => ({ pair: `${a} on ${b}`, ratio: ratio(a, b) })),
+      };
+    });
+    for (const { pair, ratio } of ratios.text) expect(ratio, pair).toBeGreaterThanOrEqual(4.5);
+    for (const { pair, ratio } of ratios.shapes) expect(ratio, pair).toBeGreaterThanOrEqual(3);
+
+    // Focus order on the graph page: skip link, navigation, then the page in reading order, the
+    // graph's nodes in dependsOn order; every stop has a name a screen reader can say.
+    await page.goto(`${cp.url}/ui/#/deployments/${graphId}`);
+    await page.getByRole('group', { name: /Environments in dependsOn order/ }).waitFor();
+    // A fresh load starts the Tab sequence at the top of the document.
+    await page.reload();
+    await page.getByRole('group', { name: /Environments in dependsOn order/ }).waitFor();
+    const stops: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      await page.keyboard.press('Tab');
+      stops.push(
+        await page.evaluate(() => {
+          const el = document.activeElement as HTMLElement | null;
+          if (!el || el === document.body) return '';
+          const labelled = el.getAttribute('aria-labelledby');
+          const name =
+            el.getAttribute('aria-label') ??
+            (labelled ? document.getElementById(labelled)?.textContent : null) ??
+            ((el as HTMLInputElement).labels?.[0]?.textContent || el.textContent || '');
+          return `${el.tagName.toLowerCase()}:${name.trim().replace(/\s+/g, ' ')}`;
+        }),
+      );
+    }
+    expect(stops.slice(0, 6)).toEqual([
+      'a:Skip to content',
+      'a:Agents',
+      'a:Deployments',
+      'button:Forget token',
+      'a:← All deployments',
+      'a:graph-app: revision history',
+    ]);
+    expect(stops[6]).toMatch(/^a:dev: SUCCEEDED/);
+    expect(stops[7]).toMatch(/^a:staging: SUCCEEDED/);
+    expect(stops[8]).toMatch(/^a:prod: SUCCEEDED/);
+    // Tab leaves the page once after the last stop (to the browser), then starts again at the top.
+    const cycle = stops.slice(0, stops.indexOf(''));
+    expect(cycle.length).toBeGreaterThan(9);
+    expect(stops[stops.indexOf('') + 1]).toBe('a:Skip to content');
+    for (const stop of cycle)
+      expect(stop, `a focus stop without a name: ${cycle.join(' | ')}`).toMatch(/^\w+:.+/);
+    // Enter on a node opens its detail; the node keeps the focus.
+    await page.locator('svg.graph [data-env="staging"]').focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /Environment staging/ }).waitFor();
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-env'))).toBe('staging');
+
+    // Every form control has a label: the filters, the reason, the token prompt.
+    const unlabelled = async () =>
+      page.evaluate(() =>
+        [...document.querySelectorAll('input, select, textarea')]
+          .filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute('aria-label'))
+          .map((el) => el.outerHTML),
+      );
+    await page.goto(`${cp.url}/ui/#/deployments`);
+    await page.getByLabel('Status').waitFor();
+    expect(await unlabelled()).toEqual([]);
+    await page.goto(`${cp.url}/ui/#/applications/graph-app/history`);
+    await page.getByRole('heading', { level: 1, name: 'History of graph-app' }).waitFor();
+    expect(await unlabelled()).toEqual([]);
+  });
+
+  it('live: the event stream drives the page, and nothing polls while it is open', async () => {
+    needBrowser();
+    const started = await api<{ deploymentId: string }>(
+      'POST',
+      '/api/v1/deployments',
+      `application: live-app
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: live}}"}]
+targets:
+  prod:
+    account: prod-cluster
+    namespace: live-app
+    constraints:
+      beforeDeployment:
+        - pause:
+            untilApproved: true
+`,
+      'application/yaml',
+    );
+    expect(started.status, JSON.stringify(started.json)).toBe(202);
+    const liveId = started.json.deploymentId;
+    await until(
+      async () => (await statusOf(liveId)) === 'AWAITING_APPROVAL',
+      'the deployment to wait for approval',
+      20_000,
+    );
+    const reads: string[] = [];
+    const streams: string[] = [];
+    const seen = (req: { url(): string }) => {
+      const path = new URL(req.url()).pathname;
+      if (path === `/api/v1/deployments/${liveId}`) reads.push(path);
+      if (path === `/api/v1/deployments/${liveId}/events`) streams.push(path);
+    };
+    page.on('request', seen);
+    try {
+      await page.goto(`${cp.url}/ui/#/deployments/${liveId}`);
+      await page.locator('[data-live="on"]').waitFor();
+      // The decision controls carry their labels (the reason field is named by its label).
+      const reason = page.getByRole('region', { name: /Environment prod/ }).getByLabel('Reason');
+      expect(await reason.getAttribute('id')).toBe('env-prod-reason');
+      const before = reads.length;
+      // Polling would read every 2 s; with the stream open and nothing happening, nothing is read.
+      await new Promise((r) => setTimeout(r, 5000));
+      expect(reads.length).toBe(before);
+      expect(streams).toHaveLength(1);
+      // A decision made elsewhere (here: the API) reaches the page through the stream.
+      const approved = await api('POST', `/api/v1/deployments/${liveId}/approve`, {
+        environment: 'prod',
+        reason: 'rollback approved from the CLI',
+      });
+      expect(approved.status).toBe(200);
+      const title = page.getByRole('heading', { level: 1 });
+      await expect.poll(() => title.textContent(), { timeout: 15_000 }).toContain('SUCCEEDED');
+      expect(reads.length).toBeGreaterThan(before);
+      expect(await page.locator('.updated').textContent()).toContain('The deployment has ended');
+    } finally {
+      page.off('request', seen);
+    }
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('the token stays in the tab unless the person asks to remember it on this device', async () => {
+    needBrowser();
+    const stored = (p: Page) =>
+      p.evaluate(() => ({
+        local: localStorage.getItem('borealis.apiToken'),
+        session: sessionStorage.getItem('borealis.apiToken'),
+      }));
+    await signIn(ADMIN);
+    expect(await stored(page)).toEqual({ local: null, session: ADMIN });
+    // Another tab of the same browser asks again.
+    const other = await page.context().newPage();
+    await other.goto(`${cp.url}/ui/#/agents`);
+    await other.getByLabel('API token').waitFor();
+    await other.close();
+
+    await page.evaluate(() => sessionStorage.clear());
+    await page.reload();
+    await page.getByLabel('API token').fill(ADMIN);
+    await page.getByLabel('Remember on this device').check();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    expect((await stored(page)).local).toBe(ADMIN);
+    const third = await page.context().newPage();
+    await third.goto(`${cp.url}/ui/#/agents`);
+    await third.getByRole('heading', { name: 'Agents', level: 1 }).waitFor();
+    await third.close();
+    // Forget token forgets it everywhere.
+    await page.getByRole('button', { name: 'Forget token' }).click();
+    await page.getByLabel('API token').waitFor();
+    expect(await stored(page)).toEqual({ local: null, session: null });
   });
 });

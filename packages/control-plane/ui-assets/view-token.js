@@ -28,6 +28,12 @@ export function askForToken(reason) {
     required: true,
     'aria-describedby': 'token-help',
   });
+  const remember = h('input', {
+    id: 'remember-token',
+    name: 'remember',
+    type: 'checkbox',
+    'aria-describedby': 'remember-help',
+  });
   const form = h(
     'form',
     {
@@ -36,7 +42,7 @@ export function askForToken(reason) {
         e.preventDefault();
         const value = input.value.trim();
         if (!value) return;
-        setToken(value);
+        setToken(value, remember.checked);
         forgetButton.hidden = false;
         signedIn();
       },
@@ -61,9 +67,22 @@ export function askForToken(reason) {
       h(
         'p',
         {},
-        'The token stays in this browser tab only (session storage) and is sent as ',
+        'It is sent as ',
         h('code', {}, 'Authorization: Bearer'),
-        ' with every call to the API.',
+        ' with every call to the API, live updates included.',
+      ),
+    ),
+    h(
+      'div',
+      { className: 'remember' },
+      remember,
+      h('label', { for: 'remember-token' }, 'Remember on this device'),
+      h(
+        'p',
+        { id: 'remember-help', className: 'muted small' },
+        'Unticked (the default), the token stays in this tab only (session storage) and is gone when the tab ' +
+          'closes. Ticked, it is kept in this browser (local storage) for every tab until you choose Forget token. ' +
+          'Only tick it on a device that is yours.',
       ),
     ),
     h('button', { type: 'submit', className: 'primary' }, 'Continue'),
