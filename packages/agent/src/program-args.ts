@@ -21,6 +21,7 @@ Environment:
   BOREALIS_AGENT_MAX_STREAMS       concurrent requests (default ${Defaults.maxStreams})
   BOREALIS_DRAIN_GRACE             how long SIGTERM waits for in-flight requests (default ${Defaults.drainGrace})
   BOREALIS_LOG_LEVEL               fatal … trace, silent (default ${Defaults.logLevel})
+  BOREALIS_LOG_FORMAT              json (default) or pretty, for people
   BOREALIS_RECONNECT_BASE          reconnect backoff start (default ${Defaults.reconnectBase})
   BOREALIS_RECONNECT_MAX           reconnect backoff cap (default ${Defaults.reconnectMax})
   BOREALIS_RECONNECT_STABLE_AFTER  a connection up this long resets the backoff (default ${Defaults.stableAfter})

@@ -46,6 +46,8 @@ export interface ControlPlaneOptions {
   logLevel?: string;
   /** SIGTERM/SIGINT: how long the drain may take before the process exits anyway. */
   shutdownGraceMs?: number;
+  /** `json` (default) or `pretty` (one readable line per entry, for people). */
+  logFormat?: string;
   /** Where versions run: `auto` (Kubernetes for targets whose account is a Kubernetes agent), `kubernetes`, `simulated`. */
   targetDriver?: string;
 }
@@ -74,6 +76,7 @@ export interface CompiledOptions {
   streamWindowBytes: number;
   logLevel: string;
   shutdownGraceMs: number;
+  logFormat: 'json' | 'pretty';
   targetDriver: 'auto' | 'kubernetes' | 'simulated';
 }
 
@@ -161,6 +164,7 @@ export function optionsFromEnv(env: Env = process.env): ControlPlaneOptions {
   set(o, 'streamWindowBytes', int('BOREALIS_STREAM_WINDOW'));
   set(o, 'logLevel', str('BOREALIS_LOG_LEVEL'));
   set(o, 'shutdownGraceMs', dur('BOREALIS_SHUTDOWN_GRACE'));
+  set(o, 'logFormat', str('BOREALIS_LOG_FORMAT'));
   set(o, 'targetDriver', str('BOREALIS_TARGET_DRIVER'));
   return o;
 }
@@ -252,8 +256,15 @@ export function compileOptions(o: ControlPlaneOptions): CompiledOptions {
     streamWindowBytes: window,
     logLevel: o.logLevel ?? Defaults.logLevel,
     shutdownGraceMs: o.shutdownGraceMs ?? Defaults.shutdownGraceMs,
+    logFormat: logFormatOf(o.logFormat),
     targetDriver,
   };
+}
+
+function logFormatOf(v: string | undefined): 'json' | 'pretty' {
+  if (v === undefined || v === 'json') return 'json';
+  if (v === 'pretty') return 'pretty';
+  throw configError('BOREALIS_LOG_FORMAT', v, 'json (the default) or pretty');
 }
 
 function set<K extends keyof ControlPlaneOptions>(

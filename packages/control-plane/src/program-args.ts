@@ -37,6 +37,8 @@ Environment:
   BOREALIS_MAX_STREAMS         concurrent calls through all agents of this replica (default 10000)
   BOREALIS_STREAM_WINDOW       flow-control window per stream, bytes (default 1048576)
   BOREALIS_LOG_LEVEL           pino level (default info)
+  BOREALIS_LOG_FORMAT          json (default) or pretty, for people
+  BOREALIS_SHUTDOWN_GRACE      how long a SIGTERM/SIGINT drain may take (default 25s)
 
 Full reference: README.md, "Configuration".`;
 

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { cidrContains, parseCidr, parseIp } from '@borealis/protocol';
+import { cidrContains, createPrettyLogStream, parseCidr, parseIp } from '@borealis/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { installAccessControl, type RoutePermission, registerTokenRoutes } from './access/index.js';
@@ -28,6 +28,7 @@ import { createSecretsRepository, loadSecretKey, type SecretsRepository } from '
 import { parseDatabaseUrl } from './store/database-url.js';
 import { createStore, type Store } from './store/index.js';
 import { acquireSqliteLock, type SqliteLock } from './store/sqlite-lock.js';
+import { createMetrics } from './telemetry/metrics.js';
 import { registerUiRoutes } from './ui/index.js';
 import {
   createWebhookService,
@@ -89,16 +90,21 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
   const options = compileOptions(input);
   const logger =
     input.logger ??
-    pino({
-      level: options.logLevel,
-      base: { service: 'borealis-control-plane' },
-      // Belt and braces: request logging never includes headers, but if a header object is ever
-      // logged its credentials are masked.
-      redact: {
-        paths: ['*.headers.authorization', '*.headers.cookie', 'headers.authorization'],
-        censor: '****',
+    pino(
+      {
+        level: options.logLevel,
+        base: { service: 'borealis-control-plane' },
+        timestamp: pino.stdTimeFunctions.isoTime,
+        // Belt and braces: request logging never includes headers, but if a header object is ever
+        // logged its credentials are masked.
+        redact: {
+          paths: ['*.headers.authorization', '*.headers.cookie', 'headers.authorization'],
+          censor: '****',
+        },
       },
-    });
+      // For people: BOREALIS_LOG_FORMAT=pretty (JSON lines otherwise).
+      options.logFormat === 'pretty' ? createPrettyLogStream() : pino.destination(1),
+    );
   const target = parseDatabaseUrl(options.databaseUrl);
   let sqliteLock: SqliteLock | undefined;
   if (target.kind === 'sqlite' && target.path !== ':memory:') {
@@ -156,6 +162,8 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     loggerInstance: logger.child({}, { serializers: { req: requestForLog } }) as FastifyBaseLogger,
     // Our own hook answers 503 while draining, in the API's error shape.
     return503OnClosing: false,
+    // One line per request from the metrics hook instead: info for changes, debug for probes and reads.
+    disableRequestLogging: true,
     bodyLimit: 1024 * 1024,
     trustProxy: trustedProxy(options.trustedProxies),
     // Secret names and agent identifiers are up to 128 characters; the default is 100.
@@ -283,7 +291,8 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     envTokenConfigured: bootstrap.source === 'env',
   });
   registerAuditRoutes(app, { audit });
-  registerOpsRoutes(app, { store, hub, cluster, drain });
+  const registry = createMetrics({ app, store, hub, engine, webhooks, logger });
+  registerOpsRoutes(app, { store, hub, cluster, drain, registry });
   registerAgentRoutes(app, { hub });
   registerAgentCredentialRoutes(app, {
     credentials: store.agentCredentials,

@@ -27,6 +27,7 @@ export {
   parseIp,
   sameAddress,
 } from './ip-address.js';
+export { createPrettyLogStream, LOG_FORMATS, prettyLogLine } from './pretty-log.js';
 export {
   closeReason,
   type FrameSink,

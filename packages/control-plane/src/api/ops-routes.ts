@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { Gauge, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Cluster } from '../cluster/index.js';
 import type { DrainSignal } from '../drain.js';
 import type { RelayHub } from '../relay/index.js';
@@ -8,26 +8,8 @@ import type { Store } from '../store/index.js';
 /** Liveness, readiness and Prometheus metrics. */
 export function registerOpsRoutes(
   app: FastifyInstance,
-  deps: { store: Store; hub: RelayHub; cluster?: Cluster; drain?: DrainSignal },
+  deps: { store: Store; hub: RelayHub; cluster?: Cluster; drain?: DrainSignal; registry: Registry },
 ): void {
-  const registry = new Registry();
-  new Gauge({
-    name: 'borealis_agent_connections',
-    help: 'Agent connections on this replica',
-    registers: [registry],
-    collect() {
-      this.set(deps.hub.connectionCount);
-    },
-  });
-  new Gauge({
-    name: 'borealis_relay_streams_in_flight',
-    help: 'Dispatches in flight through agents on this replica',
-    registers: [registry],
-    collect() {
-      this.set(deps.hub.streamsInFlight);
-    },
-  });
-
   app.get('/healthz', async () => ({ status: 'ok' }));
   // Ready means every dependency answers; when one does not, the answer names it and says why
   // (the replica keeps retrying it and becomes ready again by itself).
@@ -53,7 +35,7 @@ export function registerOpsRoutes(
     return failing.length === 0 ? body : reply.status(503).send(body);
   });
   app.get('/metrics', async (_req, reply) => {
-    reply.header('content-type', registry.contentType);
-    return registry.metrics();
+    reply.header('content-type', deps.registry.contentType);
+    return deps.registry.metrics();
   });
 }

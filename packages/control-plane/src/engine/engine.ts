@@ -101,6 +101,8 @@ export interface Engine {
   events(id: string, afterSeq: number): Promise<StoredEvent[]>;
   /** Live events of one deployment (after they are stored). */
   subscribe(id: string, listener: (event: StoredEvent, status: DeploymentStatus) => void): () => void;
+  /** Every deployment's events as they are stored on this replica (metrics, lifecycle logs). */
+  observe(listener: (deploymentId: string, event: StoredEvent, status: DeploymentStatus) => void): () => void;
   /** Re-drives every unfinished deployment from the store; call once after start. */
   resume(): Promise<{ resumed: number; durationMs: number }>;
   /**
@@ -134,6 +136,7 @@ export function createEngine(options: EngineOptions): Engine {
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const lives = new Map<string, LiveDeployment>();
   const bus = new EventEmitter();
+  const observers = new Set<(deploymentId: string, event: StoredEvent, status: DeploymentStatus) => void>();
   bus.setMaxListeners(0);
   const scheduler = new WakeScheduler((id) => {
     const live = lives.get(id);
@@ -291,7 +294,17 @@ export function createEngine(options: EngineOptions): Engine {
     live.state = state;
     live.status = status;
     for (const row of environments) live.written.set(row.name, row.state);
-    for (const row of rows) bus.emit(live.id, toStored(row), status);
+    for (const row of rows) {
+      const event = toStored(row);
+      bus.emit(live.id, event, status);
+      for (const o of observers) {
+        try {
+          o(live.id, event, status);
+        } catch (err) {
+          logger.warn({ err, deploymentId: live.id }, 'an event observer failed');
+        }
+      }
+    }
     return true;
   }
 
@@ -599,6 +612,10 @@ export function createEngine(options: EngineOptions): Engine {
         ...(input.source ? { source: input.source } : {}),
         ...(input.tokenId !== undefined ? { tokenId: input.tokenId } : {}),
       });
+      logger.info(
+        { deploymentId: id, application: spec.application, status, createdBy: input.createdBy },
+        status === 'RUNNING' ? 'deployment started' : 'deployment queued',
+      );
       if (status === 'RUNNING') await load(id);
       return { deploymentId: id, status };
     },
@@ -714,6 +731,11 @@ export function createEngine(options: EngineOptions): Engine {
 
     async events(id, afterSeq) {
       return (await repo.events(id, afterSeq)).map(toStored);
+    },
+
+    observe(listener) {
+      observers.add(listener);
+      return () => observers.delete(listener);
     },
 
     subscribe(id, listener) {

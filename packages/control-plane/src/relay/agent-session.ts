@@ -41,6 +41,8 @@ export interface AgentSessionOptions {
   windowBytes: number;
   logger: Logger;
   onClose: (session: AgentSession, code: number, reason: string) => void;
+  /** Bytes on the WebSocket, for metrics: `out` to the agent, `in` from it. */
+  onBytes?: (direction: 'in' | 'out', bytes: number) => void;
 }
 
 /**
@@ -63,6 +65,7 @@ export class AgentSession {
           done(new Error('socket closed'));
           return;
         }
+        options.onBytes?.('out', bytes.byteLength);
         ws.send(bytes, { binary: true }, done);
       },
       close: (code, reason) => ws.close(code, reason),
@@ -94,6 +97,7 @@ export class AgentSession {
       sessionId: this.tunnel.sessionId,
     });
     ws.on('message', (data, isBinary) => {
+      options.onBytes?.('in', (data as Buffer).byteLength ?? 0);
       if (!isBinary) {
         this.tunnel.receive(new Uint8Array(0)); // a text message is a malformed frame: close with a reason
         return;

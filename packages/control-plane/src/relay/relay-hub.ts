@@ -112,6 +112,10 @@ export class RelayHub implements Dispatcher {
       maxStreams: this.options.agentMaxStreams,
       windowBytes: this.options.windowBytes,
       logger: this.options.logger,
+      onBytes: (direction, bytes) => {
+        if (direction === 'in') this.bytesFromAgents += bytes;
+        else this.bytesToAgents += bytes;
+      },
       onClose: (s, code, reason) => {
         const group = this.groups.get(s.meta.agentIdentifier);
         group?.delete(s);
@@ -380,8 +384,11 @@ export class RelayHub implements Dispatcher {
         this.inFlight--;
       }
     };
+    const began = performance.now();
     try {
       const res = await open(signal);
+      this.streamsTotal++;
+      this.onDispatched?.((performance.now() - began) / 1000, 'ok');
       // A failure after the head (the agent dies mid-body) reaches the reader with the same
       // codes as one before it.
       if (res.stream) {
@@ -393,9 +400,18 @@ export class RelayHub implements Dispatcher {
       return { status: res.status, headers: res.headers, body: res.body, agent };
     } catch (err) {
       release();
-      throw this.translate(err, agent.agentIdentifier, agent.instanceId, request, signal);
+      const failure = this.translate(err, agent.agentIdentifier, agent.instanceId, request, signal);
+      this.onDispatched?.((performance.now() - began) / 1000, failure.code);
+      throw failure;
     }
   }
+
+  /** For metrics: streams opened through this replica's agents, and WebSocket bytes each way. */
+  streamsTotal = 0;
+  bytesFromAgents = 0;
+  bytesToAgents = 0;
+  /** For metrics: called once per dispatch with the time to the answer's head and its outcome. */
+  onDispatched: ((seconds: number, outcome: string) => void) | undefined;
 
   closeAll(): void {
     for (const g of this.groups.values()) for (const s of g) s.close();
