@@ -4,7 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { cidrContains, createPrettyLogStream, parseCidr, parseIp } from '@borealis/protocol';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import pino, { type Logger } from 'pino';
 import { installAccessControl, type RoutePermission, registerTokenRoutes } from './access/index.js';
 import { registerAgentCredentialRoutes } from './api/agent-credentials-routes.js';
@@ -163,7 +168,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     // Our own hook answers 503 while draining, in the API's error shape.
     return503OnClosing: false,
     // One line per request from the metrics hook instead: info for changes, debug for probes and reads.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     trustProxy: trustedProxy(options.trustedProxies),
     // Secret names and agent identifiers are up to 128 characters; the default is 100.
