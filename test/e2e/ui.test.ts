@@ -359,6 +359,28 @@ analysis:
       expect(bad).toContain(`answered HTTP 500: ${HOSTILE}`);
       expect(bad).toContain('[−∞, 300]');
       expect(await page.locator('main img').count()).toBe(0);
+      // The graph says what prod waits for: a person's roll decision (only those buttons apply).
+      expect(await page.locator('svg.graph [data-env="prod"]').getAttribute('aria-label')).toContain(
+        'waiting for a person to roll back or roll forward',
+      );
+      expect(await page.getByRole('button', { name: 'Roll forward' }).count()).toBe(1);
+      expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+      // Per query a small chart of the values against the limits (issue 16): its name says them.
+      const chart = page.getByRole('img', { name: /^error-rate: / });
+      expect(await chart.getAttribute('aria-label')).toBe(
+        'error-rate: run 1 0.02 (passed); limits at least 0, at most 0.05',
+      );
+      expect(await chart.locator('circle.chart-pass').count()).toBe(1);
+      expect(await chart.locator('[data-limit]').count()).toBe(2);
+      expect(await page.getByRole('img', { name: /^latency: / }).getAttribute('aria-label')).toBe(
+        'latency: run 1 — (failed); limits none below, at most 300',
+      );
+      expect(
+        await page
+          .getByRole('img', { name: /^latency: / })
+          .locator('[data-no-value]')
+          .count(),
+      ).toBe(1);
 
       await page.getByRole('button', { name: 'Roll back' }).click();
       // Roll back is destructive: it confirms and takes a reason first (issue 16).

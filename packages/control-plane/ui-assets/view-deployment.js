@@ -1,6 +1,7 @@
 // One deployment: its environments, steps, analyses, webhook runs, decisions and the buttons to
 // make them.
 import { ApiError, api, stream } from './api.js';
+import { analysisCharts } from './chart.js';
 import { backLink, markdown, statusBadge, table, time } from './components.js';
 import { confirmWithReason } from './confirm-dialog.js';
 import {
@@ -491,6 +492,7 @@ function renderEnvironment(d, env, refresh) {
         `${a.runs.length} of ${a.numberOfJudgmentRuns} run(s), every ${a.interval}, ${a.lookbackMethod} window; rollBackMode ${a.rollBackMode}, rollForwardMode ${a.rollForwardMode}`,
         a.nextJudgmentAt ? ['; next run ', time(a.nextJudgmentAt)] : null,
       ),
+      analysisCharts(a),
       table(
         `Judgment runs of ${s.location} in ${env.name}`,
         ['Run', 'Window', 'Query', 'Value', 'Limits', 'Verdict'],
