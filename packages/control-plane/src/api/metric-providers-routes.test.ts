@@ -153,6 +153,12 @@ describe('metric provider routes', () => {
     const ok = await api(cp, 'POST', '/api/v1/metric-providers/web/test', { query: '/rate?app=a' });
     expect(ok.status).toBe(200);
     expect(ok.json).toMatchObject({ value: 0.02, provider: 'web', url: `${webUrl}/rate?app=a` });
+    const badTime = await api(cp, 'POST', '/api/v1/metric-providers/web/test', {
+      query: '/rate',
+      time: 'yesterday',
+    });
+    expect(badTime.status).toBe(400);
+    expect(badTime.json.error.message).toContain('time');
     expect(seen.at(-1)?.headers.authorization).toBe(`Bearer ${SECRET}`);
 
     // The endpoint echoes the header in its error: the message carries the error, masked.

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuditLog } from '../audit/index.js';
+import { BorealisError } from '../errors.js';
 import { type MetricProviderInput, type MetricsService, metricProviderBodySchema } from '../metrics/index.js';
 
 const nameParams = {
@@ -76,6 +77,12 @@ export function registerMetricProviderRoutes(
     async (req) => {
       const { query, time, agentIdentifier } = req.body;
       const atMs = time === undefined ? Date.now() : Date.parse(time);
+      if (Number.isNaN(atMs))
+        throw new BorealisError(
+          'BRL_ERR_BAD_REQUEST',
+          `time ${JSON.stringify(time)} is not a date-time; send ISO 8601, e.g. 2026-12-02T10:00:00Z`,
+          { details: { field: 'time' } },
+        );
       const result = await metrics.query(req.params.name, query, {
         atMs,
         ...(agentIdentifier ? { agentIdentifier } : {}),
