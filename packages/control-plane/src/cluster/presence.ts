@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AgentConnectionInfo } from '../relay/index.js';
 import type { ClusterBus } from './bus.js';
@@ -23,7 +24,12 @@ export interface PresenceOptions {
 
 interface Announcement {
   replicaId: string;
-  /** Increases with every announcement; pages of one announcement share it. */
+  /**
+   * Random per process: a replica restarted under the same id (a StatefulSet pod, a fixed
+   * BOREALIS_REPLICA_ID) is a new incarnation whose epochs start again from 1.
+   */
+  incarnation?: string;
+  /** Increases with every announcement of one incarnation; pages of one announcement share it. */
   epoch: number;
   page: number;
   pages: number;
@@ -32,6 +38,7 @@ interface Announcement {
 }
 
 interface Known {
+  incarnation: string | undefined;
   epoch: number;
   connections: AgentConnectionInfo[];
   expiresAt: number;
@@ -52,6 +59,7 @@ export class ClusterPresence {
   private readonly intervalMs: number;
   private readonly ttlMs: number;
   private epoch = 0;
+  private readonly incarnation = randomUUID();
   private timer: NodeJS.Timeout | undefined;
   /** When the announce timer last ran; far behind `now` means this replica itself stalled. */
   private lastTickAt = 0;
@@ -113,6 +121,7 @@ export class ClusterPresence {
     this.unsubscribe?.();
     const bye: Announcement = {
       replicaId: this.options.replicaId,
+      incarnation: this.incarnation,
       epoch: ++this.epoch,
       page: 0,
       pages: 1,
@@ -129,6 +138,7 @@ export class ClusterPresence {
     for (let page = 0; page < pages; page++) {
       const a: Announcement = {
         replicaId: this.options.replicaId,
+        incarnation: this.incarnation,
         epoch,
         page,
         pages,
@@ -146,14 +156,21 @@ export class ClusterPresence {
       return;
     }
     if (typeof a?.replicaId !== 'string' || a.replicaId === this.options.replicaId) return;
+    let known = this.replicas.get(a.replicaId);
     if (a.gone) {
-      this.forget(a.replicaId, 'said goodbye');
+      // A late goodbye of an earlier incarnation must not drop the one that replaced it.
+      if (!known || known.incarnation === a.incarnation) this.forget(a.replicaId, 'said goodbye');
       return;
     }
-    let known = this.replicas.get(a.replicaId);
+    if (known && known.incarnation !== a.incarnation) {
+      // The same replica id in a new process (it restarted before it was found silent): what the
+      // old one announced is gone with it, and so is every forwarding stream to it.
+      this.forget(a.replicaId, 'restarted (a new incarnation announced itself)');
+      known = undefined;
+    }
     const isNew = known === undefined;
     if (!known) {
-      known = { epoch: -1, connections: [], expiresAt: 0 };
+      known = { incarnation: a.incarnation, epoch: -1, connections: [], expiresAt: 0 };
       this.replicas.set(a.replicaId, known);
     }
     known.expiresAt = Date.now() + this.ttlMs;
