@@ -32,6 +32,11 @@ export interface ClusterBus {
   /** One answer from whoever subscribed to `topic`; rejects after `timeoutMs` or with no one there. */
   request(topic: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   health(): BusHealth;
+  /**
+   * `listener` runs when the bus loses its connection: whatever was in flight, and whatever
+   * others publish until it is back, may be lost. Returns the unsubscribe.
+   */
+  onInterrupted(listener: () => void): () => void;
   close(): Promise<void>;
 }
 

@@ -64,6 +64,7 @@ export class ReplicaForwarder {
   private readonly responders = new Map<string, Link>();
   private readonly log: Logger;
   private unsubscribe: (() => void) | undefined;
+  private offInterrupted: (() => void) | undefined;
 
   constructor(private readonly options: ForwarderOptions) {
     this.log = options.logger.child({ component: 'forwarding' });
@@ -71,6 +72,26 @@ export class ReplicaForwarder {
 
   start(): void {
     this.unsubscribe = this.options.bus.subscribe(`fwd.${this.options.replicaId}.>`, (m) => this.receive(m));
+    this.offInterrupted = this.options.bus.onInterrupted(() => this.busInterrupted());
+  }
+
+  /**
+   * The bus lost its connection: frames of open links may be lost, and a tunnel cannot tell (a
+   * lost OPEN leaves its caller waiting for the whole call timeout; a lost RESET breaks the link
+   * later with a protocol error). Every link ends now — its streams fail as disconnected, which
+   * callers retry — and the next call opens a new one. The close reaches the peer when the bus is
+   * back, so it ends its half too.
+   */
+  private busInterrupted(): void {
+    const open = [...this.links.values(), ...this.responders.values()].filter((l) => !l.tunnel.closed);
+    if (open.length === 0) return;
+    this.log.warn({ links: open.length }, 'cluster bus interrupted: ending forwarding links');
+    for (const l of open) {
+      l.tunnel.close(
+        CloseCodes.goingAway,
+        'the cluster bus lost its connection; frames in flight may be lost',
+      );
+    }
   }
 
   /** Streams open through links to other replicas (both directions). */
@@ -136,6 +157,7 @@ export class ReplicaForwarder {
 
   close(): void {
     this.unsubscribe?.();
+    this.offInterrupted?.();
     for (const l of [...this.links.values(), ...this.responders.values()]) {
       l.tunnel.close(CloseCodes.goingAway, 'control plane shutting down');
     }

@@ -69,6 +69,8 @@ export function createInProcessNetwork(): { join(): ClusterBus } {
           });
         },
         health: () => ({ ok: true }),
+        // Nothing between publisher and subscriber to lose.
+        onInterrupted: () => () => undefined,
         async close() {
           closed = true;
           for (const s of mine) subs.delete(s);

@@ -15,6 +15,8 @@ export interface NatsBusOptions {
  * The cluster bus over NATS core (no JetStream: nothing on it needs to outlive a replica; the
  * store is the truth). Subjects are `borealis.<clusterId>.<topic>`. nats.js reconnects forever
  * and re-subscribes by itself; while it is away, `health()` says so and publishes are buffered.
+ * NATS core delivers at most once: a disconnect tells `onInterrupted` listeners that messages in
+ * flight may be gone (the forwarding links, which need every frame, start again).
  */
 export async function createNatsBus(options: NatsBusOptions): Promise<ClusterBus> {
   const prefix = `borealis.${options.clusterId}.`;
@@ -41,11 +43,19 @@ export async function createNatsBus(options: NatsBusOptions): Promise<ClusterBus
   }
   let down: string | undefined;
   let closing = false;
+  const interrupted = new Set<() => void>();
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect') {
         down = `disconnected from NATS at ${redact(options.url)}`;
         log.warn({ server: String(s.data) }, 'lost NATS; reconnecting');
+        for (const listener of [...interrupted]) {
+          try {
+            listener();
+          } catch (err) {
+            log.error({ err: (err as Error).message }, 'bus interruption listener threw');
+          }
+        }
       } else if (s.type === 'reconnecting') {
         down ??= `reconnecting to NATS at ${redact(options.url)}`;
       } else if (s.type === 'reconnect') {
@@ -115,6 +125,10 @@ export async function createNatsBus(options: NatsBusOptions): Promise<ClusterBus
       }
     },
     health: () => (down === undefined ? { ok: true } : { ok: false, reason: down }),
+    onInterrupted(listener) {
+      interrupted.add(listener);
+      return () => interrupted.delete(listener);
+    },
     async close() {
       closing = true;
       for (const s of subs) s.unsubscribe();

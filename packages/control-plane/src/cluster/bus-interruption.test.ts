@@ -1,0 +1,148 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { connect, createServer } from 'node:net';
+import { AGENT_CONNECT_PATH, AgentHeaders, SUBPROTOCOL, Tunnel } from '@borealis/protocol';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { isBorealisError } from '../errors.js';
+import { type ControlPlane, createControlPlane } from '../server.js';
+import { createTestDatabase, type TestDatabase } from '../store/test-stores.js';
+
+/**
+ * A NATS restart under a forwarded call (found by `pnpm chaos`). NATS core delivers at most once:
+ * frames of a forwarding link that were on the wire when the server died are gone, and the tunnel
+ * cannot tell — the call waited for its whole timeout, or the link broke later with
+ * BRL_PROTO_UNKNOWN_STREAM. A lost connection now ends every link at once: the call fails as
+ * disconnected (which webhook runs retry) and the next one opens a fresh link. Two real replicas on
+ * PostgreSQL and the test's own nats-server.
+ */
+let db: TestDatabase;
+let natsPort: number;
+let nats: ChildProcess | undefined;
+let a: ControlPlane;
+let b: ControlPlane;
+const sockets: WebSocket[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function startNats(): Promise<void> {
+  nats = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort)], { stdio: 'ignore' });
+  await until(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const s = connect(natsPort, '127.0.0.1');
+        s.once('connect', () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.once('error', () => resolve(false));
+      }),
+  );
+}
+
+async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function replica(name: string, secretKey: string): Promise<ControlPlane> {
+  const cp = await createControlPlane({
+    port: 0,
+    databaseUrl: db.databaseUrl,
+    dataDir: db.dir,
+    natsUrl: `nats://127.0.0.1:${natsPort}`,
+    secretKey,
+    apiToken: 'bus-interruption-token-0123456789',
+    replicaId: name,
+    heartbeatIntervalMs: 5_000,
+    logger: pino({ level: 'silent' }),
+  });
+  await cp.listen();
+  return cp;
+}
+
+/** An agent on `cp` that answers `/hold` never and anything else 200 at once. */
+async function agent(cp: ControlPlane, identifier: string): Promise<void> {
+  const cred = await cp.store.agentCredentials.create({ name: `t-${Math.random()}` });
+  const ws = new WebSocket(cp.url.replace('http', 'ws') + AGENT_CONNECT_PATH, SUBPROTOCOL, {
+    headers: {
+      authorization: `Basic ${Buffer.from(`${cred.clientId}:${cred.clientSecret}`).toString('base64')}`,
+      [AgentHeaders.identifier]: identifier,
+      [AgentHeaders.instanceId]: `inst-${identifier}`,
+      [AgentHeaders.version]: '0.0.0-test',
+    },
+  });
+  sockets.push(ws);
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  const tunnel = new Tunnel({
+    role: 'responder',
+    sink: { send: (bytes, done) => ws.send(bytes, { binary: true }, done), close: (c, r) => ws.close(c, r) },
+    onStream: (stream, head) => {
+      if (head.url.endsWith('/hold')) return;
+      stream.respond(200, []);
+      void stream.pipeFrom('fresh link').catch(() => undefined);
+    },
+  });
+  ws.on('message', (d) => tunnel.receive(d as Buffer));
+  ws.on('close', (c, r) => tunnel.transportClosed(c, r.toString()));
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase('postgres');
+  natsPort = await freePort();
+  await startNats();
+  const key = randomBytes(32).toString('base64');
+  a = await replica('bus-a', key);
+  b = await replica('bus-b', key);
+  await agent(a, 'rna-held');
+  await until(() => b.hub.hasAgent('rna-held'));
+}, 60_000);
+
+afterAll(async () => {
+  for (const s of sockets.splice(0)) s.terminate();
+  await b?.close();
+  await a?.close();
+  nats?.kill('SIGKILL');
+  await db?.dispose();
+});
+
+describe('a forwarded call when NATS restarts', () => {
+  it('fails as disconnected (retryable) instead of waiting out its timeout, and the next call works', async () => {
+    const held = b.hub.dispatch('rna-held', { method: 'GET', url: 'http://x/hold' }).catch((e: unknown) => e);
+    await until(() => a.hub.streamsInFlight === 1);
+    const exited = new Promise((r) => nats?.once('exit', r));
+    nats?.kill('SIGKILL');
+    await exited;
+    const err = await held;
+    expect(isBorealisError(err, 'BRL_ERR_AGENT_DISCONNECTED')).toBe(true);
+    expect((err as { retryable?: boolean }).retryable).toBe(true);
+    // Ended by the interruption itself, not later by presence finding replica A silent.
+    expect((err as Error).message).toContain('the cluster bus lost its connection');
+
+    await startNats();
+    await until(() => b.cluster.health().ok && a.cluster.health().ok);
+    await until(() => a.hub.streamsInFlight === 0);
+    await until(() => b.hub.hasAgent('rna-held'));
+    const res = await b.hub.dispatch('rna-held', { method: 'GET', url: 'http://x/again' });
+    let text = '';
+    for await (const c of res.body) text += Buffer.from(c as Uint8Array).toString();
+    expect(text).toBe('fresh link');
+    expect(res.agent.replicaId).toBe('bus-a');
+  }, 60_000);
+});
