@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Dispatcher } from '../relay/index.js';
 import { type ControlPlane, createControlPlane } from '../server.js';
 import {
   freePort,
@@ -368,6 +369,40 @@ describe('remoteNetworkAgent without an agent', () => {
       expect(done.reason).toContain('BOREALIS_AGENT_WAIT');
       expect(done.attempts).toHaveLength(0);
       expect(done.waitingForAgent).toBeUndefined();
+    } finally {
+      await waiting.close();
+    }
+  });
+
+  it('keeps its bound when presence lists an agent that no call finds', async () => {
+    // Found by the chaos run: a replica's agent list a moment (or, before the presence fix, minutes)
+    // behind made every call find no agent while the list said there was one, and the run spun
+    // until its deadline. The hub's own dispatch, with the stale list's answer to hasAgent.
+    const stale: Dispatcher = {
+      dispatch: (id, request) => cp.hub.dispatch(id, request),
+      hasAgent: () => true,
+      waitForAgent: async () => true,
+    };
+    const waiting = createWebhookService({
+      store: cp.store,
+      dispatcher: stale,
+      secrets: cp.secrets,
+      logger: pino({ level: 'silent' }),
+      options: {
+        callbackTimeoutMs: 60_000,
+        agentWaitMs: 500,
+        directAllow: [],
+        publicUrl: () => cp.publicUrl,
+      },
+    });
+    try {
+      const webhook = githubLikeWebhook('http://10.9.9.9/hook', { networkMode: 'remoteNetworkAgent' });
+      const run = await waiting.start(invocationFor(webhook, { account: 'phantom-rna' }));
+      const done = await waitForRun(waiting, run.id, undefined, 10_000);
+      expect(done.status).toBe('failed');
+      expect(done.reasonCode).toBe('BRL_ERR_AGENT_NOT_CONNECTED');
+      expect(done.reason).toContain('BOREALIS_AGENT_WAIT=500ms');
+      expect(done.attempts).toHaveLength(0);
     } finally {
       await waiting.close();
     }

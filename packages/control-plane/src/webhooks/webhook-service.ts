@@ -536,7 +536,10 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
   async function awaitAgent(row: WebhookRunRow, agentIdentifier: string, since: number): Promise<boolean> {
     const runId = row.id;
     const until = Math.min(since + agentWaitMs, row.deadline_at);
-    if (!dispatcher.hasAgent(agentIdentifier) && Date.now() < until) {
+    // Calls may keep finding no agent though presence lists one (a replica's list a moment
+    // behind): the bound holds for that too, so a run never spins past it.
+    const callsFoundNone = Date.now() >= until;
+    if (!callsFoundNone && !dispatcher.hasAgent(agentIdentifier)) {
       const waiting = JSON.stringify({ agentIdentifier, since, until });
       const marked = await repo.update(runId, { waiting, updated_at: Date.now() }, [
         WebhookRunStatus.pending,
@@ -560,7 +563,7 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
       if (closed || controller.signal.aborted) return false;
       await repo.update(runId, { waiting: null, updated_at: Date.now() }, [WebhookRunStatus.pending]);
     }
-    if (dispatcher.hasAgent(agentIdentifier)) return true;
+    if (!callsFoundNone && dispatcher.hasAgent(agentIdentifier)) return true;
     const waited = formatDuration(Math.max(0, Math.round((Date.now() - since) / 1000)) * 1000);
     const bound =
       until < since + agentWaitMs
