@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { AGENT_CONNECT_PATH, AgentHeaders, SUBPROTOCOL, Tunnel } from '@borealis/protocol';
 import pino from 'pino';
@@ -8,6 +9,7 @@ import WebSocket from 'ws';
 import { isBorealisError } from '../errors.js';
 import { type ControlPlane, createControlPlane } from '../server.js';
 import { createTestDatabase, type TestDatabase } from '../store/test-stores.js';
+import { createWebhookService } from '../webhooks/index.js';
 
 /**
  * A NATS restart under a forwarded call (found by `pnpm chaos`). NATS core delivers at most once:
@@ -33,6 +35,12 @@ function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+async function stopNats(): Promise<void> {
+  const exited = new Promise((r) => nats?.once('exit', r));
+  nats?.kill('SIGKILL');
+  await exited;
 }
 
 async function startNats(): Promise<void> {
@@ -68,6 +76,7 @@ async function replica(name: string, secretKey: string): Promise<ControlPlane> {
     apiToken: 'bus-interruption-token-0123456789',
     replicaId: name,
     heartbeatIntervalMs: 5_000,
+    directAllow: ['127.0.0.1/32'],
     logger: pino({ level: 'silent' }),
   });
   await cp.listen();
@@ -126,9 +135,7 @@ describe('a forwarded call when NATS restarts', () => {
   it('fails as disconnected (retryable) instead of waiting out its timeout, and the next call works', async () => {
     const held = b.hub.dispatch('rna-held', { method: 'GET', url: 'http://x/hold' }).catch((e: unknown) => e);
     await until(() => a.hub.streamsInFlight === 1);
-    const exited = new Promise((r) => nats?.once('exit', r));
-    nats?.kill('SIGKILL');
-    await exited;
+    await stopNats();
     const err = await held;
     expect(isBorealisError(err, 'BRL_ERR_AGENT_DISCONNECTED')).toBe(true);
     expect((err as { retryable?: boolean }).retryable).toBe(true);
@@ -144,5 +151,69 @@ describe('a forwarded call when NATS restarts', () => {
     for await (const c of res.body) text += Buffer.from(c as Uint8Array).toString();
     expect(text).toBe('fresh link');
     expect(res.agent.replicaId).toBe('bus-a');
+  }, 60_000);
+});
+
+describe('a callback settled while NATS was away', () => {
+  it('moves the deployment on once the bus is back, though its wake-up never arrived', async () => {
+    // A receiver that answers 202 and keeps the callback URI for the test.
+    const uris: string[] = [];
+    const receiver = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on('end', () => {
+        uris.push((JSON.parse(body) as { callbackUri: string }).callbackUri);
+        res.writeHead(202).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    try {
+      const port = (receiver.address() as { port: number }).port;
+      const { deploymentId } = await a.engine.start({
+        createdBy: 'test',
+        deployFile: `application: wake-app
+targets:
+  staging:
+    namespace: wake
+    constraints:
+      beforeDeployment:
+        - runWebhook:
+            name: gate
+manifests:
+  - inline: |
+      kind: Deployment
+webhooks:
+  - name: gate
+    method: POST
+    uriTemplate: http://127.0.0.1:${port}/gate
+    headers:
+      - key: Content-Type
+        value: application/json
+    bodyTemplate:
+      inline: '{"callbackUri": "{{armory.callbackUri}}"}'
+`,
+      });
+      await until(() => uris.length === 1);
+      await stopNats();
+      // Settled in the store by a replica that never tells anyone: the wake-up is lost for sure.
+      const silent = createWebhookService({
+        store: b.store,
+        dispatcher: b.hub,
+        secrets: b.secrets,
+        logger: pino({ level: 'silent' }),
+        options: { callbackTimeoutMs: 60_000, directAllow: [], publicUrl: () => b.publicUrl },
+      });
+      const token = uris[0]!.split('/callbacks/')[1]!;
+      await silent.acceptCallback(token, { success: true });
+      await silent.close();
+      expect((await a.engine.get(deploymentId))?.status).toBe('RUNNING');
+
+      await startNats();
+      await until(async () => (await a.engine.get(deploymentId))?.status === 'SUCCEEDED', 15_000);
+    } finally {
+      await new Promise<void>((r) => receiver.close(() => r()));
+    }
   }, 60_000);
 });

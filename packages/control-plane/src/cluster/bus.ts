@@ -37,6 +37,11 @@ export interface ClusterBus {
    * others publish until it is back, may be lost. Returns the unsubscribe.
    */
   onInterrupted(listener: () => void): () => void;
+  /**
+   * `listener` runs when the bus is connected again after an interruption: what others said
+   * meanwhile may never arrive, so look in the store. Returns the unsubscribe.
+   */
+  onRestored(listener: () => void): () => void;
   close(): Promise<void>;
 }
 

@@ -100,6 +100,18 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
   });
   let started = false;
   let unsubscribeCredentials: (() => void) | undefined;
+  // Wake-ups published while the bus was away may be lost for good (NATS core delivers at most
+  // once): the store has every settled run, so the engine looks there once the bus is back.
+  const offRestored = bus.onRestored(() => {
+    if (!engine) return;
+    engine
+      .recheck()
+      .then((n) => {
+        if (n > 0)
+          logger.info({ deployments: n }, 'bus back: deployments moved on from runs settled meanwhile');
+      })
+      .catch((err: unknown) => logger.warn({ err }, 'bus back: re-checking deployments failed'));
+  });
   return {
     replicaId,
     clusterId,
@@ -141,6 +153,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
     // Says goodbye first, so its agents vanish from other replicas' lists at once.
     async close() {
       unsubscribeCredentials?.();
+      offRestored();
       presence.close();
       signals.close();
       forwarder.close();

@@ -71,6 +71,7 @@ export function createInProcessNetwork(): { join(): ClusterBus } {
         health: () => ({ ok: true }),
         // Nothing between publisher and subscriber to lose.
         onInterrupted: () => () => undefined,
+        onRestored: () => () => undefined,
         async close() {
           closed = true;
           for (const s of mine) subs.delete(s);

@@ -44,23 +44,28 @@ export async function createNatsBus(options: NatsBusOptions): Promise<ClusterBus
   let down: string | undefined;
   let closing = false;
   const interrupted = new Set<() => void>();
+  const restored = new Set<() => void>();
+  const tell = (listeners: Set<() => void>, what: string) => {
+    for (const listener of [...listeners]) {
+      try {
+        listener();
+      } catch (err) {
+        log.error({ err: (err as Error).message }, `bus ${what} listener threw`);
+      }
+    }
+  };
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect') {
         down = `disconnected from NATS at ${redact(options.url)}`;
         log.warn({ server: String(s.data) }, 'lost NATS; reconnecting');
-        for (const listener of [...interrupted]) {
-          try {
-            listener();
-          } catch (err) {
-            log.error({ err: (err as Error).message }, 'bus interruption listener threw');
-          }
-        }
+        tell(interrupted, 'interruption');
       } else if (s.type === 'reconnecting') {
         down ??= `reconnecting to NATS at ${redact(options.url)}`;
       } else if (s.type === 'reconnect') {
         down = undefined;
         log.info({ server: String(s.data) }, 'NATS is back');
+        tell(restored, 'restore');
       } else if (s.type === 'error') {
         log.warn({ err: String(s.data) }, 'NATS error');
       }
@@ -128,6 +133,10 @@ export async function createNatsBus(options: NatsBusOptions): Promise<ClusterBus
     onInterrupted(listener) {
       interrupted.add(listener);
       return () => interrupted.delete(listener);
+    },
+    onRestored(listener) {
+      restored.add(listener);
+      return () => restored.delete(listener);
     },
     async close() {
       closing = true;

@@ -110,6 +110,12 @@ export interface Engine {
    * if this replica drives it, re-evaluate now rather than at the next deadline.
    */
   wake(deploymentId: string, runId?: string): Promise<void>;
+  /**
+   * Re-reads the webhook runs of every deployment this replica drives and moves on those whose
+   * runs settled without it being told (wake-ups lost while the cluster bus was away). Resolves
+   * with how many deployments had news.
+   */
+  recheck(): Promise<number>;
   /** This replica's lease owner id. */
   readonly owner: string;
   /** Resolves when nothing is being processed (tests, benchmarks). */
@@ -754,6 +760,23 @@ export function createEngine(options: EngineOptions): Engine {
     },
 
     owner,
+
+    async recheck() {
+      let moved = 0;
+      for (const live of [...lives.values()]) {
+        if (live.dropped || closed) continue;
+        let news = false;
+        for (const run of await webhooks.listForDeployment(live.id)) {
+          const before = live.runs.get(factKey(run.environment, run.location))?.status;
+          if (rememberRun(live, run) && before !== run.status) news = true;
+        }
+        if (news && !live.dropped) {
+          moved++;
+          kick(live);
+        }
+      }
+      return moved;
+    },
 
     async wake(deploymentId, runId) {
       const live = lives.get(deploymentId);
