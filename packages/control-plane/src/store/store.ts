@@ -136,6 +136,15 @@ function openPostgres(url: string, logger: StoreLogger | undefined): Kysely<Data
   pool.on('error', (err) => {
     logger?.warn({ err: { message: err.message } }, 'PostgreSQL connection lost; it will be reopened');
   });
+  // A client that is checked out (between the queries of a transaction, say) when its connection
+  // dies emits 'error' on itself, where the pool's handler does not reach: unhandled, that
+  // crashed the replica (found by the chaos run's database cut). The query in flight, if any,
+  // rejects on its own; the pool drops the broken client when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => {
+      logger?.warn({ err: { message: err.message } }, 'PostgreSQL connection lost while in use');
+    });
+  });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
