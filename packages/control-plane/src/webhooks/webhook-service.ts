@@ -94,6 +94,8 @@ const HIDDEN_HEADER =
 const UNSETTLED = [WebhookRunStatus.pending, WebhookRunStatus.awaitingCallback] as const;
 /** BOREALIS_AGENT_WAIT's default: long enough for an agent's restart or a rolling upgrade. */
 export const DEFAULT_AGENT_WAIT_MS = 120_000;
+/** After the store failed under a run, look at it again this much later. */
+const STORE_RETRY_MS = 1_000;
 /** After a call found no agent though one seemed there, look again this much later. */
 const AGENT_RECHECK_MS = 250;
 /** setTimeout takes at most 2^31-1 ms; longer waits re-arm. */
@@ -201,7 +203,15 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
       () => {
         deadlineTimers.delete(runId);
         if (Date.now() < deadlineAt) armDeadline(runId, deadlineAt);
-        else inBackground('deadline', runId, () => expire(runId));
+        else {
+          inBackground('deadline', runId, () =>
+            expire(runId).catch((err: unknown) => {
+              // The store failed: the deadline still holds; try again shortly.
+              armDeadline(runId, Date.now() + STORE_RETRY_MS);
+              throw err;
+            }),
+          );
+        }
       },
       Math.min(wait, MAX_TIMER_MS),
     );
@@ -351,6 +361,14 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
     driving.add(runId);
     try {
       await attemptOnce(runId);
+    } catch (err) {
+      // The store failed (a cut database link, a failover): the run is still pending and ours.
+      // Left alone it would wait for the next restart; look again soon instead. A call already
+      // made is made again with the same webhook-id, as after a restart.
+      if (!closed) {
+        log.warn({ runId, err: errorText(err) }, 'webhook run: the store failed; trying again shortly');
+        scheduleAttempt(runId, Date.now() + STORE_RETRY_MS);
+      }
     } finally {
       driving.delete(runId);
     }
