@@ -3,13 +3,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ControlPlane, createControlPlane } from '../server.js';
 import { createTestDatabase, type TestDatabase } from '../store/test-stores.js';
-import {
-  githubLikeWebhook,
-  invocationFor,
-  type Receiver,
-  startReceiver,
-  waitForRun,
-} from './receivers.test-util.js';
+import { githubLikeWebhook, invocationFor, type Receiver, startReceiver } from './receivers.test-util.js';
 
 /**
  * The database link cut under a webhook run (the chaos run's "dbCut", made to land at the worst
