@@ -85,7 +85,10 @@ async function replica(name: string, secretKey: string): Promise<ControlPlane> {
 
 /** An agent on `cp` that answers `/hold` never and anything else 200 at once. */
 async function agent(cp: ControlPlane, identifier: string): Promise<void> {
-  const cred = await cp.store.agentCredentials.create({ name: `t-${Math.random()}` });
+  const cred = await cp.store.agentCredentials.create({
+    name: `t-${Math.random()}`,
+    allowedIdentifiers: [identifier],
+  });
   const ws = new WebSocket(cp.url.replace('http', 'ws') + AGENT_CONNECT_PATH, SUBPROTOCOL, {
     headers: {
       authorization: `Basic ${Buffer.from(`${cred.clientId}:${cred.clientSecret}`).toString('base64')}`,
