@@ -21,6 +21,7 @@ import {
   describeObject,
   type KubeObject,
   Labels,
+  labelValue,
   ManifestError,
   objectPath,
   pinnedService,
@@ -190,9 +191,11 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): Target
     name: string,
     newName: string,
     signal: AbortSignal,
+    application: string,
+    environment: string,
   ) {
     const collection = collectionPath('apps/v1', 'Deployment', ns);
-    const labelled = await api.list(collection, `${Labels.workload}=${name}`, signal);
+    const labelled = await api.list(collection, workloadSelector(name, application, environment), signal);
     const plain = await api.get(`${collection}/${encodeURIComponent(name)}`, signal);
     const all = new Map<string, KubeObject>();
     for (const d of [...labelled, ...(plain ? [plain] : [])]) all.set(d.metadata.name, d);
@@ -282,6 +285,8 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): Target
           d.metadata.name,
           mode === 'replace' ? d.metadata.name : newName,
           ctx.signal,
+          ctx.spec.application,
+          target.environment,
         );
         workloads.push({ name: d.metadata.name, newName, total: Number(d.spec?.replicas ?? 1), olds });
       }
@@ -300,10 +305,14 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): Target
           path: objectPath(o),
           describe: describeObject(o),
         })),
+        // The active Service changes at moveTraffic, whether the manifests or the cluster hold it.
         ...(blueGreen
-          ? rendered
-              .filter((o) => o.kind === 'Service' && o.metadata.name === blueGreen.activeService)
-              .map((o) => ({ path: objectPath(o), describe: describeObject(o) }))
+          ? [
+              {
+                path: `${collectionPath('v1', 'Service', ns)}/${encodeURIComponent(blueGreen.activeService)}`,
+                describe: `Service ${ns}/${blueGreen.activeService}`,
+              },
+            ]
           : []),
         ...workloads.flatMap((w) =>
           w.olds.map((o) => ({ path: deploymentPath(ns, o.name), describe: `Deployment ${ns}/${o.name}` })),
@@ -529,6 +538,14 @@ export function createKubernetesDriver(options: KubernetesDriverOptions): Target
       return describeRecord(record);
     },
   };
+}
+
+/**
+ * Earlier versions of one workload of this application in this environment (other applications
+ * may run a `web` in the same namespace: never theirs).
+ */
+export function workloadSelector(name: string, application: string, environment: string): string {
+  return `${Labels.workload}=${name},${Labels.application}=${labelValue(application)},${Labels.environment}=${labelValue(environment)}`;
 }
 
 /** The objects of `objects` that no object of `replacing` (same kind and name) stands for. */

@@ -8,6 +8,7 @@ import {
   type RolloutMode,
   type Workload,
   withoutReplaced,
+  workloadSelector,
 } from './kubernetes-driver.js';
 import {
   applyOrder,
@@ -96,7 +97,7 @@ export function planDeployment(
         plan.calls.push({
           method: 'GET',
           path: deployments,
-          query: { labelSelector: `${Labels.workload}=${w.name}` },
+          query: { labelSelector: workloadSelector(w.name, spec.application, target.name) },
           why: `find older versions of ${w.name}`,
         });
         plan.calls.push({
@@ -110,7 +111,7 @@ export function planDeployment(
         ...deployObjects(rendered, mode, version, workloads, undefined),
         ...traffic,
         ...(blueGreen
-          ? rendered.filter((o) => o.kind === 'Service' && o.metadata.name === blueGreen.activeService)
+          ? [{ apiVersion: 'v1', kind: 'Service', metadata: { name: blueGreen.activeService, namespace } }]
           : []),
       ]) {
         const path = objectPath(o);
@@ -133,7 +134,7 @@ export function planDeployment(
         });
       if (mode === 'replace') {
         plan.later.push(
-          'after the rollout: older Borealis versions of each Deployment (other names with the same borealis.io/workload label) are deleted',
+          'after the rollout: older Borealis versions of each Deployment (the same workload, application and environment labels, another name) are deleted',
         );
       }
       const strategy = target.strategy ? spec.strategies[target.strategy] : undefined;
