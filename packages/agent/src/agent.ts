@@ -96,6 +96,7 @@ export async function startAgent(input: AgentOptions): Promise<RunningAgent> {
       ...(options.kubernetes ? { kubernetes: options.kubernetes } : {}),
     }),
     onConnected: () => resolveReady(),
+    onRevoked: (reason) => rejectReady(new Error(`the agent's ${reason}; it will not connect`)),
   });
 
   try {

@@ -73,6 +73,8 @@ export interface DialerOptions {
   /** The agent's own version, announced in the upgrade request. */
   agentVersion: string;
   onConnected?: (sessionId: string) => void;
+  /** The credential was revoked: the dialler stopped for good. */
+  onRevoked?: (reason: string) => void;
 }
 
 /** What the control plane said when it refused the upgrade. */
@@ -197,6 +199,7 @@ export class Dialer {
           { clientId: this.d.options.clientId, identifier: this.d.options.identifier },
           `this agent's credential ${this.d.options.clientId} was revoked by the control plane (${attempt.revoked}); not dialling again. Create a new one (borealis agent-credentials create --name NAME --identifier ${this.d.options.identifier}), set BOREALIS_CLIENT_ID and BOREALIS_CLIENT_SECRET to it and restart the agent`,
         );
+        this.d.onRevoked?.(this.lastError);
         return;
       }
       const { delayMs: delay, ceilingMs } = this.nextDelay(attempt);

@@ -101,7 +101,8 @@ describe('a revoked credential', () => {
       }),
     });
     const a = await agent(cp);
-    await until(() => a.status().state === 'revoked');
+    await expect(a.ready).rejects.toThrow(/credential revoked/);
+    expect(a.status().state).toBe('revoked');
     await severalBackoffs();
     expect(cp.upgrades).toHaveLength(1);
     expect(a.lines.filter((l) => String(l.msg).includes('was revoked by the control plane'))).toHaveLength(1);
