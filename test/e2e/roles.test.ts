@@ -162,6 +162,13 @@ describe('people and roles, end to end', () => {
     });
     const byActor = await server.api('GET', '/api/v1/audit?actor=paula');
     expect(byActor.json.entries.map((e: { action: string }) => e.action)).toEqual(['approve']);
+    const auditCli = await cli(tokens.vera!.token, ['audit', '--deployment', id]);
+    expect(auditCli.code, auditCli.stderr).toBe(0);
+    expect(auditCli.stdout).toMatch(/paula\s+approve\s+\S+\s+prod\s+127\.0\.0\.1\s+CHG-42 signed off/);
+    expect(auditCli.stdout).toMatch(/dan\s+start\s/);
+    const badSince = await cli(tokens.vera!.token, ['audit', '--since', 'yesterday']);
+    expect(badSince.code).not.toBe(0);
+    expect(badSince.stderr).toContain('since');
 
     // watch replays the story: who it waited for, who decided and why.
     const watch = await cli(tokens.vera!.token, ['deploy', 'watch', id]);

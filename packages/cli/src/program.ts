@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { addEnvironmentHelp, CLI_VERSION, createCli, OUTPUT_FORMATS } from './cli.js';
 import type { Env } from './cli-config.js';
 import { registerAgentCommands } from './commands-agents.js';
+import { registerAuditCommand } from './commands-audit.js';
 import { registerCompletionCommand } from './commands-completion.js';
 import { registerConfigCommands } from './commands-config.js';
 import { registerDeployCommands } from './commands-deploy.js';
@@ -45,6 +46,7 @@ export function buildProgram(out: (s: string) => void, options: BuildProgramOpti
   registerMetricProviderCommands(program, cli);
   registerSecretCommands(program, cli);
   registerTokenCommands(program, cli);
+  registerAuditCommand(program, cli);
   registerConfigCommands(program, cli);
   registerHistoryCommand(program, cli);
   registerInitCommand(program, cli);
