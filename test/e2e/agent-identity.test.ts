@@ -139,6 +139,35 @@ describe('agent credentials name their identifiers', () => {
     expect(json.error.message).toContain('["*"]');
   });
 
+  it('--identifier repeats; set-identifiers and revoke take a unique prefix of the client id', async () => {
+    const two = await cliJson<{ clientId: string; allowedIdentifiers: string[]; wildcard: boolean }>(
+      'agent-credentials',
+      'create',
+      '--name',
+      'two',
+      '--identifier',
+      'eu-1',
+      '--identifier',
+      'eu-2',
+      '-o',
+      'json',
+    );
+    expect(two).toMatchObject({ allowedIdentifiers: ['eu-1', 'eu-2'], wildcard: false });
+    const prefix = two.clientId.slice(0, 14);
+    const set = await cli(['agent-credentials', 'set-identifiers', prefix, '--identifier', 'eu-*']);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toContain(`${two.clientId} (two) may now serve: eu-*  [wildcard]`);
+    const bad = await cli(['agent-credentials', 'set-identifiers', prefix, '--identifier', 'eu 3']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('allowedIdentifiers[0]');
+    const revoked = await cli(['agent-credentials', 'revoke', prefix]);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect((await cli(['agent-credentials', 'list'])).stdout).not.toContain(two.clientId);
+    const none = await cli(['agent-credentials', 'revoke', two.clientId]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('No active agent credential');
+  });
+
   it('a staging credential claiming prod-eu is refused with 403, logged on both sides with the fix, without a loop', async () => {
     forged = startProcess(bins.agent, { env: agentEnv('prod-eu', staging) });
     await until(
