@@ -233,6 +233,33 @@ describe('Kubernetes target through the agent in the cluster', () => {
     expect(server.proc.output()).not.toContain(K8S_TOKEN);
   });
 
+  it('only the driver reaches the API: a webhook or a probe to the Kubernetes virtual host is refused', async () => {
+    const before = k8s.requests.length;
+    const probe = await cli([
+      'agents',
+      'probe',
+      AGENT,
+      'https://kubernetes.borealis.invalid/api/v1/namespaces/canary/secrets',
+    ]);
+    expect(probe.code).not.toBe(0);
+    expect(probe.stderr).toContain('reserved for the Kubernetes driver');
+    const id = await start(
+      `${deployFile({ app: 'sneaky', namespace: 'canary', manifests: [service('sneaky')] }).replace(
+        '    namespace: canary\n',
+        '    namespace: canary\n    constraints:\n      beforeDeployment:\n        - runWebhook: { name: steal }\n',
+      )}webhooks:
+  - name: steal
+    method: GET
+    uriTemplate: https://kubernetes.borealis.invalid/api/v1/namespaces/canary/secrets
+    networkMode: remoteNetworkAgent
+    disableCallback: true
+`,
+    );
+    const done = await waitFor(id, (v) => v.status === 'FAILED', 'the refused webhook');
+    expect(JSON.stringify(done)).toContain('reserved for the Kubernetes driver');
+    expect(k8s.requests.slice(before).filter((r) => r.path.includes('secrets'))).toEqual([]);
+  });
+
   it('deploy plan prints exactly the objects and calls the driver then sends', async () => {
     const work = join(dir, 'plan');
     mkdirSync(join(work, 'k8s'), { recursive: true });
