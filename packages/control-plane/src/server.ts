@@ -18,6 +18,7 @@ import { registerApplicationRoutes } from './api/applications-routes.js';
 import { registerDeploymentRoutes } from './api/deployments-routes.js';
 import { installErrorHandling } from './api/error-handling.js';
 import { registerMetricProviderRoutes } from './api/metric-providers-routes.js';
+import { installOpenApi, type RegisteredRoute } from './api/openapi.js';
 import { registerOpsRoutes } from './api/ops-routes.js';
 import { registerSecretsRoutes } from './api/secrets-routes.js';
 import { type AuditLog, createAuditLog, registerAuditRoutes } from './audit/index.js';
@@ -69,6 +70,8 @@ export interface ControlPlane {
   tokenFile: string | undefined;
   /** Set once a drain has started (readiness answers 503, new requests are refused). */
   drain: DrainSignal;
+  /** Every route as registered, with the schema it declared (the OpenAPI test reads it). */
+  routeSchemas: RegisteredRoute[];
   listen(): Promise<string>;
   /**
    * Stops: refuses new requests and agent connections, ends event streams with a final
@@ -174,6 +177,8 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     // Secret names and agent identifiers are up to 128 characters; the default is 100.
     routerOptions: { maxParamLength: 256 },
   });
+  // Before any route: it watches them being added.
+  const routeSchemas = await installOpenApi(app);
   const hub = new RelayHub({
     logger: logger.child({ component: 'relay' }),
     heartbeatIntervalMs: options.heartbeatIntervalMs,
@@ -341,6 +346,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     },
     tokenFile,
     drain,
+    routeSchemas,
     async listen() {
       try {
         await app.listen({ host: options.host, port: options.port });

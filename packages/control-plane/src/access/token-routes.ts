@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { routeSchema, stringParams } from '../api/route-schema.js';
 import type { AuditLog } from '../audit/index.js';
 import { BorealisError } from '../errors.js';
 import type { ApiTokenRepository, ApiTokenSummary } from '../store/index.js';
@@ -16,7 +17,11 @@ export function registerTokenRoutes(
 ): void {
   app.post(
     '/api/v1/tokens',
-    { config: { permission: 'admin' }, bodyLimit: 16 * 1024 },
+    {
+      config: { permission: 'admin' },
+      bodyLimit: 16 * 1024,
+      schema: routeSchema('tokens', 'Create an API token {name, roles} (the token is shown once)'),
+    },
     async (req, reply) => {
       const body = req.body;
       if (body === null || typeof body !== 'object' || Array.isArray(body)) {
@@ -45,18 +50,25 @@ export function registerTokenRoutes(
     },
   );
 
-  app.get('/api/v1/tokens', { config: { permission: 'admin' } }, async () => ({
-    tokens: (await deps.tokens.list()).map(tokenView),
-    ...(deps.envTokenConfigured
-      ? {
-          note: 'BOREALIS_API_TOKEN is also accepted (name env, role admin); it is configuration, not listed',
-        }
-      : {}),
-  }));
+  app.get(
+    '/api/v1/tokens',
+    { config: { permission: 'admin' }, schema: routeSchema('tokens', 'API tokens (never their values)') },
+    async () => ({
+      tokens: (await deps.tokens.list()).map(tokenView),
+      ...(deps.envTokenConfigured
+        ? {
+            note: 'BOREALIS_API_TOKEN is also accepted (name env, role admin); it is configuration, not listed',
+          }
+        : {}),
+    }),
+  );
 
   app.delete<{ Params: { id: string } }>(
     '/api/v1/tokens/:id',
-    { config: { permission: 'admin' } },
+    {
+      config: { permission: 'admin' },
+      schema: routeSchema('tokens', 'Revoke an API token', { params: stringParams('id') }),
+    },
     async (req, reply) => {
       const { id } = req.params;
       const active = await deps.tokens.list();

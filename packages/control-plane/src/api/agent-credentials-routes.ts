@@ -95,6 +95,8 @@ export function registerAgentCredentialRoutes(app: FastifyInstance, deps: AgentC
         }
       },
       schema: {
+        tags: ['agent credentials'],
+        summary: 'Create a credential {name, allowedIdentifiers} (the secret is shown once)',
         body: {
           type: 'object',
           required: ['allowedIdentifiers'],
@@ -133,6 +135,8 @@ export function registerAgentCredentialRoutes(app: FastifyInstance, deps: AgentC
     {
       config: { permission: 'admin' },
       schema: {
+        tags: ['agent credentials'],
+        summary: 'Agent credentials (never their secrets)',
         response: {
           200: {
             type: 'object',
@@ -155,6 +159,8 @@ export function registerAgentCredentialRoutes(app: FastifyInstance, deps: AgentC
         validateIdentifiers(typeof body === 'object' && body !== null ? body.allowedIdentifiers : undefined);
       },
       schema: {
+        tags: ['agent credentials'],
+        summary: 'Replace the agent identifiers a credential may serve',
         params: clientIdParams,
         body: {
           type: 'object',
@@ -181,7 +187,12 @@ export function registerAgentCredentialRoutes(app: FastifyInstance, deps: AgentC
     '/api/v1/agent-credentials/:clientId',
     {
       config: { permission: 'admin' },
-      schema: { params: clientIdParams, response: { 404: errorAnswer } },
+      schema: {
+        tags: ['agent credentials'],
+        summary: 'Revoke a credential (its agents are disconnected)',
+        params: clientIdParams,
+        response: { 404: errorAnswer },
+      },
     },
     async (req, reply) => {
       const { clientId } = req.params;

@@ -2,6 +2,7 @@ import { KUBERNETES_API_HOST } from '@borealis/protocol';
 import type { FastifyInstance } from 'fastify';
 import { BorealisError } from '../errors.js';
 import type { RelayHub } from '../relay/index.js';
+import { routeSchema, stringParams } from './route-schema.js';
 
 /** Largest answer body `probe` returns: it is a diagnostic, not a proxy. */
 const PROBE_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
@@ -22,27 +23,31 @@ interface ProbeBody {
  * depends on it (`borealis agents probe`).
  */
 export function registerAgentRoutes(app: FastifyInstance, deps: { hub: RelayHub }): void {
-  app.get('/api/v1/agents', { config: { permission: 'read' } }, async () => ({
-    agents: deps.hub.list().map((g) => ({
-      agentIdentifier: g.agentIdentifier,
-      connections: g.connections.map((c) => ({
-        sessionId: c.sessionId,
-        instanceId: c.instanceId,
-        version: c.version,
-        clientId: c.clientId,
-        credentialName: c.credentialName,
-        // The credential allows identifiers by a `*` pattern: worth a second look.
-        wildcard: c.wildcard === true,
-        remoteAddress: c.remoteAddress,
-        connectedAt: new Date(c.connectedAt).toISOString(),
-        lastHeartbeatAt: c.lastHeartbeatAt === null ? null : new Date(c.lastHeartbeatAt).toISOString(),
-        rttMs: c.rttMs,
-        streamsInFlight: c.streamsInFlight,
-        draining: c.draining,
-        replicaId: c.replicaId,
+  app.get(
+    '/api/v1/agents',
+    { config: { permission: 'read' }, schema: routeSchema('agents', 'Connected agents, per connection') },
+    async () => ({
+      agents: deps.hub.list().map((g) => ({
+        agentIdentifier: g.agentIdentifier,
+        connections: g.connections.map((c) => ({
+          sessionId: c.sessionId,
+          instanceId: c.instanceId,
+          version: c.version,
+          clientId: c.clientId,
+          credentialName: c.credentialName,
+          // The credential allows identifiers by a `*` pattern: worth a second look.
+          wildcard: c.wildcard === true,
+          remoteAddress: c.remoteAddress,
+          connectedAt: new Date(c.connectedAt).toISOString(),
+          lastHeartbeatAt: c.lastHeartbeatAt === null ? null : new Date(c.lastHeartbeatAt).toISOString(),
+          rttMs: c.rttMs,
+          streamsInFlight: c.streamsInFlight,
+          draining: c.draining,
+          replicaId: c.replicaId,
+        })),
       })),
-    })),
-  }));
+    }),
+  );
 
   app.post<{ Params: { agentIdentifier: string }; Body: ProbeBody }>(
     '/api/v1/agents/:agentIdentifier/probe',
@@ -51,6 +56,8 @@ export function registerAgentRoutes(app: FastifyInstance, deps: { hub: RelayHub 
       config: { permission: 'admin' },
       bodyLimit: 24 * 1024 * 1024,
       schema: {
+        tags: ['agents'],
+        summary: 'One HTTP call through an agent, answered in JSON (a diagnostic)',
         body: {
           type: 'object',
           required: ['url'],

@@ -4,6 +4,7 @@ import type { DeploymentSpec } from '../deployfile/index.js';
 import { applicationHistory, type Engine, rollbackSpec } from '../engine/index.js';
 import { BorealisError } from '../errors.js';
 import { createDeploymentRepository, type Store } from '../store/index.js';
+import { routeSchema, stringParams } from './route-schema.js';
 
 const nameParams = {
   type: 'object',
@@ -25,6 +26,8 @@ export function registerApplicationRoutes(
     {
       config: { permission: 'read' },
       schema: {
+        tags: ['applications'],
+        summary: 'Revisions per environment: version, deployment, when, started and approved by whom',
         params: nameParams,
         querystring: {
           type: 'object',
@@ -40,7 +43,12 @@ export function registerApplicationRoutes(
   // rollback to it would run again. Secrets are references ({{secrets.name}}), never values.
   app.get<{ Params: { id: string } }>(
     '/api/v1/deployments/:id/deploy-file',
-    { config: { permission: 'read' } },
+    {
+      config: { permission: 'read' },
+      schema: routeSchema('deployments', "A deployment's deploy file (as parsed) and context", {
+        params: stringParams('id'),
+      }),
+    },
     async (req) => {
       const found = await createDeploymentRepository(deps.store.db).get(req.params.id);
       if (!found) throw new BorealisError('BRL_ERR_DEPLOYMENT_NOT_FOUND', `No deployment ${req.params.id}`);
@@ -58,6 +66,8 @@ export function registerApplicationRoutes(
     {
       config: { permission: 'deploy' },
       schema: {
+        tags: ['applications'],
+        summary: 'Roll an environment back to an earlier revision: a new deployment, gated like any other',
         params: nameParams,
         body: {
           type: 'object',

@@ -11,6 +11,7 @@ import {
   type StoredEvent,
 } from '../engine/index.js';
 import { BorealisError } from '../errors.js';
+import { routeSchema, stringParams } from './route-schema.js';
 
 const KNOWN_STATUSES: readonly string[] = Object.values(DeploymentStatus);
 
@@ -46,72 +47,114 @@ export function registerDeploymentRoutes(
     }
   }
 
-  app.post('/api/v1/deployments', { config: { permission: 'deploy' } }, async (req, reply) => {
-    const { deployFile, context, manifestFiles } = readStartBody(req.body);
-    const { who, source, tokenId } = actorOf(req);
-    const started = await engine.start({
-      deployFile,
-      context,
-      createdBy: who,
-      source,
-      tokenId,
-      ...(manifestFiles ? { manifestFiles } : {}),
-    });
-    return reply.status(202).send(started);
-  });
+  app.post(
+    '/api/v1/deployments',
+    {
+      config: { permission: 'deploy' },
+      schema: routeSchema(
+        'deployments',
+        'Start a deployment: the deploy file as application/yaml, or JSON {deployFile, context}',
+      ),
+    },
+    async (req, reply) => {
+      const { deployFile, context, manifestFiles } = readStartBody(req.body);
+      const { who, source, tokenId } = actorOf(req);
+      const started = await engine.start({
+        deployFile,
+        context,
+        createdBy: who,
+        source,
+        tokenId,
+        ...(manifestFiles ? { manifestFiles } : {}),
+      });
+      return reply.status(202).send(started);
+    },
+  );
 
-  app.get('/api/v1/deployments', { config: { permission: 'read' } }, async (req) => {
-    const q = req.query as {
-      application?: string;
-      limit?: string;
-      status?: string;
-      since?: string;
-      idPrefix?: string;
-    };
-    const limit = q.limit === undefined ? undefined : Number(q.limit);
-    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
-      throw new BorealisError('BRL_ERR_BAD_REQUEST', 'limit must be a whole number of at least 1');
-    }
-    const statuses = q.status
-      ? q.status.split(',').map((s) => s.trim().toUpperCase().replace(/-/g, '_'))
-      : undefined;
-    for (const s of statuses ?? []) {
-      if (!KNOWN_STATUSES.includes(s))
+  app.get(
+    '/api/v1/deployments',
+    {
+      config: { permission: 'read' },
+      schema: routeSchema('deployments', 'Deployments, newest first', {
+        querystring: {
+          type: 'object',
+          properties: {
+            application: { type: 'string' },
+            status: { type: 'string', description: 'statuses, comma-separated' },
+            since: { type: 'string', description: 'a date-time, or a duration back from now (24h)' },
+            limit: { type: 'string' },
+            idPrefix: { type: 'string' },
+          },
+        },
+      }),
+    },
+    async (req) => {
+      const q = req.query as {
+        application?: string;
+        limit?: string;
+        status?: string;
+        since?: string;
+        idPrefix?: string;
+      };
+      const limit = q.limit === undefined ? undefined : Number(q.limit);
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+        throw new BorealisError('BRL_ERR_BAD_REQUEST', 'limit must be a whole number of at least 1');
+      }
+      const statuses = q.status
+        ? q.status.split(',').map((s) => s.trim().toUpperCase().replace(/-/g, '_'))
+        : undefined;
+      for (const s of statuses ?? []) {
+        if (!KNOWN_STATUSES.includes(s))
+          throw new BorealisError(
+            'BRL_ERR_BAD_REQUEST',
+            `status ${s} is not a deployment status; use one or more (comma-separated) of ${KNOWN_STATUSES.join(', ')}`,
+          );
+      }
+      const since = q.since === undefined || q.since === '' ? undefined : parseSince(q.since);
+      if (q.idPrefix !== undefined && !/^[0-9a-f-]{1,36}$/i.test(q.idPrefix))
         throw new BorealisError(
           'BRL_ERR_BAD_REQUEST',
-          `status ${s} is not a deployment status; use one or more (comma-separated) of ${KNOWN_STATUSES.join(', ')}`,
+          'idPrefix must be the start of a deployment id (hex digits and -)',
         );
-    }
-    const since = q.since === undefined || q.since === '' ? undefined : parseSince(q.since);
-    if (q.idPrefix !== undefined && !/^[0-9a-f-]{1,36}$/i.test(q.idPrefix))
-      throw new BorealisError(
-        'BRL_ERR_BAD_REQUEST',
-        'idPrefix must be the start of a deployment id (hex digits and -)',
-      );
-    return {
-      deployments: await engine.list({
-        ...(q.application ? { application: q.application } : {}),
-        ...(limit ? { limit } : {}),
-        ...(statuses ? { statuses } : {}),
-        ...(since !== undefined ? { since } : {}),
-        ...(q.idPrefix ? { idPrefix: q.idPrefix.toLowerCase() } : {}),
-      }),
-    };
-  });
+      return {
+        deployments: await engine.list({
+          ...(q.application ? { application: q.application } : {}),
+          ...(limit ? { limit } : {}),
+          ...(statuses ? { statuses } : {}),
+          ...(since !== undefined ? { since } : {}),
+          ...(q.idPrefix ? { idPrefix: q.idPrefix.toLowerCase() } : {}),
+        }),
+      };
+    },
+  );
 
-  app.get('/api/v1/deployments/:id', { config: { permission: 'read' } }, async (req) => {
-    const { id } = req.params as { id: string };
-    const view = await engine.get(id);
-    if (!view) throw notFound(id);
-    return view;
-  });
+  app.get(
+    '/api/v1/deployments/:id',
+    {
+      config: { permission: 'read' },
+      schema: routeSchema('deployments', 'One deployment: environments, steps, webhook runs', {
+        params: stringParams('id'),
+      }),
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const view = await engine.get(id);
+      if (!view) throw notFound(id);
+      return view;
+    },
+  );
 
   // One route per decision, so each declares what it needs: approve and reject are judged by the
   // engine against the waiting pause's requiresRoles; the others need the deployer role.
   for (const action of DECISION_ACTIONS) {
     app.post(
       `/api/v1/deployments/:id/${action}`,
-      { config: { permission: DECISION_PERMISSION[action] } },
+      {
+        config: { permission: DECISION_PERMISSION[action] },
+        schema: routeSchema('deployments', `Decision: ${action} ({environment, reason})`, {
+          params: stringParams('id'),
+        }),
+      },
       async (req) => {
         const { id } = req.params as { id: string };
         const { environment, reason } = readDecisionBody(req.body, action);
@@ -130,19 +173,37 @@ export function registerDeploymentRoutes(
     );
   }
   // Anything else after a deployment id: say which decisions exist.
-  app.post('/api/v1/deployments/:id/:action', { config: { permission: 'read' } }, async (req) => {
-    const { action } = req.params as { action: string };
-    throw new BorealisError(
-      'BRL_ERR_NOT_FOUND',
-      `No decision ${action.slice(0, 40)}; use one of ${DECISION_ACTIONS.join(', ')}`,
-    );
-  });
+  app.post(
+    '/api/v1/deployments/:id/:action',
+    {
+      config: { permission: 'read' },
+      schema: routeSchema('deployments', 'An unknown decision: answered 404 with the known ones', {
+        params: stringParams('id', 'action'),
+      }),
+    },
+    async (req) => {
+      const { action } = req.params as { action: string };
+      throw new BorealisError(
+        'BRL_ERR_NOT_FOUND',
+        `No decision ${action.slice(0, 40)}; use one of ${DECISION_ACTIONS.join(', ')}`,
+      );
+    },
+  );
 
-  app.get('/api/v1/deployments/:id/events', { config: { permission: 'read' } }, async (req, reply) => {
-    const { id } = req.params as { id: string };
-    if (!(await engine.get(id))) throw notFound(id);
-    await streamEvents(engine, id, req, reply, deps);
-  });
+  app.get(
+    '/api/v1/deployments/:id/events',
+    {
+      config: { permission: 'read' },
+      schema: routeSchema('deployments', 'Server-sent events, one per transition (Last-Event-ID resumes)', {
+        params: stringParams('id'),
+      }),
+    },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      if (!(await engine.get(id))) throw notFound(id);
+      await streamEvents(engine, id, req, reply, deps);
+    },
+  );
 }
 
 /**

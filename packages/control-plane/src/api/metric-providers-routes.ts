@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AuditLog } from '../audit/index.js';
 import { BorealisError } from '../errors.js';
 import { type MetricProviderInput, type MetricsService, metricProviderBodySchema } from '../metrics/index.js';
+import { routeSchema, stringParams } from './route-schema.js';
 
 const nameParams = {
   type: 'object',
@@ -22,7 +23,13 @@ export function registerMetricProviderRoutes(
   const { metrics } = deps;
   app.put<{ Params: { name: string }; Body: MetricProviderInput }>(
     '/api/v1/metric-providers/:name',
-    { config: { permission: 'admin' }, schema: { params: nameParams, body: metricProviderBodySchema } },
+    {
+      config: { permission: 'admin' },
+      schema: routeSchema('metric providers', 'Create or replace a metric provider', {
+        params: nameParams,
+        body: metricProviderBodySchema,
+      }),
+    },
     async (req, reply) => {
       const { created, provider, warnings } = await metrics.put(req.params.name, req.body);
       // Name and type only: a base URL may carry credentials, headers may name secrets.
@@ -36,19 +43,29 @@ export function registerMetricProviderRoutes(
     },
   );
 
-  app.get('/api/v1/metric-providers', { config: { permission: 'read' } }, async () => ({
-    metricProviders: await metrics.list(),
-  }));
+  app.get(
+    '/api/v1/metric-providers',
+    { config: { permission: 'read' }, schema: routeSchema('metric providers', 'Every metric provider') },
+    async () => ({
+      metricProviders: await metrics.list(),
+    }),
+  );
 
   app.get<{ Params: { name: string } }>(
     '/api/v1/metric-providers/:name',
-    { config: { permission: 'read' }, schema: { params: nameParams } },
+    {
+      config: { permission: 'read' },
+      schema: routeSchema('metric providers', 'One metric provider', { params: nameParams }),
+    },
     async (req) => metrics.get(req.params.name),
   );
 
   app.delete<{ Params: { name: string } }>(
     '/api/v1/metric-providers/:name',
-    { config: { permission: 'admin' }, schema: { params: nameParams } },
+    {
+      config: { permission: 'admin' },
+      schema: routeSchema('metric providers', 'Delete a metric provider', { params: nameParams }),
+    },
     async (req, reply) => {
       await metrics.delete(req.params.name);
       await deps.audit.record(req, { action: 'metric-provider.delete', details: { name: req.params.name } });
@@ -61,6 +78,8 @@ export function registerMetricProviderRoutes(
     {
       config: { permission: 'admin' },
       schema: {
+        tags: ['metric providers'],
+        summary: 'One test query now, through the agent when the provider uses one',
         params: nameParams,
         body: {
           type: 'object',

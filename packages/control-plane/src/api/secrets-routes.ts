@@ -7,6 +7,7 @@ import {
   validateSecretName,
   validateSecretValue,
 } from '../secrets/index.js';
+import { routeSchema, stringParams } from './route-schema.js';
 
 /** Room for the largest value the repository accepts (64 KiB) plus JSON escaping. */
 const SECRET_BODY_LIMIT_BYTES = 512 * 1024;
@@ -22,7 +23,13 @@ export function registerSecretsRoutes(
 ): void {
   app.put<{ Params: { name: string } }>(
     '/api/v1/secrets/:name',
-    { config: { permission: 'admin' }, bodyLimit: SECRET_BODY_LIMIT_BYTES },
+    {
+      config: { permission: 'admin' },
+      bodyLimit: SECRET_BODY_LIMIT_BYTES,
+      schema: routeSchema('secrets', 'Create or replace a secret ({"value"}; never returned)', {
+        params: stringParams('name'),
+      }),
+    },
     async (req, reply) => {
       const name = validateSecretName(req.params.name);
       const isText = (req.headers['content-type'] ?? '').toLowerCase().startsWith('text/plain');
@@ -37,13 +44,23 @@ export function registerSecretsRoutes(
     },
   );
 
-  app.get('/api/v1/secrets', { config: { permission: 'admin' } }, async () => ({
-    secrets: (await deps.secrets.list()).map(secretView),
-  }));
+  app.get(
+    '/api/v1/secrets',
+    {
+      config: { permission: 'admin' },
+      schema: routeSchema('secrets', 'Secret names and dates (values never)'),
+    },
+    async () => ({
+      secrets: (await deps.secrets.list()).map(secretView),
+    }),
+  );
 
   app.delete<{ Params: { name: string } }>(
     '/api/v1/secrets/:name',
-    { config: { permission: 'admin' } },
+    {
+      config: { permission: 'admin' },
+      schema: routeSchema('secrets', 'Delete a secret', { params: stringParams('name') }),
+    },
     async (req, reply) => {
       const name = validateSecretName(req.params.name);
       if (!(await deps.secrets.delete(name))) {

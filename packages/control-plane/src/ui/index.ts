@@ -33,10 +33,12 @@ export const UI_SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 export function registerUiRoutes(app: FastifyInstance): void {
-  app.get('/', (_req, reply) => reply.redirect('/ui/', 302));
-  app.get('/ui', (_req, reply) => reply.redirect('/ui/', 302));
-  app.get('/ui/', (_req, reply) => sendAsset(reply, 'index.html'));
-  app.get<{ Params: { '*': string } }>('/ui/*', (req, reply) => sendAsset(reply, req.params['*']));
+  app.get('/', { schema: { hide: true } }, (_req, reply) => reply.redirect('/ui/', 302));
+  app.get('/ui', { schema: { hide: true } }, (_req, reply) => reply.redirect('/ui/', 302));
+  app.get('/ui/', { schema: { hide: true } }, (_req, reply) => sendAsset(reply, 'index.html'));
+  app.get<{ Params: { '*': string } }>('/ui/*', { schema: { hide: true } }, (req, reply) =>
+    sendAsset(reply, req.params['*']),
+  );
 }
 
 async function sendAsset(reply: FastifyReply, name: string): Promise<FastifyReply> {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { routeSchema, stringParams } from '../api/route-schema.js';
 import { BorealisError, isBorealisError } from '../errors.js';
 import { createRateLimiter, DEFAULT_CALLBACK_RATE_LIMIT, type RateLimitOptions } from './rate-limiter.js';
 import type { WebhookServiceWithCallbacks } from './webhook-service.js';
@@ -51,7 +52,17 @@ export function registerCallbackRoutes(
     );
     scope.post<{ Params: { token: string } }>(
       '/callbacks/:token/callback',
-      { logLevel: 'silent', bodyLimit: CALLBACK_BODY_LIMIT },
+      {
+        logLevel: 'silent',
+        bodyLimit: CALLBACK_BODY_LIMIT,
+        schema: routeSchema(
+          'webhooks',
+          'A webhook callback {success, mdMessage?}; the single-use token is in the path',
+          {
+            params: stringParams('token'),
+          },
+        ),
+      },
       async (req, reply) => {
         // The token is always looked up: only failures are limited, per source, so strangers
         // guessing (from anywhere, or behind the same proxy) never slow a valid callback.
@@ -69,7 +80,7 @@ export function registerCallbackRoutes(
     );
     // Anything else under /callbacks/ (a GET, a missing /callback) gets a hint, and is not
     // request-logged either: its URL may carry a token too.
-    scope.all('/callbacks/*', { logLevel: 'silent' }, async (req, reply) => {
+    scope.all('/callbacks/*', { logLevel: 'silent', schema: { hide: true } }, async (req, reply) => {
       failedLookUp(req.ip, reply);
       throw new BorealisError(
         'BRL_ERR_CALLBACK_UNKNOWN',

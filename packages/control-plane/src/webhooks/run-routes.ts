@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { routeSchema, stringParams } from '../api/route-schema.js';
 import { BorealisError } from '../errors.js';
 import type { WebhookService } from './types.js';
 
@@ -13,7 +14,16 @@ export function registerWebhookRunRoutes(
 ): void {
   app.get<{ Params: { id: string } }>(
     '/api/v1/webhook-runs/:id',
-    { config: { permission: 'read' } },
+    {
+      config: { permission: 'read' },
+      schema: routeSchema(
+        'webhooks',
+        'One webhook run: rendered request (secrets masked), attempts, callback',
+        {
+          params: stringParams('id'),
+        },
+      ),
+    },
     async (req) => {
       const run = await deps.webhooks.get(req.params.id);
       if (!run) throw new BorealisError('BRL_ERR_NOT_FOUND', `No webhook run ${req.params.id}`);
