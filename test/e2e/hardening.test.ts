@@ -342,6 +342,13 @@ describe('answers and logs', () => {
     );
     const logged = s.proc.lines.filter((l) => l.json?.msg === 'request answered').map((l) => l.json ?? {});
     for (const entry of logged) expect(String(entry.route ?? ''), JSON.stringify(entry)).not.toContain('?');
+    // The refused call also has a line of its own: which token, which route, what it needed.
+    const refused = s.proc.lines.find((l) => l.json?.msg === 'access refused');
+    expect(refused?.json).toMatchObject({
+      token: 'v',
+      route: '/api/v1/deployments',
+      requiredRoles: ['deployer', 'admin'],
+    });
     expect(s.proc.output()).not.toContain('QUERY-SECRET');
   });
 

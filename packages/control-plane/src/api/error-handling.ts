@@ -9,6 +9,18 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | BorealisError, req, reply) => {
     if (err instanceof BorealisError) {
       if (err.status >= 500) req.log.error({ code: err.code, err: err.message }, 'request failed');
+      // Someone tried what their roles do not allow: worth a line for whoever watches the log.
+      if (err.code === 'BRL_ERR_FORBIDDEN') {
+        req.log.warn(
+          {
+            token: req.identity?.name,
+            tokenId: req.identity?.id,
+            route: req.routeOptions.url,
+            requiredRoles: err.details?.requiredRoles,
+          },
+          'access refused',
+        );
+      }
       return reply.status(err.status).send(err.toJSON());
     }
     if (err.validation) {
