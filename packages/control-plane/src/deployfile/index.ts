@@ -8,6 +8,7 @@ export { type WebhookCallSite, webhookCallSites } from './cross-checks.js';
 export { type Diagnostic, formatDiagnostics } from './diagnostic.js';
 export { type ParseOptions, type ParseResult, parseDeployFile } from './parse-deploy-file.js';
 export { MAX_DEPLOY_FILE_BYTES } from './read-source.js';
+export { deployFileReference } from './reference.js';
 export { KINDS, MAX_RETRY_COUNT, MIN_DEPLOYMENT_TIMEOUT_MS, slugOf } from './schema.js';
 export type {
   AfterDeploymentStep,
