@@ -1,6 +1,6 @@
 // Writes docs/deploy-file-reference.md from the schema the parser uses (run after `tsc -b`):
 //   node scripts/gen-deploy-file-reference.mjs
-// test/docs.test.ts fails when the page and the schema differ.
+// packages/control-plane/src/deployfile/reference.test.ts fails when the page and the schema differ.
 import { writeFileSync } from 'node:fs';
 import { deployFileReference } from '../packages/control-plane/dist/index.js';
 

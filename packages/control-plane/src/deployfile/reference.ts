@@ -4,7 +4,7 @@ import type { Field, ObjectSchema, Schema } from './schema-kit.js';
 /**
  * docs/deploy-file-reference.md, generated from `deployFileSchema` — the schema the parser
  * walks — so the page cannot say what the parser does not do. `node
- * scripts/gen-deploy-file-reference.mjs` writes it; test/docs.test.ts fails when they differ.
+ * scripts/gen-deploy-file-reference.mjs` writes it; reference.test.ts (next to it) fails when they differ.
  */
 export function deployFileReference(): string {
   const sections: Array<{ schema: ObjectSchema; title: string; anchor: string }> = [];
@@ -86,8 +86,8 @@ export function deployFileReference(): string {
     '# Deploy-file reference',
     '',
     'Generated from the schema the parser uses (`packages/control-plane/src/deployfile/schema.ts`) by',
-    '`node scripts/gen-deploy-file-reference.mjs`; `test/docs.test.ts` fails when this page and the',
-    'schema differ. Every key, its type, whether it is required and its default. Checks that span',
+    '`node scripts/gen-deploy-file-reference.mjs`; `packages/control-plane/src/deployfile/reference.test.ts`',
+    'fails when this page and the schema differ. Every key, its type, whether it is required and its default. Checks that span',
     'several keys (a `dependsOn` naming a target, a `runWebhook` naming a webhook, templates) are',
     'diagnostics: [deploy-file-diagnostics.md](deploy-file-diagnostics.md). Webhooks in depth:',
     '[webhooks.md](webhooks.md). `borealis init` writes a commented starter file; `borealis deploy',

@@ -1,10 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { deployFileReference } from '@borealis/control-plane';
 import { describe, expect, it } from 'vitest';
+import { deployFileReference } from './reference.js';
 
 /** docs/deploy-file-reference.md is generated from the parser's schema and never drifts from it. */
 describe('docs/deploy-file-reference.md', () => {
-  const page = readFileSync(new URL('../docs/deploy-file-reference.md', import.meta.url), 'utf8');
+  const page = readFileSync(new URL('../../../../docs/deploy-file-reference.md', import.meta.url), 'utf8');
 
   it('is what the schema the parser uses generates', () => {
     // On failure: run `pnpm exec tsc -b && node scripts/gen-deploy-file-reference.mjs` and commit.
@@ -30,10 +30,10 @@ describe('docs/deploy-file-reference.md', () => {
 
   it('every relative link in docs/ and the README points at a file that exists', () => {
     const files = [
-      ...readdirSync(new URL('../docs/', import.meta.url))
+      ...readdirSync(new URL('../../../../docs/', import.meta.url))
         .filter((f) => f.endsWith('.md'))
-        .map((f) => new URL(`../docs/${f}`, import.meta.url)),
-      new URL('../README.md', import.meta.url),
+        .map((f) => new URL(`../../../../docs/${f}`, import.meta.url)),
+      new URL('../../../../README.md', import.meta.url),
     ];
     const broken: string[] = [];
     for (const file of files) {
