@@ -102,6 +102,11 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
+function connectionInstance(agentIdentifier: string): string {
+  const agent = cp.hub.list().find((a) => a.agentIdentifier === agentIdentifier);
+  return agent?.connections[0]?.instanceId ?? `(no connection of ${agentIdentifier})`;
+}
+
 async function api<T>(method: string, path: string, body?: unknown, type = 'application/json') {
   const res = await fetch(cp.url + path, {
     method,
@@ -262,6 +267,18 @@ webhooks:
       'https://example.com/r',
     );
     expect(runText).toContain('[bad](javascript:alert(2))');
+
+    // The run's page: the route it took (this agent instance), the callback with its message inert.
+    await run.getByRole('link', { name: /security-scan: request, attempts and callback/ }).click();
+    await page.getByRole('heading', { level: 1, name: /Webhook security-scan succeeded/ }).waitFor();
+    const route = (await page.locator('main dl.meta').first().textContent()) ?? '';
+    expect(route).toContain(`agent ${AGENT_ID}`);
+    expect(route).toContain(connectionInstance(AGENT_ID));
+    const callback = page.getByRole('region', { name: 'Callback' });
+    expect(await callback.textContent()).toContain(HOSTILE);
+    expect(await page.locator('main img').count()).toBe(0);
+    await page.goBack();
+    await expect.poll(() => title.textContent()).toContain('AWAITING_APPROVAL');
 
     // Only the decisions that apply (issue 16): an approval waits, so Approve, Reject and Cancel;
     // no roll decision is asked for, so no Roll forward or Roll back. (An API refusal shown to the
