@@ -11,7 +11,7 @@ import {
 } from './deployment-model.js';
 import { h, s } from './dom.js';
 
-const NODE_W = 300;
+const NODE_W = 320;
 const NODE_H = 156;
 const GAP_X = 72;
 const GAP_Y = 24;
@@ -216,7 +216,7 @@ function node(d, env, at, isSelected, href) {
           x: x + 14,
           y: y + 140,
         },
-        clip(`waits for ${waits.text}`, 34),
+        clip(`waits for ${waits.text}`, 39),
       ),
     );
   }
