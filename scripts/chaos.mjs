@@ -895,7 +895,7 @@ try {
       )
       .join('\n'),
   );
-  await cleanup({ dump: exitCode !== 0 });
+  await cleanup({ dump: exitCode !== 0 || keepLogs });
   if (exitCode === 0 && !keepLogs) rmSync(work, { recursive: true, force: true });
   else say(`logs: ${work}`);
 }
