@@ -430,6 +430,46 @@ describe('remoteNetworkAgent without an agent', () => {
   });
 });
 
+describe('a settled run when the store fails to read it back', () => {
+  it('still reaches the engine once reads work again, and the callback is answered 200', async () => {
+    // Found by the chaos run: a callback was taken just as the database link was cut; reading
+    // the settled run back failed, the engine was never told, and the deployment waited for good.
+    // The real repository, with one read made to fail the way a cut link fails it.
+    const repo = cp.store.webhookRuns;
+    let reads = 0;
+    let failRead = -1;
+    const flaky = {
+      ...repo,
+      get: async (id: string) => {
+        if (reads++ === failRead) throw new Error('Connection terminated unexpectedly');
+        return repo.get(id);
+      },
+    };
+    const svc = createWebhookService({
+      store: { webhookRuns: flaky },
+      dispatcher: cp.hub,
+      secrets: cp.secrets,
+      logger: pino({ level: 'silent' }),
+      options: { callbackTimeoutMs: 60_000, directAllow: ['127.0.0.1/32'], publicUrl: () => cp.publicUrl },
+    });
+    try {
+      const heard: WebhookRun[] = [];
+      svc.onSettled((r) => heard.push(r));
+      const r = await receiver();
+      const run = await svc.start(invocationFor(githubLikeWebhook(`${r.url}/hook`)));
+      await waitForRun(svc, run.id, (x) => x.status === 'awaiting_callback');
+      const token = /callbacks\/([^/"]+)/.exec(r.requests[0]!.body)?.[1];
+      // acceptCallback reads the run (read 0), settles it, then reads it back to tell (read 1).
+      reads = 0;
+      failRead = 1;
+      await expect(svc.acceptCallback(token!, { success: true })).resolves.toEqual({ status: 'succeeded' });
+      await waitFor(() => heard.some((x) => x.id === run.id && x.status === 'succeeded'));
+    } finally {
+      await svc.close();
+    }
+  });
+});
+
 describe('cancel', () => {
   it('cancels a run awaiting its callback, tells the engine, and answers a later callback 409', async () => {
     const r = await receiver();

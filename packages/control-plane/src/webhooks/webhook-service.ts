@@ -96,6 +96,8 @@ const UNSETTLED = [WebhookRunStatus.pending, WebhookRunStatus.awaitingCallback] 
 export const DEFAULT_AGENT_WAIT_MS = 120_000;
 /** After the store failed under a run, look at it again this much later. */
 const STORE_RETRY_MS = 1_000;
+/** How often a settled run is announced again while reading it back fails (a few minutes). */
+const NOTIFY_TRIES = 300;
 /** After a call found no agent though one seemed there, look again this much later. */
 const AGENT_RECHECK_MS = 250;
 /** setTimeout takes at most 2^31-1 ms; longer waits re-arm. */
@@ -174,8 +176,29 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
     if (!changed) return false;
     forget(runId, stopCall);
     log.info({ runId, status, reasonCode: patch.reason_code ?? undefined }, 'webhook run settled');
-    await notify(runId);
+    await notifyOrRetry(runId);
     return true;
+  }
+
+  /**
+   * The run is settled in the store; the engine (and, through it, the replica driving the
+   * deployment) must hear of it even if reading it back fails now (found by the chaos run: a
+   * callback taken just as the database link was cut left its deployment waiting for good).
+   */
+  async function notifyOrRetry(runId: string, tries = 0): Promise<void> {
+    try {
+      await notify(runId);
+    } catch (err) {
+      if (closed || tries >= NOTIFY_TRIES) {
+        log.error({ runId, err: errorText(err) }, 'webhook run settled, but telling the engine failed');
+        return;
+      }
+      log.warn({ runId, err: errorText(err) }, 'webhook run settled; telling the engine again shortly');
+      const timer = setTimeout(() => {
+        inBackground('notify', runId, () => notifyOrRetry(runId, tries + 1));
+      }, STORE_RETRY_MS);
+      timer.unref();
+    }
   }
 
   /**
