@@ -123,6 +123,7 @@ describe('docker/compose.yaml', () => {
         postgres: { condition: 'service_healthy' },
         nats: { condition: 'service_healthy' },
       });
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's own ${VAR:-default} syntax
       expect(s.environment.BOREALIS_PUBLIC_URL).toBe('${BOREALIS_PUBLIC_URL:-http://load-balancer:8080}');
       expect(s.environment.BOREALIS_PUBLIC_URL).not.toContain('localhost');
     }
