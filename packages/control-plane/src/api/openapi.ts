@@ -18,6 +18,12 @@ export interface RegisteredRoute {
 export async function installOpenApi(app: FastifyInstance): Promise<RegisteredRoute[]> {
   const routes: RegisteredRoute[] = [];
   app.addHook('onRoute', (r) => {
+    // Fail at registration, where the author sees it, not in a test they may not run.
+    const schema = r.schema as Record<string, unknown> | undefined;
+    if (schema?.hide !== true && (typeof schema?.summary !== 'string' || !Array.isArray(schema?.tags)))
+      throw new Error(
+        `${[r.method].flat().join(',')} ${r.url} declares no schema with a summary: add \`schema: routeSchema('<tag>', '<what it does>', { params, querystring, body })\` to its route options (packages/control-plane/src/api/route-schema.ts), or \`schema: { hide: true }\` if it is not part of the API`,
+      );
     for (const method of [r.method].flat()) {
       if (method === 'HEAD') continue;
       routes.push({ method, url: r.url, schema: r.schema as Record<string, unknown> | undefined });
