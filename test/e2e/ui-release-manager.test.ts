@@ -37,8 +37,6 @@ let page: Page;
 let viewerToken: string;
 let approverToken: string;
 let graphId: string;
-/** The rollback deployment the history page starts (prod only, waiting for its approval). */
-let rollbackId: string;
 const dialogs: string[] = [];
 const pageErrors: string[] = [];
 
@@ -500,7 +498,6 @@ webhooks:
     const href = (await started.getByRole('link').getAttribute('href')) ?? '';
     const newId = /#\/deployments\/([0-9a-f-]+)\//.exec(href)?.[1];
     expect(newId).toBeTruthy();
-    rollbackId = newId!;
     const audit = await api<{ audit: Array<{ action: string; reason?: string }> }>(
       'GET',
       `/api/v1/deployments/${newId}`,

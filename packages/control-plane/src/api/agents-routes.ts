@@ -2,7 +2,7 @@ import { KUBERNETES_API_HOST } from '@borealis/protocol';
 import type { FastifyInstance } from 'fastify';
 import { BorealisError } from '../errors.js';
 import type { RelayHub } from '../relay/index.js';
-import { routeSchema, stringParams } from './route-schema.js';
+import { routeSchema } from './route-schema.js';
 
 /** Largest answer body `probe` returns: it is a diagnostic, not a proxy. */
 const PROBE_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AuditLog } from '../audit/index.js';
 import { BorealisError } from '../errors.js';
 import { type MetricProviderInput, type MetricsService, metricProviderBodySchema } from '../metrics/index.js';
-import { routeSchema, stringParams } from './route-schema.js';
+import { routeSchema } from './route-schema.js';
 
 const nameParams = {
   type: 'object',

@@ -4,7 +4,7 @@ import type { Cluster } from '../cluster/index.js';
 import type { DrainSignal } from '../drain.js';
 import type { RelayHub } from '../relay/index.js';
 import type { Store } from '../store/index.js';
-import { routeSchema, stringParams } from './route-schema.js';
+import { routeSchema } from './route-schema.js';
 
 /** Liveness, readiness and Prometheus metrics. */
 export function registerOpsRoutes(

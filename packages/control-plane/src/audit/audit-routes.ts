@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { routeSchema, stringParams } from '../api/route-schema.js';
+import { routeSchema } from '../api/route-schema.js';
 import { type AuditLog, parseAuditQuery } from './audit-log.js';
 
 /** `GET /api/v1/audit?deploymentId=&actor=&since=&limit=`: who did what, when, why, from where. */

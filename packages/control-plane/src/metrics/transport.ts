@@ -1,7 +1,7 @@
 import { Agent, request as undiciRequest } from 'undici';
 import { BorealisError, isBorealisError } from '../errors.js';
 import type { Dispatcher } from '../relay/index.js';
-import { guardedConnector, type LookupAll, type SsrfGuard } from '../webhooks/index.js';
+import { describeNetworkError, guardedConnector, type LookupAll, type SsrfGuard } from '../webhooks/index.js';
 
 /** A query as sent: always a GET (Prometheus' instant query, a web metric's URL). */
 export interface MetricRequest {
@@ -27,18 +27,6 @@ export interface SendOptions {
 
 /** The most of an answer read: a query that returns more than this should aggregate. */
 export const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
-
-const NETWORK_ERRORS: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  ENOTFOUND: 'the host name does not resolve (DNS)',
-  EAI_AGAIN: 'DNS lookup failed temporarily',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ETIMEDOUT: 'connect timed out',
-  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
-  UND_ERR_SOCKET: 'connection closed by the other side',
-};
 
 /**
  * Carries metric queries the way webhooks travel: `direct` through undici with the SSRF guard in
@@ -79,7 +67,7 @@ export function createMetricTransport(deps: {
           { cause: err },
         );
       const message = err instanceof Error ? err.message : String(err);
-      const what = code !== undefined && NETWORK_ERRORS[code] ? `${NETWORK_ERRORS[code]} (${code})` : message;
+      const what = describeNetworkError(code, message);
       throw new BorealisError('BRL_ERR_METRIC_UNREACHABLE', `could not reach ${opts.displayUrl}: ${what}`, {
         cause: err,
       });

@@ -149,6 +149,11 @@ const NETWORK_ERRORS: Record<string, string> = {
   UND_ERR_CLOSED: 'connection closed',
 };
 
+/** A network failure in words people know, with its code ("connection refused (ECONNREFUSED)"). */
+export function describeNetworkError(code: string | undefined, message: string): string {
+  return code !== undefined && NETWORK_ERRORS[code] ? `${NETWORK_ERRORS[code]} (${code})` : message;
+}
+
 /** TLS problems are configuration, not weather: retrying will not fix a bad certificate. */
 const TLS_ERROR = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ERR_OSSL_)/;
 
@@ -188,7 +193,7 @@ function classifyDirectError(err: unknown, opts: CallOptions): BorealisError {
       code,
     );
   }
-  const what = code !== undefined && NETWORK_ERRORS[code] ? `${NETWORK_ERRORS[code]} (${code})` : message;
+  const what = describeNetworkError(code, message);
   return webhookError(
     'BRL_ERR_WEBHOOK_UNREACHABLE',
     `could not reach ${opts.displayUrl}: ${what}`,

@@ -3,6 +3,8 @@
  * an agent, retry what could not be made, take the callback, enforce the deadline. The engine
  * uses `WebhookService`; the server wires the routes.
  */
+
+export { describeNetworkError } from './call-endpoint.js';
 export { CALLBACK_BODY_LIMIT, registerCallbackRoutes } from './callback-routes.js';
 export { DEFAULT_CALLBACK_RATE_LIMIT, type RateLimitOptions } from './rate-limiter.js';
 export { registerWebhookRunRoutes } from './run-routes.js';
