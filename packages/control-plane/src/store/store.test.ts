@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isBorealisError } from '../errors.js';
+import { type BorealisError, isBorealisError } from '../errors.js';
 import { parseDatabaseUrl } from './database-url.js';
 import { createStore, type Store } from './index.js';
 import { migrations } from './migrations/index.js';
@@ -91,6 +91,10 @@ describe.each(TEST_BACKENDS)('store on $kind', ({ kind }) => {
     await extra.close(); // closing twice is harmless
     const err = await extra.ping().catch((e: unknown) => e);
     expect(isBorealisError(err, 'BRL_ERR_STORE_UNAVAILABLE')).toBe(true);
+    // /readyz is public and API answers carry the message: neither may name a file or a host.
+    const answer = JSON.stringify((err as BorealisError).toJSON());
+    expect(answer).not.toContain(database.dir);
+    expect(answer).not.toContain('127.0.0.1');
   });
 });
 

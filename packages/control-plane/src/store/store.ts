@@ -81,7 +81,8 @@ export async function createStore(options: CreateStoreOptions = {}): Promise<Sto
     webhookRuns: createWebhookRunRepository(db),
     metricProviders: createMetricProviderRepository(db),
     transaction: (fn) => db.transaction().execute(fn),
-    ping: () => ping(db, location),
+    // At run time the answer may reach an API caller or the public /readyz: no path, no host.
+    ping: () => ping(db),
     close: async () => {
       if (closed) return;
       closed = true;
@@ -156,7 +157,7 @@ function parseInt8(value: string): number {
   return n;
 }
 
-async function ping(db: Kysely<Database>, location: string): Promise<void> {
+async function ping(db: Kysely<Database>, location?: string): Promise<void> {
   try {
     await sql`select 1`.execute(db);
   } catch (cause) {
@@ -179,9 +180,16 @@ async function waitForDatabase(db: Kysely<Database>, location: string, timeoutMs
   }
 }
 
-function unavailable(location: string, cause: unknown): BorealisError {
+function unavailable(location: string | undefined, cause: unknown): BorealisError {
   if (isBorealisError(cause)) return cause;
   const reason = cause instanceof Error ? cause.message : String(cause);
+  if (location === undefined) {
+    return new BorealisError(
+      'BRL_ERR_STORE_UNAVAILABLE',
+      `The database cannot be reached (${reason}); the server's log names it at start ("store ready")`,
+      { cause, retryable: true },
+    );
+  }
   return new BorealisError(
     'BRL_ERR_STORE_UNAVAILABLE',
     `The database at ${location} cannot be reached (${reason}); check that it is running and that BOREALIS_DATABASE_URL is right`,
