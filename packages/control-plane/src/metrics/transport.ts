@@ -1,7 +1,13 @@
 import { Agent, request as undiciRequest } from 'undici';
 import { BorealisError, isBorealisError } from '../errors.js';
 import type { Dispatcher } from '../relay/index.js';
-import { describeNetworkError, guardedConnector, type LookupAll, type SsrfGuard } from '../webhooks/index.js';
+import {
+  describeNetworkError,
+  errorCode,
+  guardedConnector,
+  type LookupAll,
+  type SsrfGuard,
+} from '../webhooks/index.js';
 
 /** A query as sent: always a GET (Prometheus' instant query, a web metric's URL). */
 export interface MetricRequest {
@@ -162,12 +168,4 @@ async function readCapped(
     chunks.push(buf);
   }
   return Buffer.concat(chunks).toString('utf8');
-}
-
-function errorCode(err: unknown): string | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string') return code;
-  const cause = (err as { cause?: unknown }).cause;
-  return cause === undefined ? undefined : errorCode(cause);
 }

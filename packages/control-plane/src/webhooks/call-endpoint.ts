@@ -248,7 +248,8 @@ function webhookError(
   });
 }
 
-function errorCode(err: unknown): string | undefined {
+/** The first `code` on an error or down its `cause` chain (undici wraps the socket's). */
+export function errorCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string') return code;

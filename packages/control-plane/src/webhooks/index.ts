@@ -4,7 +4,7 @@
  * uses `WebhookService`; the server wires the routes.
  */
 
-export { describeNetworkError } from './call-endpoint.js';
+export { describeNetworkError, errorCode } from './call-endpoint.js';
 export { CALLBACK_BODY_LIMIT, registerCallbackRoutes } from './callback-routes.js';
 export { DEFAULT_CALLBACK_RATE_LIMIT, type RateLimitOptions } from './rate-limiter.js';
 export { registerWebhookRunRoutes } from './run-routes.js';
