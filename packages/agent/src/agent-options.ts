@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AGENT_CONNECT_PATH } from '@borealis/protocol';
+import { AGENT_CONNECT_PATH, AGENT_IDENTIFIER_PATTERN } from '@borealis/protocol';
 import type { Logger } from 'pino';
 import { AllowList, AllowListPatternError } from './allow-list.js';
 import { formatDuration, parseDuration } from './duration.js';
@@ -148,7 +148,7 @@ export interface CompiledAgentOptions {
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-const IDENTIFIER = /^[A-Za-z0-9._-]{1,128}$/;
+const IDENTIFIER = AGENT_IDENTIFIER_PATTERN;
 
 /** Reads the documented environment variables; unset or empty ones are left to the defaults. */
 export function agentOptionsFromEnv(env: NodeJS.ProcessEnv): AgentOptions {

@@ -1,6 +1,7 @@
 import { Packr } from 'msgpackr';
 import { ProtocolError } from './errors.js';
 import { type Frame, FrameType, type HeaderList, Limits } from './frames.js';
+import { HEADER_VALUE_PATTERN, HTTP_TOKEN_PATTERN } from './validation.js';
 
 // Plain msgpack: no records, no structured clone, no extension types we would have to trust.
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, int64AsType: 'number' });
@@ -150,10 +151,9 @@ function safe(v: unknown): string {
   return s.length > 40 ? `${s.slice(0, 40)}…` : s;
 }
 
-// RFC 9110 token characters: what a method name or an error code may be made of.
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// Header values: visible ASCII and Latin-1, space and tab; never CR, LF or NUL.
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+// A method name or an error code is an RFC 9110 token; header values never carry CR, LF or NUL.
+const TOKEN = HTTP_TOKEN_PATTERN;
+const HEADER_VALUE = HEADER_VALUE_PATTERN;
 
 class FieldReader {
   constructor(

@@ -42,6 +42,15 @@ export {
 } from './tunnel.js';
 export { type BodySource, TunnelStream } from './tunnel-stream.js';
 export {
+  AGENT_IDENTIFIER_PATTERN,
+  AGENT_IDENTIFIER_RULE,
+  HEADER_VALUE_PATTERN,
+  HTTP_TOKEN_PATTERN,
+  isAgentIdentifier,
+  isHeaderValue,
+  isHttpToken,
+} from './validation.js';
+export {
   AGENT_CONNECT_PATH,
   AgentFeatures,
   AgentHeaders,

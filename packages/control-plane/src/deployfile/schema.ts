@@ -3,6 +3,7 @@
  * Every key, both spellings where two are in use, and every default live here and only here.
  */
 
+import { HTTP_TOKEN_PATTERN } from '@borealis/protocol';
 import { isRoleName } from '../access/index.js';
 import type { ObjectSchema, OneKeySchema, RefineAt, Schema, StringSchema } from './schema-kit.js';
 import { type Duration, HTTP_METHODS, NETWORK_MODES, TIME_UNITS, type TimeUnit } from './spec-types.js';
@@ -21,7 +22,7 @@ export const MIN_DEPLOYMENT_TIMEOUT_MS = 60_000;
 const ANY_NAME = /\S/;
 const ANY_NAME_HINT = 'a name needs at least one character that is not a space';
 // RFC 9110 token characters.
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HEADER_NAME = HTTP_TOKEN_PATTERN;
 
 const text = (extra: Partial<StringSchema> = {}): Schema => ({
   kind: 'string',

@@ -1,6 +1,11 @@
 import type { Readable } from 'node:stream';
 import type { BodySource, HeaderList } from '@borealis/protocol';
-import { ProtocolError, type TunnelStream } from '@borealis/protocol';
+import {
+  HEADER_VALUE_PATTERN,
+  HTTP_TOKEN_PATTERN,
+  ProtocolError,
+  type TunnelStream,
+} from '@borealis/protocol';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { BorealisError, type ErrorCode } from '../errors.js';
@@ -447,8 +452,8 @@ export class RelayHub implements Dispatcher {
 
 // What the tunnel's codec accepts; checked here so a bad header fails this one call with a clear
 // error instead of reaching the agent as a malformed frame that would close its connection.
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const HEADER_NAME = HTTP_TOKEN_PATTERN;
+const HEADER_VALUE = HEADER_VALUE_PATTERN;
 
 function toHeaderList(headers: DispatchRequest['headers']): HeaderList {
   const list: HeaderList = !headers ? [] : Array.isArray(headers) ? headers : Object.entries(headers);

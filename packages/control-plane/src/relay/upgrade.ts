@@ -2,6 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   AGENT_CONNECT_PATH,
+  AGENT_IDENTIFIER_PATTERN,
+  AGENT_IDENTIFIER_RULE,
   AgentHeaders,
   Limits,
   PROTOCOL_VERSION,
@@ -18,7 +20,7 @@ import { isIdentifierAllowed, isWildcardCredential } from '../store/index.js';
 import type { CredentialGuard } from './credential-guard.js';
 import type { RelayHub } from './relay-hub.js';
 
-const IDENTIFIER = /^[A-Za-z0-9._-]{1,128}$/;
+const IDENTIFIER = AGENT_IDENTIFIER_PATTERN;
 
 export interface UpgradeDeps {
   hub: RelayHub;
@@ -127,7 +129,7 @@ async function authenticate(req: IncomingMessage, deps: UpgradeDeps) {
   if (!IDENTIFIER.test(agentIdentifier)) {
     throw new BorealisError(
       'BRL_ERR_BAD_REQUEST',
-      `Agent identifier ${JSON.stringify(agentIdentifier.slice(0, 140))} is not valid: use 1-128 of A-Z a-z 0-9 . _ - (BOREALIS_AGENT_IDENTIFIER)`,
+      `Agent identifier ${JSON.stringify(agentIdentifier.slice(0, 140))} is not valid: ${AGENT_IDENTIFIER_RULE} (BOREALIS_AGENT_IDENTIFIER)`,
     );
   }
   if (credential.allowedIdentifiers.length === 0) {
