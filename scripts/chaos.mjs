@@ -125,6 +125,33 @@ const agents = new Map();
 let credentials;
 let cleaningUp = false;
 
+/**
+ * The run's own PostgreSQL database (dropped at the end). Written here rather than imported: the
+ * tests' `test-stores.test-util.ts` does not ship in `dist/`, and this script runs plain node.
+ */
+async function createRunDatabase() {
+  const pg = createRequire(join(root, 'packages/control-plane/package.json'))('pg');
+  const adminUrl = process.env.BOREALIS_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+  const name = `borealis_chaos_${randomBytes(6).toString('hex')}`;
+  const admin = async (statement) => {
+    const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5_000 });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    databaseUrl: url.toString(),
+    // FORCE ends connections a killed replica may have left open (PostgreSQL 13+).
+    dispose: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
+
 /** On a failed run: what the database held, beside the logs, before it is dropped. */
 async function dumpDatabase() {
   const pg = createRequire(join(root, 'packages/control-plane/package.json'))('pg');
@@ -567,8 +594,7 @@ async function inject(kind) {
 // --- the run ------------------------------------------------------------------------------------
 async function run() {
   say(`work directory ${work}; ${profile.deployments} deployments, one every ${profile.startEveryMs} ms`);
-  const { createTestDatabase } = await import(join(root, 'packages/control-plane/dist/store/test-stores.js'));
-  db = await createTestDatabase('postgres');
+  db = await createRunDatabase();
   const pgTarget = new URL(db.databaseUrl);
   pgProxy = await startCuttableProxy(pgTarget.hostname, Number(pgTarget.port || 5432));
   natsPort = await freePort();

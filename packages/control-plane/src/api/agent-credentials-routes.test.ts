@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditLog, createAuditLog } from '../audit/index.js';
 import { BorealisError } from '../errors.js';
 import { createStore, type Store } from '../store/index.js';
-import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/test-stores.js';
+import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/test-stores.test-util.js';
 import { registerAgentCredentialRoutes } from './agent-credentials-routes.js';
 
 describe.each(TEST_BACKENDS)('agent credential routes on $kind', ({ kind }) => {

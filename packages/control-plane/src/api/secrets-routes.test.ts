@@ -4,7 +4,7 @@ import { createAuditLog } from '../audit/index.js';
 import { BorealisError } from '../errors.js';
 import { createSecretsRepository, loadSecretKey, type SecretsRepository } from '../secrets/index.js';
 import { createStore, type Store } from '../store/index.js';
-import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/test-stores.js';
+import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/test-stores.test-util.js';
 import { registerSecretsRoutes } from './secrets-routes.js';
 
 const VALUE = 'sk_live_ValueThatNeverLeavesTheServer_42';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { isBorealisError } from '../errors.js';
 import { type ControlPlane, createControlPlane } from '../server.js';
-import { createTestDatabase, type TestDatabase } from '../store/test-stores.js';
+import { createTestDatabase, type TestDatabase } from '../store/test-stores.test-util.js';
 import { createWebhookService } from '../webhooks/index.js';
 
 /**

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStore, type Store } from '../store/index.js';
-import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/test-stores.js';
+import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/test-stores.test-util.js';
 import type { WebhookInvocation, WebhookRun, WebhookService } from '../webhooks/types.js';
 import { createEngine, type Engine } from './engine.js';
 

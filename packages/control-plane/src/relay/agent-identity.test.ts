@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { createInProcessNetwork } from '../cluster/index.js';
 import { type ControlPlane, type CreateControlPlaneOptions, createControlPlane } from '../server.js';
 import { sha256Hex } from '../store/hashing.js';
-import { createTestDatabase, type TestDatabase } from '../store/test-stores.js';
+import { createTestDatabase, type TestDatabase } from '../store/test-stores.test-util.js';
 
 /**
  * Agent identity bound to credentials, and revocation that takes effect at once: through the

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBorealisError } from '../errors.js';
 import { createStore, type Store } from '../store/index.js';
-import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/test-stores.js';
+import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/test-stores.test-util.js';
 import { createSecretsRepository, loadSecretKey, type SecretsRepository } from './index.js';
 
 const PLAINTEXT = 'ghp_PlainTextThatMustNeverBeStored_0123456789';

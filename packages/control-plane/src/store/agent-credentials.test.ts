@@ -9,7 +9,7 @@ import {
   type Store,
   type VerifiedAgentCredential,
 } from './index.js';
-import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from './test-stores.js';
+import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from './test-stores.test-util.js';
 
 describe.each(TEST_BACKENDS)('agent credentials on $kind', ({ kind }) => {
   let database: TestDatabase;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBorealisError } from '../errors.js';
 import { createStore, type Store } from './index.js';
-import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from './test-stores.js';
+import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from './test-stores.test-util.js';
 
 describe.each(TEST_BACKENDS)('API tokens on $kind', ({ kind }) => {
   let database: TestDatabase;

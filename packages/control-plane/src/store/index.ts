@@ -12,7 +12,7 @@
  *    plain object of async methods. Taking the Kysely instance (rather than the store) lets the
  *    same repository run inside `store.transaction(async (tx) => create<Concern>Repository(tx)...)`.
  * 4. Export from this file only what other folders call. Test it with `describe.each(testStores())`
- *    from `test-stores.ts`, so it runs against real SQLite and real PostgreSQL.
+ *    from `test-stores.test-util.ts`, so it runs against real SQLite and real PostgreSQL.
  */
 export {
   type AgentCredentialCheck,

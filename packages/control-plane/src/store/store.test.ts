@@ -6,7 +6,7 @@ import { type BorealisError, isBorealisError } from '../errors.js';
 import { parseDatabaseUrl } from './database-url.js';
 import { createStore, type Store } from './index.js';
 import { migrations } from './migrations/index.js';
-import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from './test-stores.js';
+import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from './test-stores.test-util.js';
 
 describe.each(TEST_BACKENDS)('store on $kind', ({ kind }) => {
   let database: TestDatabase;

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ControlPlane, createControlPlane } from '../server.js';
-import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/test-stores.js';
+import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/test-stores.test-util.js';
 import {
   freePort,
   githubLikeWebhook,

@@ -2,7 +2,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ControlPlane, createControlPlane } from '../server.js';
-import { createTestDatabase, type TestDatabase } from '../store/test-stores.js';
+import { createTestDatabase, type TestDatabase } from '../store/test-stores.test-util.js';
 import { githubLikeWebhook, invocationFor, type Receiver, startReceiver } from './receivers.test-util.js';
 
 /**

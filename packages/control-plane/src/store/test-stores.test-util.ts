@@ -6,8 +6,8 @@ import pg from 'pg';
 
 /**
  * Test harness: fresh, real databases of both kinds, so every store test runs against real
- * SQLite and real PostgreSQL (`describe.each(TEST_BACKENDS)`). Shipped with the package so
- * other folders' tests can use it; nothing at run time imports it.
+ * SQLite and real PostgreSQL (`describe.each(TEST_BACKENDS)`). A `.test-util.ts`: the build
+ * leaves it out of `dist/`; only tests import it.
  */
 export const TEST_BACKENDS = [{ kind: 'sqlite' }, { kind: 'postgres' }] as const;
 export type TestBackendKind = (typeof TEST_BACKENDS)[number]['kind'];
