@@ -23,6 +23,22 @@ export type FrameTypeName = keyof typeof FrameType;
 /** Header lists keep order and repeats (set-cookie), so they are pairs, never a map. */
 export type HeaderList = Array<[string, string]>;
 
+/** What the requester asks for when it opens a stream (an OPEN frame without its stream id). */
+export interface RequestHead {
+  method: string;
+  url: string;
+  headers: HeaderList;
+  timeoutMs: number;
+  /** The path as the agent may log it (see `OpenFrame.logUrl`); absent: the agent decides. */
+  logUrl?: string;
+}
+
+/** The responder's answer head (a RESPONSE frame without its stream id). */
+export interface ResponseHead {
+  status: number;
+  headers: HeaderList;
+}
+
 export interface OpenFrame {
   type: 'open';
   stream: number;

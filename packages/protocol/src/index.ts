@@ -13,6 +13,8 @@ export {
   FrameType,
   type HeaderList,
   Limits,
+  type RequestHead,
+  type ResponseHead,
   type WelcomeFrame,
 } from './frames.js';
 export { HeartbeatDefaults, heartbeatDetectionBoundMs, heartbeatTimeoutMs } from './heartbeat.js';
@@ -31,8 +33,6 @@ export { createPrettyLogStream, LOG_FORMATS, prettyLogLine } from './pretty-log.
 export {
   closeReason,
   type FrameSink,
-  type RequestHead,
-  type ResponseHead,
   Tunnel,
   type TunnelCloseInfo,
   type TunnelOptions,

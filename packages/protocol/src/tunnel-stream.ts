@@ -1,10 +1,24 @@
 import { Readable } from 'node:stream';
 import { ProtocolError } from './errors.js';
-import { type HeaderList, Limits } from './frames.js';
-import type { ResponseHead, Tunnel } from './tunnel.js';
+import { type Frame, type HeaderList, Limits, type ResponseHead } from './frames.js';
 
 /** What a stream's outgoing body can be made from. */
 export type BodySource = AsyncIterable<Uint8Array | string> | Uint8Array | string | null;
+
+/**
+ * What a stream needs from the connection it runs on (the `Tunnel` provides it): declared here,
+ * so a stream depends on this small face and the tunnel on the stream, never both ways.
+ */
+export interface StreamHost {
+  /** `requester` opens streams, `responder` answers them. */
+  readonly role: 'requester' | 'responder';
+  /** Sends one frame on the connection (dropped once it is closed). */
+  send(frame: Frame): void;
+  /** Resolves when the socket has room for more body bytes; undefined when it has room now. */
+  socketReady(): Promise<void> | undefined;
+  /** The stream is over on this side: forget it. */
+  finished(id: number): void;
+}
 
 /**
  * One request/response exchange inside a tunnel, with credit-based flow control in both
@@ -45,7 +59,7 @@ export class TunnelStream {
   private rejectHead!: (e: Error) => void;
 
   constructor(
-    private readonly tunnel: Tunnel,
+    private readonly host: StreamHost,
     readonly id: number,
     private readonly window: number,
   ) {
@@ -93,7 +107,7 @@ export class TunnelStream {
   respond(status: number, headers: HeaderList): void {
     if (this.responded || this.isFinished()) return;
     this.responded = true;
-    this.tunnel.sendControl({ type: 'response', stream: this.id, status, headers });
+    this.host.send({ type: 'response', stream: this.id, status, headers });
   }
 
   /** Sends body bytes, waiting for credit and for room on the socket. */
@@ -109,13 +123,13 @@ export class TunnelStream {
         });
         continue;
       }
-      const ready = this.tunnel.socketReady();
+      const ready = this.host.socketReady();
       if (ready) {
         await ready;
         continue;
       }
       const n = Math.min(bytes.byteLength - offset, this.sendWindow, Limits.maxChunkBytes);
-      this.tunnel.sendControl({ type: 'data', stream: this.id, chunk: bytes.subarray(offset, offset + n) });
+      this.host.send({ type: 'data', stream: this.id, chunk: bytes.subarray(offset, offset + n) });
       this.sendWindow -= n;
       offset += n;
     }
@@ -125,7 +139,7 @@ export class TunnelStream {
   end(): void {
     if (this.localEnded || this.failure) return;
     this.localEnded = true;
-    this.tunnel.sendControl({ type: 'end', stream: this.id });
+    this.host.send({ type: 'end', stream: this.id });
     this.maybeFinished();
   }
 
@@ -153,11 +167,11 @@ export class TunnelStream {
   /** Ends the stream abnormally and tells the peer. */
   reset(err: ProtocolError): void {
     if (this.failure || (this.localEnded && this.remoteEnded)) return;
-    this.tunnel.sendControl({ type: 'reset', stream: this.id, ...err.toWire() });
+    this.host.send({ type: 'reset', stream: this.id, ...err.toWire() });
     this.terminate(err);
   }
 
-  // ---- called by the tunnel ------------------------------------------------------------------
+  // ---- called by the host ---------------------------------------------------------------------
 
   /** @internal The stream is over without telling the peer (peer reset, tunnel closed). */
   terminate(err: ProtocolError): void {
@@ -175,7 +189,7 @@ export class TunnelStream {
       this.queueBytes = 0;
     }
     if (!this.abort.signal.aborted) this.abort.abort(err);
-    this.tunnel.streamFinished(this.id);
+    this.host.finished(this.id);
   }
 
   /** @internal */
@@ -190,7 +204,7 @@ export class TunnelStream {
   onData(chunk: Uint8Array): void {
     if (this.remoteEnded)
       throw new ProtocolError('BRL_PROTO_MALFORMED_FRAME', `Data after end on stream ${this.id}`);
-    if (this.tunnel.role === 'requester' && !this.responded) {
+    if (this.host.role === 'requester' && !this.responded) {
       throw new ProtocolError(
         'BRL_PROTO_MALFORMED_FRAME',
         `Data before the response head on stream ${this.id}`,
@@ -213,7 +227,7 @@ export class TunnelStream {
   onEnd(): void {
     if (this.remoteEnded)
       throw new ProtocolError('BRL_PROTO_MALFORMED_FRAME', `Second end on stream ${this.id}`);
-    if (this.tunnel.role === 'requester' && !this.responded) {
+    if (this.host.role === 'requester' && !this.responded) {
       throw new ProtocolError(
         'BRL_PROTO_MALFORMED_FRAME',
         `End before the response head on stream ${this.id}`,
@@ -252,7 +266,7 @@ export class TunnelStream {
   private maybeFinished(): void {
     if (this.localEnded && this.remoteEnded) {
       this.creditWaiter = undefined;
-      this.tunnel.streamFinished(this.id);
+      this.host.finished(this.id);
     }
   }
 
@@ -289,7 +303,7 @@ export class TunnelStream {
     if (bytes >= this.window / 4) {
       this.creditedTaken = taken;
       this.recvRemaining += bytes;
-      this.tunnel.sendControl({ type: 'credit', stream: this.id, bytes });
+      this.host.send({ type: 'credit', stream: this.id, bytes });
     }
   }
 }

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame } from './codec.js';
 import { ProtocolError } from './errors.js';
 import { type FrameSink, Tunnel, type TunnelCloseInfo, type TunnelOptions } from './tunnel.js';
-import type { TunnelStream } from './tunnel-stream.js';
+import type { StreamHost, TunnelStream } from './tunnel-stream.js';
 
 /** Two tunnels joined by an in-memory "socket" that delivers asynchronously, in order. */
 function pair(
@@ -57,6 +57,11 @@ const tunnels: Tunnel[] = [];
 afterEach(() => {
   for (const t of tunnels.splice(0)) t.close();
 });
+
+/** Makes `tunnel` drop a stream without telling its peer: the leak reconciliation exists for. */
+function forget(tunnel: Tunnel, id: number): void {
+  (tunnel as unknown as { host: StreamHost }).host.finished(id);
+}
 
 async function readAll(body: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -233,7 +238,7 @@ describe('tunnel', () => {
     const a = await req.request({ method: 'GET', url: '/a', headers: [], timeoutMs: 0 });
     await until(() => res.streamCount === 1);
     // A leak on the requester's side: it forgot stream a without telling the agent.
-    req.streamFinished(a.stream.id);
+    forget(req, a.stream.id);
     req.sendStreamList();
     await until(() => res.streamCount === 0);
     expect(res.reapedStreams).toBe(1);
@@ -241,7 +246,7 @@ describe('tunnel', () => {
     const b = await req.request({ method: 'GET', url: '/b', headers: [], timeoutMs: 0 });
     await until(() => res.streamCount === 1);
     // A leak on the agent's side: the requester's reader would wait forever without the reap.
-    res.streamFinished(b.stream.id);
+    forget(res, b.stream.id);
     res.sendStreamList();
     await expect(readAll(b.body)).rejects.toMatchObject({ code: 'BRL_STREAM_INTERNAL' });
     expect(req.reapedStreams).toBe(1);

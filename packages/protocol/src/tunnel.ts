@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { decodeFrame, encodeFrame } from './codec.js';
 import { CloseCodes, ProtocolError } from './errors.js';
-import { DEFAULT_WINDOW_BYTES, type Frame, type HeaderList, Limits, type WelcomeFrame } from './frames.js';
+import {
+  DEFAULT_WINDOW_BYTES,
+  type Frame,
+  Limits,
+  type RequestHead,
+  type ResponseHead,
+  type WelcomeFrame,
+} from './frames.js';
 import { HeartbeatDefaults, heartbeatTimeoutMs } from './heartbeat.js';
-import { type BodySource, TunnelStream } from './tunnel-stream.js';
+import { type BodySource, type StreamHost, TunnelStream } from './tunnel-stream.js';
 
-/**
- * One tunnel over one WebSocket, used by both ends: the control plane is the `requester` (it
- * opens streams), the agent the `responder` (it answers them). Nothing here touches a socket —
- * the owner feeds received messages to `receive()` and gives a `FrameSink` to send on — so the
- * whole protocol is testable by feeding bytes.
- */
 export type TunnelRole = 'requester' | 'responder';
 
 export interface FrameSink {
@@ -18,20 +19,6 @@ export interface FrameSink {
   send(bytes: Uint8Array, done: (err?: Error) => void): void;
   /** Closes the underlying connection. The owner then calls `tunnel.transportClosed()`. */
   close(code: number, reason: string): void;
-}
-
-export interface RequestHead {
-  method: string;
-  url: string;
-  headers: HeaderList;
-  timeoutMs: number;
-  /** The path as the agent may log it (see `OpenFrame.logUrl`); absent: the agent decides. */
-  logUrl?: string;
-}
-
-export interface ResponseHead {
-  status: number;
-  headers: HeaderList;
 }
 
 export interface TunnelResponse extends ResponseHead {
@@ -82,6 +69,14 @@ export interface TunnelStats {
   rttMs: number | null;
 }
 
+/**
+ * One tunnel over one message transport, used by both ends: the control plane is the
+ * `requester` (it opens streams), the agent the `responder` (it answers them). The transport is a
+ * WebSocket between control plane and agent (see `websocket-transport.ts`), and the cluster bus
+ * between replicas (`cluster/forwarding.ts`). Nothing here touches a socket — the owner feeds
+ * received messages to `receive()` and gives a `FrameSink` to send on — so the whole protocol is
+ * testable by feeding bytes.
+ */
 export class Tunnel {
   readonly role: TunnelRole;
   readonly sessionId: string;
@@ -111,6 +106,8 @@ export class Tunnel {
   /** Streams reaped by reconciliation: each one is a leak that was caught. */
   reapedStreams = 0;
   private closeInfo: TunnelCloseInfo | undefined;
+  /** What this tunnel's streams may ask of it; kept off the public face. */
+  private readonly host: StreamHost;
 
   constructor(private readonly options: TunnelOptions) {
     this.role = options.role;
@@ -119,6 +116,12 @@ export class Tunnel {
     this.maxConcurrentStreams = options.maxConcurrentStreams ?? 256;
     this.maxOutstanding = options.maxOutstandingBytes ?? 1024 * 1024;
     this.sessionId = options.sessionId ?? randomUUID();
+    this.host = {
+      role: this.role,
+      send: (frame) => this.sendControl(frame),
+      socketReady: () => this.socketReady(),
+      finished: (id) => this.streams.delete(id),
+    };
     const interval = options.heartbeatIntervalMs ?? HeartbeatDefaults.intervalMs;
     const timeout = options.heartbeatTimeoutMs ?? heartbeatTimeoutMs(interval);
     this.heartbeatTimer = setInterval(() => this.heartbeat(timeout, interval), interval);
@@ -206,11 +209,6 @@ export class Tunnel {
     };
   }
 
-  /** Ids of the streams open on this side (for reconciliation and tests). */
-  openStreamIds(): number[] {
-    return [...this.streams.keys()];
-  }
-
   /** Feed one received WebSocket message. Protocol violations close the connection. */
   receive(bytes: Uint8Array): void {
     if (this.closed) return;
@@ -259,10 +257,9 @@ export class Tunnel {
     this.options.onClose?.(info);
   }
 
-  // ---- used by TunnelStream ----------------------------------------------------------------
+  // ---- internals -----------------------------------------------------------------------------
 
-  /** @internal */
-  sendControl(frame: Frame): void {
+  private sendControl(frame: Frame): void {
     if (this.closed) return;
     const bytes = encodeFrame(frame);
     this.outstanding += bytes.byteLength;
@@ -272,18 +269,11 @@ export class Tunnel {
     });
   }
 
-  /** @internal Resolves when the socket has room for more body bytes. */
-  socketReady(): Promise<void> | undefined {
+  /** Resolves when the socket has room for more body bytes. */
+  private socketReady(): Promise<void> | undefined {
     if (this.outstanding <= this.maxOutstanding || this.closed) return undefined;
     return new Promise((resolve) => this.socketWaiters.push(resolve));
   }
-
-  /** @internal */
-  streamFinished(id: number): void {
-    this.streams.delete(id);
-  }
-
-  // ---- internals -----------------------------------------------------------------------------
 
   private releaseSocketWaiters(): void {
     const waiters = this.socketWaiters;
@@ -292,7 +282,7 @@ export class Tunnel {
   }
 
   private createStream(id: number): TunnelStream {
-    const stream = new TunnelStream(this, id, this.window);
+    const stream = new TunnelStream(this.host, id, this.window);
     this.streams.set(id, stream);
     return stream;
   }
