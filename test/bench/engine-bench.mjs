@@ -1,7 +1,8 @@
 // Engine benchmark: N deployments (default 1,000) each waiting on a webhook callback; then a
 // restart that resumes them all; then every callback settled. Reports deployments/s started and
 // settled, control-plane memory per waiting deployment, and the restart's resume time.
-// Run after a build: `pnpm exec tsc -b && node test/bench/engine-bench.mjs`.
+// Run after a build: `pnpm exec tsc -b && node test/bench/engine-bench.mjs [--json]` (--json: the
+// results as one JSON line, last; run.mjs --only engine reads it).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -214,4 +215,5 @@ server.child.kill('SIGTERM');
 await new Promise((r) => server.child.once('exit', r));
 hooks.close();
 rmSync(dataDir, { recursive: true, force: true });
+if (process.argv.includes('--json')) console.log(JSON.stringify(results));
 process.exit(results.resumed === N ? 0 : 1);
