@@ -1,22 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bins, type Proc, startProcess } from './processes.js';
 
 export const TEST_TOKEN = 'e2e-api-token-0123456789abcdef';
 
-/** A free TCP port (for tests that restart a server on the same address). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../kit/free-port.js';
 
 export interface ServerProc {
   proc: Proc;

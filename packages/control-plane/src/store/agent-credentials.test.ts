@@ -1,29 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { TEST_BACKENDS, useTestStore } from '../../../../test/kit/store.js';
 import { isBorealisError } from '../errors.js';
 import { sha256Hex } from './hashing.js';
 import {
   type AgentCredentialSummary,
-  createStore,
   isIdentifierAllowed,
   isWildcardCredential,
-  type Store,
   type VerifiedAgentCredential,
 } from './index.js';
-import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from './test-stores.test-util.js';
 
 describe.each(TEST_BACKENDS)('agent credentials on $kind', ({ kind }) => {
-  let database: TestDatabase;
-  let store: Store;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    store = await createStore({ databaseUrl: database.databaseUrl });
-  });
-
-  afterAll(async () => {
-    await store?.close();
-    await database?.dispose();
-  });
+  const { store } = useTestStore(kind);
 
   it('creates a credential whose secret verifies and is stored only as a hash', async () => {
     const created = await store.agentCredentials.create({

@@ -1,23 +1,12 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { TEST_BACKENDS, useTestStore } from '../../../../test/kit/store.js';
 import { isBorealisError } from '../errors.js';
-import { createStore, type Store } from './index.js';
-import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from './test-stores.test-util.js';
+import { createStore } from './index.js';
 
 describe.each(TEST_BACKENDS)('API tokens on $kind', ({ kind }) => {
-  let database: TestDatabase;
-  let store: Store;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    store = await createStore({ databaseUrl: database.databaseUrl });
-  });
-
-  afterAll(async () => {
-    await store?.close();
-    await database?.dispose();
-  });
+  const { store, database } = useTestStore(kind);
 
   it('generates a token file (mode 0600) on first start, stores only its hash, and reuses it later', async () => {
     const tokenFile = join(database.dir, '.borealis', 'api-token');

@@ -1,19 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStore, type Store } from './index.js';
-import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from './test-stores.test-util.js';
+import { describe, expect, it } from 'vitest';
+import { TEST_BACKENDS, useTestStore } from '../../../../test/kit/store.js';
 
 describe.each(TEST_BACKENDS)('metric providers on $kind', ({ kind }) => {
-  let database: TestDatabase;
-  let store: Store;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    store = await createStore({ databaseUrl: database.databaseUrl });
-  });
-  afterAll(async () => {
-    await store?.close();
-    await database?.dispose();
-  });
+  const { store } = useTestStore(kind);
 
   const prom = {
     name: 'prom',

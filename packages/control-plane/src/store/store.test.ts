@@ -1,26 +1,15 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { TEST_BACKENDS, useTestStore } from '../../../../test/kit/store.js';
 import { type BorealisError, isBorealisError } from '../errors.js';
 import { parseDatabaseUrl } from './database-url.js';
-import { createStore, type Store } from './index.js';
+import { createStore } from './index.js';
 import { migrations } from './migrations/index.js';
-import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from './test-stores.test-util.js';
 
 describe.each(TEST_BACKENDS)('store on $kind', ({ kind }) => {
-  let database: TestDatabase;
-  let store: Store;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    store = await createStore({ databaseUrl: database.databaseUrl });
-  });
-
-  afterAll(async () => {
-    await store?.close();
-    await database?.dispose();
-  });
+  const { store, database } = useTestStore(kind);
 
   it('opens the requested backend and answers ping', async () => {
     expect(store.kind).toBe(kind);
