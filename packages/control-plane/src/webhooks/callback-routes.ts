@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { routeSchema, stringParams } from '../api/route-schema.js';
 import { BorealisError, isBorealisError } from '../errors.js';
+import type { AcceptCallback } from './callbacks.js';
 import { createRateLimiter, DEFAULT_CALLBACK_RATE_LIMIT, type RateLimitOptions } from './rate-limiter.js';
-import type { WebhookServiceWithCallbacks } from './webhook-service.js';
 
 /** Room for a 64 KiB mdMessage, JSON-escaped, and the rest of the body. */
 export const CALLBACK_BODY_LIMIT = 128 * 1024;
@@ -19,7 +19,7 @@ export const CALLBACK_BODY_LIMIT = 128 * 1024;
 export function registerCallbackRoutes(
   app: FastifyInstance,
   deps: {
-    webhooks: Pick<WebhookServiceWithCallbacks, 'acceptCallback'>;
+    webhooks: { acceptCallback: AcceptCallback };
     rateLimit?: RateLimitOptions;
     logger?: Logger;
   },

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /**
  * Callback tokens: 256 random bits, base64url (43 characters, fits a URL path unescaped). Only
@@ -16,11 +16,4 @@ export function hashCallbackToken(token: string): string {
 /** Tokens we issue have this shape; anything else is answered like an unknown token without a lookup. */
 export function looksLikeCallbackToken(text: string): boolean {
   return /^[A-Za-z0-9_-]{43}$/.test(text);
-}
-
-/** Constant-time comparison of two hex digests. */
-export function sameDigest(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'hex');
-  const right = Buffer.from(b, 'hex');
-  return left.length === right.length && left.length > 0 && timingSafeEqual(left, right);
 }

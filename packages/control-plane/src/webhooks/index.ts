@@ -6,6 +6,8 @@
 
 export { describeNetworkError, errorCode } from './call-endpoint.js';
 export { CALLBACK_BODY_LIMIT, registerCallbackRoutes } from './callback-routes.js';
+export { type CallbackAnswer, MAX_MD_MESSAGE_BYTES } from './callbacks.js';
+export type { SecretLookup } from './prepare-request.js';
 export { DEFAULT_CALLBACK_RATE_LIMIT, type RateLimitOptions } from './rate-limiter.js';
 export { registerWebhookRunRoutes } from './run-routes.js';
 export { createSsrfGuard, guardedConnector, type LookupAll, type SsrfGuard } from './ssrf-guard.js';
@@ -17,10 +19,7 @@ export {
   type WebhookService,
 } from './types.js';
 export {
-  type CallbackAnswer,
   createWebhookService,
-  MAX_MD_MESSAGE_BYTES,
-  type SecretLookup,
   type WebhookServiceDeps,
   type WebhookServiceOptions,
   type WebhookServiceWithCallbacks,

@@ -45,6 +45,13 @@ export const WebhookRunStatus = {
 } as const;
 export type WebhookRunStatus = (typeof WebhookRunStatus)[keyof typeof WebhookRunStatus];
 
+/** The statuses a run can still leave: it may yet be called, called back, expire or be cancelled. */
+export const UNSETTLED = [WebhookRunStatus.pending, WebhookRunStatus.awaitingCallback] as const;
+
+export function isUnsettled(status: string): boolean {
+  return status === WebhookRunStatus.pending || status === WebhookRunStatus.awaitingCallback;
+}
+
 export interface WebhookAttempt {
   attempt: number;
   startedAt: number;
