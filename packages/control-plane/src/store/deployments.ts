@@ -80,6 +80,52 @@ export function createDeploymentRepository(db: Kysely<Database>) {
         .executeTakeFirst();
     },
 
+    /**
+     * With `enqueueOne`: starts the queued deployment `queued` read, leased to `owner`, if nobody
+     * changed it since. False when it moved meanwhile; throws a unique violation when another
+     * deployment of the application took it first.
+     */
+    async promoteQueued(
+      queued: DeploymentRow,
+      owner: string,
+      now: number,
+      leaseUntil: number,
+    ): Promise<boolean> {
+      const r = await db
+        .updateTable('deployments')
+        .set({
+          status: 'RUNNING',
+          active_application: queued.application,
+          lease_owner: owner,
+          lease_expires_at: leaseUntil,
+          updated_at: now,
+          version: queued.version + 1,
+        })
+        .where('id', '=', queued.id)
+        .where('version', '=', queued.version)
+        .executeTakeFirst();
+      return r.numUpdatedRows > 0n;
+    },
+
+    /** A person cancelled a deployment while it waited in the queue (nothing if it left it). */
+    async cancelQueued(id: string, now: number, message: string): Promise<void> {
+      await db
+        .updateTable('deployments')
+        .set({ status: 'CANCELLED', finished_at: now, message })
+        .where('id', '=', id)
+        .where('status', '=', 'QUEUED')
+        .execute();
+    },
+
+    /** `enqueueOne` keeps only the newest queued deployment: the older one ends cancelled. */
+    async supersedeQueued(id: string, now: number, message: string): Promise<void> {
+      await db
+        .updateTable('deployments')
+        .set({ status: 'CANCELLED', finished_at: now, message })
+        .where('id', '=', id)
+        .execute();
+    },
+
     async get(
       id: string,
     ): Promise<{ row: DeploymentRow; environments: DeploymentEnvironmentRow[] } | undefined> {

@@ -55,6 +55,7 @@ export {
 } from './metric-providers.js';
 export type { Database } from './schema.js';
 export { type CreateStoreOptions, createStore, type Store } from './store.js';
+export { isUniqueViolation } from './unique-violation.js';
 export type {
   NewWebhookRunRow,
   WebhookCallbackTokenRow,
