@@ -81,7 +81,14 @@ describe.each(TEST_BACKENDS)('engine on $kind', ({ kind }) => {
     const store = await createStore({ databaseUrl: database.databaseUrl });
     stores.push(store);
     const webhooks = fakeWebhooks();
-    const engine = createEngine({ store, webhooks, logger: pino({ level: 'silent' }), ...options });
+    const engine = createEngine({
+      store,
+      webhooks,
+      logger: pino({ level: 'silent' }),
+      replicaId: 'test-replica',
+      leaseMs: 30_000,
+      ...options,
+    });
     engines.push(engine);
     return { webhooks, engine, store };
   }

@@ -2,15 +2,10 @@
  * The deployment engine: a deploy file run as a state machine stored in the database, driven by
  * a pure `decide` function and re-driven from the store after any restart.
  */
+
+export type { EnginePeers } from './decision-router.js';
 export { DECISION_ACTIONS, type DecisionAction } from './decisions.js';
-export {
-  createEngine,
-  type Engine,
-  type EngineOptions,
-  type EnginePeers,
-  type StartInput,
-  type StoredEvent,
-} from './engine.js';
+export { createEngine, type Engine, type EngineOptions } from './engine.js';
 export {
   type ApplicationHistory,
   applicationHistory,
@@ -46,5 +41,5 @@ export {
   type TargetVersion,
   type TargetView,
 } from './target-driver.js';
-export type { DriverOp, JudgmentRecord } from './types.js';
+export type { DriverOp, JudgmentRecord, StartInput, StoredEvent } from './types.js';
 export { DeploymentStatus, isFinal } from './types.js';

@@ -19,10 +19,6 @@ export class WakeScheduler {
     this.arm();
   }
 
-  get size(): number {
-    return this.due.size;
-  }
-
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);

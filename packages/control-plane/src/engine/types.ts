@@ -1,4 +1,4 @@
-import type { AnalysisStep, RunWebhookStep } from '../deployfile/index.js';
+import type { AnalysisStep, DeploymentSpec, RunWebhookStep } from '../deployfile/index.js';
 import type { JudgmentOutcome, JudgmentWindow, QueryVerdict } from './metric-provider.js';
 
 /** Statuses people see, for a deployment and for each of its environments. */
@@ -67,8 +67,6 @@ export interface EnvironmentState {
   message?: string;
   /** `deploymentConfig.timeout` for this rollout; time spent waiting on people is added back. */
   rolloutDeadlineAt?: number;
-  /** Blue/green: which part of the strategy runs (`redirect`, then `shutDown`). */
-  stage?: 'deploy' | 'redirect' | 'moveTraffic' | 'shutDown' | 'finish';
   /** Where the environment ends once the rollback action is done. */
   outcome?: { status: EnvironmentStatus; message: string };
   /** A person asked for a rollback (applied by the next decide). */
@@ -146,4 +144,31 @@ export interface WebhookFact {
   status: 'pending' | 'awaiting_callback' | 'succeeded' | 'failed' | 'cancelled';
   reason?: string;
   mdMessage?: string;
+}
+
+/** One stored event of a deployment, as `events()` and the live stream hand it out. */
+export interface StoredEvent {
+  seq: number;
+  at: number;
+  type: string;
+  environment?: string;
+  data: Record<string, unknown>;
+}
+
+/** What `Engine.start` needs: the deploy file and who asks. */
+export interface StartInput {
+  deployFile: string;
+  /**
+   * An already-validated spec to run instead of parsing `deployFile` (a rollback re-runs a stored
+   * revision's spec).
+   */
+  spec?: DeploymentSpec;
+  context?: Record<string, string>;
+  /** Who asked (the API token's name). */
+  createdBy: string;
+  /** For the audit log: the caller's address and the token's id. */
+  source?: string;
+  tokenId?: string | null;
+  /** Contents of the deploy file's `manifests[].path` files, keyed by the path as written. */
+  manifestFiles?: Record<string, string>;
 }

@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { type DeploymentSpec, parseDeployFile, webhookCallSites } from '../deployfile/index.js';
+import { BorealisError, isBorealisError } from '../errors.js';
+import {
+  createDeploymentRepository,
+  type DeploymentRepository,
+  isUniqueViolation,
+  type Store,
+} from '../store/index.js';
+import { mergeContext } from '../templates/index.js';
+import type { WebhookService } from '../webhooks/types.js';
+import { initialState } from './decide.js';
+import { envRow, type LiveDeployment, topState } from './live-deployment.js';
+import type { MetricJudge } from './metric-provider.js';
+import type { StoredSpec, TargetDriver } from './target-driver.js';
+import type { DeploymentStatus, StartInput } from './types.js';
+
+export interface AdmissionOptions {
+  store: Store;
+  repo: DeploymentRepository;
+  driver: TargetDriver;
+  webhooks: Pick<WebhookService, 'preflightUri'>;
+  judge?: MetricJudge | undefined;
+  /** This replica's lease owner id: a deployment started here is driven here. */
+  owner: string;
+  leaseMs: number;
+  clock: () => number;
+  logger: Logger;
+  /** Claims and starts driving a deployment now RUNNING. */
+  load: (id: string) => Promise<LiveDeployment | undefined>;
+  closed: () => boolean;
+}
+
+export interface Admission {
+  /** Validates, stores and starts (or queues) a deployment. */
+  start(input: StartInput): Promise<{ deploymentId: string; status: DeploymentStatus }>;
+  /** With `enqueueOne`, the queued deployment starts when the running one ends. */
+  promoteQueued(application: string): Promise<void>;
+}
+
+/**
+ * Admission: what may start, what waits. A deployment is refused at the door when its file,
+ * kind or webhook addresses cannot run here; one per application runs, and with `enqueueOne`
+ * the newest waits behind it (an older waiting one is superseded).
+ */
+export function createAdmission(options: AdmissionOptions): Admission {
+  const { store, repo, driver, judge, webhooks, owner, leaseMs, clock, logger, load } = options;
+
+  /**
+   * A uriTemplate that starts with a secret or context variable takes scheme and host from its
+   * value: checked here, where secrets and the start's context are known, so that a bad value
+   * refuses the start instead of failing the deployment halfway (issue 13).
+   */
+  async function preflightUris(spec: DeploymentSpec, startContext: Record<string, string>) {
+    if (!webhooks.preflightUri) return;
+    for (const site of webhookCallSites(spec)) {
+      const webhook = spec.webhooks.find((w) => w.name === site.step.name);
+      if (!webhook) continue;
+      try {
+        await webhooks.preflightUri(webhook, mergeContext(spec.context, startContext, site.step.context));
+      } catch (err) {
+        if (!isBorealisError(err, 'BRL_ERR_TEMPLATE_INVALID_URI')) throw err;
+        throw new BorealisError(
+          'BRL_ERR_TEMPLATE_INVALID_URI',
+          `webhook "${webhook.name}" (called at ${site.path}): ${err.message}`,
+          { details: { webhook: webhook.name, location: site.path } },
+        );
+      }
+    }
+  }
+
+  async function insertDeployment(
+    spec: DeploymentSpec,
+    id: string,
+    now: number,
+    state: ReturnType<typeof initialState>,
+    input: StartInput,
+  ): Promise<DeploymentStatus> {
+    const application = spec.application;
+    const base = {
+      id,
+      application,
+      spec: JSON.stringify(spec),
+      context: JSON.stringify(input.context ?? {}),
+      state: topState(state),
+      message: null,
+      created_by: input.createdBy,
+      created_at: now,
+      updated_at: now,
+      finished_at: null,
+      wake_at: null,
+      version: 1,
+    };
+    const envs = Object.values(state.environments).map((e) => envRow(id, e));
+    const firstEvent = (type: string, data: Record<string, unknown>) => [
+      { deployment_id: id, seq: 1, at: now, type, environment: null, data: JSON.stringify(data) },
+    ];
+    try {
+      return await store.transaction(async (tx) => {
+        const r = createDeploymentRepository(tx);
+        const active = await r.active(application);
+        if (active) {
+          if (spec.deploymentConfig.ifDeploymentInProgress.strategy !== 'enqueueOne')
+            throw busy(application, active.id);
+          const older = await r.queued(application);
+          if (older) {
+            await r.supersedeQueued(
+              older.id,
+              now,
+              `superseded by deployment ${id} (enqueueOne keeps only the newest)`,
+            );
+          }
+          await r.insert(
+            {
+              ...base,
+              status: 'QUEUED',
+              active_application: null,
+              lease_owner: null,
+              lease_expires_at: null,
+            },
+            envs,
+            firstEvent('deployment.queued', { behind: active.id }),
+          );
+          return 'QUEUED' as const;
+        }
+        await r.insert(
+          {
+            ...base,
+            status: 'RUNNING',
+            active_application: application,
+            lease_owner: owner,
+            lease_expires_at: now + leaseMs,
+          },
+          envs,
+          firstEvent('deployment.created', { status: 'RUNNING', application }),
+        );
+        return 'RUNNING' as const;
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        const active = await repo.active(application);
+        throw busy(application, active?.id ?? 'another deployment');
+      }
+      throw err;
+    }
+  }
+
+  return {
+    async start(input) {
+      // Fail closed at the door: an analysis naming a provider that does not exist is refused
+      // now, with its line and column, not discovered at its first judgment.
+      const parsed = input.spec
+        ? { spec: input.spec, diagnostics: [] }
+        : parseDeployFile(input.deployFile, {
+            metricProviders: judge ? await judge.providerNames() : [],
+          });
+      if (!parsed.spec) {
+        const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
+        throw new BorealisError(
+          'BRL_ERR_DEPLOY_FILE_INVALID',
+          `The deploy file has ${errors.length} error(s); the first: line ${errors[0]?.line}, column ${errors[0]?.column}: ${errors[0]?.message}`,
+          { details: { diagnostics: parsed.diagnostics } },
+        );
+      }
+      const spec: StoredSpec = {
+        ...parsed.spec,
+        ...(input.manifestFiles && Object.keys(input.manifestFiles).length > 0
+          ? { manifestFiles: input.manifestFiles }
+          : {}),
+      };
+      const kinds = driver.kinds ?? ['kubernetes'];
+      if (!kinds.includes(spec.kind)) {
+        throw new BorealisError(
+          'BRL_ERR_DRIVER_UNSUPPORTED_KIND',
+          `The deploy file is kind: ${spec.kind}, but this control plane's target driver (${driver.name}) deploys only kind: ${kinds.join(', ')}; a ${spec.kind === 'lambda' ? 'Lambda' : spec.kind} target driver is needed to run it (the file itself is valid: borealis deploy validate checks it)`,
+          { details: { kind: spec.kind, driver: driver.name, driverKinds: [...kinds] } },
+        );
+      }
+      await preflightUris(spec, input.context ?? {});
+      const id = randomUUID();
+      const now = clock();
+      const state = initialState(spec);
+      const status = await insertDeployment(spec, id, now, state, input);
+      await repo.insertAudit({
+        who: input.createdBy,
+        action: 'start',
+        deploymentId: id,
+        at: now,
+        details: { status, application: spec.application },
+        ...(input.source ? { source: input.source } : {}),
+        ...(input.tokenId !== undefined ? { tokenId: input.tokenId } : {}),
+      });
+      logger.info(
+        { deploymentId: id, application: spec.application, status, createdBy: input.createdBy },
+        status === 'RUNNING' ? 'deployment started' : 'deployment queued',
+      );
+      if (status === 'RUNNING') await load(id);
+      return { deploymentId: id, status };
+    },
+
+    async promoteQueued(application) {
+      const queued = await repo.queued(application);
+      if (!queued || options.closed()) return;
+      const now = clock();
+      try {
+        if (!(await repo.promoteQueued(queued, owner, now, now + leaseMs))) return;
+      } catch (err) {
+        // Another deployment took the application meanwhile; this one stays queued.
+        logger.info({ err, deploymentId: queued.id }, 'queued deployment not started yet');
+        return;
+      }
+      await load(queued.id);
+    },
+  };
+}
+
+function busy(application: string, runningId: string): BorealisError {
+  return new BorealisError(
+    'BRL_ERR_DEPLOYMENT_IN_PROGRESS',
+    `Deployment ${runningId} of ${application} is still running; wait for it, cancel it (borealis deploy cancel ${runningId}), or set deploymentConfig.ifDeploymentInProgress.strategy: enqueueOne`,
+    { details: { application, runningDeploymentId: runningId } },
+  );
+}
