@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AGENT_CONNECT_PATH, AGENT_IDENTIFIER_PATTERN } from '@borealis/protocol';
+import { AGENT_CONNECT_PATH, AGENT_IDENTIFIER_PATTERN, encodeBasicCredentials } from '@borealis/protocol';
 import type { Logger } from 'pino';
 import { AllowList, AllowListPatternError } from './allow-list.js';
 import { formatDuration, parseDuration } from './duration.js';
@@ -364,7 +364,7 @@ export function compileAgentOptions(input: AgentOptions): CompiledAgentOptions {
     connectUrl,
     identifier: o.identifier,
     clientId: o.clientId,
-    authorization: `Basic ${Buffer.from(`${o.clientId}:${o.clientSecret}`).toString('base64')}`,
+    authorization: encodeBasicCredentials(o.clientId, o.clientSecret),
     allowList,
     healthPort: healthPort!,
     healthHost: o.healthHost,

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Agent as UndiciAgent } from 'undici';
 import { type AgentOptions, type CompiledAgentOptions, compileAgentOptions } from './agent-options.js';
 import { AGENT_VERSION } from './agent-version.js';
-import { Dialer, type DialerStateName } from './connection.js';
+import { Dialer, type DialerStateName } from './dialer.js';
 import { formatDuration } from './duration.js';
 import { createExecutor } from './executor.js';
 import { guardedConnector } from './guarded-connector.js';

@@ -1,3 +1,9 @@
+/**
+ * @borealis/protocol: the tunnel between control plane and agent — frames and their codec, the
+ * `Tunnel` multiplexer and its streams, the upgrade handshake (`handshake.ts`), the WebSocket glue
+ * both ends share (`websocket-transport.ts`), the character rules for what crosses the wire
+ * (`validation.ts`) and the log format both programs print. No sockets are opened here.
+ */
 export { decodeFrame, encodeFrame } from './codec.js';
 export {
   CloseCodes,
@@ -17,6 +23,26 @@ export {
   type ResponseHead,
   type WelcomeFrame,
 } from './frames.js';
+export {
+  AGENT_CONNECT_PATH,
+  AgentFeatures,
+  AgentHeaders,
+  acceptSubprotocol,
+  type BasicCredentials,
+  encodeBasicCredentials,
+  encodeRefusal,
+  isPermanentRefusal,
+  MAX_REFUSAL_BODY_BYTES,
+  offeredSubprotocols,
+  parseAgentFeatures,
+  parseBasicCredentials,
+  parseOfferedVersions,
+  parseRefusal,
+  type Refusal,
+  readRefusalBody,
+  SUPPORTED_VERSIONS_HEADER,
+  TUNNEL_WEBSOCKET_OPTIONS,
+} from './handshake.js';
 export { HeartbeatDefaults, heartbeatDetectionBoundMs, heartbeatTimeoutMs } from './heartbeat.js';
 export {
   bitsOf,
@@ -50,15 +76,11 @@ export {
   isHeaderValue,
   isHttpToken,
 } from './validation.js';
+export { KUBERNETES_API_HOST, PROTOCOL_VERSION, SUBPROTOCOL, SUBPROTOCOL_PREFIX } from './version.js';
 export {
-  AGENT_CONNECT_PATH,
-  AgentFeatures,
-  AgentHeaders,
-  KUBERNETES_API_HOST,
-  PROTOCOL_VERSION,
-  parseAgentFeatures,
-  parseOfferedVersions,
-  SUBPROTOCOL,
-  SUBPROTOCOL_PREFIX,
-  SUPPORTED_VERSIONS_HEADER,
-} from './version.js';
+  dropIfSilent,
+  messageBytes,
+  type TunnelSocket,
+  toBytes,
+  webSocketSink,
+} from './websocket-transport.js';

@@ -2,9 +2,9 @@ import { Packr } from 'msgpackr';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeFrame, encodeFrame } from './codec.js';
 import { CloseCodes, type ProtocolError } from './errors.js';
+import { AgentFeatures, parseAgentFeatures } from './handshake.js';
 import { HeartbeatDefaults, heartbeatDetectionBoundMs, heartbeatTimeoutMs } from './heartbeat.js';
 import { Tunnel, type TunnelCloseInfo } from './tunnel.js';
-import { AgentFeatures, parseAgentFeatures } from './version.js';
 
 /** Protocol parts of issue 10: the OPEN frame's optional loggable path, and heartbeat defaults. */
 const raw = new Packr({ useRecords: false });

@@ -1,10 +1,12 @@
 import {
   AgentFeatures,
   CloseCodes,
-  type FrameSink,
+  dropIfSilent,
   heartbeatTimeoutMs,
+  messageBytes,
   type RequestHead,
   Tunnel,
+  webSocketSink,
 } from '@borealis/protocol';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
@@ -55,24 +57,13 @@ export class AgentSession {
   readonly logger: Logger;
 
   constructor(
-    private readonly ws: WebSocket,
+    ws: WebSocket,
     readonly meta: AgentConnectionMeta,
     options: AgentSessionOptions,
   ) {
-    const sink: FrameSink = {
-      send: (bytes, done) => {
-        if (ws.readyState !== ws.OPEN) {
-          done(new Error('socket closed'));
-          return;
-        }
-        options.onBytes?.('out', bytes.byteLength);
-        ws.send(bytes, { binary: true }, done);
-      },
-      close: (code, reason) => ws.close(code, reason),
-    };
     this.tunnel = new Tunnel({
       role: 'requester',
-      sink,
+      sink: webSocketSink(ws, (bytes) => options.onBytes?.('out', bytes)),
       window: options.windowBytes,
       maxConcurrentStreams: options.maxStreams,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
@@ -85,9 +76,7 @@ export class AgentSession {
             `closed the agent connection: ${info.error.message}`,
           );
         }
-        // A silent agent cannot answer a closing handshake: drop the socket now rather than at
-        // ws's 30 s close timeout.
-        if (info.error?.code === 'BRL_PROTO_HEARTBEAT_TIMEOUT') ws.terminate();
+        dropIfSilent(ws, info);
         options.onClose(this, info.code, info.reason);
       },
     });
@@ -98,11 +87,7 @@ export class AgentSession {
     });
     ws.on('message', (data, isBinary) => {
       options.onBytes?.('in', (data as Buffer).byteLength ?? 0);
-      if (!isBinary) {
-        this.tunnel.receive(new Uint8Array(0)); // a text message is a malformed frame: close with a reason
-        return;
-      }
-      this.tunnel.receive(toBytes(data));
+      this.tunnel.receive(messageBytes(data, isBinary));
     });
     ws.on('close', (code, reason) => this.tunnel.transportClosed(code, reason.toString()));
     ws.on('error', (err) => this.logger.warn({ err: err.message }, 'agent socket error'));
@@ -146,16 +131,4 @@ export class AgentSession {
   close(code: number = CloseCodes.goingAway, reason = 'control plane shutting down'): void {
     this.tunnel.close(code, reason);
   }
-
-  /** Drops the connection without a closing handshake (a dead peer cannot answer one). */
-  terminate(): void {
-    this.ws.terminate();
-  }
-}
-
-function toBytes(data: unknown): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (Array.isArray(data)) return Buffer.concat(data as Buffer[]);
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return new Uint8Array(0);
 }

@@ -2,15 +2,16 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   AGENT_CONNECT_PATH,
-  AGENT_IDENTIFIER_PATTERN,
   AGENT_IDENTIFIER_RULE,
   AgentHeaders,
-  Limits,
+  acceptSubprotocol,
+  encodeRefusal,
+  isAgentIdentifier,
   PROTOCOL_VERSION,
   parseAgentFeatures,
+  parseBasicCredentials,
   parseOfferedVersions,
-  SUBPROTOCOL,
-  SUPPORTED_VERSIONS_HEADER,
+  TUNNEL_WEBSOCKET_OPTIONS,
 } from '@borealis/protocol';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -19,8 +20,6 @@ import type { AgentCredentialRepository } from '../store/index.js';
 import { isIdentifierAllowed, isWildcardCredential } from '../store/index.js';
 import type { CredentialGuard } from './credential-guard.js';
 import type { RelayHub } from './relay-hub.js';
-
-const IDENTIFIER = AGENT_IDENTIFIER_PATTERN;
 
 export interface UpgradeDeps {
   hub: RelayHub;
@@ -38,9 +37,8 @@ export interface UpgradeDeps {
 export function createAgentUpgradeHandler(deps: UpgradeDeps) {
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: Limits.maxMessageBytes,
-    perMessageDeflate: false,
-    handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+    ...TUNNEL_WEBSOCKET_OPTIONS,
+    handleProtocols: acceptSubprotocol,
   });
 
   const handler = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -99,18 +97,14 @@ async function authenticate(req: IncomingMessage, deps: UpgradeDeps) {
       { details: { agentVersions: offered.map(String), controlPlaneVersion: PROTOCOL_VERSION } },
     );
   }
-  const auth = headerOf(req, 'authorization') ?? '';
-  const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(auth);
-  const decoded = m?.[1] ? Buffer.from(m[1], 'base64').toString('utf8') : '';
-  const colon = decoded.indexOf(':');
-  if (colon <= 0) {
+  const basic = parseBasicCredentials(headerOf(req, 'authorization'));
+  if (!basic) {
     throw new BorealisError(
       'BRL_ERR_AGENT_AUTH',
       'Agent credentials are missing: send Authorization: Basic base64(clientId:clientSecret) (set BOREALIS_CLIENT_ID and BOREALIS_CLIENT_SECRET on the agent)',
     );
   }
-  const clientId = decoded.slice(0, colon);
-  const checked = await deps.credentials.check(clientId, decoded.slice(colon + 1));
+  const checked = await deps.credentials.check(basic.clientId, basic.clientSecret);
   if (checked.status === 'revoked') {
     throw new BorealisError(
       'BRL_ERR_AGENT_CREDENTIAL_REVOKED',
@@ -126,7 +120,7 @@ async function authenticate(req: IncomingMessage, deps: UpgradeDeps) {
   }
   const { credential } = checked;
   const agentIdentifier = headerOf(req, AgentHeaders.identifier) ?? '';
-  if (!IDENTIFIER.test(agentIdentifier)) {
+  if (!isAgentIdentifier(agentIdentifier)) {
     throw new BorealisError(
       'BRL_ERR_BAD_REQUEST',
       `Agent identifier ${JSON.stringify(agentIdentifier.slice(0, 140))} is not valid: ${AGENT_IDENTIFIER_RULE} (BOREALIS_AGENT_IDENTIFIER)`,
@@ -169,26 +163,9 @@ function headerOf(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-const reasonPhrases: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  426: 'Upgrade Required',
-  500: 'Internal Server Error',
-};
-
 function refuse(socket: Duplex, err: BorealisError): void {
   if (socket.destroyed) return;
-  const body = JSON.stringify(err.toJSON());
-  const extra =
-    err.code === 'BRL_ERR_PROTOCOL_VERSION'
-      ? `${SUPPORTED_VERSIONS_HEADER}: ${PROTOCOL_VERSION}\r\nUpgrade: websocket\r\n`
-      : '';
   socket.end(
-    `HTTP/1.1 ${err.status} ${reasonPhrases[err.status] ?? 'Error'}\r\n` +
-      'Connection: close\r\nContent-Type: application/json\r\n' +
-      extra +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    encodeRefusal(err.status, err.toJSON(), { versionMismatch: err.code === 'BRL_ERR_PROTOCOL_VERSION' }),
   );
 }

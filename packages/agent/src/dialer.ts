@@ -4,14 +4,21 @@ import {
   AgentHeaders,
   CloseCodes,
   decodeFrame,
+  dropIfSilent,
   HeartbeatDefaults,
   heartbeatTimeoutMs,
-  Limits,
+  isPermanentRefusal,
+  messageBytes,
+  offeredSubprotocols,
   PROTOCOL_VERSION,
-  SUBPROTOCOL,
+  parseRefusal,
+  type Refusal,
+  readRefusalBody,
   SUPPORTED_VERSIONS_HEADER,
+  TUNNEL_WEBSOCKET_OPTIONS,
   Tunnel,
   type WelcomeFrame,
+  webSocketSink,
 } from '@borealis/protocol';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
@@ -63,7 +70,6 @@ const CLEAN_CLOSE_CODES: ReadonlySet<number> = new Set([
 const CLEAN_CLOSE_JITTER_MS = 1_000;
 /** ...and the redials after it are capped this low until a connection is welcomed again. */
 const CLEAN_CLOSE_MAX_MS = 3_000;
-const MAX_REFUSAL_BODY_BYTES = 16 * 1024;
 
 export interface DialerOptions {
   options: CompiledAgentOptions;
@@ -75,13 +81,6 @@ export interface DialerOptions {
   onConnected?: (sessionId: string) => void;
   /** The credential was revoked: the dialler stopped for good. */
   onRevoked?: (reason: string) => void;
-}
-
-/** What the control plane said when it refused the upgrade. */
-export interface Refusal {
-  status: number;
-  code: string;
-  message: string;
 }
 
 interface Attempt {
@@ -116,10 +115,12 @@ export class Dialer {
   /** The control plane last closed cleanly; no connection since: keep redial delays short. */
   private afterCleanClose = false;
 
-  constructor(private readonly d: DialerOptions) {
-    const o = d.options;
-    this.backoff = new Backoff(o.reconnectBaseMs, o.reconnectMaxMs, o.random);
-    this.proxyAgent = o.proxy ? new ConnectProxyAgent(o.proxy, o.connectUrl.protocol === 'wss:') : undefined;
+  constructor(private readonly deps: DialerOptions) {
+    const { options } = deps;
+    this.backoff = new Backoff(options.reconnectBaseMs, options.reconnectMaxMs, options.random);
+    this.proxyAgent = options.proxy
+      ? new ConnectProxyAgent(options.proxy, options.connectUrl.protocol === 'wss:')
+      : undefined;
   }
 
   start(): void {
@@ -142,13 +143,13 @@ export class Dialer {
     const tunnel = this.tunnel;
     if (tunnel && !tunnel.closed) {
       tunnel.drain();
-      this.d.logger.info({ inFlight: tunnel.streamCount, graceMs }, 'draining');
+      this.deps.logger.info({ inFlight: tunnel.streamCount, graceMs }, 'draining');
       const deadline = Date.now() + graceMs;
       while (tunnel.streamCount > 0 && !tunnel.closed && Date.now() < deadline) {
         await sleep(Math.min(25, Math.max(1, deadline - Date.now())));
       }
       if (tunnel.streamCount > 0) {
-        this.d.logger.warn(
+        this.deps.logger.warn(
           { abandoned: tunnel.streamCount, graceMs },
           'drain grace expired; closing with streams still in flight',
         );
@@ -159,7 +160,7 @@ export class Dialer {
     }
     await this.settle();
     this.state = DialerState.stopped;
-    this.d.logger.info('drained');
+    this.deps.logger.info('drained');
   }
 
   /** Closes at once (in-flight streams fail as disconnected on the control plane's side). */
@@ -195,17 +196,17 @@ export class Dialer {
         this.state = DialerState.revoked;
         this.metrics.connected = 0;
         this.lastError = `credential revoked: ${attempt.revoked}`;
-        this.d.logger.error(
-          { clientId: this.d.options.clientId, identifier: this.d.options.identifier },
-          `this agent's credential ${this.d.options.clientId} was revoked by the control plane (${attempt.revoked}); not dialling again. Create a new one (borealis agent-credentials create --name NAME --identifier ${this.d.options.identifier}), set BOREALIS_CLIENT_ID and BOREALIS_CLIENT_SECRET to it and restart the agent`,
+        this.deps.logger.error(
+          { clientId: this.options.clientId, identifier: this.options.identifier },
+          `this agent's credential ${this.options.clientId} was revoked by the control plane (${attempt.revoked}); not dialling again. Create a new one (borealis agent-credentials create --name NAME --identifier ${this.options.identifier}), set BOREALIS_CLIENT_ID and BOREALIS_CLIENT_SECRET to it and restart the agent`,
         );
-        this.d.onRevoked?.(this.lastError);
+        this.deps.onRevoked?.(this.lastError);
         return;
       }
       const { delayMs: delay, ceilingMs } = this.nextDelay(attempt);
       this.metrics.reconnectsTotal++;
       this.state = DialerState.backoff;
-      this.d.logger.info(
+      this.deps.logger.info(
         { delayMs: delay, ceilingMs, attempt: this.backoff.attempts, lastError: this.lastError },
         `reconnecting in ${formatDuration(delay)}`,
       );
@@ -221,13 +222,16 @@ export class Dialer {
   }
 
   private get metrics(): AgentMetrics {
-    return this.d.metrics;
+    return this.deps.metrics;
+  }
+
+  private get options(): CompiledAgentOptions {
+    return this.deps.options;
   }
 
   /** The wait before the next dial, and the ceiling it was drawn under (logged, for people). */
   private nextDelay(attempt: Attempt): { delayMs: number; ceilingMs: number } {
-    // Retrying soon cannot fix a refusal that is about this agent (credentials, identifier,
-    // version, wrong URL); only 408 and 429 are "try again" answers among the 4xx.
+    // Retrying soon cannot fix a refusal that is about this agent (see isPermanentRefusal).
     if (isPermanentRefusal(attempt.refusal?.status)) {
       const delayMs = this.backoff.penalty();
       return { delayMs, ceilingMs: delayMs };
@@ -239,12 +243,12 @@ export class Dialer {
       if (CLEAN_CLOSE_CODES.has(attempt.closeCode)) {
         this.afterCleanClose = true;
         this.backoff.reset();
-        const ceilingMs = Math.min(CLEAN_CLOSE_JITTER_MS, this.d.options.reconnectMaxMs);
+        const ceilingMs = Math.min(CLEAN_CLOSE_JITTER_MS, this.options.reconnectMaxMs);
         return { delayMs: this.backoff.jitter(ceilingMs), ceilingMs };
       }
       this.afterCleanClose = false;
     }
-    if (attempt.welcomedAt !== undefined && Date.now() - attempt.welcomedAt >= this.d.options.stableAfterMs) {
+    if (attempt.welcomedAt !== undefined && Date.now() - attempt.welcomedAt >= this.options.stableAfterMs) {
       this.backoff.reset();
     }
     const cap = this.afterCleanClose ? CLEAN_CLOSE_MAX_MS : undefined;
@@ -253,31 +257,30 @@ export class Dialer {
   }
 
   private connectOnce(): Promise<Attempt> {
-    const o = this.d.options;
+    const { options } = this;
     const attempt: Attempt = {};
     const seq = ++this.connectionSeq;
-    const log = this.d.logger.child({ connection: seq });
+    const log = this.deps.logger.child({ connection: seq });
     this.attempts++;
     return new Promise<Attempt>((resolve) => {
       let ws: WebSocket;
       try {
-        ws = new WebSocket(o.connectUrl, [SUBPROTOCOL], {
+        ws = new WebSocket(options.connectUrl, offeredSubprotocols(), {
           headers: {
-            authorization: o.authorization,
-            [AgentHeaders.identifier]: o.identifier,
-            [AgentHeaders.instanceId]: o.instanceId,
-            [AgentHeaders.version]: this.d.agentVersion,
+            authorization: options.authorization,
+            [AgentHeaders.identifier]: options.identifier,
+            [AgentHeaders.instanceId]: options.instanceId,
+            [AgentHeaders.version]: this.deps.agentVersion,
             [AgentHeaders.features]: AgentFeatures.logUrl,
           },
-          maxPayload: Limits.maxMessageBytes,
-          perMessageDeflate: false,
+          ...TUNNEL_WEBSOCKET_OPTIONS,
           handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
           followRedirects: false,
-          ...(o.ca ? { ca: o.ca } : {}),
+          ...(options.ca ? { ca: options.ca } : {}),
           ...(this.proxyAgent ? { agent: this.proxyAgent } : {}),
         });
       } catch (err) {
-        this.lastError = `cannot dial ${o.connectUrl.href}: ${(err as Error).message}`;
+        this.lastError = `cannot dial ${options.connectUrl.href}: ${(err as Error).message}`;
         resolve(attempt);
         return;
       }
@@ -286,8 +289,8 @@ export class Dialer {
       let welcomeTimer: NodeJS.Timeout | undefined;
 
       ws.on('unexpected-response', (_req, res) => {
-        readBody(res).then((body) => {
-          attempt.refusal = parseRefusal(res, body);
+        readRefusalBody(res).then((body) => {
+          attempt.refusal = parseRefusal(res.statusCode ?? 0, res.statusMessage, body);
           if (attempt.refusal.code === REVOKED_CODE) attempt.revoked = attempt.refusal.message;
           else this.lastError = this.logRefusal(log, attempt.refusal, res);
           ws.terminate();
@@ -295,7 +298,7 @@ export class Dialer {
       });
       ws.on('open', () => {
         log.debug(
-          { url: o.connectUrl.origin + o.connectUrl.pathname },
+          { url: options.connectUrl.origin + options.connectUrl.pathname },
           'websocket open; waiting for WELCOME',
         );
         welcomeTimer = setTimeout(() => {
@@ -303,20 +306,21 @@ export class Dialer {
           ws.close(CloseCodes.heartbeatTimeout, 'no WELCOME');
         }, PRE_WELCOME_TIMEOUT_MS);
       });
-      ws.on('message', (data: Buffer) => {
+      ws.on('message', (data: Buffer, isBinary) => {
         this.metrics.bytesReceivedTotal += data.byteLength;
+        const bytes = messageBytes(data, isBinary);
         if (!tunnel) {
           clearTimeout(welcomeTimer);
-          tunnel = this.createTunnel(ws, data, attempt, log);
+          tunnel = this.createTunnel(ws, bytes, attempt, log);
           this.tunnel = tunnel;
         }
-        tunnel.receive(data);
+        tunnel.receive(bytes);
       });
       ws.on('error', (err) => {
         // After a refusal, ws reports its own abort; the refusal is the story worth telling.
         if (attempt.refusal) return;
         attempt.error ??= err.message;
-        this.lastError = `cannot reach the control plane at ${o.connectUrl.origin}: ${err.message}`;
+        this.lastError = `cannot reach the control plane at ${options.connectUrl.origin}: ${err.message}`;
         log.warn(
           { err: { message: err.message, code: (err as { code?: string }).code } },
           'connection failed',
@@ -347,7 +351,7 @@ export class Dialer {
    * The tunnel is built on the first message, which is the control plane's WELCOME, so its
    * heartbeat can follow the interval the control plane announces (timeout = 3 intervals).
    */
-  private createTunnel(ws: WebSocket, first: Buffer, attempt: Attempt, log: Logger): Tunnel {
+  private createTunnel(ws: WebSocket, first: Uint8Array, attempt: Attempt, log: Logger): Tunnel {
     let welcome: WelcomeFrame | undefined;
     try {
       const frame = decodeFrame(first);
@@ -358,21 +362,17 @@ export class Dialer {
     const interval = welcome
       ? Math.min(HEARTBEAT_BOUNDS_MS[1], Math.max(HEARTBEAT_BOUNDS_MS[0], welcome.heartbeatMs))
       : PRE_WELCOME_HEARTBEAT_MS;
-    const o = this.d.options;
+    const { options } = this;
     return new Tunnel({
       role: 'responder',
-      sink: {
-        send: (bytes, done) => {
-          this.metrics.bytesSentTotal += bytes.byteLength;
-          ws.send(bytes, { binary: true }, done);
-        },
-        close: (code, reason) => ws.close(code, reason),
-      },
-      maxConcurrentStreams: o.maxStreams,
+      sink: webSocketSink(ws, (bytes) => {
+        this.metrics.bytesSentTotal += bytes;
+      }),
+      maxConcurrentStreams: options.maxStreams,
       ...(welcome ? { window: welcome.window } : {}),
       heartbeatIntervalMs: interval,
       heartbeatTimeoutMs: heartbeatTimeoutMs(interval),
-      onStream: this.d.onStream,
+      onStream: this.deps.onStream,
       onWelcome: (w) => {
         if (attempt.welcomedAt !== undefined) return;
         attempt.welcomedAt = Date.now();
@@ -383,16 +383,16 @@ export class Dialer {
         if (!this.draining && !this.stopping) this.state = DialerState.connected;
         log.info(
           {
-            identifier: o.identifier,
+            identifier: options.identifier,
             sessionId: w.sessionId,
-            instanceId: o.instanceId,
+            instanceId: options.instanceId,
             heartbeatMs: interval,
             maxStreams: w.maxStreams,
             window: w.window,
           },
           'connected',
         );
-        this.d.onConnected?.(w.sessionId);
+        this.deps.onConnected?.(w.sessionId);
       },
       onHeartbeat: (rttMs) => {
         this.metrics.heartbeatRttSeconds = rttMs / 1000;
@@ -401,20 +401,19 @@ export class Dialer {
         if (info.error) {
           attempt.error = `${info.error.code}: ${info.error.message}`;
           log.warn({ code: info.code, error: info.error.code }, 'tunnel failed');
-          // A silent peer cannot answer a closing handshake: without this the socket (and the
-          // redial) would wait for ws's 30 s close timeout.
-          if (info.error.code === 'BRL_PROTO_HEARTBEAT_TIMEOUT') ws.terminate();
+          // Without this the socket (and the redial) would wait for ws's 30 s close timeout.
+          dropIfSilent(ws, info);
         }
       },
     });
   }
 
   private logRefusal(log: Logger, r: Refusal, res: IncomingMessage): string {
-    const o = this.d.options;
+    const { options } = this;
     const text = `control plane refused the connection: ${r.status} ${r.code}: ${r.message}`;
     if (r.status === 401 || r.status === 403) {
       log.error(
-        { status: r.status, code: r.code, clientId: o.clientId, identifier: o.identifier },
+        { status: r.status, code: r.code, clientId: options.clientId, identifier: options.identifier },
         `${text} (check BOREALIS_CLIENT_ID, BOREALIS_CLIENT_SECRET and that the credential may serve this identifier)`,
       );
     } else if (r.status === 426) {
@@ -431,39 +430,6 @@ export class Dialer {
     }
     return text;
   }
-}
-
-function isPermanentRefusal(status: number | undefined): boolean {
-  return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
-}
-
-function parseRefusal(res: IncomingMessage, body: string): Refusal {
-  const status = res.statusCode ?? 0;
-  try {
-    const parsed = JSON.parse(body) as { error?: { code?: unknown; message?: unknown } };
-    if (parsed.error && typeof parsed.error.code === 'string') {
-      return { status, code: parsed.error.code, message: String(parsed.error.message ?? '') };
-    }
-  } catch {
-    // Not our JSON: a proxy or load balancer answered. Show what it said.
-  }
-  return { status, code: `HTTP_${status}`, message: body.slice(0, 200).trim() || (res.statusMessage ?? '') };
-}
-
-function readBody(res: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    // A peer that never finishes its refusal must not hold the reconnect loop.
-    setTimeout(() => resolve(Buffer.concat(chunks).toString('utf8')), 5_000).unref();
-    const chunks: Buffer[] = [];
-    let size = 0;
-    res.on('data', (c: Buffer) => {
-      if (size < MAX_REFUSAL_BODY_BYTES) chunks.push(c);
-      size += c.byteLength;
-    });
-    res.on('end', () => resolve(Buffer.concat(chunks).subarray(0, MAX_REFUSAL_BODY_BYTES).toString('utf8')));
-    res.on('error', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    res.on('aborted', () => resolve(Buffer.concat(chunks).toString('utf8')));
-  });
 }
 
 function sleep(ms: number): Promise<void> {
