@@ -1,63 +1,13 @@
 import type { Readable } from 'node:stream';
-import type { BodySource, HeaderList } from '@borealis/protocol';
-import {
-  HEADER_VALUE_PATTERN,
-  HTTP_TOKEN_PATTERN,
-  ProtocolError,
-  type TunnelStream,
-} from '@borealis/protocol';
+import type { HeaderList, TunnelStream } from '@borealis/protocol';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import { BorealisError, type ErrorCode } from '../errors.js';
-import { type AgentConnectionInfo, type AgentConnectionMeta, AgentSession } from './agent-session.js';
+import { BorealisError } from '../errors.js';
+import { AgentRegistry } from './agent-registry.js';
+import type { AgentConnectionInfo, AgentConnectionMeta, AgentSession } from './agent-session.js';
+import { toHeaderList, translateDispatchError } from './dispatch-errors.js';
 import type { ForwardedResponse, RemoteAgents } from './remote-agents.js';
-
-export interface DispatchRequest {
-  method: string;
-  url: string;
-  headers?: HeaderList | Record<string, string>;
-  body?: BodySource;
-  /** Whole-call limit; the agent enforces it too. 0 or absent: none. */
-  timeoutMs?: number;
-  signal?: AbortSignal;
-  /**
-   * The path as the agent may log it: no query, secret-rendered parts masked. Agents that
-   * announced `log-path` log this instead of the URL's path.
-   */
-  logUrl?: string;
-}
-
-export interface DispatchResponse {
-  status: number;
-  headers: HeaderList;
-  body: Readable;
-  /** Which connection carried the call (recorded with webhook runs); `replicaId` when forwarded. */
-  agent: { agentIdentifier: string; instanceId: string; sessionId: string; replicaId?: string };
-}
-
-/** The one door to agents: everything that needs an agent calls this. */
-export interface Dispatcher {
-  dispatch(agentIdentifier: string, request: DispatchRequest): Promise<DispatchResponse>;
-  /**
-   * True when a dispatch to `agentIdentifier` would find a connection that takes new calls now,
-   * on this replica or (as presence last said) on another.
-   */
-  hasAgent(agentIdentifier: string): boolean;
-  /**
-   * Resolves true as soon as `hasAgent` would be true, false after `timeoutMs` or when `signal`
-   * aborts. Calls nothing: a caller that must not fail while an agent restarts waits here first.
-   */
-  waitForAgent(
-    agentIdentifier: string,
-    options: { timeoutMs: number; signal?: AbortSignal },
-  ): Promise<boolean>;
-}
-
-export interface AgentGroup {
-  agentIdentifier: string;
-  /** Every connection on every replica; `replicaId` says which one holds it. */
-  connections: Array<AgentConnectionInfo & { replicaId: string }>;
-}
+import type { AgentGroup, Dispatcher, DispatchRequest, DispatchResponse } from './types.js';
 
 export interface RelayHubOptions {
   logger: Logger;
@@ -75,23 +25,13 @@ export interface RelayHubOptions {
 /** How often `waitForAgent` looks at presence for a connection on another replica. */
 const AGENT_WAIT_POLL_MS = 250;
 
-/** How stream-level failures reported by the agent map to the control plane's codes. */
-const streamErrorCodes: Record<string, ErrorCode> = {
-  BRL_STREAM_DISCONNECTED: 'BRL_ERR_AGENT_DISCONNECTED',
-  BRL_STREAM_BUSY: 'BRL_ERR_AGENT_BUSY',
-  BRL_STREAM_DRAINING: 'BRL_ERR_AGENT_BUSY',
-  BRL_STREAM_DESTINATION_REFUSED: 'BRL_ERR_AGENT_REFUSED',
-  BRL_STREAM_CONNECT_FAILED: 'BRL_ERR_DESTINATION_UNREACHABLE',
-  BRL_STREAM_TIMEOUT: 'BRL_ERR_DISPATCH_TIMEOUT',
-  BRL_STREAM_CANCELLED: 'BRL_ERR_DISPATCH_CANCELLED',
-};
-
 /**
- * Keeps every agent connection of this replica, grouped by identifier, and dispatches calls to
- * them: the connection with the fewest streams in flight, skipping draining ones.
+ * Dispatches calls to agents: to a connection on this replica (`AgentRegistry` picks it), else
+ * forwarded to the replica that holds one (`RemoteAgents`), counting and timing each call and
+ * giving its failures the control plane's codes (`dispatch-errors.ts`).
  */
 export class RelayHub implements Dispatcher {
-  private readonly groups = new Map<string, Set<AgentSession>>();
+  private readonly registry: AgentRegistry;
   private inFlight = 0;
   private remote: RemoteAgents | undefined;
   /** Calls this replica forwards per remote session, to spread load between presence updates. */
@@ -99,7 +39,18 @@ export class RelayHub implements Dispatcher {
   /** Callers of `waitForAgent`, woken when a connection arrives here (presence is polled). */
   private readonly agentWaiters = new Set<() => void>();
 
-  constructor(private readonly options: RelayHubOptions) {}
+  constructor(private readonly options: RelayHubOptions) {
+    this.registry = new AgentRegistry({
+      ...options,
+      onAccepted: () => {
+        for (const wake of [...this.agentWaiters]) wake();
+      },
+      onBytes: (direction, bytes) => {
+        if (direction === 'in') this.bytesFromAgents += bytes;
+        else this.bytesToAgents += bytes;
+      },
+    });
+  }
 
   /** Agents on other replicas become reachable through `dispatch` (scale-out). */
   attachRemote(remote: RemoteAgents): void {
@@ -108,47 +59,16 @@ export class RelayHub implements Dispatcher {
 
   /** Local connections, flat (what presence announces). */
   localConnections(): AgentConnectionInfo[] {
-    return [...this.groups.values()].flatMap((g) => [...g].map((s) => s.info()));
+    return this.registry.localConnections();
   }
 
+  /** Takes an authenticated agent's WebSocket (the upgrade hands it over). */
   accept(ws: WebSocket, meta: AgentConnectionMeta): AgentSession {
-    const session = new AgentSession(ws, meta, {
-      heartbeatIntervalMs: this.options.heartbeatIntervalMs,
-      maxStreams: this.options.agentMaxStreams,
-      windowBytes: this.options.windowBytes,
-      logger: this.options.logger,
-      onBytes: (direction, bytes) => {
-        if (direction === 'in') this.bytesFromAgents += bytes;
-        else this.bytesToAgents += bytes;
-      },
-      onClose: (s, code, reason) => {
-        const group = this.groups.get(s.meta.agentIdentifier);
-        group?.delete(s);
-        if (group?.size === 0) this.groups.delete(s.meta.agentIdentifier);
-        s.logger.info({ code, reason }, 'agent disconnected');
-        this.options.onChange?.();
-      },
-    });
-    let group = this.groups.get(meta.agentIdentifier);
-    if (!group) {
-      group = new Set();
-      this.groups.set(meta.agentIdentifier, group);
-    }
-    group.add(session);
-    session.logger.info(
-      { version: meta.version, clientId: meta.clientId, remoteAddress: meta.remoteAddress },
-      'agent connected',
-    );
-    this.options.onChange?.();
-    for (const wake of [...this.agentWaiters]) wake();
-    return session;
+    return this.registry.accept(ws, meta);
   }
 
   hasAgent(agentIdentifier: string): boolean {
-    for (const s of this.groups.get(agentIdentifier) ?? []) {
-      if (!s.tunnel.closed && !s.draining) return true;
-    }
-    return this.pickRemote(agentIdentifier) !== undefined;
+    return this.registry.hasLive(agentIdentifier) || this.pickRemote(agentIdentifier) !== undefined;
   }
 
   waitForAgent(
@@ -181,90 +101,25 @@ export class RelayHub implements Dispatcher {
 
   /** This replica's live connections that authenticated with `clientId`. */
   sessionsOf(clientId: string): AgentSession[] {
-    const out: AgentSession[] = [];
-    for (const g of this.groups.values()) for (const s of g) if (s.meta.clientId === clientId) out.push(s);
-    return out;
+    return this.registry.sessionsOf(clientId);
   }
 
   /** This replica's live connections, every one. */
   sessions(): AgentSession[] {
-    return [...this.groups.values()].flatMap((g) => [...g]);
+    return this.registry.sessions();
   }
 
   /** Every agent connection on every replica, grouped by identifier. */
   list(): AgentGroup[] {
-    const replicaId = this.options.replicaId ?? 'local';
-    const all = [
-      ...this.localConnections().map((c) => ({ ...c, replicaId })),
-      ...(this.remote?.connections() ?? []),
-    ];
-    const groups = new Map<string, AgentGroup['connections']>();
-    for (const c of all) {
-      const g = groups.get(c.agentIdentifier);
-      if (g) g.push(c);
-      else groups.set(c.agentIdentifier, [c]);
-    }
-    return [...groups.entries()]
-      .map(([agentIdentifier, connections]) => ({
-        agentIdentifier,
-        connections: connections.sort((a, b) => a.connectedAt - b.connectedAt),
-      }))
-      .sort((a, b) => a.agentIdentifier.localeCompare(b.agentIdentifier));
+    return this.registry.list(this.remote);
   }
 
   get connectionCount(): number {
-    let n = 0;
-    for (const g of this.groups.values()) n += g.size;
-    return n;
+    return this.registry.connectionCount;
   }
 
   get streamsInFlight(): number {
     return this.inFlight;
-  }
-
-  /**
-   * The live, non-draining connection with the fewest streams in flight, among those under both
-   * per-agent caps (streams, and bytes held for readers that are not reading).
-   */
-  pick(agentIdentifier: string): AgentSession {
-    const group = this.groups.get(agentIdentifier);
-    let best: AgentSession | undefined;
-    let sawDraining = false;
-    let sawFull = false;
-    for (const s of group ?? []) {
-      if (s.tunnel.closed) continue;
-      if (s.draining) {
-        sawDraining = true;
-        continue;
-      }
-      if (
-        s.streamsInFlight >= this.options.agentMaxStreams ||
-        s.tunnel.stats().bufferedBytes >= this.maxBuffered
-      ) {
-        sawFull = true;
-        continue;
-      }
-      if (!best || s.streamsInFlight < best.streamsInFlight) best = s;
-    }
-    if (best) return best;
-    if (sawFull) {
-      throw new BorealisError(
-        'BRL_ERR_AGENT_BUSY',
-        `Every agent "${agentIdentifier}" is at its limit (${this.options.agentMaxStreams} concurrent streams, or ${this.maxBuffered} bytes held for slow readers: BOREALIS_AGENT_MAX_STREAMS, BOREALIS_AGENT_MAX_BUFFERED); retry later or run another agent with that identifier`,
-        { retryable: true, details: { agentIdentifier } },
-      );
-    }
-    throw new BorealisError(
-      'BRL_ERR_AGENT_NOT_CONNECTED',
-      sawDraining
-        ? `Every agent "${agentIdentifier}" is draining (shutting down); start another agent with BOREALIS_AGENT_IDENTIFIER=${agentIdentifier}`
-        : `No agent "${agentIdentifier}" is connected; start one with BOREALIS_AGENT_IDENTIFIER=${agentIdentifier} (GET /api/v1/agents lists who is connected)`,
-      { retryable: true, details: { agentIdentifier } },
-    );
-  }
-
-  private get maxBuffered(): number {
-    return this.options.agentMaxBufferedBytes ?? Number.POSITIVE_INFINITY;
   }
 
   /**
@@ -304,7 +159,7 @@ export class RelayHub implements Dispatcher {
     let session: AgentSession | undefined;
     let localError: unknown;
     try {
-      session = this.pick(agentIdentifier);
+      session = this.registry.pick(agentIdentifier);
     } catch (err) {
       localError = err;
     }
@@ -398,14 +253,14 @@ export class RelayHub implements Dispatcher {
       // codes as one before it.
       if (res.stream) {
         res.stream.mapError = (e) =>
-          this.translate(e, agent.agentIdentifier, agent.instanceId, request, signal);
+          translateDispatchError(e, agent.agentIdentifier, agent.instanceId, request, signal);
       }
       res.body.once('close', release);
       res.body.once('error', (err) => logger.debug({ err: (err as Error).message }, 'response body failed'));
       return { status: res.status, headers: res.headers, body: res.body, agent };
     } catch (err) {
       release();
-      const failure = this.translate(err, agent.agentIdentifier, agent.instanceId, request, signal);
+      const failure = translateDispatchError(err, agent.agentIdentifier, agent.instanceId, request, signal);
       this.onDispatched?.((performance.now() - began) / 1000, failure.code);
       throw failure;
     }
@@ -419,57 +274,6 @@ export class RelayHub implements Dispatcher {
   onDispatched: ((seconds: number, outcome: string) => void) | undefined;
 
   closeAll(): void {
-    for (const g of this.groups.values()) for (const s of g) s.close();
+    this.registry.closeAll();
   }
-
-  private translate(
-    err: unknown,
-    agentIdentifier: string,
-    instanceId: string,
-    request: DispatchRequest,
-    signal: AbortSignal | undefined,
-  ): BorealisError {
-    // Already ours: a forwarded call's failure, with the code the other replica gave it.
-    if (err instanceof BorealisError) return err;
-    if (!(err instanceof ProtocolError)) {
-      return new BorealisError('BRL_ERR_INTERNAL', `Dispatch failed: ${String(err)}`, { cause: err });
-    }
-    let code = streamErrorCodes[err.code] ?? 'BRL_ERR_AGENT_REFUSED';
-    let message = err.message;
-    if (err.code === 'BRL_STREAM_CANCELLED' && signal?.aborted && !request.signal?.aborted) {
-      code = 'BRL_ERR_DISPATCH_TIMEOUT';
-      message = `No answer through agent "${agentIdentifier}" within ${request.timeoutMs} ms`;
-    } else if (code === 'BRL_ERR_AGENT_DISCONNECTED') {
-      message = `Agent "${agentIdentifier}" (instance ${instanceId}) disconnected while the request was in flight: ${err.message}`;
-    }
-    return new BorealisError(code, message, {
-      cause: err,
-      retryable: err.retryable,
-      details: { agentIdentifier, instanceId, agentCode: err.code },
-    });
-  }
-}
-
-// What the tunnel's codec accepts; checked here so a bad header fails this one call with a clear
-// error instead of reaching the agent as a malformed frame that would close its connection.
-const HEADER_NAME = HTTP_TOKEN_PATTERN;
-const HEADER_VALUE = HEADER_VALUE_PATTERN;
-
-function toHeaderList(headers: DispatchRequest['headers']): HeaderList {
-  const list: HeaderList = !headers ? [] : Array.isArray(headers) ? headers : Object.entries(headers);
-  for (const [name, value] of list) {
-    if (!HEADER_NAME.test(name)) {
-      throw new BorealisError(
-        'BRL_ERR_BAD_REQUEST',
-        `Header name ${JSON.stringify(name)} is not a valid HTTP token`,
-      );
-    }
-    if (!HEADER_VALUE.test(value)) {
-      throw new BorealisError(
-        'BRL_ERR_BAD_REQUEST',
-        `Header ${name} has a value with CR, LF, NUL or non-Latin-1 characters`,
-      );
-    }
-  }
-  return list;
 }
