@@ -10,8 +10,8 @@ import {
 } from '../store/index.js';
 import { mergeContext } from '../templates/index.js';
 import type { WebhookService } from '../webhooks/types.js';
-import { initialState } from './decide.js';
 import { envRow, type LiveDeployment, topState } from './live-deployment.js';
+import { initialState } from './machine.js';
 import type { MetricJudge } from './metric-provider.js';
 import type { StoredSpec, TargetDriver } from './target-driver.js';
 import type { DeploymentStatus, StartInput } from './types.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDeployFile } from '../deployfile/index.js';
-import { decide, initialState } from './decide.js';
+import { initialState, step } from './machine.js';
 import type { JudgmentOutcome } from './metric-provider.js';
 import type { DeploymentState, Effect, Facts } from './types.js';
 
@@ -39,7 +39,7 @@ const LOC = 'strategy.steps[1]';
 const pass: JudgmentOutcome = { passed: true, message: 'q = 0.5, within [-∞, 1]', queries: [] };
 const fail: JudgmentOutcome = { passed: false, message: 'q = 7, above upperLimit 1', queries: [] };
 
-/** Drives decide like the engine: effects become facts (driver done; judgments as `verdicts` say). */
+/** Steps the machine like the engine: effects become facts (driver done; judgments as `verdicts` say). */
 function driver(analysis: string, verdicts: JudgmentOutcome[]) {
   const s = spec(analysis);
   let state: DeploymentState = initialState(s);
@@ -56,7 +56,7 @@ function driver(analysis: string, verdicts: JudgmentOutcome[]) {
       judgment: (_e, _l, i) => known.get(i),
     };
     for (let i = 0; i < 10; i++) {
-      const r = decide(s, state, facts);
+      const r = step(s, state, facts);
       state = r.state;
       const judges = r.effects.filter((e): e is Extract<Effect, { type: 'judge' }> => e.type === 'judge');
       if (judges.length === 0) return r;
@@ -208,7 +208,7 @@ analysis:
     const asked: number[] = [];
     const step = (now: number) => {
       for (let i = 0; i < 10; i++) {
-        const r = decide(s, state, {
+        const r = step(s, state, {
           now,
           webhookRun: () => undefined,
           driverDone: () => true,

@@ -13,7 +13,7 @@ export interface EffectRunnerOptions {
   /** Judges analysis steps; without one every judgment fails saying so. */
   judge?: MetricJudge | undefined;
   logger: Logger;
-  /** Something was learnt outside the deployment's queue: decide again. */
+  /** Something was learnt outside the deployment's queue: step the machine again. */
   kick: (live: LiveDeployment) => void;
 }
 

@@ -3,12 +3,12 @@ import { auditView } from '../audit/index.js';
 import { createDeploymentRepository, type Store } from '../store/index.js';
 import type { WebhookService } from '../webhooks/types.js';
 import { createAdmission } from './admission.js';
-import { decide } from './decide.js';
 import { createDecisionRouter, type EnginePeers } from './decision-router.js';
 import type { Decision } from './decisions.js';
 import { createEffectRunner } from './effect-runner.js';
 import { createLeaseKeeper } from './lease-keeper.js';
 import { factKey, type LiveDeployment, rememberRun } from './live-deployment.js';
+import { step } from './machine.js';
 import type { MetricJudge } from './metric-provider.js';
 import { WakeScheduler } from './scheduler.js';
 import { createSimulatedDriver } from './simulated-driver.js';
@@ -182,10 +182,10 @@ export function createEngine(options: EngineOptions): Engine {
     };
   }
 
-  /** Decide, store, act; again while acting taught us something new. */
+  /** Step the machine, store, act; again while acting taught us something new. */
   async function advance(live: LiveDeployment): Promise<void> {
     for (let round = 0; round < 50 && !live.dropped && !closed; round++) {
-      const result = decide(live.spec, live.state, facts(live));
+      const result = step(live.spec, live.state, facts(live));
       if (result.changed) {
         const ok = await writer.persist(live, result.state, result.status, result.events, result.wakeAt);
         if (!ok) return;

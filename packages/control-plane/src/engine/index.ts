@@ -1,6 +1,6 @@
 /**
  * The deployment engine: a deploy file run as a state machine stored in the database, driven by
- * a pure `decide` function and re-driven from the store after any restart.
+ * a pure state machine (`machine.ts`, `step`) and re-driven from the store after any restart.
  */
 
 export type { EnginePeers } from './decision-router.js';

@@ -69,7 +69,7 @@ export interface EnvironmentState {
   rolloutDeadlineAt?: number;
   /** Where the environment ends once the rollback action is done. */
   outcome?: { status: EnvironmentStatus; message: string };
-  /** A person asked for a rollback (applied by the next decide). */
+  /** A person asked for a rollback (applied by the next step). */
   rollbackRequestedBy?: string;
   items: Record<string, ItemState>;
 }
@@ -126,7 +126,7 @@ export interface EngineEvent {
   data: Record<string, unknown>;
 }
 
-/** What decide needs to know from outside the state: time and the outcomes of effects. */
+/** What the machine's `step` needs to know from outside the state: time and the outcomes of effects. */
 export interface Facts {
   now: number;
   webhookRun(environment: string, location: string): WebhookFact | undefined;

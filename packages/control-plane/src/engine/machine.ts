@@ -1,5 +1,13 @@
 import type { DeploymentSpec, TargetSpec } from '../deployfile/index.js';
-import { cancelItem, type DecideContext, emit, isDone, isSettled, progressItem, startItem } from './items.js';
+import {
+  cancelItem,
+  emit,
+  isDone,
+  isSettled,
+  progressItem,
+  type StepContext,
+  startItem,
+} from './item-lifecycle.js';
 import {
   afterGroup,
   beforeGroup,
@@ -22,7 +30,7 @@ import {
   Phase,
 } from './types.js';
 
-export interface DecideResult {
+export interface StepResult {
   state: DeploymentState;
   effects: Effect[];
   events: EngineEvent[];
@@ -38,11 +46,11 @@ export interface DecideResult {
  * webhook outcomes, driver acknowledgements), the next state, the events that describe the
  * change, and the effects to perform once it is stored. The engine writes the state BEFORE
  * acting on the effects, and every effect is idempotent, so a crash anywhere is recovered by
- * deciding again from the stored state.
+ * stepping again from the stored state.
  */
-export function decide(spec: DeploymentSpec, prev: DeploymentState, facts: Facts): DecideResult {
+export function step(spec: DeploymentSpec, prev: DeploymentState, facts: Facts): StepResult {
   const state = structuredClone(prev);
-  const ctx: DecideContext = {
+  const ctx: StepContext = {
     facts,
     now: facts.now,
     effects: [],
@@ -89,25 +97,22 @@ function dedupe(effects: Effect[]): Effect[] {
   });
 }
 
-function applyCancellations(ctx: DecideContext, spec: DeploymentSpec, state: DeploymentState): void {
+function applyCancellations(ctx: StepContext, spec: DeploymentSpec, state: DeploymentState): void {
   for (const env of Object.values(state.environments)) {
     if (env.phase === Phase.done || env.phase === Phase.rollingBack) continue;
     const request = state.cancel ?? state.cancelEnvironments?.[env.name];
     if (!request) continue;
     const reason = `cancelled by ${request.by}: ${request.reason}`;
-    const target = spec.targets[env.name];
     switch (env.phase) {
       case Phase.waiting:
       case Phase.beforeDeployment:
         finish(ctx, env, 'CANCELLED', `${reason}; ${env.name} was not deployed`);
         break;
       case Phase.strategy:
-        startRollback(
-          ctx,
-          env,
-          { status: 'CANCELLED', message: `${reason}; rolled back to the previous version` },
-          target,
-        );
+        startRollback(ctx, env, {
+          status: 'CANCELLED',
+          message: `${reason}; rolled back to the previous version`,
+        });
         break;
       case Phase.afterDeployment:
         finish(
@@ -122,7 +127,7 @@ function applyCancellations(ctx: DecideContext, spec: DeploymentSpec, state: Dep
 }
 
 function stepEnvironment(
-  ctx: DecideContext,
+  ctx: StepContext,
   spec: DeploymentSpec,
   state: DeploymentState,
   target: TargetSpec,
@@ -173,12 +178,10 @@ function stepEnvironment(
     }
     case Phase.strategy: {
       if (env.rollbackRequestedBy) {
-        startRollback(
-          ctx,
-          env,
-          { status: 'ROLLED_BACK', message: `rolled back by ${env.rollbackRequestedBy}` },
-          target,
-        );
+        startRollback(ctx, env, {
+          status: 'ROLLED_BACK',
+          message: `rolled back by ${env.rollbackRequestedBy}`,
+        });
         return;
       }
       if (env.rolloutDeadlineAt !== undefined && ctx.now >= env.rolloutDeadlineAt && !awaitingPerson(env)) {
@@ -186,15 +189,10 @@ function stepEnvironment(
         const last = Object.values(env.items).find(
           (i) => i.kind === 'driver' && i.status === 'running',
         )?.message;
-        startRollback(
-          ctx,
-          env,
-          {
-            status: 'ROLLED_BACK',
-            message: `the rollout took longer than deploymentConfig.timeout (${t.duration} ${t.unit})${last ? ` (last seen: ${last})` : ''}; rolled back`,
-          },
-          target,
-        );
+        startRollback(ctx, env, {
+          status: 'ROLLED_BACK',
+          message: `the rollout took longer than deploymentConfig.timeout (${t.duration} ${t.unit})${last ? ` (last seen: ${last})` : ''}; rolled back`,
+        });
         return;
       }
       const strategy = strategyOf(spec, target);
@@ -205,15 +203,10 @@ function stepEnvironment(
       for (const [index, group] of groups.entries()) {
         const outcome = runGroup(ctx, env, group, bg);
         if (outcome.failed) {
-          startRollback(
-            ctx,
-            env,
-            {
-              status: 'ROLLED_BACK',
-              message: `${group.name} failed at ${outcome.failed.location}: ${outcome.failed.message}; rolled back automatically`,
-            },
-            target,
-          );
+          startRollback(ctx, env, {
+            status: 'ROLLED_BACK',
+            message: `${group.name} failed at ${outcome.failed.location}: ${outcome.failed.message}; rolled back automatically`,
+          });
           return;
         }
         if (!outcome.done) break;
@@ -269,7 +262,7 @@ interface GroupOutcome {
 
 /** Runs a group: parallel ones settle at the first failure (siblings cancelled); sequential in order. */
 function runGroup(
-  ctx: DecideContext,
+  ctx: StepContext,
   env: EnvironmentState,
   group: PlannedGroup,
   opts: Parameters<typeof progressItem>[4],
@@ -295,10 +288,9 @@ function runGroup(
 }
 
 function startRollback(
-  ctx: DecideContext,
+  ctx: StepContext,
   env: EnvironmentState,
   outcome: { status: EnvironmentStatus; message: string },
-  _target: TargetSpec | undefined,
 ): void {
   for (const item of Object.values(env.items))
     cancelItem(ctx, env, undefined, item, `stopped: ${outcome.message}`);
@@ -309,7 +301,7 @@ function startRollback(
   emit(ctx, 'environment.rollingBack', env.name, { message: outcome.message });
 }
 
-function finish(ctx: DecideContext, env: EnvironmentState, status: EnvironmentStatus, message: string): void {
+function finish(ctx: StepContext, env: EnvironmentState, status: EnvironmentStatus, message: string): void {
   for (const item of Object.values(env.items))
     cancelItem(ctx, env, undefined, item, `stopped: ${env.name} ended ${status}`);
   env.phase = Phase.done;
@@ -325,7 +317,7 @@ function awaitingPerson(env: EnvironmentState): boolean {
 }
 
 /** RUNNING, PAUSED (only timed pauses left) or AWAITING_APPROVAL (a person is asked). */
-function refreshStatus(ctx: DecideContext, env: EnvironmentState): void {
+function refreshStatus(ctx: StepContext, env: EnvironmentState): void {
   if (env.phase === Phase.done || env.phase === Phase.waiting) return;
   const open = Object.values(env.items).filter((i) => !isSettled(i));
   let status: EnvironmentStatus = 'RUNNING';

@@ -11,8 +11,8 @@ import type {
   JudgmentRecord,
 } from './types.js';
 
-/** The deciding function's scratchpad: facts in, effects and events out. */
-export interface DecideContext {
+/** The machine's scratchpad for one step: facts in, effects and events out. */
+export interface StepContext {
   facts: Facts;
   now: number;
   effects: Effect[];
@@ -23,7 +23,7 @@ export interface DecideContext {
 }
 
 export function emit(
-  ctx: DecideContext,
+  ctx: StepContext,
   type: string,
   environment: string | undefined,
   data: Record<string, unknown>,
@@ -39,7 +39,7 @@ const unitMs = { seconds: 1_000, minutes: 60_000, hours: 3_600_000 } as const;
 const analysisIntervalMs = (step: AnalysisStep) => Math.max(0, step.interval) * unitMs[step.units];
 
 /** Starts an item: records it and asks for the effect that performs it. */
-export function startItem(ctx: DecideContext, env: EnvironmentState, planned: PlannedItem): ItemState {
+export function startItem(ctx: StepContext, env: EnvironmentState, planned: PlannedItem): ItemState {
   const { now } = ctx;
   const { location, step } = planned;
   let item: ItemState;
@@ -103,7 +103,7 @@ export function startItem(ctx: DecideContext, env: EnvironmentState, planned: Pl
   return item;
 }
 
-function driverItem(ctx: DecideContext, env: EnvironmentState, location: string, op: DriverOp): ItemState {
+function driverItem(ctx: StepContext, env: EnvironmentState, location: string, op: DriverOp): ItemState {
   ctx.effects.push({ type: 'driver', environment: env.name, location, op });
   return { location, kind: 'driver', status: 'running', startedAt: ctx.now };
 }
@@ -116,7 +116,7 @@ function awaitRollForward(item: ItemState): void {
 }
 
 export function settleItem(
-  ctx: DecideContext,
+  ctx: StepContext,
   env: EnvironmentState,
   planned: PlannedItem,
   item: ItemState,
@@ -141,7 +141,7 @@ export interface ProgressOptions {
 
 /** Moves a started item forward with what is known now; re-asks for lost effects after a restart. */
 export function progressItem(
-  ctx: DecideContext,
+  ctx: StepContext,
   env: EnvironmentState,
   planned: PlannedItem,
   item: ItemState,
@@ -245,7 +245,7 @@ export function progressItem(
 }
 
 function progressAnalysis(
-  ctx: DecideContext,
+  ctx: StepContext,
   env: EnvironmentState,
   planned: PlannedItem,
   item: ItemState,
@@ -347,7 +347,7 @@ export function judgmentWindow(
 
 /** Stops an item that is no longer needed (a sibling failed, the deployment was cancelled). */
 export function cancelItem(
-  ctx: DecideContext,
+  ctx: StepContext,
   env: EnvironmentState,
   planned: PlannedItem | undefined,
   item: ItemState,
