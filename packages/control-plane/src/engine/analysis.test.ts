@@ -206,7 +206,7 @@ analysis:
     if (!s) throw new Error(JSON.stringify(parsed.diagnostics));
     let state = initialState(s);
     const asked: number[] = [];
-    const step = (now: number) => {
+    const settle = (now: number) => {
       for (let i = 0; i < 10; i++) {
         const r = step(s, state, {
           now,
@@ -223,8 +223,8 @@ analysis:
       }
       throw new Error('did not settle');
     };
-    step(T0);
-    const r = step(T0 + 5_000);
+    settle(T0);
+    const r = settle(T0 + 5_000);
     expect(asked).toEqual([0]);
     expect(r.status).toBe('FAILED');
     expect(state.environments.prod?.message).toContain('afterDeployment failed');
