@@ -11,6 +11,7 @@ export default defineConfig({
       '@borealis/protocol': src('protocol'),
       '@borealis/agent': src('agent'),
       '@borealis/control-plane': src('control-plane'),
+      '@borealis/deploy-spec': src('deploy-spec'),
       '@borealis/cli': src('cli'),
     },
   },

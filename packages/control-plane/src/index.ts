@@ -1,11 +1,11 @@
-export type { AuditEntryView } from './audit/index.js';
-export { type CompiledOptions, type ControlPlaneOptions, compileOptions, optionsFromEnv } from './config.js';
 export {
   type Diagnostic,
   deployFileReference,
   formatDiagnostics,
   parseDeployFile,
-} from './deployfile/index.js';
+} from '@borealis/deploy-spec';
+export type { AuditEntryView } from './audit/index.js';
+export { type CompiledOptions, type ControlPlaneOptions, compileOptions, optionsFromEnv } from './config.js';
 export type {
   ApplicationHistory,
   DeploymentListEntry,

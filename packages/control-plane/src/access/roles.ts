@@ -1,4 +1,7 @@
+import { isRoleName } from '@borealis/deploy-spec';
 import { BorealisError } from '../errors.js';
+
+export { isRoleName };
 
 /**
  * Roles people's API tokens carry. Three are built in; any other name is an approver role, which
@@ -62,17 +65,6 @@ export function approvalRefusal(roles: readonly string[], requiresRoles: readonl
   return [...enough, BuiltInRole.admin];
 }
 
-/**
- * Role names: what `requiresRoles` in a deploy file can name, compared exactly, case included.
- * Spaces inside are allowed because Armory's files name roles like `Organization Admin`;
- * control characters, look-alike scripts and leading or trailing spaces are not.
- */
-const ROLE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9 ._:@+/-]{0,62}[A-Za-z0-9._:@+/-])?$/;
-
-/** Whether a token could hold this role (a deploy file naming another one could only be approved by admin). */
-export function isRoleName(value: string): boolean {
-  return ROLE_NAME.test(value);
-}
 const MAX_ROLES = 32;
 
 /** Validates a token's roles: a non-empty list of role names; duplicates dropped, order kept. */
@@ -86,7 +78,7 @@ export function validateRoles(value: unknown): string[] {
     });
   const out: string[] = [];
   for (const [i, role] of value.entries()) {
-    if (typeof role !== 'string' || !ROLE_NAME.test(role)) {
+    if (typeof role !== 'string' || !isRoleName(role)) {
       throw new BorealisError(
         'BRL_ERR_BAD_REQUEST',
         `roles[${i}] ${typeof role === 'string' ? JSON.stringify(role.slice(0, 80)) : `is a ${role === null ? 'null' : typeof role}, and`} is not a role name: use 1 to 64 ASCII letters, digits, spaces, '.', '_', ':', '@', '+', '/' or '-', starting with a letter or digit and not ending with a space (e.g. prod-approvers, "Organization Admin")`,

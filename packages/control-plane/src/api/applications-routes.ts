@@ -1,6 +1,6 @@
+import type { DeploymentSpec } from '@borealis/deploy-spec';
 import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../audit/index.js';
-import type { DeploymentSpec } from '../deployfile/index.js';
 import { applicationHistory, type Engine, rollbackSpec } from '../engine/index.js';
 import { BorealisError } from '../errors.js';
 import { createDeploymentRepository, type Store } from '../store/index.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { type DeploymentSpec, parseDeployFile, webhookCallSites } from '@borealis/deploy-spec';
 import type { Logger } from 'pino';
-import { type DeploymentSpec, parseDeployFile, webhookCallSites } from '../deployfile/index.js';
 import { BorealisError, isBorealisError } from '../errors.js';
 import {
   createDeploymentRepository,

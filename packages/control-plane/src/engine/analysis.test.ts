@@ -1,5 +1,5 @@
+import { parseDeployFile } from '@borealis/deploy-spec';
 import { describe, expect, it } from 'vitest';
-import { parseDeployFile } from '../deployfile/index.js';
 import { initialState, step } from './machine.js';
 import type { JudgmentOutcome } from './metric-provider.js';
 import type { DeploymentState, Effect, Facts } from './types.js';

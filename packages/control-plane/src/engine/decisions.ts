@@ -1,5 +1,5 @@
+import type { DeploymentSpec } from '@borealis/deploy-spec';
 import { approvalRefusal } from '../access/index.js';
-import type { DeploymentSpec } from '../deployfile/index.js';
 import { allPlannedItems, describeStep } from './plan.js';
 import {
   type DeploymentState,

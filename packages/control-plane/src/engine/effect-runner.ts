@@ -1,5 +1,5 @@
+import { slugOf } from '@borealis/deploy-spec';
 import type { Logger } from 'pino';
-import { slugOf } from '../deployfile/index.js';
 import { mergeContext } from '../templates/index.js';
 import type { WebhookService } from '../webhooks/types.js';
 import { factKey, type LiveDeployment, rememberRun, versionOf } from './live-deployment.js';

@@ -1,6 +1,6 @@
+import type { DeploymentSpec } from '@borealis/deploy-spec';
 import type { Kysely } from 'kysely';
 import { parseAllDocuments } from 'yaml';
-import type { DeploymentSpec } from '../deployfile/index.js';
 import { BorealisError } from '../errors.js';
 import type { Database } from '../store/index.js';
 

@@ -1,4 +1,4 @@
-import type { AnalysisStep } from '../deployfile/index.js';
+import type { AnalysisStep } from '@borealis/deploy-spec';
 import type { JudgmentWindow } from './metric-provider.js';
 import { describeStep, type PlannedItem } from './plan.js';
 import type {

@@ -1,5 +1,5 @@
+import { type DeploymentSpec, parseDeployFile } from '@borealis/deploy-spec';
 import { describe, expect, it } from 'vitest';
-import { type DeploymentSpec, parseDeployFile } from '../deployfile/index.js';
 import { applyDecision } from './decisions.js';
 import { initialState, type StepResult, step } from './machine.js';
 import type { DeploymentState, DeploymentStatus, Effect, Facts, WebhookFact } from './types.js';

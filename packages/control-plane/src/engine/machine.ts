@@ -1,4 +1,4 @@
-import type { DeploymentSpec, TargetSpec } from '../deployfile/index.js';
+import type { DeploymentSpec, TargetSpec } from '@borealis/deploy-spec';
 import {
   cancelItem,
   emit,

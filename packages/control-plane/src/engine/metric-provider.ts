@@ -1,4 +1,4 @@
-import type { AnalysisQuerySpec, AnalysisStep } from '../deployfile/index.js';
+import type { AnalysisQuerySpec, AnalysisStep } from '@borealis/deploy-spec';
 
 /** The span of time one judgment run asks about (epoch milliseconds). */
 export interface JudgmentWindow {

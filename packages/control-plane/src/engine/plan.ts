@@ -7,7 +7,7 @@ import type {
   StrategySpec,
   TargetSpec,
   WebhookSpec,
-} from '../deployfile/index.js';
+} from '@borealis/deploy-spec';
 import type { DriverOp } from './types.js';
 
 /** One thing an environment does: a step of the deploy file, or an action of the target driver. */

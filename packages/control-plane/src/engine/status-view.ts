@@ -1,5 +1,5 @@
+import type { AnalysisStep, DeploymentSpec } from '@borealis/deploy-spec';
 import type { AuditEntryView } from '../audit/index.js';
-import type { AnalysisStep, DeploymentSpec } from '../deployfile/index.js';
 import type { DeploymentEnvironmentRow, DeploymentRow } from '../store/index.js';
 import type { WebhookRun } from '../webhooks/types.js';
 import { revisionOf } from './history.js';

@@ -1,4 +1,4 @@
-import type { DeploymentKind, DeploymentSpec } from '../deployfile/index.js';
+import type { DeploymentKind, DeploymentSpec } from '@borealis/deploy-spec';
 import type { DriverOp } from './types.js';
 
 /** Which rollout a driver action belongs to. */

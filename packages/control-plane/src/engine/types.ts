@@ -1,4 +1,4 @@
-import type { AnalysisStep, DeploymentSpec, RunWebhookStep } from '../deployfile/index.js';
+import type { AnalysisStep, DeploymentSpec, RunWebhookStep } from '@borealis/deploy-spec';
 import type { JudgmentOutcome, JudgmentWindow, QueryVerdict } from './metric-provider.js';
 
 /** Statuses people see, for a deployment and for each of its environments. */

@@ -1,5 +1,5 @@
+import { parseDeployFile } from '@borealis/deploy-spec';
 import { describe, expect, it } from 'vitest';
-import { parseDeployFile } from '../deployfile/index.js';
 import type { StoredSpec } from '../engine/target-driver.js';
 import { ManifestError, objectPath, pluralOf, renderManifests } from './objects.js';
 import { rolloutState } from './rollout.js';

@@ -1,5 +1,5 @@
+import { slugOf } from '@borealis/deploy-spec';
 import { parseAllDocuments } from 'yaml';
-import { slugOf } from '../deployfile/index.js';
 import type { StoredSpec } from '../engine/target-driver.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are free-form JSON.

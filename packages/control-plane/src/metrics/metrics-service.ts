@@ -1,5 +1,5 @@
+import type { AnalysisQuerySpec } from '@borealis/deploy-spec';
 import type { Logger } from 'pino';
-import type { AnalysisQuerySpec } from '../deployfile/index.js';
 import type { JudgmentOutcome, JudgmentRequest, MetricJudge, QueryVerdict } from '../engine/index.js';
 import { BorealisError, isBorealisError } from '../errors.js';
 import type { Dispatcher } from '../relay/index.js';

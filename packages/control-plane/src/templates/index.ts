@@ -1,41 +1,47 @@
 /**
- * Webhook request templates: Handlebars, sandboxed (no helpers, no prototype access, an
- * allow-list of constructs), strict about missing variables, and encoding each value for where it
- * lands. The deploy-file validator uses `inspectTemplate` and `bodyIsJson` so that it judges
- * templates exactly as rendering will.
+ * Webhook request rendering: bodies, header values, the URL and the URL as it may be logged, each
+ * value encoded for where it lands. The template language (Handlebars, sandboxed: no helpers, no
+ * prototype access, an allow-list of constructs, strict about missing variables) and its
+ * inspection live in `@borealis/deploy-spec`, so the deploy-file validator judges templates
+ * exactly as rendering will; they are re-exported here, and rendering errors are `BorealisError`s.
  */
-export { bodyIsJson, findContentType, type HeaderLike } from './content-type.js';
-export { mergeContext, type TemplateContext } from './context.js';
-export { type Encoding, encodeJsonStringContent, encodeUriValue } from './encoders.js';
+export {
+  ANALYSIS_VARIABLES,
+  type AnalysisVariable,
+  ARMORY_VARIABLES,
+  type ArmoryVariable,
+  bodyIsJson,
+  type Encoding,
+  encodeJsonStringContent,
+  encodeUriValue,
+  findContentType,
+  type HeaderLike,
+  inspectTemplate,
+  isPreviewVariable,
+  leadingVariable,
+  listTemplateVariables,
+  mergeContext,
+  QUERY_ARMORY_VARIABLES,
+  TEMPLATE_ROOTS,
+  type TemplateContext,
+  type TemplateInspection,
+  type TemplateProblem,
+  type TemplateRoot,
+  type TemplateVariable,
+  type TemplateVariables,
+} from '@borealis/deploy-spec';
 export { maskSecrets } from './mask-secrets.js';
 export {
   checkLeadingValue,
-  isPreviewVariable,
-  leadingVariable,
   renderHeaderValue,
   renderJsonBody,
   renderLogUrl,
   renderTemplate,
   renderTextBody,
   renderUri,
-  type TemplateVariables,
 } from './render.js';
 export {
   type RenderableWebhook,
   type RenderedRequest,
   renderWebhookRequest,
 } from './render-webhook-request.js';
-export {
-  ANALYSIS_VARIABLES,
-  type AnalysisVariable,
-  ARMORY_VARIABLES,
-  type ArmoryVariable,
-  inspectTemplate,
-  listTemplateVariables,
-  QUERY_ARMORY_VARIABLES,
-  TEMPLATE_ROOTS,
-  type TemplateInspection,
-  type TemplateProblem,
-  type TemplateRoot,
-  type TemplateVariable,
-} from './variables.js';

@@ -1,4 +1,4 @@
-import { encodeJsonStringContent, encodeUriValue } from './encoders.js';
+import { encodeJsonStringContent, encodeUriValue } from '@borealis/deploy-spec';
 
 const MASK = '****';
 

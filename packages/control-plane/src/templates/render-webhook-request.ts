@@ -1,17 +1,9 @@
-import { bodyIsJson } from './content-type.js';
-import {
-  renderHeaderValue,
-  renderJsonBody,
-  renderLogUrl,
-  renderTextBody,
-  renderUri,
-  type TemplateVariables,
-} from './render.js';
+import { bodyIsJson, type TemplateVariables } from '@borealis/deploy-spec';
+import { renderHeaderValue, renderJsonBody, renderLogUrl, renderTextBody, renderUri } from './render.js';
 
 /**
  * The parts of a webhook definition that rendering needs. The deploy file's `WebhookSpec` has
- * this shape (structurally), which keeps `templates/` free of a dependency on `deployfile/`
- * (deployfile depends on templates to check templates, not the other way round).
+ * this shape (structurally); rendering needs nothing else from the deploy file.
  */
 export interface RenderableWebhook {
   method: string;

@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { WebhookSpec } from '../deployfile/spec-types.js';
+import type { WebhookSpec } from '@borealis/deploy-spec';
 import type { WebhookInvocation, WebhookRun, WebhookService } from './types.js';
 
 /**

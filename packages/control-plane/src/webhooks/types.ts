@@ -1,4 +1,4 @@
-import type { WebhookSpec } from '../deployfile/spec-types.js';
+import type { WebhookSpec } from '@borealis/deploy-spec';
 
 /**
  * The contract between the engine and the webhooks concern. The engine decides WHEN a webhook

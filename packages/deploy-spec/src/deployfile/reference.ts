@@ -85,8 +85,8 @@ export function deployFileReference(): string {
   const out: string[] = [
     '# Deploy-file reference',
     '',
-    'Generated from the schema the parser uses (`packages/control-plane/src/deployfile/schema.ts`) by',
-    '`node scripts/gen-deploy-file-reference.mjs`; `packages/control-plane/src/deployfile/reference.test.ts`',
+    'Generated from the schema the parser uses (`packages/deploy-spec/src/deployfile/schema.ts`) by',
+    '`node scripts/gen-deploy-file-reference.mjs`; `packages/deploy-spec/src/deployfile/reference.test.ts`',
     'fails when this page and the schema differ. Every key, its type, whether it is required and its default. Checks that span',
     'several keys (a `dependsOn` naming a target, a `runWebhook` naming a webhook, templates) are',
     'diagnostics: [deploy-file-diagnostics.md](deploy-file-diagnostics.md). Webhooks in depth:',

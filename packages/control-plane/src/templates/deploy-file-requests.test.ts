@@ -1,12 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import {
+  type DeploymentSpec,
+  formatDiagnostics,
+  parseDeployFile,
+  type WebhookSpec,
+} from '@borealis/deploy-spec';
 import { describe, expect, it } from 'vitest';
-import { mergeContext, type RenderableWebhook, renderWebhookRequest } from '../templates/index.js';
-import { type DeploymentSpec, formatDiagnostics, parseDeployFile, type WebhookSpec } from './index.js';
+import { mergeContext, type RenderableWebhook, renderWebhookRequest } from './index.js';
 
 const fixture = (name: string) =>
   readFileSync(
-    fileURLToPath(new URL(`../../test/fixtures/deployfiles/valid/${name}`, import.meta.url)),
+    fileURLToPath(new URL(`../../../deploy-spec/test/fixtures/deployfiles/valid/${name}`, import.meta.url)),
     'utf8',
   );
 

@@ -5,17 +5,17 @@
  * support none of them anyway (templates are checked against the allow-list in variables.ts first).
  */
 import Handlebars from 'handlebars';
-import { BorealisError } from '../errors.js';
+import { TemplateError } from './template-error.js';
 
 const hb = Handlebars.create();
 for (const name of Object.keys(hb.helpers)) hb.unregisterHelper(name);
 // The compiled code calls these when something is not a plain path; templates that would need
 // them are refused before compilation, so reaching one is a bug worth a loud error.
 hb.registerHelper('helperMissing', () => {
-  throw new BorealisError('BRL_ERR_TEMPLATE_UNSUPPORTED', 'helpers are not supported in templates');
+  throw new TemplateError('BRL_ERR_TEMPLATE_UNSUPPORTED', 'helpers are not supported in templates');
 });
 hb.registerHelper('blockHelperMissing', () => {
-  throw new BorealisError('BRL_ERR_TEMPLATE_UNSUPPORTED', 'block helpers are not supported in templates');
+  throw new TemplateError('BRL_ERR_TEMPLATE_UNSUPPORTED', 'block helpers are not supported in templates');
 });
 
 const noBuiltins = {

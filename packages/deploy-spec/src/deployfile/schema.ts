@@ -4,7 +4,7 @@
  */
 
 import { HTTP_TOKEN_PATTERN } from '@borealis/protocol';
-import { isRoleName } from '../access/index.js';
+import { isRoleName } from '../roles.js';
 import type { ObjectSchema, OneKeySchema, RefineAt, Schema, StringSchema } from './schema-kit.js';
 import { type Duration, HTTP_METHODS, NETWORK_MODES, TIME_UNITS, type TimeUnit } from './spec-types.js';
 
