@@ -1,27 +1,8 @@
-import { createPrettyLogStream } from '@borealis/protocol';
+import { createPrettyLogStream, serializeError } from '@borealis/protocol';
 import pino, { type Logger } from 'pino';
 
-/** Errors and error-like objects (ws's ErrorEvent, `{message, code}`) by the fields worth keeping. */
-export function serializeError(err: unknown): Record<string, unknown> {
-  if (err instanceof Error) {
-    return {
-      type: err.name,
-      message: err.message,
-      code: (err as { code?: unknown }).code,
-      stack: err.stack,
-    };
-  }
-  if (err && typeof err === 'object') {
-    const e = err as { message?: unknown; code?: unknown; error?: unknown; type?: unknown };
-    if (e.error instanceof Error) return serializeError(e.error);
-    return {
-      ...(typeof e.type === 'string' ? { type: e.type } : {}),
-      message: typeof e.message === 'string' ? e.message : JSON.stringify(err),
-      ...(e.code !== undefined ? { code: e.code } : {}),
-    };
-  }
-  return { message: String(err) };
-}
+/** The error serializer both programs share (it lives with the wire's other shared rules). */
+export { serializeError };
 
 /**
  * JSON lines on stdout (`BOREALIS_LOG_FORMAT=pretty`: one readable line each, for people).

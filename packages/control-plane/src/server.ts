@@ -3,23 +3,24 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { cidrContains, createPrettyLogStream, parseCidr, parseIp } from '@borealis/protocol';
+import { cidrContains, parseCidr, parseIp } from '@borealis/protocol';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyRequest,
   LogController,
 } from 'fastify';
-import pino, { type Logger } from 'pino';
-import { installAccessControl, type RoutePermission, registerTokenRoutes } from './access/index.js';
+import type { Logger } from 'pino';
+import { type RoutePermission, registerTokenRoutes } from './access/index.js';
 import { registerAgentCredentialRoutes } from './api/agent-credentials-routes.js';
 import { registerAgentRoutes } from './api/agents-routes.js';
 import { registerApplicationRoutes } from './api/applications-routes.js';
 import { registerDeploymentRoutes } from './api/deployments-routes.js';
 import { installErrorHandling } from './api/error-handling.js';
 import { registerMetricProviderRoutes } from './api/metric-providers-routes.js';
-import { installOpenApi, type RegisteredRoute } from './api/openapi.js';
+import { installOpenApi, type RegisteredRoute, registerOpenApiRoute } from './api/openapi.js';
 import { registerOpsRoutes } from './api/ops-routes.js';
+import { installScopes } from './api/scopes.js';
 import { registerSecretsRoutes } from './api/secrets-routes.js';
 import { type AuditLog, createAuditLog, registerAuditRoutes } from './audit/index.js';
 import { type Cluster, type ClusterBus, createCluster } from './cluster/index.js';
@@ -28,6 +29,7 @@ import { createDrainSignal, type DrainSignal } from './drain.js';
 import { createEngine, createSimulatedDriver, type Engine } from './engine/index.js';
 import { BorealisError } from './errors.js';
 import { createDriverChoice, createKubernetesDriver } from './kubernetes/index.js';
+import { createLogger, requestForLog } from './logger.js';
 import { createMetricsService, type MetricsService } from './metrics/index.js';
 import { CredentialGuard, createAgentUpgradeHandler, RelayHub } from './relay/index.js';
 import { createSecretsRepository, loadSecretKey, type SecretsRepository } from './secrets/index.js';
@@ -96,23 +98,7 @@ const DURING_DRAIN = new Set(['/healthz', '/readyz', '/metrics']);
 
 export async function createControlPlane(input: CreateControlPlaneOptions = {}): Promise<ControlPlane> {
   const options = compileOptions(input);
-  const logger =
-    input.logger ??
-    pino(
-      {
-        level: options.logLevel,
-        base: { service: 'borealis-control-plane' },
-        timestamp: pino.stdTimeFunctions.isoTime,
-        // Belt and braces: request logging never includes headers, but if a header object is ever
-        // logged its credentials are masked.
-        redact: {
-          paths: ['*.headers.authorization', '*.headers.cookie', 'headers.authorization'],
-          censor: '****',
-        },
-      },
-      // For people: BOREALIS_LOG_FORMAT=pretty (JSON lines otherwise).
-      options.logFormat === 'pretty' ? createPrettyLogStream() : pino.destination(1),
-    );
+  const logger = input.logger ?? createLogger({ level: options.logLevel, format: options.logFormat });
   const target = parseDatabaseUrl(options.databaseUrl);
   let sqliteLock: SqliteLock | undefined;
   if (target.kind === 'sqlite' && target.path !== ':memory:') {
@@ -274,7 +260,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
   });
   app.server.on('upgrade', upgrade.handler);
 
-  installErrorHandling(app);
+  installErrorHandling(app, { notFound: false });
   app.addHook('onRequest', async (req: FastifyRequest) => {
     const path = req.url.split('?')[0] ?? '';
     if (drain.draining && !DURING_DRAIN.has(path))
@@ -290,36 +276,42 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     return payload;
   });
-  // Authentication and every route's declared permission, in one hook (see access/).
-  const access = installAccessControl(app, { verify: (t) => store.apiTokens.verifyApiToken(t) });
   const audit = createAuditLog(store.db);
-
-  // --- wiring: routes (each concern registers its own; keep one line per concern) ---------------
-  registerTokenRoutes(app, {
-    tokens: store.apiTokens,
-    audit,
-    envTokenConfigured: bootstrap.source === 'env',
-  });
-  registerAuditRoutes(app, { audit });
   const registry = createMetrics({ app, store, hub, engine, webhooks, logger });
-  registerOpsRoutes(app, { store, hub, cluster, drain, registry });
-  registerAgentRoutes(app, { hub });
-  registerAgentCredentialRoutes(app, {
-    credentials: store.agentCredentials,
-    audit,
-    // Here at once, and every other replica over the bus.
-    onChanged: async (clientId, revoked) => {
-      cluster.credentialChanged(clientId, revoked);
-      await guard.changed(clientId, revoked);
+
+  // --- wiring: routes (each concern registers its own in its scope; one line per concern) -------
+  const routes = await installScopes(app, {
+    verify: (t) => store.apiTokens.verifyApiToken(t),
+    public(pub) {
+      registerOpsRoutes(pub, { store, hub, cluster, drain, registry });
+      registerCallbackRoutes(pub, { webhooks, logger: logger.child({ component: 'webhooks' }) });
+      registerUiRoutes(pub);
+    },
+    api(api) {
+      registerOpenApiRoute(api);
+      registerTokenRoutes(api, {
+        tokens: store.apiTokens,
+        audit,
+        envTokenConfigured: bootstrap.source === 'env',
+      });
+      registerAuditRoutes(api, { audit });
+      registerAgentRoutes(api, { hub });
+      registerAgentCredentialRoutes(api, {
+        credentials: store.agentCredentials,
+        audit,
+        // Here at once, and every other replica over the bus.
+        onChanged: async (clientId, revoked) => {
+          cluster.credentialChanged(clientId, revoked);
+          await guard.changed(clientId, revoked);
+        },
+      });
+      registerSecretsRoutes(api, { secrets, audit });
+      registerWebhookRunRoutes(api, { webhooks });
+      registerDeploymentRoutes(api, { engine, drain, replicaId });
+      registerApplicationRoutes(api, { engine, store });
+      registerMetricProviderRoutes(api, { metrics, audit });
     },
   });
-  registerSecretsRoutes(app, { secrets, audit });
-  registerCallbackRoutes(app, { webhooks, logger: logger.child({ component: 'webhooks' }) });
-  registerWebhookRunRoutes(app, { webhooks });
-  registerDeploymentRoutes(app, { engine, drain, replicaId });
-  registerApplicationRoutes(app, { engine, store });
-  registerMetricProviderRoutes(app, { metrics, audit });
-  registerUiRoutes(app);
   // --- end wiring: routes
 
   let url = '';
@@ -332,7 +324,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     hub,
     secrets,
     audit,
-    routes: access.routes,
+    routes,
     webhooks,
     metrics,
     engine,
@@ -436,17 +428,5 @@ function trustedProxy(entries: readonly string[]): false | ((address: string) =>
   return (address) => {
     const ip = parseIp(address);
     return ip !== undefined && cidrs.some((c) => cidrContains(c, ip));
-  };
-}
-
-/** What a request log line says about the request: never headers, never the query string. */
-function requestForLog(req: { method?: string; url?: string; ip?: string; host?: string }) {
-  const url = typeof req.url === 'string' ? req.url : '';
-  const q = url.indexOf('?');
-  return {
-    method: req.method,
-    url: q === -1 ? url : `${url.slice(0, q)}?…`,
-    host: req.host,
-    remoteAddress: req.ip,
   };
 }

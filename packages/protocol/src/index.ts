@@ -55,6 +55,7 @@ export {
   parseIp,
   sameAddress,
 } from './ip-address.js';
+export { serializeError } from './log-serializers.js';
 export { createPrettyLogStream, LOG_FORMATS, prettyLogLine } from './pretty-log.js';
 export {
   closeReason,

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installErrorHandling } from '../api/error-handling.js';
 import { type ControlPlane, createControlPlane } from '../server.js';
-import { API_PREFIX, installAccessControl, PUBLIC_ROUTES } from './index.js';
+import { API_PREFIX, installAccessControl } from './index.js';
 
 const ADMIN = 'access-admin-token-0123456789';
 
@@ -60,9 +60,9 @@ describe('every API route declares its permission', () => {
     expect(api.length).toBeGreaterThan(15);
     const missing = api.filter((r) => r.permission === undefined).map((r) => `${r.method} ${r.url}`);
     expect(missing, `routes without config.permission: ${missing.join(', ')}`).toEqual([]);
-    // Outside the API too: a route is public by name, or it declares a permission.
+    // Outside the API too: a route is public by its scope, or it declares a permission.
     const others = cp.routes
-      .filter((r) => r.permission === undefined && !PUBLIC_ROUTES.has(r.url))
+      .filter((r) => r.permission === undefined && !r.public)
       .map((r) => `${r.method} ${r.url}`);
     expect(others, `routes neither public nor with a permission: ${others.join(', ')}`).toEqual([]);
   });

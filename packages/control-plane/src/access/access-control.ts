@@ -20,28 +20,12 @@ declare module 'fastify' {
 /** Where the API lives: every route under it needs a token and a declared permission. */
 export const API_PREFIX = '/api/v1/';
 
-/**
- * Routes anyone may call, by the pattern the router matched (never by the raw path, so no
- * spelling of a path can borrow a public route's exemption): probes, metrics, callbacks (their
- * token is in the path), the web UI's static files (they hold no data; the API calls the page
- * makes carry the token). Every other route needs a token and a declared permission.
- */
-export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
-  '/',
-  '/ui',
-  '/ui/',
-  '/ui/*',
-  '/healthz',
-  '/readyz',
-  '/metrics',
-  '/callbacks/:token/callback',
-  '/callbacks/*',
-]);
-
 export interface RoutePermission {
   method: string;
   url: string;
   permission: Permission | undefined;
+  /** Registered in the public scope: anyone may call it (see `api/scopes.ts`). */
+  public?: boolean;
 }
 
 export interface AccessControl {
@@ -50,7 +34,8 @@ export interface AccessControl {
 }
 
 /**
- * One hook decides who may call what: the bearer token is looked up (revoked or unknown: 401,
+ * One hook decides who may call what in the scope it is installed in (the `/api/v1` scope, see
+ * `api/scopes.ts`): the bearer token is looked up (revoked or unknown: 401,
  * which never says where a token file lives), then the route's declared permission is checked
  * against the token's roles (403 `BRL_ERR_FORBIDDEN` naming the roles that would do). Install it
  * before any route is registered.
@@ -73,7 +58,6 @@ export function installAccessControl(
 
   app.addHook('onRequest', async (req: FastifyRequest) => {
     const route = req.is404 ? undefined : req.routeOptions.url;
-    if (route !== undefined && PUBLIC_ROUTES.has(route)) return;
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     const identity = m?.[1] ? await deps.verify(m[1]) : null;

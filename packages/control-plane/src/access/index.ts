@@ -3,10 +3,10 @@
  * `admin`, `deployer`, `viewer`, or approver roles that a pause's `requiresRoles` names.
  *
  * The convention every route follows: declare `config: { permission: 'read' | 'deploy' |
- * 'admin' | 'approve' }` on each route (every route under `/api/v1`, and any other that is not
- * one of the few `PUBLIC_ROUTES`). One hook (`installAccessControl`) authenticates and enforces
- * it; a route without one is refused to everyone, and `access-control.test.ts` walks every
- * registered route and fails naming any that lack one.
+ * 'admin' | 'approve' }` on each route of the `/api/v1` scope (`api/scopes.ts`; the few public
+ * routes live in the public scope instead). One hook (`installAccessControl`), inside that scope,
+ * authenticates and enforces it; a route without one is refused to everyone, and
+ * `access-control.test.ts` walks every registered route and fails naming any that lack one.
  * `approve` routes are let through the door and judged by the engine against the waiting pause.
  */
 export {
@@ -14,7 +14,6 @@ export {
   API_PREFIX,
   forbidden,
   installAccessControl,
-  PUBLIC_ROUTES,
   type RoutePermission,
 } from './access-control.js';
 export {

@@ -5,7 +5,7 @@ import { BorealisError } from '../errors.js';
  * Every error answer has one shape, `{"error": {"code", "message", ...details}}`, whatever raised
  * it: our own BorealisErrors, fastify's body validation and parsing, unknown routes.
  */
-export function installErrorHandling(app: FastifyInstance): void {
+export function installErrorHandling(app: FastifyInstance, options: { notFound?: boolean } = {}): void {
   app.setErrorHandler((err: FastifyError | BorealisError, req, reply) => {
     if (err instanceof BorealisError) {
       if (err.status >= 500) req.log.error({ code: err.code, err: err.message }, 'request failed');
@@ -47,7 +47,14 @@ export function installErrorHandling(app: FastifyInstance): void {
       .status(500)
       .send(new BorealisError('BRL_ERR_INTERNAL', 'Internal error; see the control plane log').toJSON());
   });
-  app.setNotFoundHandler((req, reply) => {
+  // `notFound: false`: a scope answers unknown paths instead (the server's `/api/v1` scope, so
+  // they ask for a token first).
+  if (options.notFound !== false) installNotFound(app);
+}
+
+/** Unknown paths: 404 in the API's error shape, after the hooks of the scope it is set in. */
+export function installNotFound(scope: FastifyInstance): void {
+  scope.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0];
     reply.status(404).send(new BorealisError('BRL_ERR_NOT_FOUND', `No route ${req.method} ${path}`).toJSON());
   });

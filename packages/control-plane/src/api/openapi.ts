@@ -11,8 +11,9 @@ export interface RegisteredRoute {
 }
 
 /**
- * The API described: every route's fastify schema, as OpenAPI 3 at `/api/v1/openapi.json`.
- * Call before any route is added (it watches them being added); returns the list of routes,
+ * The API described: every route's fastify schema, as OpenAPI 3 at `/api/v1/openapi.json`
+ * (`registerOpenApiRoute`). Call before any route is added (it watches them being added); returns
+ * the list of routes,
  * which `openapi.test.ts` checks against the document.
  */
 export async function installOpenApi(app: FastifyInstance): Promise<RegisteredRoute[]> {
@@ -44,15 +45,19 @@ export async function installOpenApi(app: FastifyInstance): Promise<RegisteredRo
       security: [{ bearer: [] }],
     },
   });
-  app.get(
+  return routes;
+}
+
+/** `GET /api/v1/openapi.json`, in the scope that asks for a token (the document is the whole API). */
+export function registerOpenApiRoute(api: FastifyInstance): void {
+  api.get(
     '/api/v1/openapi.json',
     {
       config: { permission: 'read' },
       schema: routeSchema('operations', 'This document: the API as OpenAPI 3'),
     },
-    async () => app.swagger(),
+    async () => api.swagger(),
   );
-  return routes;
 }
 
 /**

@@ -5,8 +5,8 @@ import { BorealisError } from '../errors.js';
 /**
  * The web UI: static files (no build step; ES modules by concern, flat names such as `api.js`,
  * `router.js`, `view-*.js`, `graph.js`) that call the API from the browser with the bearer token a
- * person pastes in; a deployment's page follows its server-sent events with that token. The files hold no data, so `/` and `/ui/*` are public (see
- * `PUBLIC_PREFIXES` in server.ts); every API call the page makes carries the token.
+ * person pastes in; a deployment's page follows its server-sent events with that token. The files hold no data, so `/` and `/ui/*` are registered in
+ * the public scope (`api/scopes.ts`); every API call the page makes carries the token.
  *
  * Resolved relative to this module: `src/ui/` in development and tests, `dist/ui/` once built;
  * both sit two levels below the package, next to `ui-assets/`.
