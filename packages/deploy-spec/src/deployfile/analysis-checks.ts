@@ -4,7 +4,7 @@
  * to one of them.
  */
 import { inspectTemplate, QUERY_ARMORY_VARIABLES } from '../templates/index.js';
-import { allSteps, type Located } from './cross-checks.js';
+import { allSteps, type Located } from './call-sites.js';
 import type { DiagnosticSink } from './diagnostic.js';
 import { didYouMean } from './did-you-mean.js';
 import { joinPath } from './schema-kit.js';

@@ -172,6 +172,11 @@ export const DiagnosticCatalogue = {
     severity: 'warning',
     description: 'A webhook is defined but no `runWebhook` calls it.',
   },
+  BRL_DF_AGENT_IDENTIFIER: {
+    severity: 'error',
+    description:
+      'An `agentIdentifier`, or the `account` a remote webhook without one falls back on, is not a name an agent can have (1-128 of A-Z a-z 0-9 . _ -), so no agent could ever answer it.',
+  },
   BRL_DF_AGENT_IDENTIFIER_IGNORED: {
     severity: 'warning',
     description:

@@ -4,85 +4,12 @@
  * values, and use the positions the walker recorded to point at the offending text.
  */
 
+import { checkAgents } from './agent-checks.js';
+import { allSteps, type Located, webhookCallSites } from './call-sites.js';
 import type { DiagnosticSink, Position } from './diagnostic.js';
 import { didYouMean } from './did-you-mean.js';
 import { joinPath } from './schema-kit.js';
 import type { DeploymentSpec, RunWebhookStep, StrategySpec, TargetSpec } from './spec-types.js';
-
-export interface Located {
-  at(path: string): Position;
-  keyAt(path: string): Position;
-  /** Whether the file wrote this path (even with a value that failed to decode). */
-  has(path: string): boolean;
-}
-
-/** Every runWebhook in the file with its path and the targets that reach it. */
-export interface WebhookCallSite {
-  step: RunWebhookStep;
-  path: string;
-  targets: string[];
-}
-
-type AnyStep = { type: string } & Record<string, unknown>;
-
-function strategySteps(s: StrategySpec, strategyPath: string): Array<{ step: AnyStep; path: string }> {
-  // Positions were recorded on the file's paths, which keep the canary/blueGreen level.
-  const base = joinPath(strategyPath, s?.type ?? '');
-  if (s?.type === 'canary')
-    return (s.steps ?? []).map((step, i) => ({
-      step: step as AnyStep,
-      path: joinPath(joinPath(base, 'steps'), i),
-    }));
-  if (s?.type !== 'blueGreen') return [];
-  return [
-    ...(s.redirectTrafficAfter ?? []).map((step, i) => ({
-      step: step as AnyStep,
-      path: joinPath(joinPath(base, 'redirectTrafficAfter'), i),
-    })),
-    ...(s.shutDownOldVersionAfter ?? []).map((step, i) => ({
-      step: step as AnyStep,
-      path: joinPath(joinPath(base, 'shutDownOldVersionAfter'), i),
-    })),
-  ];
-}
-
-/** All steps of the file with their paths and the targets that run them. */
-export function allSteps(spec: DeploymentSpec): Array<{ step: AnyStep; path: string; targets: string[] }> {
-  const out: Array<{ step: AnyStep; path: string; targets: string[] }> = [];
-  for (const [name, t] of Object.entries(spec.targets)) {
-    const base = joinPath(joinPath('targets', name), 'constraints');
-    const c = t?.constraints;
-    c?.beforeDeployment?.forEach((step, i) => {
-      out.push({
-        step: step as AnyStep,
-        path: joinPath(joinPath(base, 'beforeDeployment'), i),
-        targets: [name],
-      });
-    });
-    c?.afterDeployment?.forEach((step, i) => {
-      out.push({
-        step: step as AnyStep,
-        path: joinPath(joinPath(base, 'afterDeployment'), i),
-        targets: [name],
-      });
-    });
-  }
-  for (const [name, s] of Object.entries(spec.strategies)) {
-    const users = Object.entries(spec.targets)
-      .filter(([, t]) => t?.strategy === name)
-      .map(([targetName]) => targetName);
-    for (const entry of strategySteps(s, joinPath('strategies', name)))
-      out.push({ ...entry, targets: users });
-  }
-  // A file with shape errors is checked too (all problems at once); failed parts are holes.
-  return out.filter((entry) => entry.step && typeof entry.step.type === 'string');
-}
-
-export function webhookCallSites(spec: DeploymentSpec): WebhookCallSite[] {
-  return allSteps(spec)
-    .filter((s) => s.step.type === 'runWebhook')
-    .map((s) => ({ step: s.step as unknown as RunWebhookStep, path: s.path, targets: s.targets }));
-}
 
 export function crossCheck(spec: DeploymentSpec, loc: Located, sink: DiagnosticSink): void {
   const targetNames = Object.keys(spec.targets);
@@ -286,40 +213,7 @@ export function crossCheck(spec: DeploymentSpec, loc: Located, sink: DiagnosticS
     });
   }
 
-  // Remote webhooks need an agent: their own agentIdentifier, or the account of every caller.
-  spec.webhooks.forEach((w, i) => {
-    const base = joinPath('webhooks', i);
-    if (!w?.name) return;
-    if (w.networkMode === 'direct') {
-      if (w.agentIdentifier !== undefined) {
-        const path = joinPath(base, 'agentIdentifier');
-        sink.add(
-          'BRL_DF_AGENT_IDENTIFIER_IGNORED',
-          loc.keyAt(path),
-          path,
-          `webhook "${w.name}" sets agentIdentifier but its networkMode is direct`,
-          'set networkMode: remoteNetworkAgent, or remove agentIdentifier',
-        );
-      }
-      return;
-    }
-    if (w.networkMode !== 'remoteNetworkAgent' || w.agentIdentifier !== undefined) return;
-    const withoutAccount = new Set<string>();
-    for (const site of sites) {
-      if (site.step.name !== w.name) continue;
-      for (const t of site.targets) if (spec.targets[t]?.account === undefined) withoutAccount.add(t);
-    }
-    if (withoutAccount.size > 0) {
-      const path = joinPath(base, 'networkMode');
-      sink.add(
-        'BRL_DF_NO_AGENT',
-        loc.at(path),
-        path,
-        `webhook "${w.name}" goes through a Remote Network Agent but has no agentIdentifier, and target ${[...withoutAccount].map((t) => `"${t}"`).join(', ')} has no account to fall back on`,
-        'add agentIdentifier: <agent identifier> to the webhook, or an account to the target',
-      );
-    }
-  });
+  checkAgents(spec, sites, loc, sink);
 }
 
 /** What each kind needs and refuses: manifests for kubernetes, artifacts and AWS keys for lambda. */

@@ -1,14 +1,17 @@
 /**
  * Deploy files: parse, validate and normalise. `parseDeployFile` returns the typed spec (defaults
  * applied, canonical spellings) and every diagnostic with line and column; `formatDiagnostics`
- * prints them compiler-style for the CLI and logs.
+ * prints them compiler-style for the CLI and logs. `agentFor` is the one rule for which agent a
+ * webhook call goes through.
  */
+
+export { type WebhookCallSite, webhookCallSites } from './call-sites.js';
 export { DiagnosticCatalogue, type DiagnosticCode } from './codes.js';
-export { type WebhookCallSite, webhookCallSites } from './cross-checks.js';
 export { type Diagnostic, formatDiagnostics } from './diagnostic.js';
 export { type ParseOptions, type ParseResult, parseDeployFile } from './parse-deploy-file.js';
 export { MAX_DEPLOY_FILE_BYTES } from './read-source.js';
 export { deployFileReference } from './reference.js';
+export { agentFor, suggestIdentifier } from './routing.js';
 export { KINDS, MAX_RETRY_COUNT, MIN_DEPLOYMENT_TIMEOUT_MS, slugOf } from './schema.js';
 export type {
   AfterDeploymentStep,

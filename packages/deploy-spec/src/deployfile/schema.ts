@@ -3,8 +3,9 @@
  * Every key, both spellings where two are in use, and every default live here and only here.
  */
 
-import { HTTP_TOKEN_PATTERN } from '@borealis/protocol';
+import { AGENT_IDENTIFIER_RULE, HTTP_TOKEN_PATTERN, isAgentIdentifier } from '@borealis/protocol';
 import { isRoleName } from '../roles.js';
+import { suggestIdentifier } from './routing.js';
 import type { ObjectSchema, OneKeySchema, RefineAt, Schema, StringSchema } from './schema-kit.js';
 import { type Duration, HTTP_METHODS, NETWORK_MODES, TIME_UNITS, type TimeUnit } from './spec-types.js';
 
@@ -423,7 +424,22 @@ const webhook: ObjectSchema = {
     },
     uriTemplate: { schema: text({ template: true, nonEmpty: true }), required: true },
     networkMode: { schema: text({ enum: NETWORK_MODES }), default: () => 'direct' },
-    agentIdentifier: { schema: name() },
+    agentIdentifier: {
+      schema: text({
+        nonEmpty: true,
+        // An agent can only be called what the protocol allows: `prod eu` would validate and then
+        // fail at dispatch as "no agent connected".
+        refine: (id: string, at: RefineAt) => {
+          if (!isAgentIdentifier(id))
+            at.report(
+              'BRL_DF_AGENT_IDENTIFIER',
+              `agentIdentifier ${JSON.stringify(id)} is not a name an agent can have: ${AGENT_IDENTIFIER_RULE}`,
+              `write the identifier the agent was started with (its BOREALIS_AGENT_IDENTIFIER; borealis agents list shows them), e.g. ${suggestIdentifier(id)}`,
+            );
+          return id;
+        },
+      }),
+    },
     headers: {
       schema: {
         kind: 'list',

@@ -15,7 +15,7 @@ import {
   type TemplateVariable,
   type TemplateVariables,
 } from '../templates/index.js';
-import type { WebhookCallSite } from './cross-checks.js';
+import type { WebhookCallSite } from './call-sites.js';
 import type { DiagnosticSink, Position } from './diagnostic.js';
 import { didYouMean } from './did-you-mean.js';
 import { findJsonProblem } from './json-error.js';
