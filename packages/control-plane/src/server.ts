@@ -26,7 +26,7 @@ import { type AuditLog, createAuditLog, registerAuditRoutes } from './audit/inde
 import { type Cluster, type ClusterBus, createCluster } from './cluster/index.js';
 import { type CompiledOptions, type ControlPlaneOptions, compileOptions } from './config.js';
 import { createDrainSignal, type DrainSignal } from './drain.js';
-import { createEngine, createSimulatedDriver, type Engine } from './engine/index.js';
+import { createEngine, createSimulatedDriver, type Engine, outcomeOf } from './engine/index.js';
 import { BorealisError } from './errors.js';
 import { createDriverChoice, createKubernetesDriver } from './kubernetes/index.js';
 import { createLogger, requestForLog } from './logger.js';
@@ -224,8 +224,9 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     directAllow: options.directAllow,
     logger,
   });
-  // A run settled here may belong to a deployment another replica drives: wake it.
-  webhooks.onSettled((run) => cluster.wake(run.deploymentId, run.id));
+  // A run settled here reaches the engine through the cluster's one channel of run outcomes,
+  // which also carries it to the replica that drives its deployment if that is another one.
+  webhooks.onSettled((run) => cluster.runSettled(outcomeOf(run)));
   const driver = createDriverChoice({
     mode: options.targetDriver,
     kubernetes: createKubernetesDriver({
@@ -245,6 +246,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     replicaId,
     leaseMs: options.leaseMs,
     ...(clustered ? { peers: cluster.peers } : {}),
+    runOutcomes: cluster.runOutcomes,
     logger: logger.child({ component: 'engine' }),
     metricJudge: metrics,
   });

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Engine, EnginePeers } from '../engine/index.js';
+import type { Engine, EnginePeers, RunOutcome, RunOutcomes } from '../engine/index.js';
 import type { RelayHub } from '../relay/index.js';
 import type { Store } from '../store/index.js';
 import type { BusHealth, BusKind, ClusterBus } from './bus.js';
@@ -42,8 +42,10 @@ export interface Cluster {
   readonly bus: ClusterBus;
   /** For the engine: decisions go to the replica that drives the deployment. */
   readonly peers: EnginePeers;
-  /** Wakes the replica driving `deploymentId` (a run of it settled here). */
-  wake(deploymentId: string, runId?: string): void;
+  /** A webhook run settled on this replica: the engine that drives its deployment hears it. */
+  runSettled(outcome: RunOutcome): void;
+  /** For the engine: the one channel of run outcomes, settled here or on another replica. */
+  readonly runOutcomes: RunOutcomes;
   /** This replica's agent connections changed: announce them soon. */
   agentsChanged(): void;
   /** An agent credential was revoked or changed here: every other replica judges its sessions. */
@@ -87,7 +89,9 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
     bus,
     replicaId,
     logger,
-    onWake: async (deploymentId, runId) => engine?.wake(deploymentId, runId),
+    onWake: async (deploymentId) => {
+      await engine?.recheck(deploymentId);
+    },
     onDecision: async (m: DecisionMessage) => {
       if (!engine) throw new Error('this replica is starting');
       return engine.decide(m.deploymentId, m.decision as unknown as Parameters<Engine['decide']>[1]);
@@ -123,7 +127,8 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
           decision: decision as unknown as DecisionMessage['decision'],
         })) as Awaited<ReturnType<EnginePeers['decide']>>,
     },
-    wake: (deploymentId, runId) => signals.wake(deploymentId, runId),
+    runSettled: (outcome) => signals.runSettled(outcome),
+    runOutcomes: signals,
     bindEngine(e) {
       engine = e;
     },

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { RunOutcome, RunOutcomes } from '../engine/index.js';
 import { BorealisError, ErrorCatalogue, type ErrorCode, isBorealisError } from '../errors.js';
 import type { BusMessage, ClusterBus } from './bus.js';
 
@@ -12,8 +13,11 @@ export interface DeploymentSignalsOptions {
   bus: ClusterBus;
   replicaId: string;
   logger: Logger;
-  /** A wake-up arrived: re-evaluate the deployment if this replica drives it. */
-  onWake: (deploymentId: string, runId: string | undefined) => Promise<void>;
+  /**
+   * A wake-up without the outcome (sent by a replica of an older version): re-read the
+   * deployment's runs if this replica drives it.
+   */
+  onWake: (deploymentId: string) => Promise<void>;
   /** A decision for a deployment this replica drives; resolves with the view to answer with. */
   onDecision: (message: DecisionMessage) => Promise<unknown>;
   decisionTimeoutMs?: number;
@@ -22,13 +26,15 @@ export interface DeploymentSignalsOptions {
 const WAKE = 'wake';
 
 /**
- * Deployment wake-ups and decisions between replicas. The store stays the truth: a wake-up only
- * says "look again now" (so a callback settled on replica C moves the deployment replica B drives
- * at once, not at its next deadline), and a decision is applied by the driver, which alone may
- * write the deployment.
+ * Run outcomes and decisions between replicas. A run settled on any replica reaches the engine
+ * through one channel (`subscribe`), whether it settled here or on replica C for a deployment
+ * replica B drives (so B moves on at once, not at its next deadline). A decision is applied by
+ * the driver, which alone may write the deployment. The store stays the truth: an outcome lost
+ * with the bus is found there again (`Engine.recheck`).
  */
-export class DeploymentSignals {
+export class DeploymentSignals implements RunOutcomes {
   private readonly unsubscribe: Array<() => void> = [];
+  private readonly listeners: Array<(outcome: RunOutcome) => void> = [];
 
   constructor(private readonly options: DeploymentSignalsOptions) {}
 
@@ -36,10 +42,14 @@ export class DeploymentSignals {
     const { bus, replicaId, logger } = this.options;
     this.unsubscribe.push(
       bus.subscribe(WAKE, (msg) => {
-        const m = parse<{ deploymentId?: string; runId?: string; from?: string }>(msg);
+        const m = parse<{ deploymentId?: string; outcome?: RunOutcome; from?: string }>(msg);
         if (!m?.deploymentId || m.from === replicaId) return;
+        if (m.outcome?.deploymentId === m.deploymentId) {
+          this.deliver(m.outcome);
+          return;
+        }
         this.options
-          .onWake(m.deploymentId, m.runId)
+          .onWake(m.deploymentId)
           .catch((err: unknown) => logger.warn({ err, deploymentId: m.deploymentId }, 'wake-up failed'));
       }),
       bus.subscribe(`decide.${replicaId}`, (msg) => {
@@ -61,12 +71,41 @@ export class DeploymentSignals {
     );
   }
 
-  /** Tells every replica; the one driving the deployment re-evaluates it. */
-  wake(deploymentId: string, runId?: string): void {
+  /** The engine's one source of run outcomes, from this replica and from the others. */
+  subscribe(listener: (outcome: RunOutcome) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * A run settled on this replica: this replica's engine hears it, and every other replica (the
+   * one driving the deployment moves it on). `runId` stays in the message for older replicas.
+   */
+  runSettled(outcome: RunOutcome): void {
+    this.deliver(outcome);
     this.options.bus.publish(
       WAKE,
-      Buffer.from(JSON.stringify({ deploymentId, runId, from: this.options.replicaId })),
+      Buffer.from(
+        JSON.stringify({
+          deploymentId: outcome.deploymentId,
+          runId: outcome.id,
+          outcome,
+          from: this.options.replicaId,
+        }),
+      ),
     );
+  }
+
+  private deliver(outcome: RunOutcome): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(outcome);
+      } catch (err) {
+        this.options.logger.warn(
+          { err, deploymentId: outcome.deploymentId },
+          'a run outcome listener failed',
+        );
+      }
+    }
   }
 
   /** Asks the driving replica to apply a decision; its answer or its error (with its code). */

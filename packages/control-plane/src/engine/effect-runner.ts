@@ -2,7 +2,7 @@ import { slugOf } from '@borealis/deploy-spec';
 import type { Logger } from 'pino';
 import { mergeContext } from '../templates/index.js';
 import type { WebhookService } from '../webhooks/types.js';
-import { factKey, type LiveDeployment, rememberRun, versionOf } from './live-deployment.js';
+import { factKey, type LiveDeployment, outcomeOf, rememberRun, versionOf } from './live-deployment.js';
 import type { JudgmentOutcome, MetricJudge } from './metric-provider.js';
 import { type TargetDriver, TargetDriverError } from './target-driver.js';
 import type { Effect } from './types.js';
@@ -131,7 +131,8 @@ export function createEffectRunner(options: EffectRunnerOptions): EffectRunner {
               },
               ...(target.account ? { account: target.account } : {}),
             });
-            if (rememberRun(live, run)) learnt = true;
+            // Its outcome may already be known (an idempotent start of a run settled before).
+            if (rememberRun(live, outcomeOf(run))) learnt = true;
           } catch (err) {
             live.runs.set(key, {
               id: '',

@@ -7,7 +7,7 @@ import { createDecisionRouter, type EnginePeers } from './decision-router.js';
 import type { Decision } from './decisions.js';
 import { createEffectRunner } from './effect-runner.js';
 import { createLeaseKeeper } from './lease-keeper.js';
-import { factKey, type LiveDeployment, rememberRun } from './live-deployment.js';
+import { factKey, type LiveDeployment, outcomeOf, rememberRun } from './live-deployment.js';
 import { step } from './machine.js';
 import type { MetricJudge } from './metric-provider.js';
 import { WakeScheduler } from './scheduler.js';
@@ -15,7 +15,14 @@ import { createSimulatedDriver } from './simulated-driver.js';
 import { buildView, type DeploymentListEntry, type DeploymentView, listEntryOf } from './status-view.js';
 import type { TargetDriver } from './target-driver.js';
 import { createTransitionWriter, toStored } from './transition-writer.js';
-import { type DeploymentStatus, type Facts, isFinal, type StartInput, type StoredEvent } from './types.js';
+import {
+  type DeploymentStatus,
+  type Facts,
+  isFinal,
+  type RunOutcomes,
+  type StartInput,
+  type StoredEvent,
+} from './types.js';
 
 export interface EngineOptions {
   store: Store;
@@ -35,6 +42,11 @@ export interface EngineOptions {
   clock?: () => number;
   /** Other replicas (scale-out): who to ask when a decision is for a deployment one of them drives. */
   peers?: EnginePeers;
+  /**
+   * Where run outcomes arrive (scale-out: the cluster's channel, fed by this replica's webhook
+   * service and by the bus). Default: this process's webhook service alone.
+   */
+  runOutcomes?: RunOutcomes;
 }
 
 export interface DeploymentListFilter {
@@ -64,16 +76,11 @@ export interface Engine {
   /** Re-drives every unfinished deployment from the store; call once after start. */
   resume(): Promise<{ resumed: number; durationMs: number }>;
   /**
-   * Something about a deployment changed in the store on another replica (a webhook run settled):
-   * if this replica drives it, re-evaluate now rather than at the next deadline.
+   * Re-reads the webhook runs of the deployments this replica drives (or of `deploymentId` only)
+   * and moves on those whose runs settled without it being told (outcomes lost while the cluster
+   * bus was away). Resolves with how many deployments had news.
    */
-  wake(deploymentId: string, runId?: string): Promise<void>;
-  /**
-   * Re-reads the webhook runs of every deployment this replica drives and moves on those whose
-   * runs settled without it being told (wake-ups lost while the cluster bus was away). Resolves
-   * with how many deployments had news.
-   */
-  recheck(): Promise<number>;
+  recheck(deploymentId?: string): Promise<number>;
   /** This replica's lease owner id. */
   readonly owner: string;
   /** Resolves when nothing is being processed (tests, benchmarks). */
@@ -144,10 +151,14 @@ export function createEngine(options: EngineOptions): Engine {
     view,
   });
 
-  webhooks.onSettled((run) => {
-    const live = lives.get(run.deploymentId);
+  // The one way a run's outcome arrives: moves the deployment on when the run settled.
+  const outcomes: RunOutcomes = options.runOutcomes ?? {
+    subscribe: (listener) => webhooks.onSettled((run) => listener(outcomeOf(run))),
+  };
+  outcomes.subscribe((outcome) => {
+    const live = lives.get(outcome.deploymentId);
     if (!live || live.dropped) return;
-    if (rememberRun(live, run)) kick(live);
+    if (rememberRun(live, outcome)) kick(live);
   });
 
   function enqueue(live: LiveDeployment, fn: () => Promise<void>): Promise<void> {
@@ -259,14 +270,15 @@ export function createEngine(options: EngineOptions): Engine {
       return { resumed, durationMs: Date.now() - began };
     },
 
-    async recheck() {
+    async recheck(deploymentId) {
       let moved = 0;
-      for (const live of [...lives.values()]) {
-        if (live.dropped || closed) continue;
+      const driven = deploymentId === undefined ? [...lives.values()] : [lives.get(deploymentId)];
+      for (const live of driven) {
+        if (!live || live.dropped || closed) continue;
         let news = false;
         for (const run of await webhooks.listForDeployment(live.id)) {
           const before = live.runs.get(factKey(run.environment, run.location))?.status;
-          if (rememberRun(live, run) && before !== run.status) news = true;
+          if (rememberRun(live, outcomeOf(run)) && before !== run.status) news = true;
         }
         if (news && !live.dropped) {
           moved++;
@@ -274,17 +286,6 @@ export function createEngine(options: EngineOptions): Engine {
         }
       }
       return moved;
-    },
-
-    async wake(deploymentId, runId) {
-      const live = lives.get(deploymentId);
-      if (!live || live.dropped) return;
-      if (runId === undefined) {
-        kick(live);
-        return;
-      }
-      const run = await webhooks.get(runId);
-      if (run && !live.dropped && rememberRun(live, run)) kick(live);
     },
 
     async idle() {

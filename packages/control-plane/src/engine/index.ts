@@ -14,6 +14,7 @@ export {
   revisionOf,
   rollbackSpec,
 } from './history.js';
+export { outcomeOf } from './live-deployment.js';
 export type {
   JudgmentOutcome,
   JudgmentRequest,
@@ -41,5 +42,12 @@ export {
   type TargetVersion,
   type TargetView,
 } from './target-driver.js';
-export type { DriverOp, JudgmentRecord, StartInput, StoredEvent } from './types.js';
+export type {
+  DriverOp,
+  JudgmentRecord,
+  RunOutcome,
+  RunOutcomes,
+  StartInput,
+  StoredEvent,
+} from './types.js';
 export { DeploymentStatus, isFinal } from './types.js';

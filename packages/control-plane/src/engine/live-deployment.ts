@@ -7,6 +7,7 @@ import {
   type DeploymentStatus,
   type EnvironmentState,
   isFinal,
+  type RunOutcome,
   type WebhookFact,
 } from './types.js';
 
@@ -54,21 +55,32 @@ export const factKey = (environment: string, location: string) => `${environment
 /** Version label of what a deployment rolls out (the simulated driver shows it). */
 export const versionOf = (deploymentId: string) => `v-${deploymentId.slice(0, 8)}`;
 
-export function toFact(run: WebhookRun): WebhookFact {
-  const fact: WebhookFact = { id: run.id, status: run.status };
-  if (run.reason !== undefined) fact.reason = run.reason;
-  if (run.callback?.mdMessage !== undefined) fact.mdMessage = run.callback.mdMessage;
-  return fact;
+/** What the engine keeps of a webhook run (its outcome, not the request or the attempts). */
+export function outcomeOf(run: WebhookRun): RunOutcome {
+  const outcome: RunOutcome = {
+    deploymentId: run.deploymentId,
+    environment: run.environment,
+    location: run.location,
+    id: run.id,
+    status: run.status,
+  };
+  if (run.reason !== undefined) outcome.reason = run.reason;
+  if (run.callback?.mdMessage !== undefined) outcome.mdMessage = run.callback.mdMessage;
+  return outcome;
 }
 
 const SETTLED = new Set(['succeeded', 'failed', 'cancelled']);
 
-/** Records a run's outcome, never letting a stale unsettled answer replace a settled one. */
-export function rememberRun(live: LiveDeployment, run: WebhookRun): boolean {
+/**
+ * Records what is known of a run, never letting a stale unsettled answer (the return of a start
+ * that raced its own settlement) replace a settled one. True when the run is settled.
+ */
+export function rememberRun(live: LiveDeployment, run: RunOutcome): boolean {
   const key = factKey(run.environment, run.location);
   const known = live.runs.get(key);
   if (known && SETTLED.has(known.status) && !SETTLED.has(run.status)) return false;
-  live.runs.set(key, toFact(run));
+  const { deploymentId: _d, environment: _e, location: _l, ...fact } = run;
+  live.runs.set(key, fact);
   return SETTLED.has(run.status);
 }
 

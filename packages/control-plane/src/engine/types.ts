@@ -146,6 +146,21 @@ export interface WebhookFact {
   mdMessage?: string;
 }
 
+/** A webhook run's outcome as the engine learns it: which step of which deployment, and how it went. */
+export interface RunOutcome extends WebhookFact {
+  deploymentId: string;
+  environment: string;
+  location: string;
+}
+
+/**
+ * The one channel by which run outcomes reach the engine: fed by this replica's webhook service
+ * and, scaled out, by the cluster bus with runs settled on other replicas.
+ */
+export interface RunOutcomes {
+  subscribe(listener: (outcome: RunOutcome) => void): void;
+}
+
 /** One stored event of a deployment, as `events()` and the live stream hand it out. */
 export interface StoredEvent {
   seq: number;
