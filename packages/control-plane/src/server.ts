@@ -201,7 +201,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     maxStreams: options.maxStreams,
     heartbeatIntervalMs: options.heartbeatIntervalMs,
   });
-  const secrets = createSecretsRepository({ db: store.db, key: secretKey });
+  const secrets = createSecretsRepository({ rows: store.sealedSecrets, key: secretKey });
   // A changed key must stop the start, not surface at the first webhook that needs a secret.
   await secrets.checkKey();
   const webhooks = createWebhookService({
@@ -230,12 +230,12 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
   const driver = createDriverChoice({
     mode: options.targetDriver,
     kubernetes: createKubernetesDriver({
-      db: store.db,
+      rollouts: store.kubernetesRollouts,
       dispatcher: hub,
       logger: logger.child({ component: 'kubernetes' }),
     }),
-    simulated: createSimulatedDriver(store.db),
-    db: store.db,
+    simulated: createSimulatedDriver(store.simulatedTargets),
+    choices: store.targetDrivers,
     dispatcher: hub,
     logger: logger.child({ component: 'engine' }),
   });
@@ -278,7 +278,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     return payload;
   });
-  const audit = createAuditLog(store.db);
+  const audit = createAuditLog(store.auditLog);
   const registry = createMetrics({ app, store, hub, engine, webhooks, logger });
 
   // --- wiring: routes (each concern registers its own in its scope; one line per concern) -------

@@ -16,7 +16,7 @@ describe.each(TEST_BACKENDS)('agent credential routes on $kind', ({ kind }) => {
   beforeAll(async () => {
     database = await createTestDatabase(kind);
     store = await createStore({ databaseUrl: database.databaseUrl });
-    audit = createAuditLog(store.db);
+    audit = createAuditLog(store.auditLog);
     app = Fastify();
     app.setErrorHandler((err: FastifyError | BorealisError, _req, reply) => {
       if (err instanceof BorealisError) return reply.status(err.status).send(err.toJSON());

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../audit/index.js';
 import { applicationHistory, type Engine, rollbackSpec } from '../engine/index.js';
 import { BorealisError } from '../errors.js';
-import { createDeploymentRepository, type Store } from '../store/index.js';
+import type { Store } from '../store/index.js';
 import { routeSchema, stringParams } from './route-schema.js';
 
 const nameParams = {
@@ -36,7 +36,7 @@ export function registerApplicationRoutes(
         },
       },
     },
-    async (req) => applicationHistory(deps.store.db, req.params.name, req.query.environment),
+    async (req) => applicationHistory(deps.store.deploymentHistory, req.params.name, req.query.environment),
   );
 
   // The deploy file (as validated and stored) and the context a deployment ran with: what a
@@ -50,7 +50,7 @@ export function registerApplicationRoutes(
       }),
     },
     async (req) => {
-      const found = await createDeploymentRepository(deps.store.db).get(req.params.id);
+      const found = await deps.store.deployments.get(req.params.id);
       if (!found) throw new BorealisError('BRL_ERR_DEPLOYMENT_NOT_FOUND', `No deployment ${req.params.id}`);
       return {
         deploymentId: found.row.id,
@@ -84,7 +84,7 @@ export function registerApplicationRoutes(
     async (req, reply) => {
       const { name } = req.params;
       const { environment, toRevision, reason } = req.body;
-      const history = await applicationHistory(deps.store.db, name, environment);
+      const history = await applicationHistory(deps.store.deploymentHistory, name, environment);
       const revisions = history.environments[0]?.revisions ?? [];
       const current = revisions[revisions.length - 1];
       const target =
@@ -105,7 +105,7 @@ export function registerApplicationRoutes(
           'BRL_ERR_CONFLICT',
           `Revision ${target.revision} (${target.version}) is what ${environment} runs now; pick an earlier one`,
         );
-      const found = await createDeploymentRepository(deps.store.db).get(target.deploymentId);
+      const found = await deps.store.deployments.get(target.deploymentId);
       if (!found) throw new BorealisError('BRL_ERR_NOT_FOUND', `Deployment ${target.deploymentId} is gone`);
       const spec = rollbackSpec(JSON.parse(found.row.spec) as DeploymentSpec, environment);
       const { who, source, tokenId } = actorOf(req);
@@ -117,7 +117,7 @@ export function registerApplicationRoutes(
         source,
         tokenId,
       });
-      await createDeploymentRepository(deps.store.db).insertAudit({
+      await deps.store.deployments.insertAudit({
         who,
         action: 'application.rollback',
         deploymentId: started.deploymentId,

@@ -27,7 +27,7 @@ describe.each(TEST_BACKENDS)('secrets routes on $kind', ({ kind }) => {
     database = await createTestDatabase(kind);
     store = await createStore({ databaseUrl: database.databaseUrl });
     secrets = createSecretsRepository({
-      db: store.db,
+      rows: store.sealedSecrets,
       key: await loadSecretKey({ keyFile: `${database.dir}/secret.key` }),
     });
     // Secret names may be 128 characters; fastify's default maxParamLength (100) would answer 414.
@@ -40,7 +40,7 @@ describe.each(TEST_BACKENDS)('secrets routes on $kind', ({ kind }) => {
         .status(status)
         .send({ error: { code: err.code ?? 'BRL_ERR_INTERNAL', message: err.message } });
     });
-    registerSecretsRoutes(app, { secrets, audit: createAuditLog(store.db) });
+    registerSecretsRoutes(app, { secrets, audit: createAuditLog(store.auditLog) });
     await app.ready();
   });
 

@@ -1,7 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import type { Kysely } from 'kysely';
 import { BorealisError } from '../errors.js';
-import { type AuditRow, type Database, insertAudit } from '../store/index.js';
+import type { AuditLogRepository, AuditRow } from '../store/index.js';
 
 /** What a module records about one change; who, when and from where come from the request. */
 export interface AuditRecord {
@@ -60,11 +59,11 @@ export function actorOf(req: FastifyRequest): { who: string; tokenId: string | n
 
 export const MAX_AUDIT_PAGE = 1000;
 
-export function createAuditLog(db: Kysely<Database>): AuditLog {
+export function createAuditLog(rows: AuditLogRepository): AuditLog {
   return {
     async record(req, entry) {
       const { who, tokenId, source } = actorOf(req);
-      await insertAudit(db, {
+      await rows.insert({
         who,
         tokenId,
         source,
@@ -78,16 +77,13 @@ export function createAuditLog(db: Kysely<Database>): AuditLog {
     },
 
     async list(filter) {
-      let q = db.selectFrom('audit_log').selectAll();
-      if (filter.deploymentId !== undefined) q = q.where('deployment_id', '=', filter.deploymentId);
-      if (filter.actor !== undefined) q = q.where('who', '=', filter.actor);
-      if (filter.since !== undefined) q = q.where('at', '>=', filter.since);
-      const rows = await q
-        .orderBy('at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(Math.min(filter.limit ?? 100, MAX_AUDIT_PAGE))
-        .execute();
-      return rows.map(auditView);
+      const found = await rows.list({
+        ...(filter.deploymentId !== undefined ? { deploymentId: filter.deploymentId } : {}),
+        ...(filter.actor !== undefined ? { who: filter.actor } : {}),
+        ...(filter.since !== undefined ? { since: filter.since } : {}),
+        limit: Math.min(filter.limit ?? 100, MAX_AUDIT_PAGE),
+      });
+      return found.map(auditView);
     },
   };
 }

@@ -60,7 +60,7 @@ export interface Cluster {
 
 export async function createCluster(options: ClusterOptions): Promise<Cluster> {
   const logger = options.logger.child({ component: 'cluster', replicaId: options.replicaId });
-  const clusterId = await loadClusterId(options.store.db);
+  const clusterId = await loadClusterId(options.store.clusterSettings);
   const bus =
     options.bus ??
     (options.natsUrl

@@ -103,7 +103,7 @@ export function createEngine(options: EngineOptions): Engine {
   const { store, webhooks, logger, replicaId: owner, leaseMs } = options;
   const clock = options.clock ?? Date.now;
   const repo = createDeploymentRepository(store.db);
-  const driver = options.driver ?? createSimulatedDriver(store.db);
+  const driver = options.driver ?? createSimulatedDriver(store.simulatedTargets);
   const lives = new Map<string, LiveDeployment>();
   const scheduler = new WakeScheduler((id) => {
     const live = lives.get(id);

@@ -1,8 +1,7 @@
 import type { DeploymentSpec } from '@borealis/deploy-spec';
-import type { Kysely } from 'kysely';
 import { parseAllDocuments } from 'yaml';
 import { BorealisError } from '../errors.js';
-import type { Database } from '../store/index.js';
+import type { DeploymentHistoryRepository } from '../store/index.js';
 
 /**
  * What a deployment deploys, for people: the `version` context value when there is one (the
@@ -82,47 +81,14 @@ export interface ApplicationHistory {
  * SUCCEEDED, oldest first (the last is what runs now).
  */
 export async function applicationHistory(
-  db: Kysely<Database>,
+  history: DeploymentHistoryRepository,
   application: string,
   environment?: string,
 ): Promise<ApplicationHistory> {
-  const deployments = await db
-    .selectFrom('deployments')
-    .select(['id', 'spec', 'context', 'created_by', 'created_at'])
-    .where('application', '=', application)
-    .orderBy('created_at', 'asc')
-    .limit(5000)
-    .execute();
+  const { deployments, successes: envRows, audits } = await history.rows(application, environment);
   if (deployments.length === 0)
     throw new BorealisError('BRL_ERR_NOT_FOUND', `No deployments of application ${application}`);
   const byId = new Map(deployments.map((d) => [d.id, d]));
-  const ids = deployments.map((d) => d.id);
-  const envRows: Array<{ deployment_id: string; name: string; finished_at: number | null }> = [];
-  const audits: Array<{
-    deployment_id: string | null;
-    environment: string | null;
-    who: string;
-    action: string;
-    details: string;
-  }> = [];
-  for (let i = 0; i < ids.length; i += 500) {
-    const chunk = ids.slice(i, i + 500);
-    let q = db
-      .selectFrom('deployment_environments')
-      .select(['deployment_id', 'name', 'finished_at'])
-      .where('deployment_id', 'in', chunk)
-      .where('status', '=', 'SUCCEEDED');
-    if (environment) q = q.where('name', '=', environment);
-    envRows.push(...(await q.execute()));
-    audits.push(
-      ...(await db
-        .selectFrom('audit_log')
-        .select(['deployment_id', 'environment', 'who', 'action', 'details'])
-        .where('deployment_id', 'in', chunk)
-        .where('action', 'in', ['approve', 'application.rollback'])
-        .execute()),
-    );
-  }
   const approvers = new Map<string, string[]>();
   const rollbacks = new Map<string, { revision: number; deploymentId: string }>();
   for (const a of audits) {

@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../store/index.js';
+import type { SimulatedTargetRepository } from '../store/index.js';
 import type { TargetDriver, TargetRef, TargetVersion, TargetView } from './target-driver.js';
 import type { DriverOp } from './types.js';
 
@@ -15,15 +14,10 @@ export const SIMULATED_DRIVER_NAME = 'simulated';
  * each environment's versions and traffic weights in the store so that a deployment's effect is
  * visible (and survives restarts) exactly as a real driver's would be.
  */
-export function createSimulatedDriver(db: Kysely<Database>): TargetDriver {
+export function createSimulatedDriver(targets: SimulatedTargetRepository): TargetDriver {
   async function load(application: string, environment: string): Promise<SimulatedState | undefined> {
-    const row = await db
-      .selectFrom('simulated_targets')
-      .select('state')
-      .where('application', '=', application)
-      .where('environment', '=', environment)
-      .executeTakeFirst();
-    return row ? (JSON.parse(row.state) as SimulatedState) : undefined;
+    const state = await targets.get(application, environment);
+    return state === undefined ? undefined : (JSON.parse(state) as SimulatedState);
   }
 
   return {
@@ -34,15 +28,7 @@ export function createSimulatedDriver(db: Kysely<Database>): TargetDriver {
         exposedServices: [],
       };
       const next = transform(current, target, op);
-      const state = JSON.stringify(next);
-      const now = Date.now();
-      await db
-        .insertInto('simulated_targets')
-        .values({ application: target.application, environment: target.environment, state, updated_at: now })
-        .onConflict((oc) =>
-          oc.columns(['application', 'environment']).doUpdateSet({ state, updated_at: now }),
-        )
-        .execute();
+      await targets.put(target.application, target.environment, JSON.stringify(next), Date.now());
     },
     async describe(application, environment): Promise<TargetView | undefined> {
       const s = await load(application, environment);

@@ -1,10 +1,9 @@
 import { KUBERNETES_API_HOST } from '@borealis/protocol';
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { TargetDriver, TargetRef } from '../engine/target-driver.js';
 import { BorealisError } from '../errors.js';
 import type { Dispatcher } from '../relay/index.js';
-import type { Database } from '../store/index.js';
+import type { TargetDriverRepository } from '../store/index.js';
 
 export const TARGET_DRIVER_MODES = ['auto', 'kubernetes', 'simulated'] as const;
 export type TargetDriverMode = (typeof TARGET_DRIVER_MODES)[number];
@@ -13,7 +12,8 @@ export interface DriverChoiceOptions {
   mode: TargetDriverMode;
   kubernetes: TargetDriver;
   simulated: TargetDriver;
-  db: Kysely<Database>;
+  /** Where each environment's choice is kept (`store.targetDrivers`). */
+  choices: TargetDriverRepository;
   dispatcher: Dispatcher;
   logger: Logger;
 }
@@ -29,20 +29,11 @@ export interface DriverChoiceOptions {
  *   status view says which, and why.
  */
 export function createDriverChoice(options: DriverChoiceOptions): TargetDriver {
-  const { db, mode, logger } = options;
+  const { choices, mode, logger } = options;
   const drivers: Record<string, TargetDriver> = {
     kubernetes: options.kubernetes,
     simulated: options.simulated,
   };
-
-  async function stored(deploymentId: string, environment: string) {
-    return db
-      .selectFrom('target_drivers')
-      .select(['driver', 'reason'])
-      .where('deployment_id', '=', deploymentId)
-      .where('environment', '=', environment)
-      .executeTakeFirst();
-  }
 
   async function decide(target: TargetRef): Promise<{ driver: string; reason: string }> {
     if (mode === 'kubernetes') return { driver: 'kubernetes', reason: 'BOREALIS_TARGET_DRIVER=kubernetes' };
@@ -57,20 +48,11 @@ export function createDriverChoice(options: DriverChoiceOptions): TargetDriver {
         timeoutMs: 10_000,
       });
       res.body.resume();
-      await db
-        .insertInto('kubernetes_accounts')
-        .values({ identifier: account, seen_at: Date.now() })
-        .onConflict((oc) => oc.column('identifier').doUpdateSet({ seen_at: Date.now() }))
-        .execute();
+      await choices.markKubernetesAgent(account, Date.now());
       return { driver: 'kubernetes', reason: `agent ${account} speaks for a Kubernetes cluster` };
     } catch (err) {
       const code = err instanceof BorealisError ? err.code : undefined;
-      const known = await db
-        .selectFrom('kubernetes_accounts')
-        .select('identifier')
-        .where('identifier', '=', account)
-        .executeTakeFirst();
-      if (known)
+      if (await choices.isKubernetesAgent(account))
         return {
           driver: 'kubernetes',
           reason: `agent ${account} answered as a Kubernetes agent before (now: ${(err as Error).message})`,
@@ -91,22 +73,11 @@ export function createDriverChoice(options: DriverChoiceOptions): TargetDriver {
   }
 
   async function choose(target: TargetRef): Promise<TargetDriver> {
-    const known = await stored(target.deploymentId, target.environment);
+    const known = await choices.chosen(target.deploymentId, target.environment);
     if (known) return drivers[known.driver] ?? options.simulated;
     const choice = await decide(target);
-    await db
-      .insertInto('target_drivers')
-      .values({
-        deployment_id: target.deploymentId,
-        environment: target.environment,
-        application: target.application,
-        driver: choice.driver,
-        reason: choice.reason,
-        created_at: Date.now(),
-      })
-      .onConflict((oc) => oc.columns(['deployment_id', 'environment']).doNothing())
-      .execute();
-    const final = (await stored(target.deploymentId, target.environment)) ?? choice;
+    await choices.choose(target, choice, Date.now());
+    const final = (await choices.chosen(target.deploymentId, target.environment)) ?? choice;
     logger.info(
       {
         deploymentId: target.deploymentId,
@@ -126,22 +97,11 @@ export function createDriverChoice(options: DriverChoiceOptions): TargetDriver {
     },
     async nameFor(deploymentId) {
       if (mode !== 'auto') return mode;
-      const rows = await db
-        .selectFrom('target_drivers')
-        .select('driver')
-        .where('deployment_id', '=', deploymentId)
-        .execute();
-      const names = [...new Set(rows.map((r) => r.driver))].sort();
+      const names = [...new Set(await choices.driversOf(deploymentId))].sort();
       return names.length ? names.join('+') : 'auto';
     },
     async describe(application, environment) {
-      const row = await db
-        .selectFrom('target_drivers')
-        .select(['driver', 'reason'])
-        .where('application', '=', application)
-        .where('environment', '=', environment)
-        .orderBy('created_at', 'desc')
-        .executeTakeFirst();
+      const row = await choices.latest(application, environment);
       const driver = row
         ? drivers[row.driver]
         : mode === 'kubernetes'

@@ -18,7 +18,7 @@ describe.each(TEST_BACKENDS)('secrets on $kind', ({ kind }) => {
     database = await createTestDatabase(kind);
     store = await createStore({ databaseUrl: database.databaseUrl });
     keyFile = join(database.dir, '.borealis', 'secret.key');
-    secrets = createSecretsRepository({ db: store.db, key: await loadSecretKey({ keyFile }) });
+    secrets = createSecretsRepository({ rows: store.sealedSecrets, key: await loadSecretKey({ keyFile }) });
   });
 
   afterAll(async () => {
@@ -123,7 +123,7 @@ describe.each(TEST_BACKENDS)('secrets on $kind', ({ kind }) => {
   it('reports secrets sealed with another key as BRL_ERR_SECRET_KEY, at start and on read', async () => {
     await secrets.put('sealed_with_file_key', PLAINTEXT);
     const otherKey = await loadSecretKey({ envKey: randomBytes(32).toString('base64'), keyFile });
-    const withOtherKey = createSecretsRepository({ db: store.db, key: otherKey });
+    const withOtherKey = createSecretsRepository({ rows: store.sealedSecrets, key: otherKey });
 
     const atStart = await withOtherKey.checkKey().catch((e: unknown) => e);
     expect(isBorealisError(atStart, 'BRL_ERR_SECRET_KEY')).toBe(true);
@@ -141,7 +141,10 @@ describe.each(TEST_BACKENDS)('secrets on $kind', ({ kind }) => {
     await secrets.put('durable', PLAINTEXT);
     const reopened = await createStore({ databaseUrl: database.databaseUrl });
     try {
-      const again = createSecretsRepository({ db: reopened.db, key: await loadSecretKey({ keyFile }) });
+      const again = createSecretsRepository({
+        rows: reopened.sealedSecrets,
+        key: await loadSecretKey({ keyFile }),
+      });
       expect((await again.getValues(['durable'])).get('durable')).toBe(PLAINTEXT);
     } finally {
       await reopened.close();

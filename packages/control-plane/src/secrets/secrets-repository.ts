@@ -1,6 +1,5 @@
-import type { Kysely } from 'kysely';
 import { BorealisError } from '../errors.js';
-import type { Database } from '../store/index.js';
+import type { SealedSecretRepository } from '../store/index.js';
 import type { SecretKey } from './secret-key.js';
 
 /** What anyone may see of a secret: never its value. */
@@ -35,7 +34,8 @@ export interface SecretsRepository {
 }
 
 export interface CreateSecretsRepositoryOptions {
-  db: Kysely<Database>;
+  /** Where the sealed values are kept (`store.sealedSecrets`). */
+  rows: SealedSecretRepository;
   key: SecretKey;
 }
 
@@ -79,7 +79,7 @@ export function validateSecretValue(value: unknown): string {
   return value;
 }
 
-export function createSecretsRepository({ db, key }: CreateSecretsRepositoryOptions): SecretsRepository {
+export function createSecretsRepository({ rows, key }: CreateSecretsRepositoryOptions): SecretsRepository {
   function open(name: string, row: { ciphertext: string; key_id: string }): string {
     if (row.key_id !== key.id) {
       throw new BorealisError(
@@ -108,22 +108,11 @@ export function createSecretsRepository({ db, key }: CreateSecretsRepositoryOpti
       // retried in the rare case a concurrent delete lands between them.
       for (let attempt = 0; attempt < 3; attempt++) {
         const now = Date.now();
-        const inserted = await db
-          .insertInto('secrets')
-          .values({ name, ciphertext, key_id: key.id, created_at: now, updated_at: now })
-          .onConflict((oc) => oc.column('name').doNothing())
-          .returning(['name'])
-          .executeTakeFirst();
-        if (inserted !== undefined) return { name, createdAt: now, updatedAt: now, created: true };
-        const updated = await db
-          .updateTable('secrets')
-          .set({ ciphertext, key_id: key.id, updated_at: now })
-          .where('name', '=', name)
-          .returning(['created_at', 'updated_at'])
-          .executeTakeFirst();
-        if (updated !== undefined) {
-          return { name, createdAt: updated.created_at, updatedAt: updated.updated_at, created: false };
-        }
+        const row = { name, ciphertext, key_id: key.id };
+        if (await rows.insertIfAbsent(row, now))
+          return { name, createdAt: now, updatedAt: now, created: true };
+        const updated = await rows.reseal(row, now);
+        if (updated !== undefined) return { name, ...updated, created: false };
       }
       throw new BorealisError(
         'BRL_ERR_CONFLICT',
@@ -131,49 +120,25 @@ export function createSecretsRepository({ db, key }: CreateSecretsRepositoryOpti
       );
     },
 
-    async list() {
-      const rows = await db
-        .selectFrom('secrets')
-        .select(['name', 'created_at', 'updated_at'])
-        .orderBy('name')
-        .execute();
-      return rows.map((row) => ({ name: row.name, createdAt: row.created_at, updatedAt: row.updated_at }));
-    },
+    list: () => rows.list(),
 
     async getValues(names) {
       const wanted = [...new Set(names)].filter((name) => SECRET_NAME_PATTERN.test(name));
       const values = new Map<string, string>();
       if (wanted.length === 0) return values;
-      const rows = await db
-        .selectFrom('secrets')
-        .select(['name', 'ciphertext', 'key_id'])
-        .where('name', 'in', wanted)
-        .execute();
-      for (const row of rows) values.set(row.name, open(row.name, row));
+      for (const row of await rows.sealed(wanted)) values.set(row.name, open(row.name, row));
       return values;
     },
 
-    async delete(name) {
-      const result = await db.deleteFrom('secrets').where('name', '=', name).executeTakeFirst();
-      return result.numDeletedRows > 0n;
-    },
+    delete: (name) => rows.delete(name),
 
     async checkKey() {
-      const other = await db
-        .selectFrom('secrets')
-        .select(['name', 'key_id'])
-        .where('key_id', '!=', key.id)
-        .orderBy('name')
-        .executeTakeFirst();
-      if (other === undefined) return;
-      const { count } = await db
-        .selectFrom('secrets')
-        .select((eb) => eb.fn.countAll<number>().as('count'))
-        .where('key_id', '!=', key.id)
-        .executeTakeFirstOrThrow();
+      const found = await rows.sealedWithOtherKey(key.id);
+      if (found === undefined) return;
+      const { example: other, count } = found;
       throw new BorealisError(
         'BRL_ERR_SECRET_KEY',
-        `${Number(count)} stored secret(s), e.g. "${other.name}", were sealed with another key (key id ${other.key_id}) than the current one (key id ${key.id}, from ${key.source === 'env' ? 'BOREALIS_SECRET_KEY' : 'the key file'}): restore the original BOREALIS_SECRET_KEY or key file, or delete and store those secrets again`,
+        `${count} stored secret(s), e.g. "${other.name}", were sealed with another key (key id ${other.key_id}) than the current one (key id ${key.id}, from ${key.source === 'env' ? 'BOREALIS_SECRET_KEY' : 'the key file'}): restore the original BOREALIS_SECRET_KEY or key file, or delete and store those secrets again`,
         { details: { storedKeyId: other.key_id, currentKeyId: key.id } },
       );
     },

@@ -4,6 +4,17 @@ import { BorealisError } from '../errors.js';
 import { digestsEqual, randomToken, sha256Hex } from './hashing.js';
 import type { Database } from './schema.js';
 
+export interface AgentCredentialsTable {
+  client_id: string;
+  name: string;
+  /** Hex SHA-256 of the client secret. */
+  secret_hash: string;
+  /** JSON array of agent identifiers or `*` globs; empty means any identifier. */
+  allowed_identifiers: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
 export interface CreateAgentCredentialInput {
   name?: string | undefined;
   /**

@@ -8,6 +8,18 @@ import { digestsEqual, randomToken, sha256Hex } from './hashing.js';
 import type { StoreLogger } from './logger.js';
 import type { Database } from './schema.js';
 
+export interface ApiTokensTable {
+  id: string;
+  /** Who, for the audit log: `bootstrap` for the generated token, or a name given at creation. */
+  name: string;
+  /** Hex SHA-256 of the token; the token itself is never stored. */
+  token_hash: string;
+  /** JSON array of role names: `admin`, `deployer`, `viewer`, or approver roles. */
+  roles: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
 /** Who made an API call, as the audit log records it, and what they may do. */
 export interface ApiTokenIdentity {
   /** The stored token's id; null for BOREALIS_API_TOKEN (configuration, never stored). */

@@ -1,34 +1,61 @@
-import { randomUUID } from 'node:crypto';
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
-import type {
-  AuditLogTable,
-  DeploymentEnvironmentsTable,
-  DeploymentEventsTable,
-  DeploymentsTable,
-} from './deployment-tables.js';
+import { type AuditEntry, type AuditRow, createAuditLogRepository, insertAudit } from './audit-log.js';
 import type { Database } from './schema.js';
+
+/** Row shapes of the deployment engine's tables (migration 0010). JSON columns are text. */
+
+export interface DeploymentsTable {
+  id: string;
+  application: string;
+  /** QUEUED, RUNNING, PAUSED, AWAITING_APPROVAL, SUCCEEDED, FAILED, CANCELLED, ROLLED_BACK. */
+  status: string;
+  /** The application while this deployment runs, else NULL; unique, so one runs at a time. */
+  active_application: string | null;
+  /** The validated DeploymentSpec as JSON. */
+  spec: string;
+  /** Start-time context (`--context k=v`) as JSON. */
+  context: string;
+  /** Deployment-level engine state (cancellation requests and the like) as JSON. */
+  state: string;
+  message: string | null;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+  /** Earliest stored deadline (pause end, approval expiry, rollout timeout), for the scheduler. */
+  wake_at: number | null;
+  /** Which control-plane replica drives this deployment, and until when. */
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  /** Optimistic concurrency: every transition bumps it and requires the value it read. */
+  version: number;
+}
+
+export interface DeploymentEnvironmentsTable {
+  deployment_id: string;
+  name: string;
+  status: string;
+  phase: string;
+  /** Per-item progress of this environment as JSON. */
+  state: string;
+  message: string | null;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+export interface DeploymentEventsTable {
+  deployment_id: string;
+  /** 1, 2, 3... per deployment: the SSE event id. */
+  seq: number;
+  at: number;
+  type: string;
+  environment: string | null;
+  data: string;
+}
 
 export type DeploymentRow = Selectable<DeploymentsTable>;
 export type DeploymentEnvironmentRow = Selectable<DeploymentEnvironmentsTable>;
 export type DeploymentEventRow = Selectable<DeploymentEventsTable>;
-
-export interface AuditEntry {
-  /** The token's name (`borealis` for what the control plane decides itself). */
-  who: string;
-  action: string;
-  deploymentId?: string;
-  environment?: string;
-  details?: Record<string, unknown>;
-  at: number;
-  /** Why, in the person's words. */
-  reason?: string;
-  /** The caller's address. */
-  source?: string;
-  /** The token's id (null for BOREALIS_API_TOKEN). */
-  tokenId?: string | null;
-}
-
-export type AuditRow = Selectable<AuditLogTable>;
 
 export interface TransitionWrite {
   id: string;
@@ -42,27 +69,76 @@ export interface TransitionWrite {
   audit?: AuditEntry;
 }
 
+/**
+ * Deployments, their environments and their event log. Every engine transition is one
+ * `writeTransition` call: the deployment row (optimistic version + lease check), the changed
+ * environment rows, the new events and the audit entry, atomically when run in a transaction.
+ */
+export interface DeploymentRepository {
+  insert(
+    row: Insertable<DeploymentsTable>,
+    environments: Array<Insertable<DeploymentEnvironmentsTable>>,
+    events: Array<Insertable<DeploymentEventsTable>>,
+  ): Promise<void>;
+  /** The deployment running for `application`, if any. */
+  active(application: string): Promise<DeploymentRow | undefined>;
+  /** The oldest queued deployment of `application`. */
+  queued(application: string): Promise<DeploymentRow | undefined>;
+  /**
+   * With `enqueueOne`: starts the queued deployment `queued` read, leased to `owner`, if nobody
+   * changed it since. False when it moved meanwhile; throws a unique violation when another
+   * deployment of the application took it first.
+   */
+  promoteQueued(queued: DeploymentRow, owner: string, now: number, leaseUntil: number): Promise<boolean>;
+  /** A person cancelled a deployment while it waited in the queue (nothing if it left it). */
+  cancelQueued(id: string, now: number, message: string): Promise<void>;
+  /** `enqueueOne` keeps only the newest queued deployment: the older one ends cancelled. */
+  supersedeQueued(id: string, now: number, message: string): Promise<void>;
+  get(id: string): Promise<{ row: DeploymentRow; environments: DeploymentEnvironmentRow[] } | undefined>;
+  list(filter: {
+    application?: string;
+    limit: number;
+    statuses?: readonly string[];
+    /** Created at or after (epoch ms). */
+    since?: number;
+    /** Ids starting with this (hex digits and `-` only: checked by the caller). */
+    idPrefix?: string;
+  }): Promise<DeploymentRow[]>;
+  /** Each environment's status, for the deployments listed (one query, not one per deployment). */
+  environmentStatuses(
+    ids: readonly string[],
+  ): Promise<Array<{ deployment_id: string; name: string; status: string }>>;
+  /** Ids of deployments still to drive (not queued, not over). */
+  unfinishedIds(): Promise<string[]>;
+  /** Unfinished deployments nobody drives: no lease, or one that expired (its replica died). */
+  orphanedIds(now: number): Promise<string[]>;
+  /** How many deployments not over there are, per status (statuses with none are absent). */
+  unfinishedCounts(): Promise<Array<{ status: string; count: number }>>;
+  /** Takes the lease of a deployment if it is free, expired, or already ours. */
+  claim(id: string, owner: string, now: number, until: number): Promise<boolean>;
+  renewLeases(owner: string, until: number): Promise<void>;
+  releaseLeases(owner: string): Promise<void>;
+  /** False (nothing written) when the version or the lease owner is not the one expected. */
+  writeTransition(w: TransitionWrite): Promise<boolean>;
+  events(id: string, afterSeq: number, limit?: number): Promise<DeploymentEventRow[]>;
+  lastSeq(id: string): Promise<number>;
+  insertAudit(entry: AuditEntry): Promise<void>;
+  /** The deployment's audit entries, oldest first. */
+  audit(deploymentId: string): Promise<AuditRow[]>;
+}
+
 /** Statuses that are over; everything else is driven by some replica. */
 const FINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK'];
 
-/**
- * Deployments, their environments, their event log and the audit log. Every engine transition is
- * one `writeTransition` call: the deployment row (optimistic version + lease check), the changed
- * environment rows and the new events, atomically.
- */
-export function createDeploymentRepository(db: Kysely<Database>) {
+export function createDeploymentRepository(db: Kysely<Database>): DeploymentRepository {
   return {
-    async insert(
-      row: Insertable<DeploymentsTable>,
-      environments: Array<Insertable<DeploymentEnvironmentsTable>>,
-      events: Array<Insertable<DeploymentEventsTable>>,
-    ): Promise<void> {
+    async insert(row, environments, events) {
       await db.insertInto('deployments').values(row).execute();
       if (environments.length) await db.insertInto('deployment_environments').values(environments).execute();
       if (events.length) await db.insertInto('deployment_events').values(events).execute();
     },
 
-    async active(application: string): Promise<DeploymentRow | undefined> {
+    async active(application) {
       return db
         .selectFrom('deployments')
         .selectAll()
@@ -70,7 +146,7 @@ export function createDeploymentRepository(db: Kysely<Database>) {
         .executeTakeFirst();
     },
 
-    async queued(application: string): Promise<DeploymentRow | undefined> {
+    async queued(application) {
       return db
         .selectFrom('deployments')
         .selectAll()
@@ -80,17 +156,7 @@ export function createDeploymentRepository(db: Kysely<Database>) {
         .executeTakeFirst();
     },
 
-    /**
-     * With `enqueueOne`: starts the queued deployment `queued` read, leased to `owner`, if nobody
-     * changed it since. False when it moved meanwhile; throws a unique violation when another
-     * deployment of the application took it first.
-     */
-    async promoteQueued(
-      queued: DeploymentRow,
-      owner: string,
-      now: number,
-      leaseUntil: number,
-    ): Promise<boolean> {
+    async promoteQueued(queued, owner, now, leaseUntil) {
       const r = await db
         .updateTable('deployments')
         .set({
@@ -107,8 +173,7 @@ export function createDeploymentRepository(db: Kysely<Database>) {
       return r.numUpdatedRows > 0n;
     },
 
-    /** A person cancelled a deployment while it waited in the queue (nothing if it left it). */
-    async cancelQueued(id: string, now: number, message: string): Promise<void> {
+    async cancelQueued(id, now, message) {
       await db
         .updateTable('deployments')
         .set({ status: 'CANCELLED', finished_at: now, message })
@@ -117,8 +182,7 @@ export function createDeploymentRepository(db: Kysely<Database>) {
         .execute();
     },
 
-    /** `enqueueOne` keeps only the newest queued deployment: the older one ends cancelled. */
-    async supersedeQueued(id: string, now: number, message: string): Promise<void> {
+    async supersedeQueued(id, now, message) {
       await db
         .updateTable('deployments')
         .set({ status: 'CANCELLED', finished_at: now, message })
@@ -126,9 +190,7 @@ export function createDeploymentRepository(db: Kysely<Database>) {
         .execute();
     },
 
-    async get(
-      id: string,
-    ): Promise<{ row: DeploymentRow; environments: DeploymentEnvironmentRow[] } | undefined> {
+    async get(id) {
       const row = await db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst();
       if (!row) return undefined;
       const environments = await db
@@ -139,15 +201,7 @@ export function createDeploymentRepository(db: Kysely<Database>) {
       return { row, environments };
     },
 
-    async list(filter: {
-      application?: string;
-      limit: number;
-      statuses?: readonly string[];
-      /** Created at or after (epoch ms). */
-      since?: number;
-      /** Ids starting with this (hex digits and `-` only: checked by the caller). */
-      idPrefix?: string;
-    }): Promise<DeploymentRow[]> {
+    async list(filter) {
       let q = db.selectFrom('deployments').selectAll().orderBy('created_at', 'desc').limit(filter.limit);
       if (filter.application) q = q.where('application', '=', filter.application);
       if (filter.statuses?.length) q = q.where('status', 'in', [...filter.statuses]);
@@ -156,10 +210,7 @@ export function createDeploymentRepository(db: Kysely<Database>) {
       return q.execute();
     },
 
-    /** Each environment's status, for the deployments listed (one query, not one per deployment). */
-    async environmentStatuses(
-      ids: readonly string[],
-    ): Promise<Array<{ deployment_id: string; name: string; status: string }>> {
+    async environmentStatuses(ids) {
       if (ids.length === 0) return [];
       return db
         .selectFrom('deployment_environments')
@@ -168,8 +219,7 @@ export function createDeploymentRepository(db: Kysely<Database>) {
         .execute();
     },
 
-    /** Ids of deployments still to drive (not queued, not over). */
-    async unfinishedIds(): Promise<string[]> {
+    async unfinishedIds() {
       const rows = await db
         .selectFrom('deployments')
         .select('id')
@@ -179,8 +229,7 @@ export function createDeploymentRepository(db: Kysely<Database>) {
       return rows.map((r) => r.id);
     },
 
-    /** Unfinished deployments nobody drives: no lease, or one that expired (its replica died). */
-    async orphanedIds(now: number): Promise<string[]> {
+    async orphanedIds(now) {
       const rows = await db
         .selectFrom('deployments')
         .select('id')
@@ -192,8 +241,17 @@ export function createDeploymentRepository(db: Kysely<Database>) {
       return rows.map((r) => r.id);
     },
 
-    /** Takes the lease of a deployment if it is free, expired, or already ours. */
-    async claim(id: string, owner: string, now: number, until: number): Promise<boolean> {
+    async unfinishedCounts() {
+      const rows = await db
+        .selectFrom('deployments')
+        .select(['status', db.fn.countAll<number>().as('n')])
+        .where('status', 'not in', FINAL)
+        .groupBy('status')
+        .execute();
+      return rows.map((r) => ({ status: r.status, count: Number(r.n) }));
+    },
+
+    async claim(id, owner, now, until) {
       const r = await db
         .updateTable('deployments')
         .set({ lease_owner: owner, lease_expires_at: until })
@@ -209,7 +267,7 @@ export function createDeploymentRepository(db: Kysely<Database>) {
       return r.numUpdatedRows > 0n;
     },
 
-    async renewLeases(owner: string, until: number): Promise<void> {
+    async renewLeases(owner, until) {
       await db
         .updateTable('deployments')
         .set({ lease_expires_at: until })
@@ -218,7 +276,7 @@ export function createDeploymentRepository(db: Kysely<Database>) {
         .execute();
     },
 
-    async releaseLeases(owner: string): Promise<void> {
+    async releaseLeases(owner) {
       await db
         .updateTable('deployments')
         .set({ lease_owner: null, lease_expires_at: null })
@@ -226,7 +284,7 @@ export function createDeploymentRepository(db: Kysely<Database>) {
         .execute();
     },
 
-    async writeTransition(w: TransitionWrite): Promise<boolean> {
+    async writeTransition(w) {
       const r = await db
         .updateTable('deployments')
         .set({ ...w.patch, version: w.expectedVersion + 1 })
@@ -255,7 +313,7 @@ export function createDeploymentRepository(db: Kysely<Database>) {
       return true;
     },
 
-    async events(id: string, afterSeq: number, limit = 1000): Promise<DeploymentEventRow[]> {
+    async events(id, afterSeq, limit = 1000) {
       return db
         .selectFrom('deployment_events')
         .selectAll()
@@ -266,7 +324,7 @@ export function createDeploymentRepository(db: Kysely<Database>) {
         .execute();
     },
 
-    async lastSeq(id: string): Promise<number> {
+    async lastSeq(id) {
       const r = await db
         .selectFrom('deployment_events')
         .select((eb) => eb.fn.max('seq').as('seq'))
@@ -275,37 +333,8 @@ export function createDeploymentRepository(db: Kysely<Database>) {
       return Number(r?.seq ?? 0);
     },
 
-    insertAudit: (entry: AuditEntry) => insertAudit(db, entry),
+    insertAudit: (entry) => insertAudit(db, entry),
 
-    async audit(deploymentId: string): Promise<AuditRow[]> {
-      return db
-        .selectFrom('audit_log')
-        .selectAll()
-        .where('deployment_id', '=', deploymentId)
-        .orderBy('at')
-        .orderBy('id')
-        .limit(1000)
-        .execute();
-    },
+    audit: (deploymentId) => createAuditLogRepository(db).forDeployment(deploymentId),
   };
-}
-
-export type DeploymentRepository = ReturnType<typeof createDeploymentRepository>;
-
-export async function insertAudit(db: Kysely<Database>, e: AuditEntry): Promise<void> {
-  await db
-    .insertInto('audit_log')
-    .values({
-      id: randomUUID(),
-      at: e.at,
-      who: e.who,
-      action: e.action,
-      deployment_id: e.deploymentId ?? null,
-      environment: e.environment ?? null,
-      details: JSON.stringify(e.details ?? {}),
-      reason: e.reason ?? null,
-      source: e.source ?? null,
-      token_id: e.tokenId ?? null,
-    })
-    .execute();
 }

@@ -1,18 +1,24 @@
 /**
  * The store: one async interface, SQLite (embedded default) or PostgreSQL behind it, through one
- * Kysely instance so no query is written twice.
+ * Kysely instance so no query is written twice. It is the only place that writes SQL: other
+ * folders call repositories (`store.deployments`, `store.sealedSecrets`, ...) and never see Kysely.
  *
- * Adding a concern (deployments, environments, webhook runs, events, leases, audit log):
- * 1. Declare its row interfaces and add its tables to `Database` in `schema.ts` (timestamps as
- *    `number` milliseconds, JSON as `string`).
- * 2. Add `migrations/NNNN-<concern>.ts` with `up`/`down` written with the schema builder (no raw
- *    SQL, so it runs on both databases; `bigint` for timestamps, `text` for JSON) and list it in
+ * One convention for every concern (deployments, webhook runs, secrets, target drivers, ...):
+ * 1. `<concern>.ts` here declares the concern's tables (`<Name>Table` row interfaces: timestamps
+ *    as `number` milliseconds, JSON as `string`), an explicit `<Concern>Repository` interface of
+ *    async methods, and `create<Concern>Repository(db: Kysely<Database>): <Concern>Repository`.
+ *    Taking the Kysely instance lets the same code run on the store or inside a transaction.
+ *    What the rows mean beyond the table (sealing secrets, a driver's JSON) stays in its folder.
+ * 2. `schema.ts` lists the table in `Database` (name to row interface, nothing else).
+ * 3. `migrations/NNNN-<concern>.ts` has `up`/`down` written with the schema builder (no raw SQL,
+ *    so it runs on both databases; `bigint` for timestamps, `text` for JSON), listed in
  *    `migrations/index.ts`. Never edit a shipped migration; add a new one.
- * 3. Write `<concern>.ts` here exporting `create<Concern>Repository(db: Kysely<Database>)`, a
- *    plain object of async methods. Taking the Kysely instance (rather than the store) lets the
- *    same repository run inside `store.transaction(async (tx) => create<Concern>Repository(tx)...)`.
- * 4. Export from this file only what other folders call. Test it with `describe.each(testStores())`
- *    from `test-stores.test-util.ts`, so it runs against real SQLite and real PostgreSQL.
+ * 4. `repositories.ts` adds the repository to `StoreRepositories`, so it is a property of the
+ *    store and of what `store.transaction(fn)` hands `fn` (the same repositories, bound to the
+ *    transaction).
+ * 5. Export from this file only what other folders call. Test it with
+ *    `describe.each(TEST_BACKENDS)` from `test-stores.test-util.ts`, so it runs against real
+ *    SQLite and real PostgreSQL.
  */
 export {
   type AgentCredentialCheck,
@@ -35,26 +41,31 @@ export type {
   BootstrapTokenResult,
   CreatedApiToken,
 } from './api-tokens.js';
+export type { AuditEntry, AuditLogRepository, AuditRow } from './audit-log.js';
+export type { ClusterSettingsRepository } from './cluster-settings.js';
 export { DEFAULT_DATABASE_URL } from './database-url.js';
+export type { DeploymentHistoryRepository, DeploymentHistoryRows } from './deployment-history.js';
 export {
-  type AuditEntry,
-  type AuditRow,
   createDeploymentRepository,
   type DeploymentEnvironmentRow,
   type DeploymentEventRow,
   type DeploymentRepository,
   type DeploymentRow,
-  insertAudit,
   type TransitionWrite,
 } from './deployments.js';
+export type { KubernetesRolloutRepository } from './kubernetes-rollouts.js';
 export type { StoreLogger } from './logger.js';
 export {
   createMetricProviderRepository,
   type MetricProviderRecord,
   type MetricProviderRepository,
 } from './metric-providers.js';
+export type { StoreRepositories } from './repositories.js';
 export type { Database } from './schema.js';
+export type { SealedSecretRepository, SealedSecretRow } from './secrets.js';
+export type { SimulatedTargetRepository } from './simulated-targets.js';
 export { type CreateStoreOptions, createStore, type Store } from './store.js';
+export type { TargetDriverChoice, TargetDriverRepository } from './target-drivers.js';
 export { isUniqueViolation } from './unique-violation.js';
 export type {
   NewWebhookRunRow,

@@ -4,7 +4,6 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import { BorealisError, isBorealisError } from '../errors.js';
-import { type AgentCredentialRepository, createAgentCredentialRepository } from './agent-credentials.js';
 import { type ApiTokenRepository, createApiTokenRepository } from './api-tokens.js';
 import {
   type DatabaseTarget,
@@ -13,10 +12,9 @@ import {
   redactDatabaseUrl,
 } from './database-url.js';
 import type { StoreLogger } from './logger.js';
-import { createMetricProviderRepository, type MetricProviderRepository } from './metric-providers.js';
 import { migrationProvider } from './migrations/index.js';
+import { createRepositories, type StoreRepositories } from './repositories.js';
 import type { Database } from './schema.js';
-import { createWebhookRunRepository, type WebhookRunRepository } from './webhook-runs.js';
 
 export interface CreateStoreOptions {
   /** `BOREALIS_DATABASE_URL`: a `postgres://` URL, or a SQLite path / `sqlite:` / `file:` URL. */
@@ -29,17 +27,14 @@ export interface CreateStoreOptions {
   connectTimeoutMs?: number;
 }
 
-/** One async store, the same whichever database is behind it. */
-export interface Store {
+/** One async store, the same whichever database is behind it: its repositories, and more. */
+export interface Store extends StoreRepositories {
   readonly kind: DatabaseTarget['kind'];
   /** Where the data lives, safe to log (password masked). */
   readonly location: string;
   /** The shared Kysely instance that repositories are built on. */
   readonly db: Kysely<Database>;
   readonly apiTokens: ApiTokenRepository;
-  readonly agentCredentials: AgentCredentialRepository;
-  readonly webhookRuns: WebhookRunRepository;
-  readonly metricProviders: MetricProviderRepository;
   /**
    * Runs `fn` in one database transaction: committed when it resolves, rolled back when it
    * throws. Build repositories on `tx` inside `fn` and do not touch `store.db` there (on SQLite
@@ -76,10 +71,8 @@ export async function createStore(options: CreateStoreOptions = {}): Promise<Sto
     kind: target.kind,
     location,
     db,
+    ...createRepositories(db),
     apiTokens: createApiTokenRepository(db, logger),
-    agentCredentials: createAgentCredentialRepository(db),
-    webhookRuns: createWebhookRunRepository(db),
-    metricProviders: createMetricProviderRepository(db),
     transaction: (fn) => db.transaction().execute(fn),
     // At run time the answer may reach an API caller or the public /readyz: no path, no host.
     ping: () => ping(db),

@@ -27,7 +27,7 @@ export function createMetrics(deps: {
 }): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const { db } = deps.store;
+  const { store } = deps;
 
   // --- HTTP -------------------------------------------------------------------------------
   const httpRequests = new Counter({
@@ -93,15 +93,10 @@ export function createMetrics(deps: {
     labelNames: ['status'],
     registers: [registry],
     async collect() {
-      const rows = await db
-        .selectFrom('deployments')
-        .select(['status', db.fn.countAll<number>().as('n')])
-        .where('status', 'not in', FINAL)
-        .groupBy('status')
-        .execute();
+      const counts = await store.deployments.unfinishedCounts();
       this.reset();
       for (const s of ['QUEUED', 'RUNNING', 'PAUSED', 'AWAITING_APPROVAL']) this.set({ status: s }, 0);
-      for (const r of rows) this.set({ status: r.status }, Number(r.n));
+      for (const c of counts) this.set({ status: c.status }, c.count);
     },
   });
   const finished = new Counter({
@@ -183,16 +178,11 @@ export function createMetrics(deps: {
     labelNames: ['status'],
     registers: [registry],
     async collect() {
-      const rows = await db
-        .selectFrom('webhook_runs')
-        .select(['status', db.fn.countAll<number>().as('n')])
-        .where('status', 'in', ['pending', 'awaiting_callback'])
-        .groupBy('status')
-        .execute();
+      const counts = await store.webhookRuns.countByStatus(['pending', 'awaiting_callback']);
       this.reset();
       this.set({ status: 'pending' }, 0);
       this.set({ status: 'awaiting_callback' }, 0);
-      for (const r of rows) this.set({ status: r.status }, Number(r.n));
+      for (const c of counts) this.set({ status: c.status }, c.count);
     },
   });
 

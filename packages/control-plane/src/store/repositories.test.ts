@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStore, type Store } from './index.js';
+import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from './test-stores.test-util.js';
+
+/** The repositories that took over SQL once written in other folders, on both databases. */
+describe.each(TEST_BACKENDS)('store repositories on $kind', ({ kind }) => {
+  let database: TestDatabase;
+  let store: Store;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    store = await createStore({ databaseUrl: database.databaseUrl });
+  });
+  afterAll(async () => {
+    await store?.close();
+    await database?.dispose();
+  });
+
+  it('sealed secrets: insert once, reseal, list, find by key, delete', async () => {
+    const row = { name: 'tok', ciphertext: 'v1.a.b', key_id: 'k1' };
+    expect(await store.sealedSecrets.insertIfAbsent(row, 1_000)).toBe(true);
+    expect(await store.sealedSecrets.insertIfAbsent(row, 2_000)).toBe(false);
+    expect(await store.sealedSecrets.reseal({ ...row, key_id: 'k2' }, 3_000)).toEqual({
+      createdAt: 1_000,
+      updatedAt: 3_000,
+    });
+    expect(await store.sealedSecrets.reseal({ ...row, name: 'absent' }, 3_000)).toBeUndefined();
+    expect(await store.sealedSecrets.list()).toEqual([{ name: 'tok', createdAt: 1_000, updatedAt: 3_000 }]);
+    expect(await store.sealedSecrets.sealed(['tok', 'absent'])).toEqual([{ ...row, key_id: 'k2' }]);
+    expect(await store.sealedSecrets.sealed([])).toEqual([]);
+    expect(await store.sealedSecrets.sealedWithOtherKey('k2')).toBeUndefined();
+    expect(await store.sealedSecrets.sealedWithOtherKey('k1')).toEqual({
+      example: { ...row, key_id: 'k2' },
+      count: 1,
+    });
+    expect(await store.sealedSecrets.delete('tok')).toBe(true);
+    expect(await store.sealedSecrets.delete('tok')).toBe(false);
+  });
+
+  it('cluster settings: the first value stored stays', async () => {
+    expect(await store.clusterSettings.putIfAbsent('cluster_id', 'first')).toBe('first');
+    expect(await store.clusterSettings.putIfAbsent('cluster_id', 'second')).toBe('first');
+  });
+
+  it('target drivers: the first choice stays; Kubernetes agents are remembered', async () => {
+    const target = { deploymentId: 'd1', environment: 'prod', application: 'shop' };
+    await store.targetDrivers.choose(target, { driver: 'kubernetes', reason: 'first' }, 1_000);
+    await store.targetDrivers.choose(target, { driver: 'simulated', reason: 'second' }, 2_000);
+    await store.targetDrivers.choose(
+      { ...target, environment: 'dev' },
+      { driver: 'simulated', reason: 'dev' },
+      3_000,
+    );
+    expect(await store.targetDrivers.chosen('d1', 'prod')).toEqual({ driver: 'kubernetes', reason: 'first' });
+    expect(await store.targetDrivers.chosen('d1', 'qa')).toBeUndefined();
+    expect((await store.targetDrivers.driversOf('d1')).sort()).toEqual(['kubernetes', 'simulated']);
+    expect(await store.targetDrivers.latest('shop', 'dev')).toEqual({ driver: 'simulated', reason: 'dev' });
+    expect(await store.targetDrivers.isKubernetesAgent('prod-eu')).toBe(false);
+    await store.targetDrivers.markKubernetesAgent('prod-eu', 1_000);
+    await store.targetDrivers.markKubernetesAgent('prod-eu', 2_000);
+    expect(await store.targetDrivers.isKubernetesAgent('prod-eu')).toBe(true);
+  });
+
+  it('rollout records and simulated targets: put replaces, latest is the newest', async () => {
+    const a = { deploymentId: 'd1', environment: 'prod', application: 'shop' };
+    await store.kubernetesRollouts.put(a, '{"n":1}', 1_000);
+    await store.kubernetesRollouts.put(a, '{"n":2}', 2_000);
+    await store.kubernetesRollouts.put({ ...a, deploymentId: 'd2' }, '{"n":3}', 3_000);
+    expect(await store.kubernetesRollouts.get('d1', 'prod')).toBe('{"n":2}');
+    expect(await store.kubernetesRollouts.get('d1', 'dev')).toBeUndefined();
+    expect(await store.kubernetesRollouts.latest('shop', 'prod')).toBe('{"n":3}');
+    expect(await store.kubernetesRollouts.latest('shop', 'dev')).toBeUndefined();
+
+    expect(await store.simulatedTargets.get('shop', 'prod')).toBeUndefined();
+    await store.simulatedTargets.put('shop', 'prod', '{"v":1}', 1_000);
+    await store.simulatedTargets.put('shop', 'prod', '{"v":2}', 2_000);
+    expect(await store.simulatedTargets.get('shop', 'prod')).toBe('{"v":2}');
+  });
+
+  it('audit log: newest first with filters; per deployment oldest first', async () => {
+    await store.auditLog.insert({ who: 'ann', action: 'approve', deploymentId: 'a1', at: 1_000 });
+    await store.auditLog.insert({ who: 'bob', action: 'cancel', deploymentId: 'a1', at: 2_000 });
+    await store.auditLog.insert({ who: 'ann', action: 'token.create', at: 3_000, details: { id: 't' } });
+    const all = await store.auditLog.list({ limit: 10 });
+    expect(all.map((r) => r.at)).toEqual([3_000, 2_000, 1_000]);
+    expect((await store.auditLog.list({ who: 'ann', limit: 10 })).map((r) => r.action)).toEqual([
+      'token.create',
+      'approve',
+    ]);
+    expect((await store.auditLog.list({ since: 2_000, limit: 1 })).map((r) => r.at)).toEqual([3_000]);
+    expect((await store.auditLog.forDeployment('a1')).map((r) => r.who)).toEqual(['ann', 'bob']);
+  });
+
+  it('counts by status: unfinished deployments, webhook runs asked for', async () => {
+    const deployment = (id: string, status: string) => ({
+      id,
+      application: `app-${id}`,
+      status,
+      active_application: null,
+      spec: '{}',
+      context: '{}',
+      state: '{}',
+      message: null,
+      created_by: 'test',
+      created_at: 1_000,
+      updated_at: 1_000,
+      finished_at: null,
+      wake_at: null,
+      lease_owner: null,
+      lease_expires_at: null,
+      version: 1,
+    });
+    for (const [id, status] of [
+      ['c1', 'RUNNING'],
+      ['c2', 'RUNNING'],
+      ['c3', 'QUEUED'],
+      ['c4', 'SUCCEEDED'],
+    ] as const)
+      await store.deployments.insert(deployment(id, status), [], []);
+    const counts = await store.deployments.unfinishedCounts();
+    expect(counts.sort((x, y) => x.status.localeCompare(y.status))).toEqual([
+      { status: 'QUEUED', count: 1 },
+      { status: 'RUNNING', count: 2 },
+    ]);
+    expect(await store.webhookRuns.countByStatus(['pending'])).toEqual([]);
+    expect(await store.webhookRuns.countByStatus([])).toEqual([]);
+  });
+
+  it('history rows: successes and the audit entries that name approvers and rollbacks', async () => {
+    expect(await store.deploymentHistory.rows('nobody')).toEqual({
+      deployments: [],
+      successes: [],
+      audits: [],
+    });
+    const rows = await store.deploymentHistory.rows('app-c1');
+    expect(rows.deployments.map((d) => d.id)).toEqual(['c1']);
+    expect(rows.successes).toEqual([]);
+  });
+});
