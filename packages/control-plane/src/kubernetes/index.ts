@@ -6,6 +6,7 @@
  */
 export { createKubernetesApi, type KubernetesApi, KubernetesApiError } from './api-client.js';
 export { createDriverChoice, TARGET_DRIVER_MODES, type TargetDriverMode } from './driver-choice.js';
-export { createKubernetesDriver, KUBERNETES_DRIVER_NAME, type RolloutRecord } from './kubernetes-driver.js';
+export { createKubernetesDriver } from './kubernetes-driver.js';
 export { FIELD_MANAGER, type KubeObject, ManifestError } from './objects.js';
 export { type EnvironmentPlan, formatPlan, type PlannedCall, planDeployment } from './plan.js';
+export { KUBERNETES_DRIVER_NAME, type RolloutRecord } from './rollout-record.js';

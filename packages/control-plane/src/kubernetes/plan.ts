@@ -1,15 +1,7 @@
 import { stringify } from 'yaml';
 import type { StoredSpec } from '../engine/target-driver.js';
 import { type ApiCall, applyCall } from './api-client.js';
-import {
-  blueGreenOf,
-  deployObjects,
-  modeOf,
-  type RolloutMode,
-  type Workload,
-  withoutReplaced,
-  workloadSelector,
-} from './kubernetes-driver.js';
+import { blueGreenOf, deployObjects, modeOf, withoutReplaced, workloadSelector } from './deploy-objects.js';
 import {
   applyOrder,
   collectionPath,
@@ -20,6 +12,7 @@ import {
   renderManifests,
   versionedName,
 } from './objects.js';
+import type { RolloutMode, Workload } from './rollout-record.js';
 import { trafficObjects } from './traffic.js';
 
 /** Placeholders `deploy plan` uses for what only a start knows; valid as Kubernetes values. */
