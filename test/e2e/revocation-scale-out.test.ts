@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../packages/control-plane/src/store/test-stores.test-util.js';
+import {
+  createTestDatabase,
+  type TestDatabase,
+} from '../../packages/control-plane/src/store/test-stores.test-util.js';
 import { type ServerProc, startServer } from './support/control-plane.js';
 import { bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
 

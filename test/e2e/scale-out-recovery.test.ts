@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../packages/control-plane/src/store/test-stores.test-util.js';
+import {
+  createTestDatabase,
+  type TestDatabase,
+} from '../../packages/control-plane/src/store/test-stores.test-util.js';
 import { type HookServer, startHookServer } from './engine/support.js';
 import { freePort, type ServerProc, startServer } from './support/control-plane.js';
 import { bins, type Proc, startProcess, stopAll, until } from './support/processes.js';

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../packages/control-plane/src/store/test-stores.test-util.js';
+import {
+  createTestDatabase,
+  type TestDatabase,
+} from '../../packages/control-plane/src/store/test-stores.test-util.js';
 import { type DeploymentJson, type HookServer, startHookServer } from './engine/support.js';
 import { type ServerProc, startServer as startControlPlane, TEST_TOKEN } from './support/control-plane.js';
 import { bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
