@@ -15,11 +15,13 @@ import { type RoutePermission, registerTokenRoutes } from './access/index.js';
 import { registerAgentCredentialRoutes } from './api/agent-credentials-routes.js';
 import { registerAgentRoutes } from './api/agents-routes.js';
 import { registerApplicationRoutes } from './api/applications-routes.js';
+import { registerCallbackRoutes } from './api/callback-routes.js';
 import { registerDeploymentRoutes } from './api/deployments-routes.js';
 import { installErrorHandling } from './api/error-handling.js';
 import { registerMetricProviderRoutes } from './api/metric-providers-routes.js';
 import { installOpenApi, type RegisteredRoute, registerOpenApiRoute } from './api/openapi.js';
 import { registerOpsRoutes } from './api/ops-routes.js';
+import { registerWebhookRunRoutes } from './api/run-routes.js';
 import { installScopes } from './api/scopes.js';
 import { registerSecretsRoutes } from './api/secrets-routes.js';
 import { type AuditLog, createAuditLog, registerAuditRoutes } from './audit/index.js';
@@ -38,12 +40,7 @@ import { createStore, type Store } from './store/index.js';
 import { acquireSqliteLock, type SqliteLock } from './store/sqlite-lock.js';
 import { createMetrics } from './telemetry/metrics.js';
 import { registerUiRoutes } from './ui/index.js';
-import {
-  createWebhookService,
-  registerCallbackRoutes,
-  registerWebhookRunRoutes,
-  type WebhookServiceWithCallbacks,
-} from './webhooks/index.js';
+import { createWebhookService, type WebhookServiceWithCallbacks } from './webhooks/index.js';
 
 export interface ControlPlane {
   app: FastifyInstance;

@@ -6,7 +6,7 @@ import { maskSecrets } from '../templates/index.js';
 import { createAgentWait } from './agent-wait.js';
 import { attemptOutcome } from './attempt-outcome.js';
 import type { BackoffOptions } from './backoff.js';
-import { createAgentCaller, createDirectCaller, type EndpointAnswer } from './call-endpoint.js';
+import { agentCaller, createDirectCaller, type EndpointAnswer } from './callers.js';
 import type { PreparedCall, PrepareRequest } from './prepare-request.js';
 import { parseAttempts, parseInvocation, type StoredInvocation } from './run-record.js';
 import { errorText, type RunTimers, type Settle, STORE_RETRY_MS } from './run-timers.js';
@@ -62,7 +62,6 @@ export function createAttempts(deps: AttemptDeps): Attempts {
     ...(options.lookup ? { lookup: options.lookup } : {}),
     ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
   });
-  const viaAgent = createAgentCaller(dispatcher);
   const awaitAgent = createAgentWait({ ...deps, agentWaitMs: options.agentWaitMs });
 
   async function drive(runId: string): Promise<void> {
@@ -283,7 +282,7 @@ export function createAttempts(deps: AttemptDeps): Attempts {
         `Webhook "${invocation.webhook.name}" has networkMode: remoteNetworkAgent but no agentIdentifier, and its target has no account to name the agent: add agentIdentifier to the webhook`,
       );
     }
-    return viaAgent.call(agentIdentifier, outgoing, opts);
+    return agentCaller(dispatcher, agentIdentifier).call(outgoing, opts);
   }
 
   return { drive, close: () => direct.close() };

@@ -9,7 +9,7 @@ import { isUnsettled, type WebhookRun, WebhookRunStatus } from './types.js';
 /**
  * Taking a callback: the token `prepare-request.ts` created comes back in the callback URI; its
  * hash finds the run, the body says how it went, and the run settles (or the callback is told
- * why it changes nothing). The route in front of it is `callback-routes.ts`.
+ * why it changes nothing). The route in front of it is `api/callback-routes.ts`.
  */
 
 /** What a callback is answered: the run's status after it. */

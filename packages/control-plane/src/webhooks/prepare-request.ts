@@ -8,8 +8,8 @@ import {
   type RenderedRequest,
   renderWebhookRequest,
 } from '../templates/index.js';
-import type { OutgoingCall } from './call-endpoint.js';
 import { hashCallbackToken, newCallbackToken } from './callback-token.js';
+import type { OutgoingCall } from './callers.js';
 import type { StoredInvocation } from './run-record.js';
 import { STANDARD_WEBHOOK_HEADERS } from './signing.js';
 import type { WebhookService } from './types.js';

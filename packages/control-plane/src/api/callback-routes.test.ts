@@ -6,15 +6,14 @@ import pino from 'pino';
 import { Pool } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ControlPlane, createControlPlane } from '../server.js';
+import { createWebhookService, type WebhookService } from '../webhooks/index.js';
 import {
   githubLikeWebhook,
   invocationFor,
   type Receiver,
   startReceiver,
   waitForRun,
-} from './receivers.test-util.js';
-import type { WebhookService } from './types.js';
-import { createWebhookService } from './webhook-service.js';
+} from '../webhooks/receivers.test-util.js';
 
 /** POST /callbacks/:token/callback, over real HTTP: every answer the product promises. */
 let cp: ControlPlane;

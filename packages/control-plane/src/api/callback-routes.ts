@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { routeSchema, stringParams } from '../api/route-schema.js';
 import { BorealisError, isBorealisError } from '../errors.js';
-import type { AcceptCallback } from './callbacks.js';
+import type { AcceptCallback } from '../webhooks/index.js';
 import { createRateLimiter, DEFAULT_CALLBACK_RATE_LIMIT, type RateLimitOptions } from './rate-limiter.js';
+import { routeSchema, stringParams } from './route-schema.js';
 
 /** Room for a 64 KiB mdMessage, JSON-escaped, and the rest of the body. */
 export const CALLBACK_BODY_LIMIT = 128 * 1024;

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { routeSchema, stringParams } from '../api/route-schema.js';
 import { BorealisError } from '../errors.js';
-import type { WebhookService } from './types.js';
+import type { WebhookService } from '../webhooks/index.js';
+import { routeSchema, stringParams } from './route-schema.js';
 
 /**
  * `GET /api/v1/webhook-runs/:id`: one run as people debug it — the rendered request (secrets

@@ -2,6 +2,7 @@ import { KUBERNETES_API_HOST } from '@borealis/protocol';
 import { Agent, request as undiciRequest } from 'undici';
 import { BorealisError, type ErrorCode, isBorealisError } from '../errors.js';
 import type { Dispatcher } from '../relay/index.js';
+import { describeNetworkError, errorCode } from './network-errors.js';
 import { guardedConnector, type LookupAll, type SsrfGuard } from './ssrf-guard.js';
 
 /** One outgoing webhook call, as sent (secrets in place). */
@@ -32,17 +33,23 @@ export interface CallOptions {
   signal: AbortSignal;
 }
 
+/**
+ * One way to make a webhook call: directly (`createDirectCaller`) or through an agent
+ * (`agentCaller`). Both answer with what the endpoint said, or throw a BorealisError whose
+ * `retryable` says whether the call could not be made (retry) or was refused (final).
+ */
+export interface Caller {
+  call(call: OutgoingCall, opts: CallOptions): Promise<EndpointAnswer>;
+}
+
 /** Enough of the answer's body to explain a failure; the rest is not read. */
 const BODY_START_BYTES = 1024;
 
-/**
- * `direct` calls: undici with the SSRF guard in its connector. Throws a BorealisError whose
- * `retryable` says whether the call could not be made (retry) or was refused (final).
- */
+/** `direct` calls: undici with the SSRF guard in its connector; close() ends its sockets. */
 export function createDirectCaller(
   guard: SsrfGuard,
   options: { lookup?: LookupAll; connectTimeoutMs?: number } = {},
-) {
+): Caller & { close(): Promise<void> } {
   const agent = new Agent({
     connect: guardedConnector(guard, options),
     // Webhook endpoints are called rarely; do not keep sockets to them open.
@@ -81,10 +88,10 @@ export function createDirectCaller(
   };
 }
 
-/** `remoteNetworkAgent` calls: through the relay to a connected agent. */
-export function createAgentCaller(dispatcher: Dispatcher) {
+/** `remoteNetworkAgent` calls: through the relay to a connected agent of `agentIdentifier`. */
+export function agentCaller(dispatcher: Dispatcher, agentIdentifier: string): Caller {
   return {
-    async call(agentIdentifier: string, call: OutgoingCall, opts: CallOptions): Promise<EndpointAnswer> {
+    async call(call: OutgoingCall, opts: CallOptions): Promise<EndpointAnswer> {
       try {
         if (isKubernetesVirtualHost(call.url)) {
           // Only the Kubernetes driver addresses the cluster's API, with the agent's credentials.
@@ -133,25 +140,6 @@ async function readStart(body: AsyncIterable<unknown>, max: number): Promise<str
     // A body cut short still tells its start; the status is what decides.
   }
   return Buffer.concat(chunks).subarray(0, max).toString('utf8');
-}
-
-const NETWORK_ERRORS: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  ENOTFOUND: 'the host name does not resolve (DNS)',
-  EAI_AGAIN: 'DNS lookup failed temporarily',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ETIMEDOUT: 'connect timed out',
-  EPIPE: 'connection closed while sending',
-  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
-  UND_ERR_SOCKET: 'connection closed by the other side',
-  UND_ERR_CLOSED: 'connection closed',
-};
-
-/** A network failure in words people know, with its code ("connection refused (ECONNREFUSED)"). */
-export function describeNetworkError(code: string | undefined, message: string): string {
-  return code !== undefined && NETWORK_ERRORS[code] ? `${NETWORK_ERRORS[code]} (${code})` : message;
 }
 
 /** TLS problems are configuration, not weather: retrying will not fix a bad certificate. */
@@ -246,15 +234,6 @@ function webhookError(
     retryable,
     ...(low === undefined ? {} : { details: { cause: low } }),
   });
-}
-
-/** The first `code` on an error or down its `cause` chain (undici wraps the socket's). */
-export function errorCode(err: unknown): string | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string') return code;
-  const cause = (err as { cause?: unknown }).cause;
-  return cause === undefined ? undefined : errorCode(cause);
 }
 
 function isKubernetesVirtualHost(url: string): boolean {
