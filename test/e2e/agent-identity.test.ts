@@ -1,11 +1,12 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { webhookYaml } from '../kit/deploy-file.js';
+import { until } from '../kit/until.js';
 import { type DeploymentJson, type HookServer, startHookServer } from './engine/support.js';
 import { type ServerProc, startServer, TEST_TOKEN } from './support/control-plane.js';
-import { bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
+import { agentEnv, bins, type Proc, type Run, runCli, startProcess, stopAll } from './support/processes.js';
 
 /**
  * Issue 10, the agents' half, through the real programs: the control plane, the agents and the
@@ -26,22 +27,8 @@ let forged: Proc;
 let prodInstance: string;
 const SECRET = `sk_live_${randomBytes(12).toString('hex')}`;
 
-function cli(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bins.cli, ...args], {
-      env: { PATH: process.env.PATH ?? '', BOREALIS_URL: server.url, BOREALIS_API_TOKEN: TEST_TOKEN },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
+function cli(args: string[], stdin?: string): Promise<Run> {
+  return runCli(args, { url: server.url, token: TEST_TOKEN, ...(stdin === undefined ? {} : { stdin }) });
 }
 
 async function cliJson<T>(...args: string[]): Promise<T> {
@@ -50,17 +37,8 @@ async function cliJson<T>(...args: string[]): Promise<T> {
   return JSON.parse(r.stdout) as T;
 }
 
-function agentEnv(identifier: string, cred: { clientId: string; clientSecret: string }) {
-  return {
-    BOREALIS_CONTROL_PLANE_URL: server.url,
-    BOREALIS_AGENT_IDENTIFIER: identifier,
-    BOREALIS_CLIENT_ID: cred.clientId,
-    BOREALIS_CLIENT_SECRET: cred.clientSecret,
-    BOREALIS_ALLOW: '127.0.0.1/32',
-    BOREALIS_AGENT_HEALTH_PORT: '0',
-    BOREALIS_RECONNECT_BASE: '100ms',
-    BOREALIS_RECONNECT_MAX: '2s',
-  };
+function agentEnvFor(identifier: string, cred: { clientId: string; clientSecret: string }) {
+  return agentEnv({ url: server.url, identifier, cred, reconnectMax: '2s' });
 }
 
 interface AgentsJson {
@@ -114,7 +92,7 @@ beforeAll(async () => {
     '-o',
     'json',
   );
-  prodAgent = startProcess(bins.agent, { env: agentEnv('prod-eu', prod) });
+  prodAgent = startProcess(bins.agent, { env: agentEnvFor('prod-eu', prod) });
   prodInstance = String((await prodAgent.waitForLog('connected')).instanceId);
 }, 60_000);
 
@@ -169,7 +147,7 @@ describe('agent credentials name their identifiers', () => {
   });
 
   it('a staging credential claiming prod-eu is refused with 403, logged on both sides with the fix, without a loop', async () => {
-    forged = startProcess(bins.agent, { env: agentEnv('prod-eu', staging) });
+    forged = startProcess(bins.agent, { env: agentEnvFor('prod-eu', staging) });
     await until(
       () =>
         forged.lines.some((l) =>
@@ -212,18 +190,13 @@ describe('agent credentials name their identifiers', () => {
   it("a deployment whose webhooks go to prod-eu is served only by the real prod agent; the secret in its URL stays out of the agent's output", async () => {
     const set = await cli(['secrets', 'set', 'hook_key'], SECRET);
     expect(set.code, set.stderr).toBe(0);
-    const hook = (name: string, path: string) => `  - name: ${name}
-    method: POST
-    uriTemplate: ${hooks.url}/ok/${name}${path}
-    networkMode: remoteNetworkAgent
-    agentIdentifier: prod-eu
-    headers:
-      - key: Content-Type
-        value: application/json
-    bodyTemplate:
-      inline: >-
-        {"callbackUri": "{{armory.callbackUri}}/callback"}
-`;
+    const hook = (name: string, path: string) =>
+      webhookYaml({
+        name,
+        uri: `${hooks.url}/ok/${name}${path}`,
+        networkMode: 'remoteNetworkAgent',
+        agentIdentifier: 'prod-eu',
+      });
     const yaml = `application: identity-app
 manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
@@ -296,7 +269,7 @@ ${hook('gate-1', '')}${hook('gate-2', '')}${hook('gate-3', '')}${hook('secret-ga
       'json',
     );
     expect(any.wildcard).toBe(true);
-    const misc = startProcess(bins.agent, { env: agentEnv('misc-rna', any) });
+    const misc = startProcess(bins.agent, { env: agentEnvFor('misc-rna', any) });
     await misc.waitForLog('connected');
     await until(async () => (await pool('misc-rna')).length === 1, 'misc-rna listed');
     expect((await pool('misc-rna'))[0]).toMatchObject({ wildcard: true, credentialName: 'anything' });

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type ControlPlane, createControlPlane } from '@borealis/control-plane';
-import pino from 'pino';
+import type { ControlPlane } from '@borealis/control-plane';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, startProcess, stopAll } from './support/processes.js';
+import { startTestControlPlane, type TestControlPlane } from '../kit/control-plane.js';
+import { agentEnv, repoRoot, startProcess, stopAll } from './support/processes.js';
 
 const run = promisify(execFile);
 
@@ -16,30 +16,23 @@ const run = promisify(execFile);
  * command from it: proof that the agent runs without the workspace around it.
  */
 let out: string;
-let dataDir: string;
+let plane: TestControlPlane;
 let cp: ControlPlane;
 
 beforeAll(async () => {
   out = join(mkdtempSync(join(tmpdir(), 'brl-image-')), 'app');
-  dataDir = mkdtempSync(join(tmpdir(), 'brl-image-cp-'));
   await run('pnpm', ['--filter', '@borealis/agent', 'deploy', '--prod', '--legacy', out], {
     cwd: repoRoot,
     env: { ...process.env, CI: 'true' },
     maxBuffer: 16 * 1024 * 1024,
   });
-  cp = await createControlPlane({
-    port: 0,
-    dataDir,
-    apiToken: 'image-token-0123456789',
-    logger: pino({ level: 'silent' }),
-  });
-  await cp.listen();
+  plane = await startTestControlPlane({ apiToken: 'image-token-0123456789' });
+  cp = plane.cp;
 }, 180_000);
 
 afterAll(async () => {
   await stopAll();
-  await cp?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await plane?.close();
   rmSync(join(out, '..'), { recursive: true, force: true });
 });
 
@@ -51,11 +44,7 @@ describe('the agent image command, from a production install', () => {
       cwd: out,
       env: {
         NODE_ENV: 'production',
-        BOREALIS_CONTROL_PLANE_URL: cp.url,
-        BOREALIS_AGENT_IDENTIFIER: 'image-rna',
-        BOREALIS_CLIENT_ID: cred.clientId,
-        BOREALIS_CLIENT_SECRET: cred.clientSecret,
-        BOREALIS_AGENT_HEALTH_PORT: '0',
+        ...agentEnv({ url: cp.url, identifier: 'image-rna', cred, allow: null }),
       },
     });
     const listening = await agent.waitForLog('listening');

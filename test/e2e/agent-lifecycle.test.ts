@@ -1,10 +1,6 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, type ServerProc, startServer, TEST_TOKEN } from './support/control-plane.js';
-import { bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
-
-const run = promisify(execFile);
+import { agentEnv, bins, type Proc, runCli, startProcess, stopAll, until } from './support/processes.js';
 
 /** The control plane, the agent and the CLI as the real programs, each its own process. */
 let server: ServerProc;
@@ -12,10 +8,9 @@ let port: number;
 let creds: { clientId: string; clientSecret: string };
 
 async function cli(...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [bins.cli, ...args], {
-    env: { PATH: process.env.PATH ?? '', BOREALIS_URL: server.url, BOREALIS_API_TOKEN: TEST_TOKEN },
-  });
-  return stdout;
+  const r = await runCli(args, { url: server.url, token: TEST_TOKEN });
+  if (r.code !== 0) throw new Error(`borealis ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
 }
 
 async function listed(): Promise<
@@ -24,16 +19,9 @@ async function listed(): Promise<
   return JSON.parse(await cli('agents', 'list', '-o', 'json')).agents;
 }
 
-function agentEnv(extra: Record<string, string> = {}): Record<string, string> {
+function lifecycleEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
-    BOREALIS_CONTROL_PLANE_URL: server.url,
-    BOREALIS_AGENT_IDENTIFIER: 'lifecycle-rna',
-    BOREALIS_CLIENT_ID: creds.clientId,
-    BOREALIS_CLIENT_SECRET: creds.clientSecret,
-    BOREALIS_ALLOW: '127.0.0.1/32',
-    BOREALIS_AGENT_HEALTH_PORT: '0',
-    BOREALIS_RECONNECT_BASE: '100ms',
-    BOREALIS_RECONNECT_MAX: '1s',
+    ...agentEnv({ url: server.url, identifier: 'lifecycle-rna', cred: creds, reconnectMax: '1s' }),
     ...extra,
   };
 }
@@ -64,7 +52,7 @@ describe('agent lifecycle against the real control plane', () => {
   let agent: Proc;
 
   it('is listed as soon as it connects, and `borealis agents list` prints it', async () => {
-    agent = startProcess(bins.agent, { env: agentEnv() });
+    agent = startProcess(bins.agent, { env: lifecycleEnv() });
     const connected = await agent.waitForLog('connected');
     // The control plane registers a connection before it answers the upgrade, so by the time the
     // agent says "connected" the list already has it; the poll only absorbs process scheduling.
@@ -116,7 +104,7 @@ describe('agent lifecycle against the real control plane', () => {
     const refusals = () =>
       server.proc.lines.filter((l) => String(l.json?.msg ?? '').startsWith('refused an agent connection'))
         .length;
-    const bad = startProcess(bins.agent, { env: agentEnv({ BOREALIS_CLIENT_SECRET: 'not-the-secret' }) });
+    const bad = startProcess(bins.agent, { env: lifecycleEnv({ BOREALIS_CLIENT_SECRET: 'not-the-secret' }) });
     await until(() => refusals() >= 1, 'the first refusal', 10_000);
     const first = refusals();
     await new Promise((r) => setTimeout(r, 3000));

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { webhookYaml } from '../kit/deploy-file.js';
 import { type HookServer, startHookServer } from './engine/support.js';
 import { type ServerProc, startServer } from './support/control-plane.js';
-import { bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
+import { agentEnv, bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
 
 /**
  * Waiting for an agent is not a failed attempt: a `remoteNetworkAgent` gate that finds no agent
@@ -34,14 +35,7 @@ async function startAgent(s: ServerProc, identifier: string): Promise<Proc> {
     allowedIdentifiers: [identifier],
   });
   const agent = startProcess(bins.agent, {
-    env: {
-      BOREALIS_CONTROL_PLANE_URL: s.url,
-      BOREALIS_AGENT_IDENTIFIER: identifier,
-      BOREALIS_CLIENT_ID: cred.clientId,
-      BOREALIS_CLIENT_SECRET: cred.clientSecret,
-      BOREALIS_ALLOW: '127.0.0.1/32',
-      BOREALIS_AGENT_HEALTH_PORT: '0',
-    },
+    env: agentEnv({ url: s.url, identifier, cred }),
   });
   await agent.waitForLog('connected');
   return agent;
@@ -67,17 +61,7 @@ manifests:
       kind: Deployment
       metadata: { name: ${application} }
 webhooks:
-  - name: smoke-tests
-    method: POST
-    uriTemplate: ${hooks.url}/ok/${application}
-    networkMode: remoteNetworkAgent
-    headers:
-      - key: Content-Type
-        value: application/json
-    bodyTemplate:
-      inline: >-
-        {"callbackUri": "{{armory.callbackUri}}/callback"}
-`;
+${webhookYaml({ name: 'smoke-tests', uri: `${hooks.url}/ok/${application}`, networkMode: 'remoteNetworkAgent' })}`;
 }
 
 interface RunJson {

@@ -1,11 +1,21 @@
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../kit/until.js';
 import { freePort, type ServerProc, startServer, TEST_TOKEN } from './support/control-plane.js';
 import { createPrivateNetwork, type PrivateNetwork } from './support/netns.js';
-import { bins, type Proc, repoRoot, startProcess, stopAll, until } from './support/processes.js';
+import {
+  agentEnv,
+  bins,
+  type Proc,
+  type Run,
+  repoRoot,
+  runCli,
+  startProcess,
+  stopAll,
+} from './support/processes.js';
 
 /**
  * Analysis that judges, against a real Prometheus (Debian's `prometheus`, started here with its
@@ -105,31 +115,8 @@ async function stopPrometheus(): Promise<void> {
   prometheus = undefined;
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 function cli(args: string[], timeoutMs = 60_000): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [bins.cli, ...args],
-      {
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: work,
-          XDG_CONFIG_HOME: join(work, 'xdg'),
-          BOREALIS_URL: server.url,
-          BOREALIS_API_TOKEN: TEST_TOKEN,
-        },
-        cwd: work,
-        timeout: timeoutMs,
-      },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+  return runCli(args, { url: server.url, token: TEST_TOKEN, home: work, cwd: work, timeoutMs });
 }
 
 let targetAddress: string;
@@ -185,19 +172,8 @@ async function start(yaml: string): Promise<string> {
   return id;
 }
 
-async function waitFor(id: string, statuses: string[], timeoutMs = 60_000): Promise<Json> {
-  let last: Json;
-  await until(
-    async () => {
-      last = (await server.api('GET', `/api/v1/deployments/${id}`)).json;
-      return statuses.includes(last?.status);
-    },
-    `deployment ${id} to reach ${statuses.join('|')}`,
-    timeoutMs,
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}; last: ${JSON.stringify(last, null, 2)}`);
-  });
-  return last;
+function waitFor(id: string, statuses: string[], timeoutMs = 60_000): Promise<Json> {
+  return waitForDeployment(server.api, id, statuses, { timeoutMs });
 }
 
 const analysisOf = (d: Json) =>
@@ -242,16 +218,13 @@ beforeAll(async () => {
   expect(cred.status).toBe(201);
   agent = startProcess(bins.agent, {
     netns: net.name,
-    env: {
-      BOREALIS_CONTROL_PLANE_URL: server.url,
-      BOREALIS_AGENT_IDENTIFIER: 'metrics-rna',
-      BOREALIS_CLIENT_ID: cred.json.clientId,
-      BOREALIS_CLIENT_SECRET: cred.json.clientSecret,
-      BOREALIS_ALLOW: `${net.privateAddress}/32`,
-      BOREALIS_AGENT_HEALTH_PORT: '0',
-      BOREALIS_RECONNECT_BASE: '100ms',
-      BOREALIS_RECONNECT_MAX: '500ms',
-    },
+    env: agentEnv({
+      url: server.url,
+      identifier: 'metrics-rna',
+      cred: cred.json,
+      allow: `${net.privateAddress}/32`,
+      reconnectMax: '500ms',
+    }),
   });
   await agent.waitForLog('connected');
 }, 90_000);

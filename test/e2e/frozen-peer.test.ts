@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServerProc, startServer } from './support/control-plane.js';
-import { bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
+import { agentEnv, bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
 
 /**
  * A peer that freezes (SIGSTOP: no FIN, no RST, the socket stays open) is noticed by heartbeat
@@ -41,16 +41,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
   silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
   agent = startProcess(bins.agent, {
-    env: {
-      BOREALIS_CONTROL_PLANE_URL: server.url,
-      BOREALIS_AGENT_IDENTIFIER: IDENTIFIER,
-      BOREALIS_CLIENT_ID: cred.clientId,
-      BOREALIS_CLIENT_SECRET: cred.clientSecret,
-      BOREALIS_ALLOW: '127.0.0.1/32',
-      BOREALIS_AGENT_HEALTH_PORT: '0',
-      BOREALIS_RECONNECT_BASE: '100ms',
-      BOREALIS_RECONNECT_MAX: '1s',
-    },
+    env: agentEnv({ url: server.url, identifier: IDENTIFIER, cred, reconnectMax: '1s' }),
   });
   const connected = await agent.waitForLog('connected');
   expect(connected.heartbeatMs).toBe(2000);

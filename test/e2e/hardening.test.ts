@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -6,9 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../kit/until.js';
 import { type HookServer, startHookServer, webhook } from './engine/support.js';
 import { type ServerProc, startServer, TEST_TOKEN } from './support/control-plane.js';
-import { bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
+import { agentEnv, bins, type Proc, type Run, runCli, startProcess, stopAll } from './support/processes.js';
 import { startTcpBalancer, type TcpBalancer } from './support/tcp-balancer.js';
 
 /**
@@ -27,31 +27,8 @@ let work: string;
 const servers: ServerProc[] = [];
 const hops: TcpBalancer[] = [];
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 function cli(server: ServerProc, token: string, args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [bins.cli, ...args],
-      {
-        cwd: work,
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: work,
-          XDG_CONFIG_HOME: join(work, 'xdg'),
-          BOREALIS_URL: server.url,
-          BOREALIS_API_TOKEN: token,
-        },
-      },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+  return runCli(args, { url: server.url, token, home: work, cwd: work });
 }
 
 async function server(env: Record<string, string> = {}): Promise<ServerProc> {
@@ -210,14 +187,7 @@ describe('text from outside never drives the terminal', () => {
       allowedIdentifiers: ['escape-rna'],
     });
     agent = startProcess(bins.agent, {
-      env: {
-        BOREALIS_CONTROL_PLANE_URL: s.url,
-        BOREALIS_AGENT_IDENTIFIER: 'escape-rna',
-        BOREALIS_CLIENT_ID: cred.clientId,
-        BOREALIS_CLIENT_SECRET: cred.clientSecret,
-        BOREALIS_ALLOW: '127.0.0.1/32',
-        BOREALIS_AGENT_HEALTH_PORT: '0',
-      },
+      env: agentEnv({ url: s.url, identifier: 'escape-rna', cred }),
     });
     await agent.waitForLog('connected');
   }, 60_000);

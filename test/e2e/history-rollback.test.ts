@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServerProc, startServer, TEST_TOKEN } from './support/control-plane.js';
-import { bins, stopAll, until } from './support/processes.js';
+import { type Run, runCli, stopAll, until } from './support/processes.js';
 
 /**
  * History and rollback after success, through the real server and CLI: two successful
@@ -14,23 +13,8 @@ import { bins, stopAll, until } from './support/processes.js';
 let server: ServerProc;
 let work: string;
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [bins.cli, ...args],
-      {
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: work,
-          BOREALIS_URL: server.url,
-          BOREALIS_API_TOKEN: TEST_TOKEN,
-        },
-      },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+function cli(args: string[]): Promise<Run> {
+  return runCli(args, { url: server.url, token: TEST_TOKEN, env: { HOME: work } });
 }
 
 async function ok(args: string[]): Promise<string> {

@@ -1,14 +1,15 @@
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServerDouble, startApiServerDouble } from '../k8s-double/api-server-double.js';
+import { webhookYaml } from '../kit/deploy-file.js';
+import { waitForDeployment } from '../kit/deployments.js';
+import { until } from '../kit/until.js';
 import { type HookServer, startHookServer } from './engine/support.js';
 import { freePort, type ServerProc, startServer, TEST_TOKEN } from './support/control-plane.js';
 import { createPrivateNetwork, type PrivateNetwork } from './support/netns.js';
-import { bins, type Proc, repoRoot, startProcess, stopAll, until } from './support/processes.js';
+import { agentEnv, bins, type Proc, repoRoot, runCli, startProcess, stopAll } from './support/processes.js';
 
 /**
  * The Kubernetes target end to end: the real control plane (child process) drives the real agent
@@ -24,7 +25,6 @@ let server: ServerProc;
 let hooks: HookServer;
 let agent: Proc;
 let dir: string;
-const exec = promisify(execFile);
 
 beforeAll(async () => {
   net = createPrivateNetwork();
@@ -82,11 +82,7 @@ users:
   agent = startProcess(bins.agent, {
     netns: net.name,
     env: {
-      BOREALIS_CONTROL_PLANE_URL: server.url,
-      BOREALIS_AGENT_IDENTIFIER: AGENT,
-      BOREALIS_CLIENT_ID: cred.clientId,
-      BOREALIS_CLIENT_SECRET: cred.clientSecret,
-      BOREALIS_AGENT_HEALTH_PORT: '0',
+      ...agentEnv({ url: server.url, identifier: AGENT, cred, allow: null }),
       BOREALIS_KUBERNETES: `kubeconfig:${kubeconfig}`,
       BOREALIS_KUBERNETES_NAMESPACES: 'canary,payments',
       BOREALIS_RECONNECT_BASE: '100ms',
@@ -105,17 +101,8 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function cli(args: string[], cwd = repoRoot) {
-  try {
-    const r = await exec(process.execPath, [bins.cli, ...args], {
-      cwd,
-      env: { PATH: process.env.PATH ?? '', BOREALIS_URL: server.url, BOREALIS_API_TOKEN: TEST_TOKEN },
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function cli(args: string[], cwd = repoRoot) {
+  return runCli(args, { url: server.url, token: TEST_TOKEN, cwd });
 }
 
 interface View {
@@ -150,25 +137,8 @@ async function view(id: string): Promise<View> {
   return (await server.api<View>('GET', `/api/v1/deployments/${id}`)).json;
 }
 
-async function waitFor(
-  id: string,
-  pred: (v: View) => boolean,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<View> {
-  let last: View | undefined;
-  try {
-    return await until(
-      async () => {
-        last = await view(id);
-        return pred(last) ? last : undefined;
-      },
-      what,
-      timeoutMs,
-    );
-  } catch (err) {
-    throw new Error(`${(err as Error).message}; last: ${JSON.stringify(last, null, 1)}`);
-  }
+function waitFor(id: string, pred: (v: View) => boolean, what: string, timeoutMs = 30_000): Promise<View> {
+  return waitForDeployment(server.api, id, pred, { what, timeoutMs });
 }
 
 const versionOf = (id: string) => `v-${id.slice(0, 8)}`;
@@ -327,17 +297,7 @@ manifests:
     expect(replicasOf('canary', 'web')).toBe(4);
 
     const gate = `webhooks:
-  - name: canary-gate
-    method: POST
-    uriTemplate: ${hooks.url}/hold/canary-gate
-    networkMode: direct
-    headers:
-      - key: Content-Type
-        value: application/json
-    bodyTemplate:
-      inline: >-
-        {"callbackUri": "{{armory.callbackUri}}/callback"}
-strategies:
+${webhookYaml({ name: 'canary-gate', uri: `${hooks.url}/hold/canary-gate`, networkMode: 'direct' })}strategies:
   rolling-canary:
     canary:
       steps:
@@ -713,17 +673,7 @@ trafficManagement:
         manifests: [webManifest('shop:2', 2)],
         strategy: 'c',
         extra: `webhooks:
-  - name: restart-gate
-    method: POST
-    uriTemplate: ${hooks.url}/hold/restart-gate
-    networkMode: direct
-    headers:
-      - key: Content-Type
-        value: application/json
-    bodyTemplate:
-      inline: >-
-        {"callbackUri": "{{armory.callbackUri}}/callback"}
-strategies:
+${webhookYaml({ name: 'restart-gate', uri: `${hooks.url}/hold/restart-gate`, networkMode: 'direct' })}strategies:
   c:
     canary:
       steps:

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HookServer, startHookServer, webhook } from './engine/support.js';
 import { type ServerProc, startServer } from './support/control-plane.js';
-import { bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
+import { agentEnv, bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
 
 /**
  * Metrics worth scraping and logs worth reading, from the real programs: a deployment with a
@@ -47,14 +47,7 @@ beforeAll(async () => {
   });
   expect(cred.status, JSON.stringify(cred.json)).toBe(201);
   agent = startProcess(bins.agent, {
-    env: {
-      BOREALIS_CONTROL_PLANE_URL: server.url,
-      BOREALIS_AGENT_IDENTIFIER: 'metrics-rna',
-      BOREALIS_CLIENT_ID: cred.json.clientId,
-      BOREALIS_CLIENT_SECRET: cred.json.clientSecret,
-      BOREALIS_ALLOW: '127.0.0.1/32',
-      BOREALIS_AGENT_HEALTH_PORT: '0',
-    },
+    env: agentEnv({ url: server.url, identifier: 'metrics-rna', cred: cred.json }),
   });
   agentPort = (await agent.waitForLog('listening')).port as number;
   await agent.waitForLog('connected');

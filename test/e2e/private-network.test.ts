@@ -1,12 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type ControlPlane, createControlPlane } from '@borealis/control-plane';
-import pino from 'pino';
+import type { ControlPlane } from '@borealis/control-plane';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestControlPlane, type TestControlPlane } from '../kit/control-plane.js';
 import { createPrivateNetwork, type PrivateNetwork } from './support/netns.js';
-import { bins, type Proc, repoRoot, startProcess, stopAll, until } from './support/processes.js';
+import { agentEnv, bins, type Proc, repoRoot, startProcess, stopAll, until } from './support/processes.js';
 
 /**
  * The agent's reason to exist, for real: a web server on an address that exists only inside a
@@ -14,24 +11,20 @@ import { bins, type Proc, repoRoot, startProcess, stopAll, until } from './suppo
  * server only through the agent.
  */
 let net: PrivateNetwork;
+let plane: TestControlPlane;
 let cp: ControlPlane;
-let dataDir: string;
 let web: Proc;
 let webUrl: string;
-let agentEnv: Record<string, string>;
+let privateAgentEnv: Record<string, string>;
 
 beforeAll(async () => {
   net = createPrivateNetwork();
-  dataDir = mkdtempSync(join(tmpdir(), 'brl-e2e-'));
-  cp = await createControlPlane({
+  plane = await startTestControlPlane({
     host: net.hostAddress,
-    port: 0,
-    dataDir,
     apiToken: 'e2e-token-0123456789',
     heartbeatIntervalMs: 500,
-    logger: pino({ level: 'silent' }),
   });
-  await cp.listen();
+  cp = plane.cp;
   const cred = await cp.store.agentCredentials.create({ name: 'e2e', allowedIdentifiers: ['private-rna'] });
   web = startProcess(`${repoRoot}test/e2e/support/web-server.mjs`, {
     netns: net.name,
@@ -39,23 +32,19 @@ beforeAll(async () => {
   });
   const { port } = await web.waitForLog('listening');
   webUrl = `http://${net.privateAddress}:${port as number}`;
-  agentEnv = {
-    BOREALIS_CONTROL_PLANE_URL: cp.url,
-    BOREALIS_AGENT_IDENTIFIER: 'private-rna',
-    BOREALIS_CLIENT_ID: cred.clientId,
-    BOREALIS_CLIENT_SECRET: cred.clientSecret,
-    BOREALIS_ALLOW: `${net.privateAddress}/32`,
-    BOREALIS_AGENT_HEALTH_PORT: '0',
-    BOREALIS_RECONNECT_BASE: '100ms',
-    BOREALIS_RECONNECT_MAX: '1s',
-  };
+  privateAgentEnv = agentEnv({
+    url: cp.url,
+    identifier: 'private-rna',
+    cred,
+    allow: `${net.privateAddress}/32`,
+    reconnectMax: '1s',
+  });
 }, 60_000);
 
 afterAll(async () => {
   await stopAll();
-  await cp?.close();
+  await plane?.close();
   net?.destroy();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
 async function body(res: { body: AsyncIterable<Uint8Array> }): Promise<Buffer> {
@@ -68,7 +57,7 @@ describe('Remote Network Agent in a private network', () => {
   let agent: Proc;
 
   it('reaches a server the control plane cannot reach, with status, headers and body intact', async () => {
-    agent = startProcess(bins.agent, { env: agentEnv, netns: net.name });
+    agent = startProcess(bins.agent, { env: privateAgentEnv, netns: net.name });
     await agent.waitForLog('connected');
     await until(() => cp.hub.connectionCount === 1, 'the agent to be listed');
 

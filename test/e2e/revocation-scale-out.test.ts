@@ -7,7 +7,7 @@ import {
   type TestDatabase,
 } from '../../packages/control-plane/src/store/test-stores.test-util.js';
 import { type ServerProc, startServer } from './support/control-plane.js';
-import { bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
+import { agentEnv, bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
 
 /**
  * Revocation on a real scale-out: two `borealis-server` processes on one PostgreSQL and the NATS
@@ -41,16 +41,7 @@ function replica(id: string): Promise<ServerProc> {
 
 function agent(identifier: string, cred: { clientId: string; clientSecret: string }): Proc {
   return startProcess(bins.agent, {
-    env: {
-      BOREALIS_CONTROL_PLANE_URL: r1.url,
-      BOREALIS_AGENT_IDENTIFIER: identifier,
-      BOREALIS_CLIENT_ID: cred.clientId,
-      BOREALIS_CLIENT_SECRET: cred.clientSecret,
-      BOREALIS_ALLOW: '127.0.0.1/32',
-      BOREALIS_AGENT_HEALTH_PORT: '0',
-      BOREALIS_RECONNECT_BASE: '100ms',
-      BOREALIS_RECONNECT_MAX: '1s',
-    },
+    env: agentEnv({ url: r1.url, identifier, cred, reconnectMax: '1s' }),
   });
 }
 

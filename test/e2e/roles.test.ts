@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServerProc, startServer, TEST_TOKEN } from './support/control-plane.js';
-import { bins, stopAll, until } from './support/processes.js';
+import { type Run, runCli, stopAll, until } from './support/processes.js';
 
 /**
  * Issue 10's "done when", through the real programs with real tokens: people get tokens with
@@ -15,32 +14,9 @@ let server: ServerProc;
 let work: string;
 const tokens: Record<string, { id: string; token: string }> = {};
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** The built CLI, with only a URL and a token (no config file, no data dir to find). */
 function cli(token: string, args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [bins.cli, ...args],
-      {
-        cwd: work,
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: work,
-          XDG_CONFIG_HOME: join(work, 'xdg'),
-          BOREALIS_URL: server.url,
-          BOREALIS_API_TOKEN: token,
-        },
-      },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+  return runCli(args, { url: server.url, token, home: work, cwd: work });
 }
 
 const DEPLOY_FILE = `application: roles-e2e

@@ -7,7 +7,7 @@ import {
 } from '../../packages/control-plane/src/store/test-stores.test-util.js';
 import { type HookServer, startHookServer } from './engine/support.js';
 import { freePort, type ServerProc, startServer } from './support/control-plane.js';
-import { bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
+import { agentEnv, bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
 
 /**
  * A replica that loses NATS says so in /readyz, and recovers by itself when NATS is back: its
@@ -58,14 +58,7 @@ beforeAll(async () => {
     allowedIdentifiers: ['recovery-rna'],
   });
   agent = startProcess(bins.agent, {
-    env: {
-      BOREALIS_CONTROL_PLANE_URL: n1.url,
-      BOREALIS_AGENT_IDENTIFIER: 'recovery-rna',
-      BOREALIS_CLIENT_ID: cred.clientId,
-      BOREALIS_CLIENT_SECRET: cred.clientSecret,
-      BOREALIS_ALLOW: '127.0.0.1/32',
-      BOREALIS_AGENT_HEALTH_PORT: '0',
-    },
+    env: agentEnv({ url: n1.url, identifier: 'recovery-rna', cred }),
   });
   await agent.waitForLog('connected');
   await until(

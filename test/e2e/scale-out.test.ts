@@ -4,9 +4,10 @@ import {
   createTestDatabase,
   type TestDatabase,
 } from '../../packages/control-plane/src/store/test-stores.test-util.js';
+import { webhookYaml } from '../kit/deploy-file.js';
 import { type DeploymentJson, type HookServer, startHookServer } from './engine/support.js';
 import { type ServerProc, startServer as startControlPlane, TEST_TOKEN } from './support/control-plane.js';
-import { bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
+import { agentEnv, bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
 import { startTcpBalancer, type TcpBalancer } from './support/tcp-balancer.js';
 
 /**
@@ -66,12 +67,7 @@ async function kill(name: string): Promise<void> {
 function startAgent(url: string): Proc {
   return startProcess(bins.agent, {
     env: {
-      BOREALIS_CONTROL_PLANE_URL: url,
-      BOREALIS_AGENT_IDENTIFIER: IDENTIFIER,
-      BOREALIS_CLIENT_ID: credential.clientId,
-      BOREALIS_CLIENT_SECRET: credential.clientSecret,
-      BOREALIS_ALLOW: '127.0.0.1/32',
-      BOREALIS_AGENT_HEALTH_PORT: '0',
+      ...agentEnv({ url: url, identifier: IDENTIFIER, cred: credential }),
       BOREALIS_AGENT_MAX_STREAMS: '1024',
       BOREALIS_RECONNECT_BASE: '100ms',
       BOREALIS_RECONNECT_MAX: '1s',
@@ -116,18 +112,7 @@ targets:
         - runWebhook:
             name: ${hook}
 webhooks:
-  - name: ${hook}
-    method: POST
-    uriTemplate: ${hooks.url}/hold/${hook}
-    networkMode: remoteNetworkAgent
-    agentIdentifier: ${IDENTIFIER}
-    headers:
-      - key: Content-Type
-        value: application/json
-    bodyTemplate:
-      inline: >-
-        {"callbackUri": "{{armory.callbackUri}}/callback"}
-`;
+${webhookYaml({ name: hook, uri: `${hooks.url}/hold/${hook}`, networkMode: 'remoteNetworkAgent', agentIdentifier: IDENTIFIER })}`;
 }
 
 async function startDeployment(via: string, yaml: string): Promise<string> {

@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServerProc, startServer, TEST_TOKEN } from './support/control-plane.js';
-import { bins, stopAll, until } from './support/processes.js';
+import { runCli, stopAll, until } from './support/processes.js';
 
 /**
  * A secret set through the CLI reaches its destination in a rendered header and appears nowhere
@@ -18,34 +17,17 @@ const received: IncomingHttpHeaders[] = [];
 const answers: string[] = [];
 const cliOutput: string[] = [];
 
-function cli(args: string[], stdin?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      process.execPath,
-      [bins.cli, ...args],
-      { env: { PATH: process.env.PATH ?? '', BOREALIS_URL: server.url, BOREALIS_API_TOKEN: TEST_TOKEN } },
-      (err, stdout, stderr) => {
-        cliOutput.push(stdout, stderr);
-        if (err) reject(new Error(`${err.message}\n${stderr}`));
-        else resolve(stdout);
-      },
-    );
-    child.stdin?.end(stdin ?? '');
-  });
+async function cli(args: string[], stdin?: string): Promise<string> {
+  const r = await runCli(args, { url: server.url, token: TEST_TOKEN, ...(stdin ? { stdin } : {}) });
+  cliOutput.push(r.stdout, r.stderr);
+  if (r.code !== 0) throw new Error(`borealis ${args.join(' ')} exited ${r.code}\n${r.stderr}`);
+  return r.stdout;
 }
 
 async function api(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(server.url + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${TEST_TOKEN}`,
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  answers.push(text);
-  return text ? JSON.parse(text) : undefined;
+  const { json } = await server.api(method, path, body);
+  answers.push(json === undefined ? '' : JSON.stringify(json));
+  return json;
 }
 
 beforeAll(async () => {

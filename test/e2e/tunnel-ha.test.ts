@@ -1,30 +1,23 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type ControlPlane, createControlPlane } from '@borealis/control-plane';
-import pino from 'pino';
+import type { ControlPlane } from '@borealis/control-plane';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bins, type Proc, repoRoot, startProcess, stopAll, until } from './support/processes.js';
+import { startTestControlPlane, type TestControlPlane } from '../kit/control-plane.js';
+import { agentEnv, bins, type Proc, repoRoot, startProcess, stopAll, until } from './support/processes.js';
 
 /**
  * Several agents with one identifier, drain on SIGTERM, and cancellation at scale: the control
  * plane in-process (so the test can count its streams), agents and the target as real processes.
  */
+let plane: TestControlPlane;
 let cp: ControlPlane;
-let dataDir: string;
 let target: string;
 let cred: { clientId: string; clientSecret: string };
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'brl-ha-'));
-  cp = await createControlPlane({
-    port: 0,
-    dataDir,
+  plane = await startTestControlPlane({
     apiToken: 'ha-token-0123456789',
     heartbeatIntervalMs: 500,
-    logger: pino({ level: 'silent' }),
   });
-  await cp.listen();
+  cp = plane.cp;
   cred = await cp.store.agentCredentials.create({ name: 'ha', allowedIdentifiers: ['*'] });
   const web = startProcess(`${repoRoot}test/e2e/support/web-server.mjs`);
   const { port } = await web.waitForLog('listening');
@@ -33,8 +26,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopAll();
-  await cp?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await plane?.close();
 });
 
 async function startAgent(
@@ -43,12 +35,7 @@ async function startAgent(
 ): Promise<Proc & { instanceId: string; healthPort: number }> {
   const agent = startProcess(bins.agent, {
     env: {
-      BOREALIS_CONTROL_PLANE_URL: cp.url,
-      BOREALIS_AGENT_IDENTIFIER: identifier,
-      BOREALIS_CLIENT_ID: cred.clientId,
-      BOREALIS_CLIENT_SECRET: cred.clientSecret,
-      BOREALIS_ALLOW: '127.0.0.1/32',
-      BOREALIS_AGENT_HEALTH_PORT: '0',
+      ...agentEnv({ url: cp.url, identifier, cred }),
       BOREALIS_AGENT_MAX_STREAMS: '1024',
       ...extra,
     },

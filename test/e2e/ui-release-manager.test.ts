@@ -1,13 +1,14 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type ControlPlane, createControlPlane } from '@borealis/control-plane';
-import pino from 'pino';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { ControlPlane } from '@borealis/control-plane';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestControlPlane, type TestControlPlane } from '../kit/control-plane.js';
+import { webhookYaml } from '../kit/deploy-file.js';
 import { type HookServer, startHookServer } from './engine/support.js';
+import { hasBrowser, needBrowser, openBrowserPage } from './support/browser.js';
 import { until } from './support/processes.js';
 
 /**
@@ -18,7 +19,6 @@ import { until } from './support/processes.js';
  * confirm and need a reason; keyboard order and the palette's contrast. Screenshots at 1360×900
  * go to test-output/ui/ (BOREALIS_UI_SCREENSHOTS names another folder).
  */
-const CHROMIUM = '/usr/bin/chromium';
 const ADMIN = 'ui-rm-admin-token-0123456789abcdef';
 const SHOTS = resolve(process.env.BOREALIS_UI_SCREENSHOTS ?? 'test-output/ui');
 const HOSTILE = '<img src=x onerror=alert(1)>';
@@ -26,40 +26,22 @@ const MD_MESSAGE = `**Smoke** passed ${HOSTILE} [log](https://ci.example.com/1) 
 
 const CI_TOKEN = 'ci-secret-value-9f8e7d6c5b4a';
 
+let plane: TestControlPlane;
 let cp: ControlPlane;
 /** An endpoint in maintenance: 503 with Retry-After: 0, a trace header and a long body. */
 let failing: Server;
 let failingUrl: string;
-let dataDir: string;
 let hooks: HookServer;
 let browser: Browser;
 let page: Page;
 let viewerToken: string;
 let approverToken: string;
 let graphId: string;
-const dialogs: string[] = [];
-const pageErrors: string[] = [];
+let dialogs: string[] = [];
+let pageErrors: string[] = [];
 
-const hasBrowser = existsSync(CHROMIUM);
-function needBrowser(): void {
-  if (!hasBrowser) {
-    throw new Error(
-      `${CHROMIUM} is missing: the web UI test drives a real browser. Install it with \`apt-get install -y chromium\` (as root; .ci/run does this)`,
-    );
-  }
-}
-
-async function api<T>(method: string, path: string, body?: unknown, type = 'application/json') {
-  const res = await fetch(cp.url + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${ADMIN}`,
-      ...(body !== undefined ? { 'content-type': type } : {}),
-    },
-    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, json: (await res.json()) as T };
-}
+const api = <T>(method: string, path: string, body?: unknown, contentType?: string) =>
+  plane.api<T>(method, path, body, contentType ? { contentType } : {});
 
 async function statusOf(id: string): Promise<string> {
   return (await api<{ status: string }>('GET', `/api/v1/deployments/${id}`)).json.status;
@@ -82,15 +64,8 @@ async function shot(name: string): Promise<void> {
 beforeAll(async () => {
   if (!hasBrowser) return;
   mkdirSync(SHOTS, { recursive: true });
-  dataDir = mkdtempSync(join(tmpdir(), 'brl-e2e-ui-rm-'));
-  cp = await createControlPlane({
-    port: 0,
-    dataDir,
-    apiToken: ADMIN,
-    directAllow: ['127.0.0.1/32'],
-    logger: pino({ level: 'silent' }),
-  });
-  await cp.listen();
+  plane = await startTestControlPlane({ apiToken: ADMIN, directAllow: ['127.0.0.1/32'] });
+  cp = plane.cp;
   hooks = await startHookServer();
   await cp.secrets.put('ci_token', CI_TOKEN);
   failing = createServer((req, res) => {
@@ -104,31 +79,7 @@ beforeAll(async () => {
   failingUrl = `http://127.0.0.1:${(failing.address() as AddressInfo).port}`;
   viewerToken = (await cp.store.apiTokens.create({ name: 'vera', roles: ['viewer'] })).token;
   approverToken = (await cp.store.apiTokens.create({ name: 'rita', roles: ['release-managers'] })).token;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on('dialog', (d) => {
-    dialogs.push(`${d.type()}: ${d.message()}`);
-    void d.dismiss();
-  });
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => {
-    // Refusals the test asks for (401, 403) are answers; a CSP violation or a script error is not.
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(m.text());
-  });
+  ({ browser, page, dialogs, pageErrors } = await openBrowserPage({ defaultTimeoutMs: 15_000 }));
 }, 60_000);
 
 afterAll(async () => {
@@ -136,8 +87,7 @@ afterAll(async () => {
   await hooks?.close();
   failing?.closeAllConnections();
   await new Promise((r) => (failing ? failing.close(r) : r(undefined)));
-  await cp?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await plane?.close();
 });
 
 function chainFile(): string {
@@ -172,16 +122,7 @@ strategies:
             untilApproved: true
             requiresRoles: [release-managers]
 webhooks:
-  - name: smoke
-    method: POST
-    uriTemplate: ${hooks.url}/hold/smoke
-    headers:
-      - key: Content-Type
-        value: application/json
-    bodyTemplate:
-      inline: >-
-        {"callbackUri": "{{armory.callbackUri}}/callback"}
-`;
+${webhookYaml({ name: 'smoke', uri: `${hooks.url}/hold/smoke` })}`;
 }
 
 describe('the release manager’s view in a real browser', () => {

@@ -1,14 +1,13 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type ControlPlane, createControlPlane } from '@borealis/control-plane';
-import pino from 'pino';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { ControlPlane } from '@borealis/control-plane';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestControlPlane, type TestControlPlane } from '../kit/control-plane.js';
+import { webhookYaml } from '../kit/deploy-file.js';
 import { type HookServer, startHookServer } from './engine/support.js';
-import { bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
+import { hasBrowser, needBrowser, openBrowserPage } from './support/browser.js';
+import { agentEnv, bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
 
 /**
  * The web UI in a real browser (Debian's chromium, driven by playwright-core): the token prompt,
@@ -16,7 +15,6 @@ import { bins, type Proc, startProcess, stopAll, until } from './support/process
  * agent and then waits for an approval given with the Approve button, an mdMessage that tries to
  * inject HTML shown as text, and the security headers the page is served with.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'ui-e2e-token-0123456789abcdef';
 const AGENT_ID = 'ui-rna';
 const CSP =
@@ -24,82 +22,34 @@ const CSP =
 const HOSTILE = '<img src=x onerror=alert(1)>';
 const MD_MESSAGE = `**Scan** passed: \`0 findings\` ${HOSTILE} [report](https://example.com/r) [bad](javascript:alert(2))`;
 
+let plane: TestControlPlane;
 let cp: ControlPlane;
-let dataDir: string;
 let hooks: HookServer;
 let agent: Proc;
 let browser: Browser;
 let page: Page;
-const dialogs: string[] = [];
-const pageErrors: string[] = [];
-
-const hasBrowser = existsSync(CHROMIUM);
-/** Without the browser every test FAILS with the fix (a throw in beforeAll would count as skipped). */
-function needBrowser(): void {
-  if (!hasBrowser) {
-    throw new Error(
-      `${CHROMIUM} is missing: the web UI test drives a real browser. Install it with \`apt-get install -y chromium\` (as root; .ci/run does this)`,
-    );
-  }
-}
+let dialogs: string[] = [];
+let pageErrors: string[] = [];
 
 beforeAll(async () => {
   if (!hasBrowser) return;
-  dataDir = mkdtempSync(join(tmpdir(), 'brl-e2e-ui-'));
-  cp = await createControlPlane({
-    port: 0,
-    dataDir,
-    apiToken: TOKEN,
-    directAllow: ['127.0.0.1/32'],
-    logger: pino({ level: 'silent' }),
-  });
-  await cp.listen();
+  plane = await startTestControlPlane({ apiToken: TOKEN, directAllow: ['127.0.0.1/32'] });
+  cp = plane.cp;
   hooks = await startHookServer();
   const cred = await cp.store.agentCredentials.create({ name: 'ui-e2e', allowedIdentifiers: [AGENT_ID] });
   agent = startProcess(bins.agent, {
-    env: {
-      BOREALIS_CONTROL_PLANE_URL: cp.url,
-      BOREALIS_AGENT_IDENTIFIER: AGENT_ID,
-      BOREALIS_CLIENT_ID: cred.clientId,
-      BOREALIS_CLIENT_SECRET: cred.clientSecret,
-      BOREALIS_ALLOW: '127.0.0.1/32',
-      BOREALIS_AGENT_HEALTH_PORT: '0',
-    },
+    env: agentEnv({ url: cp.url, identifier: AGENT_ID, cred }),
   });
   await agent.waitForLog('connected');
   await until(() => cp.hub.connectionCount === 1, 'the agent to be listed');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-  page.on('dialog', (d) => {
-    dialogs.push(`${d.type()}: ${d.message()}`);
-    void d.dismiss();
-  });
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => {
-    // The wrong token (401) and the refused decision (409) are answers the test asks for; a CSP
-    // violation ("Refused to ...") or a script error is not.
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(m.text());
-  });
+  ({ browser, page, dialogs, pageErrors } = await openBrowserPage());
 }, 60_000);
 
 afterAll(async () => {
   await browser?.close();
   await stopAll();
   await hooks?.close();
-  await cp?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await plane?.close();
 });
 
 function connectionInstance(agentIdentifier: string): string {
@@ -107,17 +57,8 @@ function connectionInstance(agentIdentifier: string): string {
   return agent?.connections[0]?.instanceId ?? `(no connection of ${agentIdentifier})`;
 }
 
-async function api<T>(method: string, path: string, body?: unknown, type = 'application/json') {
-  const res = await fetch(cp.url + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(body !== undefined ? { 'content-type': type } : {}),
-    },
-    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, json: (await res.json()) as T };
-}
+const api = <T>(method: string, path: string, body?: unknown, contentType?: string) =>
+  plane.api<T>(method, path, body, contentType ? { contentType } : {});
 
 describe('the web UI in a real browser', () => {
   it('is served without a token, with a strict CSP, and nothing outside its folder', async () => {
@@ -176,13 +117,7 @@ describe('the web UI in a real browser', () => {
     expect(await row.textContent()).not.toContain('wildcard');
     const any = await cp.store.agentCredentials.create({ name: 'ui-any', allowedIdentifiers: ['*'] });
     const wild = startProcess(bins.agent, {
-      env: {
-        BOREALIS_CONTROL_PLANE_URL: cp.url,
-        BOREALIS_AGENT_IDENTIFIER: 'ui-wild',
-        BOREALIS_CLIENT_ID: any.clientId,
-        BOREALIS_CLIENT_SECRET: any.clientSecret,
-        BOREALIS_AGENT_HEALTH_PORT: '0',
-      },
+      env: agentEnv({ url: cp.url, identifier: 'ui-wild', cred: any, allow: null }),
     });
     try {
       const wildRow = page.getByRole('row', { name: /ui-wild/ });
@@ -214,18 +149,7 @@ targets:
         - pause:
             untilApproved: true
 webhooks:
-  - name: security-scan
-    method: POST
-    uriTemplate: ${hooks.url}/hold/security-scan
-    networkMode: remoteNetworkAgent
-    agentIdentifier: ${AGENT_ID}
-    headers:
-      - key: Content-Type
-        value: application/json
-    bodyTemplate:
-      inline: >-
-        {"callbackUri": "{{armory.callbackUri}}/callback"}
-`;
+${webhookYaml({ name: 'security-scan', uri: `${hooks.url}/hold/security-scan`, networkMode: 'remoteNetworkAgent', agentIdentifier: AGENT_ID })}`;
     const started = await api<{ deploymentId: string }>(
       'POST',
       '/api/v1/deployments',

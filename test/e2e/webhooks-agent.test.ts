@@ -1,11 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type ControlPlane, createControlPlane } from '@borealis/control-plane';
-import pino from 'pino';
+import type { ControlPlane } from '@borealis/control-plane';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestControlPlane, type TestControlPlane } from '../kit/control-plane.js';
 import { createPrivateNetwork, type PrivateNetwork } from './support/netns.js';
-import { bins, type Proc, repoRoot, startProcess, stopAll, until } from './support/processes.js';
+import { agentEnv, bins, type Proc, repoRoot, startProcess, stopAll, until } from './support/processes.js';
 
 /**
  * The product page's second example, for real: a receiver on an address that exists only inside a
@@ -15,25 +12,21 @@ import { bins, type Proc, repoRoot, startProcess, stopAll, until } from './suppo
  */
 const TEST_TOKEN = 'bearer-value-that-must-stay-secret-42';
 let net: PrivateNetwork;
+let plane: TestControlPlane;
 let cp: ControlPlane;
-let dataDir: string;
 let receiver: Proc;
 let agent: Proc;
 let receiverUrl: string;
 
 beforeAll(async () => {
   net = createPrivateNetwork();
-  dataDir = mkdtempSync(join(tmpdir(), 'brl-e2e-webhooks-'));
-  cp = await createControlPlane({
+  plane = await startTestControlPlane({
     // Where processes inside the namespace reach us: the agent dials it, the receiver calls back.
     host: net.hostAddress,
-    port: 0,
-    dataDir,
     apiToken: 'e2e-webhooks-token-0123456789',
     heartbeatIntervalMs: 500,
-    logger: pino({ level: 'silent' }),
   });
-  await cp.listen();
+  cp = plane.cp;
   await cp.secrets.put('test_token', TEST_TOKEN);
   const cred = await cp.store.agentCredentials.create({
     name: 'e2e-webhooks',
@@ -47,14 +40,7 @@ beforeAll(async () => {
   receiverUrl = `http://${net.privateAddress}:${port as number}`;
   agent = startProcess(bins.agent, {
     netns: net.name,
-    env: {
-      BOREALIS_CONTROL_PLANE_URL: cp.url,
-      BOREALIS_AGENT_IDENTIFIER: 'test-rna',
-      BOREALIS_CLIENT_ID: cred.clientId,
-      BOREALIS_CLIENT_SECRET: cred.clientSecret,
-      BOREALIS_ALLOW: `${net.privateAddress}/32`,
-      BOREALIS_AGENT_HEALTH_PORT: '0',
-    },
+    env: agentEnv({ url: cp.url, identifier: 'test-rna', cred, allow: `${net.privateAddress}/32` }),
   });
   await agent.waitForLog('connected');
   await until(() => cp.hub.connectionCount === 1, 'the agent to be listed');
@@ -62,9 +48,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopAll();
-  await cp?.close();
+  await plane?.close();
   net?.destroy();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
 function integrationTests(path: string) {

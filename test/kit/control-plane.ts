@@ -11,7 +11,10 @@ import pino from 'pino';
 export const TEST_API_TOKEN = 'test-token-0123456789';
 
 export interface TestControlPlaneOptions extends CreateControlPlaneOptions {
-  /** Keep the log lines at this level in `logs` (default: a silent logger). Ignored with `logger`. */
+  /**
+   * Keep the log lines at this level in `logs`. Without it the log is silent, or goes to stdout at
+   * the level BOREALIS_TEST_LOG names (to watch a failing test). Ignored with `logger`.
+   */
   log?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
   /** Call `listen()` before returning (default true). */
   listen?: boolean;
@@ -29,12 +32,15 @@ export interface TestControlPlane {
   logs: string[];
   /** `logs`, parsed. */
   logRecords(): Array<Record<string, unknown>>;
-  /** An admin API call: JSON in, JSON out (undefined for an empty body). */
+  /**
+   * An API call as the admin (or `as.token`): a string body goes as it is (`as.contentType`,
+   * default JSON), anything else as JSON; the answer's JSON (undefined for an empty body).
+   */
   api<T = any>(
     method: string,
     path: string,
     body?: unknown,
-    token?: string,
+    as?: { token?: string; contentType?: string },
   ): Promise<{ status: number; json: T; headers: Headers }>;
   /** Closes the control plane, then removes the data folder it made (never one it was given). */
   close(): Promise<void>;
@@ -73,14 +79,14 @@ export async function startTestControlPlane(
     token,
     logs,
     logRecords: () => logs.map((line) => JSON.parse(line) as Record<string, unknown>),
-    async api(method, path, body, as = token) {
+    async api(method, path, body, as = {}) {
       const res = await fetch(cp.url + path, {
         method,
         headers: {
-          authorization: `Bearer ${as}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          authorization: `Bearer ${as.token ?? token}`,
+          ...(body === undefined ? {} : { 'content-type': as.contentType ?? 'application/json' }),
         },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
       });
       const text = await res.text();
       return { status: res.status, json: text ? JSON.parse(text) : undefined, headers: res.headers };

@@ -1,14 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  type ControlPlane,
-  type CreateControlPlaneOptions,
-  createControlPlane,
-} from '@borealis/control-plane';
-import pino from 'pino';
+import type { ControlPlane, CreateControlPlaneOptions } from '@borealis/control-plane';
+import { startTestControlPlane } from '../../kit/control-plane.js';
+import { webhookYaml } from '../../kit/deploy-file.js';
+import { waitForDeployment } from '../../kit/deployments.js';
 
 export const TOKEN = 'engine-e2e-token-0123456789';
 
@@ -131,65 +126,29 @@ export interface DeploymentJson {
 }
 
 export async function startPlane(extra: Partial<CreateControlPlaneOptions> = {}): Promise<TestPlane> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'brl-engine-'));
-  const cp = await createControlPlane({
-    port: 0,
-    dataDir,
+  const { cp, dataDir, api, close } = await startTestControlPlane({
     apiToken: TOKEN,
     directAllow: ['127.0.0.1/32'],
-    logger: pino({ level: process.env.BOREALIS_TEST_LOG ?? 'silent' }),
     ...extra,
   });
-  await cp.listen();
-  const api: TestPlane['api'] = async (method, path, body, contentType) => {
-    const res = await fetch(cp.url + path, {
-      method,
-      headers: {
-        authorization: `Bearer ${TOKEN}`,
-        ...(body !== undefined ? { 'content-type': contentType ?? 'application/json' } : {}),
-      },
-      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, json: (text ? JSON.parse(text) : undefined) as never };
-  };
   return {
     cp,
     dataDir,
-    api,
-    async waitForStatus(id, statuses, timeoutMs = 15_000) {
-      const end = Date.now() + timeoutMs;
-      let last: DeploymentJson | undefined;
-      while (Date.now() < end) {
-        const { json } = await api<DeploymentJson>('GET', `/api/v1/deployments/${id}`);
-        last = json;
-        if (statuses.includes(json.status)) return json;
-        await new Promise((r) => setTimeout(r, 30));
-      }
-      throw new Error(
-        `deployment ${id} did not reach ${statuses.join('|')}; last: ${JSON.stringify(last, null, 2)}`,
-      );
-    },
-    async close() {
-      await cp.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+    api: (method, path, body, contentType) =>
+      api(method, path, body, contentType === undefined ? {} : { contentType }),
+    waitForStatus: (id, statuses, timeoutMs = 15_000) => waitForDeployment(api, id, statuses, { timeoutMs }),
+    close,
   };
 }
 
 /** The webhooks section every scenario file uses; `mode` picks what the receiver does. */
 export function webhook(name: string, hookUrl: string, mode: 'ok' | 'fail' | 'hold'): string {
-  return `  - name: ${name}
-    method: POST
-    uriTemplate: ${hookUrl}/${mode}/${name}
-    networkMode: direct
-    headers:
-      - key: Content-Type
-        value: application/json
-    bodyTemplate:
-      inline: >-
-        {"callbackUri": "{{armory.callbackUri}}/callback", "environment": "{{armory.environmentName}}"}
-`;
+  return webhookYaml({
+    name,
+    uri: `${hookUrl}/${mode}/${name}`,
+    networkMode: 'direct',
+    body: '{"callbackUri": "{{armory.callbackUri}}/callback", "environment": "{{armory.environmentName}}"}',
+  });
 }
 
 export function env(deployment: DeploymentJson, name: string) {

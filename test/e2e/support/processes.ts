@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -127,3 +127,86 @@ export async function stopAll(): Promise<void> {
 }
 
 export { until } from '../../kit/until.js';
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `node script args` to its end with only PATH (and `env`) in its environment, `stdin` on
+ * its standard input; a non-zero exit is a result, not a throw.
+ */
+export function runProgram(
+  script: string,
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; stdin?: string; timeoutMs?: number } = {},
+): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [script, ...args],
+      {
+        env: { PATH: process.env.PATH ?? '', ...options.env },
+        ...(options.cwd ? { cwd: options.cwd } : {}),
+        ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+    child.stdin?.end(options.stdin ?? '');
+  });
+}
+
+/**
+ * The built CLI against `url` with `token` (BOREALIS_URL, BOREALIS_API_TOKEN); `home` also sets
+ * HOME and XDG_CONFIG_HOME (`home/xdg`) so no config file of the machine is read.
+ */
+export function runCli(
+  args: string[],
+  options: {
+    url: string;
+    token: string;
+    home?: string;
+    env?: Record<string, string>;
+    cwd?: string;
+    stdin?: string;
+    timeoutMs?: number;
+  },
+): Promise<Run> {
+  const { url, token, home, env, ...rest } = options;
+  return runProgram(bins.cli, args, {
+    ...rest,
+    env: {
+      ...(home ? { HOME: home, XDG_CONFIG_HOME: `${home}/xdg` } : {}),
+      BOREALIS_URL: url,
+      BOREALIS_API_TOKEN: token,
+      ...env,
+    },
+  });
+}
+
+/**
+ * The environment of an agent started by a test: where it dials, as whom, what it may reach
+ * (`allow`, default 127.0.0.1/32; null for none), no health port; `reconnectMax` makes it redial
+ * fast (base 100 ms, at most that).
+ */
+export function agentEnv(options: {
+  url: string;
+  identifier: string;
+  cred: { clientId: string; clientSecret: string };
+  allow?: string | null;
+  reconnectMax?: string;
+}): Record<string, string> {
+  const { url, identifier, cred, allow = '127.0.0.1/32', reconnectMax } = options;
+  return {
+    BOREALIS_CONTROL_PLANE_URL: url,
+    BOREALIS_AGENT_IDENTIFIER: identifier,
+    BOREALIS_CLIENT_ID: cred.clientId,
+    BOREALIS_CLIENT_SECRET: cred.clientSecret,
+    ...(allow === null ? {} : { BOREALIS_ALLOW: allow }),
+    BOREALIS_AGENT_HEALTH_PORT: '0',
+    ...(reconnectMax ? { BOREALIS_RECONNECT_BASE: '100ms', BOREALIS_RECONNECT_MAX: reconnectMax } : {}),
+  };
+}

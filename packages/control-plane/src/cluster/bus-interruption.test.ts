@@ -6,6 +6,7 @@ import { AGENT_CONNECT_PATH, AgentHeaders, SUBPROTOCOL, Tunnel } from '@borealis
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { webhookYaml } from '../../../../test/kit/deploy-file.js';
 import { isBorealisError } from '../errors.js';
 import { type ControlPlane, createControlPlane } from '../server.js';
 import { createTestDatabase, type TestDatabase } from '../store/test-stores.test-util.js';
@@ -188,15 +189,7 @@ manifests:
   - inline: |
       kind: Deployment
 webhooks:
-  - name: gate
-    method: POST
-    uriTemplate: http://127.0.0.1:${port}/gate
-    headers:
-      - key: Content-Type
-        value: application/json
-    bodyTemplate:
-      inline: '{"callbackUri": "{{armory.callbackUri}}"}'
-`,
+${webhookYaml({ name: 'gate', uri: `http://127.0.0.1:${port}/gate`, body: '{"callbackUri": "{{armory.callbackUri}}"}' })}`,
       });
       await until(() => uris.length === 1);
       await stopNats();

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { webhookYaml } from '../../../../test/kit/deploy-file.js';
 import { type ControlPlane, createControlPlane } from '../server.js';
 import { createInProcessNetwork } from './in-process-bus.js';
 
@@ -81,16 +82,7 @@ targets:
         - runWebhook:
             name: hold
 webhooks:
-  - name: hold
-    method: POST
-    uriTemplate: http://127.0.0.1:${port}/hold
-    networkMode: direct
-    headers:
-      - key: Content-Type
-        value: application/json
-    bodyTemplate:
-      inline: '{"callbackUri": "{{armory.callbackUri}}/callback"}'
-`;
+${webhookYaml({ name: 'hold', uri: `http://127.0.0.1:${port}/hold`, networkMode: 'direct' })}`;
     const res = await a.app.inject({
       method: 'POST',
       url: '/api/v1/deployments',
