@@ -26,9 +26,9 @@ import {
   killAllChildren,
   percentile,
   sleep,
-  startBalancer,
   startChild,
   startCuttableProxy,
+  startTcpBalancer,
   stopChild,
 } from './chaos/parts.mjs';
 
@@ -603,9 +603,9 @@ async function run() {
   await waitForPort(natsPort);
   ns = createNamespace();
   for (const id of REPLICAS) replicas.set(id, { port: await freePort() });
-  balancer = await startBalancer(
-    ns.hostAddress,
+  balancer = await startTcpBalancer(
     REPLICAS.map((id) => `127.0.0.1:${replicas.get(id).port}`),
+    ns.hostAddress,
   );
   for (const id of REPLICAS) await startReplica(id);
   say(`replicas ${REPLICAS.join(', ')} ready behind ${balancer.url}; database ${pgTarget.pathname.slice(1)}`);

@@ -1,10 +1,14 @@
 // The moving parts of `pnpm chaos`, each a real thing on loopback or in the run's own network
 // namespace: child processes with their logs in files, a TCP balancer, a TCP proxy in front of
 // PostgreSQL that can be cut, and a network namespace. Nothing here reaches beyond this machine.
-import { execFileSync, spawn } from 'node:child_process';
-import { randomInt } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createPrivateNetwork } from '../../test/kit/netns.mjs';
+
+// The same free port, balancer, database proxy and namespace the tests use (plain JavaScript in test/kit/).
+export { startCuttableProxy } from '../../test/kit/cuttable-proxy.mjs';
+export { freePort } from '../../test/kit/free-port.mjs';
+export { startTcpBalancer } from '../../test/kit/tcp-balancer.mjs';
 
 /** Every child this run started, so the end (or a crash of the run) can stop exactly those. */
 const children = new Set();
@@ -67,152 +71,17 @@ export async function killAllChildren() {
   await Promise.all(left.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
 }
 
-export function freePort(host = '127.0.0.1') {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * Round-robin TCP balancer over `backends` (`host:port`): a backend that refuses is skipped, as a
- * load balancer's health check would. "One URL" for agents, callbacks and the run's API calls.
- */
-export async function startBalancer(host, backends) {
-  let next = 0;
-  const sockets = new Set();
-  const track = (s) => {
-    sockets.add(s);
-    s.once('close', () => sockets.delete(s));
-  };
-  const server = createServer((client) => {
-    track(client);
-    client.pause();
-    client.on('error', () => client.destroy());
-    const tryFrom = (attempt) => {
-      if (attempt >= backends.length) {
-        client.destroy();
-        return;
-      }
-      const [h, p] = backends[next++ % backends.length].split(':');
-      const upstream = connect(Number(p), h);
-      let connected = false;
-      upstream.once('connect', () => {
-        connected = true;
-        track(upstream);
-        client.pipe(upstream).pipe(client);
-        client.resume();
-        upstream.once('close', () => client.destroy());
-        client.once('close', () => upstream.destroy());
-      });
-      upstream.on('error', () => {
-        if (connected) client.destroy();
-        else tryFrom(attempt + 1);
-      });
-    };
-    tryFrom(0);
-  });
-  await new Promise((r) => server.listen(0, host, r));
-  return {
-    url: `http://${host}:${server.address().port}`,
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => server.close(() => r()));
-    },
-  };
-}
-
-/**
- * A TCP proxy in front of PostgreSQL. `cut(ms)` is a lost database link: every open connection
- * is torn down and new ones are refused (closed at once) until the time is up.
- */
-export async function startCuttableProxy(targetHost, targetPort) {
-  let downUntil = 0;
-  const pairs = new Set();
-  const server = createServer((client) => {
-    client.on('error', () => client.destroy());
-    if (Date.now() < downUntil) {
-      client.destroy();
-      return;
-    }
-    const upstream = connect(targetPort, targetHost);
-    const pair = { client, upstream };
-    pairs.add(pair);
-    upstream.on('error', () => client.destroy());
-    client.once('close', () => {
-      upstream.destroy();
-      pairs.delete(pair);
-    });
-    upstream.once('close', () => client.destroy());
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: server.address().port,
-    cut(ms) {
-      downUntil = Date.now() + ms;
-      for (const { client, upstream } of pairs) {
-        client.destroy();
-        upstream.destroy();
-      }
-      pairs.clear();
-    },
-    async close() {
-      for (const { client, upstream } of pairs) {
-        client.destroy();
-        upstream.destroy();
-      }
-      await new Promise((r) => server.close(() => r()));
-    },
-  };
-}
-
 /**
  * The run's own network namespace, joined to ours by a veth pair, with an address only it has
- * (where the receiver listens). Processes inside reach the host side of the veth and nothing else.
+ * (where the receiver listens); its own address ranges, apart from the e2e tests' namespaces.
  */
 export function createNamespace() {
-  if (process.getuid?.() !== 0) {
-    throw new Error('pnpm chaos needs root: it puts the agents and the receiver in a network namespace');
-  }
-  const id = randomInt(1, 250);
-  const tag = `c${process.pid % 10000}${id}`;
-  const name = `brl-${tag}`;
-  const hostIf = `brlh${tag}`.slice(0, 15);
-  const nsIf = `brln${tag}`.slice(0, 15);
-  const subnet = id;
-  const hostAddress = `10.233.${subnet}.1`;
-  const nsAddress = `10.233.${subnet}.2`;
-  const privateAddress = `10.234.${subnet}.10`;
-  const ip = (args) => execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const destroy = () => {
-    try {
-      ip(['netns', 'del', name]);
-    } catch {}
-    try {
-      ip(['link', 'del', hostIf]);
-    } catch {}
-  };
-  destroy();
-  try {
-    ip(['netns', 'add', name]);
-    ip(['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', nsIf]);
-    ip(['link', 'set', nsIf, 'netns', name]);
-    ip(['addr', 'add', `${hostAddress}/30`, 'dev', hostIf]);
-    ip(['link', 'set', hostIf, 'up']);
-    ip(['-n', name, 'addr', 'add', `${nsAddress}/30`, 'dev', nsIf]);
-    ip(['-n', name, 'link', 'set', nsIf, 'up']);
-    ip(['-n', name, 'link', 'set', 'lo', 'up']);
-    ip(['-n', name, 'addr', 'add', `${privateAddress}/32`, 'dev', 'lo']);
-  } catch (err) {
-    destroy();
-    throw new Error(`could not build the run's network namespace: ${err.message}`);
-  }
-  return { name, hostAddress, privateAddress, destroy };
+  return createPrivateNetwork({
+    label: 'c',
+    hostNet: '10.233',
+    privateNet: '10.234',
+    needsRoot: 'pnpm chaos needs root: it puts the agents and the receiver in a network namespace',
+  });
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -3,9 +3,9 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPrivateNetwork, type PrivateNetwork } from '../kit/netns.mjs';
 import { until } from '../kit/until.js';
 import { freePort, type ServerProc, startServer, TEST_TOKEN } from './support/control-plane.js';
-import { createPrivateNetwork, type PrivateNetwork } from './support/netns.js';
 import {
   agentEnv,
   bins,

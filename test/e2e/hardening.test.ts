@@ -5,11 +5,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTcpBalancer, type TcpBalancer } from '../kit/tcp-balancer.mjs';
 import { until } from '../kit/until.js';
 import { type HookServer, startHookServer, webhook } from './engine/support.js';
 import { type ServerProc, startServer, TEST_TOKEN } from './support/control-plane.js';
 import { agentEnv, bins, type Proc, type Run, runCli, startProcess, stopAll } from './support/processes.js';
-import { startTcpBalancer, type TcpBalancer } from './support/tcp-balancer.js';
 
 /**
  * Issue 10's smaller defects, against the real programs: callbacks starved by strangers behind a

@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServerDouble, startApiServerDouble } from '../k8s-double/api-server-double.js';
 import { webhookYaml } from '../kit/deploy-file.js';
 import { waitForDeployment } from '../kit/deployments.js';
+import { createPrivateNetwork, type PrivateNetwork } from '../kit/netns.mjs';
 import { until } from '../kit/until.js';
 import { type HookServer, startHookServer } from './engine/support.js';
 import { freePort, type ServerProc, startServer, TEST_TOKEN } from './support/control-plane.js';
-import { createPrivateNetwork, type PrivateNetwork } from './support/netns.js';
 import { agentEnv, bins, type Proc, repoRoot, runCli, startProcess, stopAll } from './support/processes.js';
 
 /**

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ControlPlane } from '@borealis/control-plane';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestControlPlane, type TestControlPlane } from '../kit/control-plane.js';
-import { createPrivateNetwork, type PrivateNetwork } from './support/netns.js';
+import { createPrivateNetwork, type PrivateNetwork } from '../kit/netns.mjs';
 import { agentEnv, bins, type Proc, repoRoot, startProcess, stopAll, until } from './support/processes.js';
 
 /**

@@ -5,10 +5,10 @@ import {
   type TestDatabase,
 } from '../../packages/control-plane/src/store/test-stores.test-util.js';
 import { webhookYaml } from '../kit/deploy-file.js';
+import { startTcpBalancer, type TcpBalancer } from '../kit/tcp-balancer.mjs';
 import { type DeploymentJson, type HookServer, startHookServer } from './engine/support.js';
 import { type ServerProc, startServer as startControlPlane, TEST_TOKEN } from './support/control-plane.js';
 import { agentEnv, bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
-import { startTcpBalancer, type TcpBalancer } from './support/tcp-balancer.js';
 
 /**
  * Scale-out for real: three `borealis-server` processes on one fresh PostgreSQL database and the

@@ -15,7 +15,7 @@ export {
   type TestControlPlane,
   type TestControlPlaneOptions,
 } from './control-plane.js';
-export { freePort } from './free-port.js';
+export { freePort } from './free-port.mjs';
 export {
   createTestDatabase,
   TEST_BACKENDS,

@@ -5,7 +5,7 @@ import { bins, type Proc, startProcess } from './processes.js';
 
 export const TEST_TOKEN = 'e2e-api-token-0123456789abcdef';
 
-export { freePort } from '../../kit/free-port.js';
+export { freePort } from '../../kit/free-port.mjs';
 
 export interface ServerProc {
   proc: Proc;

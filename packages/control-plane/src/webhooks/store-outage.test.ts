@@ -1,6 +1,6 @@
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CuttableProxy, startCuttableProxy } from '../../../../test/kit/cuttable-proxy.mjs';
 import { type ControlPlane, createControlPlane } from '../server.js';
 import { createTestDatabase, type TestDatabase } from '../store/test-stores.test-util.js';
 import { githubLikeWebhook, invocationFor, type Receiver, startReceiver } from './receivers.test-util.js';
@@ -12,47 +12,17 @@ import { githubLikeWebhook, invocationFor, type Receiver, startReceiver } from '
  * store answers, and goes on. Real PostgreSQL behind a TCP proxy the test cuts.
  */
 let db: TestDatabase;
-let proxy: Server;
-let proxyPort: number;
-let down = false;
-const pairs = new Set<[Socket, Socket]>();
+let proxy: CuttableProxy;
 let cp: ControlPlane;
 let receiver: Receiver | undefined;
-
-function cut(): void {
-  down = true;
-  for (const [a, b] of pairs) {
-    a.destroy();
-    b.destroy();
-  }
-  pairs.clear();
-}
 
 beforeAll(async () => {
   db = await createTestDatabase('postgres');
   const target = new URL(db.databaseUrl);
-  proxy = createServer((client) => {
-    client.on('error', () => client.destroy());
-    if (down) {
-      client.destroy();
-      return;
-    }
-    const upstream = connect(Number(target.port || 5432), target.hostname);
-    const pair: [Socket, Socket] = [client, upstream];
-    pairs.add(pair);
-    upstream.on('error', () => client.destroy());
-    client.once('close', () => {
-      upstream.destroy();
-      pairs.delete(pair);
-    });
-    upstream.once('close', () => client.destroy());
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  proxyPort = (proxy.address() as { port: number }).port;
+  proxy = await startCuttableProxy(target.hostname, Number(target.port || 5432));
   const url = new URL(db.databaseUrl);
   url.hostname = '127.0.0.1';
-  url.port = String(proxyPort);
+  url.port = String(proxy.port);
   cp = await createControlPlane({
     host: '127.0.0.1',
     port: 0,
@@ -67,14 +37,9 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  down = false;
   await receiver?.close();
   await cp?.close();
-  for (const [a, b] of pairs) {
-    a.destroy();
-    b.destroy();
-  }
-  await new Promise<void>((r) => proxy?.close(() => r()));
+  await proxy?.close();
   await db?.dispose();
 });
 
@@ -84,10 +49,7 @@ describe('a database cut while a webhook attempt is recorded', () => {
       answer: (i) => {
         if (i > 0) return { status: 204 };
         // The first call fails (503, retryable), and the database link goes down as it does.
-        cut();
-        setTimeout(() => {
-          down = false;
-        }, 1_500);
+        proxy.cut(1_500);
         return { status: 503, body: 'busy' };
       },
       callback: { success: true },
