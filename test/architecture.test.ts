@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   cliOnControlPlane,
+  compareCyclesWithKnown,
   compareWithKnown,
   importCycles,
   importGraph,
@@ -24,41 +25,18 @@ const KNOWN_VIOLATIONS = {
   /** (a) Source files over 450 lines (being split by the engine, webhooks, wire, store, deploy-spec and config work). */
   oversized: [
     'packages/cli/src/commands-deploy.ts',
-    'packages/deploy-spec/src/deployfile/cross-checks.ts',
     'packages/deploy-spec/src/deployfile/schema-kit.ts',
     'packages/deploy-spec/src/deployfile/schema.ts',
-    'packages/control-plane/src/kubernetes/kubernetes-driver.ts',
     'packages/control-plane/ui-assets/view-deployment.js',
   ],
   /**
-   * (b) Import cycles, each as its files (sorted, joined with ` + `). Type-only imports count: a
-   * type that makes a lower floor import a higher one is a cycle in the plan even if no code runs.
+   * (b) Import cycles, each named by files it holds (joined with ` + `). Type-only imports count:
+   * a type that makes a lower floor import a higher one is a cycle in the plan though no code runs.
+   * Here the store imports the access rules (roles) while access and audit import the store.
    */
-  cycles: [
-    'packages/control-plane/src/store/metric-providers.ts + packages/control-plane/src/store/schema.ts',
-    [
-      'packages/control-plane/src/access/access-control.ts',
-      'packages/control-plane/src/access/index.ts',
-      'packages/control-plane/src/access/token-routes.ts',
-      'packages/control-plane/src/audit/audit-log.ts',
-      'packages/control-plane/src/audit/audit-routes.ts',
-      'packages/control-plane/src/audit/index.ts',
-      'packages/control-plane/src/store/api-tokens.ts',
-      'packages/control-plane/src/store/index.ts',
-      'packages/control-plane/src/store/store.ts',
-    ].join(' + '),
-  ],
-  /** (c) Files outside packages/control-plane/src/store/ that build SQL with Kysely (the store work). */
-  sqlOutsideStore: [
-    'packages/control-plane/src/audit/audit-log.ts',
-    'packages/control-plane/src/cluster/cluster-id.ts',
-    'packages/control-plane/src/engine/history.ts',
-    'packages/control-plane/src/engine/simulated-driver.ts',
-    'packages/control-plane/src/kubernetes/driver-choice.ts',
-    'packages/control-plane/src/kubernetes/kubernetes-driver.ts',
-    'packages/control-plane/src/secrets/secrets-repository.ts',
-    'packages/control-plane/src/telemetry/metrics.ts',
-  ],
+  cycles: ['packages/control-plane/src/store/api-tokens.ts + packages/control-plane/src/access/index.ts'],
+  /** (c) Files outside packages/control-plane/src/store/ that build SQL with Kysely. */
+  sqlOutsideStore: [] as string[],
   /** (d) The CLI's ties to @borealis/control-plane (its package.json field, or the importing file; the deploy-spec work). */
   cliOnControlPlane: [
     'packages/cli/package.json dependencies',
@@ -106,7 +84,7 @@ describe('the architecture of the tree', () => {
   });
 
   it('has no import cycle between source files', () => {
-    const problems = compareWithKnown(importCycles(importGraph(sources)), KNOWN_VIOLATIONS.cycles);
+    const problems = compareCyclesWithKnown(importCycles(importGraph(sources)), KNOWN_VIOLATIONS.cycles);
     expect(problems, explain(problems)).toEqual([]);
   });
 
