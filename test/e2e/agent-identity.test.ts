@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { webhookYaml } from '../kit/deploy-file.js';
+import { deployFileHead, webhookYaml } from '../kit/deploy-file.js';
 import { until } from '../kit/until.js';
 import { type DeploymentJson, type HookServer, startHookServer } from './engine/support.js';
 import { type ServerProc, startServer, TEST_TOKEN } from './support/control-plane.js';
@@ -197,13 +197,7 @@ describe('agent credentials name their identifiers', () => {
         networkMode: 'remoteNetworkAgent',
         agentIdentifier: 'prod-eu',
       });
-    const yaml = `application: identity-app
-manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
-targets:
-  prod:
-    constraints:
-      beforeDeployment:
-        - runWebhook:
+    const yaml = `${deployFileHead('identity-app')}        - runWebhook:
             name: gate-1
         - runWebhook:
             name: gate-2

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployFileHead } from '../kit/deploy-file.js';
 import { type ServerProc, startServer, TEST_TOKEN } from './support/control-plane.js';
 import { type Run, runCli, stopAll, until } from './support/processes.js';
 
@@ -19,13 +20,7 @@ function cli(token: string, args: string[]): Promise<Run> {
   return runCli(args, { url: server.url, token, home: work, cwd: work });
 }
 
-const DEPLOY_FILE = `application: roles-e2e
-manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: roles-e2e}}"}]
-targets:
-  prod:
-    constraints:
-      beforeDeployment:
-        - pause:
+const DEPLOY_FILE = `${deployFileHead('roles-e2e', { configMap: 'roles-e2e' })}        - pause:
             untilApproved: true
             requiresRoles: [prod-approvers]
 `;

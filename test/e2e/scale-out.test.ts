@@ -4,7 +4,7 @@ import {
   createTestDatabase,
   type TestDatabase,
 } from '../../packages/control-plane/src/store/test-stores.test-util.js';
-import { webhookYaml } from '../kit/deploy-file.js';
+import { deployFileHead, webhookYaml } from '../kit/deploy-file.js';
 import { startTcpBalancer, type TcpBalancer } from '../kit/tcp-balancer.mjs';
 import { type DeploymentJson, type HookServer, startHookServer } from './engine/support.js';
 import { type ServerProc, startServer as startControlPlane, TEST_TOKEN } from './support/control-plane.js';
@@ -103,13 +103,7 @@ async function everyReplicaLists(expected: string[], what: string, timeoutMs = 1
 }
 
 function deployFile(application: string, hook: string): string {
-  return `application: ${application}
-manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
-targets:
-  dev:
-    constraints:
-      beforeDeployment:
-        - runWebhook:
+  return `${deployFileHead(application, { target: 'dev' })}        - runWebhook:
             name: ${hook}
 webhooks:
 ${webhookYaml({ name: hook, uri: `${hooks.url}/hold/${hook}`, networkMode: 'remoteNetworkAgent', agentIdentifier: IDENTIFIER })}`;

@@ -4,7 +4,7 @@ import type { ControlPlane } from '@borealis/control-plane';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestControlPlane, type TestControlPlane } from '../kit/control-plane.js';
-import { webhookYaml } from '../kit/deploy-file.js';
+import { deployFileHead, webhookYaml } from '../kit/deploy-file.js';
 import { type HookServer, startHookServer } from './engine/support.js';
 import { hasBrowser, needBrowser, openBrowserPage } from './support/browser.js';
 import { agentEnv, bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
@@ -347,13 +347,7 @@ analysis:
     const started = await api<{ deploymentId: string }>(
       'POST',
       '/api/v1/deployments',
-      `application: ui-roles
-manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: ui-roles}}"}]
-targets:
-  prod:
-    constraints:
-      beforeDeployment:
-        - pause:
+      `${deployFileHead('ui-roles', { configMap: 'ui-roles' })}        - pause:
             untilApproved: true
             requiresRoles: [prod-approvers]
 `,

@@ -34,3 +34,21 @@ export function webhookYaml(w: WebhookYamlOptions): string {
     '',
   ].join('\n');
 }
+
+/**
+ * The first lines of a deploy file whose one target (`prod` unless told) has a
+ * `beforeDeployment` list, to which the caller appends its steps (indented eight spaces):
+ * `${deployFileHead('my-app')}        - pause:\n            untilApproved: true\n`.
+ */
+export function deployFileHead(application: string, o: { target?: string; configMap?: string } = {}): string {
+  const configMap = o.configMap ?? 'app-config';
+  return [
+    `application: ${application}`,
+    `manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: ${configMap}}}"}]`,
+    'targets:',
+    `  ${o.target ?? 'prod'}:`,
+    '    constraints:',
+    '      beforeDeployment:',
+    '',
+  ].join('\n');
+}

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { deployFileHead } from '../../kit/deploy-file.js';
 import { bins, type Proc, startProcess, stopAll, until } from '../support/processes.js';
 import { type DeploymentJson, type HookServer, startHookServer, TOKEN, webhook } from './support.js';
 
@@ -74,32 +75,14 @@ const status = async (id: string) => (await api<DeploymentJson>('GET', `/api/v1/
 it('resumes a timed pause, an approval and a webhook wait after SIGKILL', async () => {
   server = await startServer();
   const files = {
-    pause: `application: crash-pause
-manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
-targets:
-  dev:
-    constraints:
-      beforeDeployment:
-        - pause:
+    pause: `${deployFileHead('crash-pause', { target: 'dev' })}        - pause:
             duration: 4
             unit: seconds
 `,
-    approval: `application: crash-approval
-manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
-targets:
-  dev:
-    constraints:
-      beforeDeployment:
-        - pause:
+    approval: `${deployFileHead('crash-approval', { target: 'dev' })}        - pause:
             untilApproved: true
 `,
-    webhook: `application: crash-webhook
-manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
-targets:
-  dev:
-    constraints:
-      beforeDeployment:
-        - runWebhook:
+    webhook: `${deployFileHead('crash-webhook', { target: 'dev' })}        - runWebhook:
             name: crash-hook
 webhooks:
 ${webhook('crash-hook', hooks.url, 'hold')}`,

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployFileHead } from '../../kit/deploy-file.js';
 import { env, type HookServer, startHookServer, startPlane, type TestPlane, webhook } from './support.js';
 
 /** The product page's scenarios, as written, against the real control plane and real receivers. */
@@ -422,13 +423,7 @@ ${queue ? 'deploymentConfig:\n  ifDeploymentInProgress:\n    strategy: enqueueOn
   });
 
   it('streams every transition as server-sent events, replaying from Last-Event-ID, and ends when final', async () => {
-    const id = await start(`application: sse-app
-manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
-targets:
-  dev:
-    constraints:
-      beforeDeployment:
-        - pause:
+    const id = await start(`${deployFileHead('sse-app', { target: 'dev' })}        - pause:
             duration: 1
             unit: seconds
 `);

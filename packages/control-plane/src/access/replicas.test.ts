@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployFileHead } from '../../../../test/kit/deploy-file.js';
 import { createInProcessNetwork } from '../cluster/in-process-bus.js';
 import { type ControlPlane, createControlPlane } from '../server.js';
 
@@ -77,13 +78,7 @@ describe('roles across replicas', () => {
     const deployer = await token('dora', ['deployer']);
     const approver = await token('pete', ['prod-approvers']);
     const started = await call(a, deployer, 'POST', '/api/v1/deployments', {
-      deployFile: `application: replicas-roles
-manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: c}}"}]
-targets:
-  prod:
-    constraints:
-      beforeDeployment:
-        - pause:
+      deployFile: `${deployFileHead('replicas-roles', { configMap: 'c' })}        - pause:
             untilApproved: true
             requiresRoles: [prod-approvers]
 `,

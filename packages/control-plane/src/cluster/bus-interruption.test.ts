@@ -1,12 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
-import { connect, createServer } from 'node:net';
-import { AGENT_CONNECT_PATH, AgentHeaders, SUBPROTOCOL, Tunnel } from '@borealis/protocol';
+import { connect } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
+import { connectTestAgent } from '../../../../test/kit/agent.js';
 import { webhookYaml } from '../../../../test/kit/deploy-file.js';
+import { freePort } from '../../../../test/kit/free-port.mjs';
+import { until } from '../../../../test/kit/until.js';
 import { isBorealisError } from '../errors.js';
 import { type ControlPlane, createControlPlane } from '../server.js';
 import { createTestDatabase, type TestDatabase } from '../store/test-stores.test-util.js';
@@ -26,17 +28,6 @@ let nats: ChildProcess | undefined;
 let a: ControlPlane;
 let b: ControlPlane;
 const sockets: WebSocket[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function stopNats(): Promise<void> {
   const exited = new Promise((r) => nats?.once('exit', r));
@@ -59,14 +50,6 @@ async function startNats(): Promise<void> {
   );
 }
 
-async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 async function replica(name: string, secretKey: string): Promise<ControlPlane> {
   const cp = await createControlPlane({
     port: 0,
@@ -86,34 +69,12 @@ async function replica(name: string, secretKey: string): Promise<ControlPlane> {
 
 /** An agent on `cp` that answers `/hold` never and anything else 200 at once. */
 async function agent(cp: ControlPlane, identifier: string): Promise<void> {
-  const cred = await cp.store.agentCredentials.create({
-    name: `t-${Math.random()}`,
-    allowedIdentifiers: [identifier],
-  });
-  const ws = new WebSocket(cp.url.replace('http', 'ws') + AGENT_CONNECT_PATH, SUBPROTOCOL, {
-    headers: {
-      authorization: `Basic ${Buffer.from(`${cred.clientId}:${cred.clientSecret}`).toString('base64')}`,
-      [AgentHeaders.identifier]: identifier,
-      [AgentHeaders.instanceId]: `inst-${identifier}`,
-      [AgentHeaders.version]: '0.0.0-test',
-    },
+  const { ws } = await connectTestAgent(cp, identifier, (stream, url) => {
+    if (url.endsWith('/hold')) return;
+    stream.respond(200, []);
+    void stream.pipeFrom('fresh link').catch(() => undefined);
   });
   sockets.push(ws);
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  const tunnel = new Tunnel({
-    role: 'responder',
-    sink: { send: (bytes, done) => ws.send(bytes, { binary: true }, done), close: (c, r) => ws.close(c, r) },
-    onStream: (stream, head) => {
-      if (head.url.endsWith('/hold')) return;
-      stream.respond(200, []);
-      void stream.pipeFrom('fresh link').catch(() => undefined);
-    },
-  });
-  ws.on('message', (d) => tunnel.receive(d as Buffer));
-  ws.on('close', (c, r) => tunnel.transportClosed(c, r.toString()));
 }
 
 beforeAll(async () => {

@@ -1,19 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  AGENT_CONNECT_PATH,
-  AgentHeaders,
-  ProtocolError,
-  SUBPROTOCOL,
-  Tunnel,
-  type TunnelStream,
-} from '@borealis/protocol';
-import pino from 'pino';
+import { ProtocolError, type TunnelStream } from '@borealis/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
+import { connectTestAgent } from '../../../../test/kit/agent.js';
+import { closeTestControlPlanes, startTestControlPlane } from '../../../../test/kit/control-plane.js';
+import { until } from '../../../../test/kit/until.js';
 import { isBorealisError } from '../errors.js';
-import { type ControlPlane, createControlPlane } from '../server.js';
+import type { ControlPlane } from '../server.js';
 import { createInProcessNetwork } from './in-process-bus.js';
 
 /**
@@ -22,26 +14,15 @@ import { createInProcessNetwork } from './in-process-bus.js';
  */
 let a: ControlPlane;
 let b: ControlPlane;
-const dirs: string[] = [];
 const sockets: WebSocket[] = [];
 
-async function start(
-  network: ReturnType<typeof createInProcessNetwork>,
-  name: string,
-): Promise<ControlPlane> {
-  const dir = mkdtempSync(join(tmpdir(), `brl-fwd-${name}-`));
-  dirs.push(dir);
-  const cp = await createControlPlane({
-    port: 0,
-    dataDir: dir,
-    apiToken: 'test-token-0123456789',
+async function start(network: ReturnType<typeof createInProcessNetwork>, name: string) {
+  const started = await startTestControlPlane({
     heartbeatIntervalMs: 200,
     replicaId: name,
     clusterBus: network.join(),
-    logger: pino({ level: 'silent' }),
   });
-  await cp.listen();
-  return cp;
+  return started.cp;
 }
 
 beforeEach(async () => {
@@ -52,46 +33,14 @@ beforeEach(async () => {
 
 afterEach(async () => {
   for (const s of sockets.splice(0)) s.terminate();
-  await b.close();
-  await a.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  await closeTestControlPlanes();
 });
 
 /** An in-process agent on `cp` whose streams `onStream` answers. */
 async function agent(cp: ControlPlane, identifier: string, onStream: (s: TunnelStream, url: string) => void) {
-  const cred = await cp.store.agentCredentials.create({
-    name: `t-${Math.random()}`,
-    allowedIdentifiers: [identifier],
-  });
-  const ws = new WebSocket(cp.url.replace('http', 'ws') + AGENT_CONNECT_PATH, SUBPROTOCOL, {
-    headers: {
-      authorization: `Basic ${Buffer.from(`${cred.clientId}:${cred.clientSecret}`).toString('base64')}`,
-      [AgentHeaders.identifier]: identifier,
-      [AgentHeaders.instanceId]: `inst-${identifier}`,
-      [AgentHeaders.version]: '0.0.0-test',
-    },
-  });
-  sockets.push(ws);
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  const tunnel = new Tunnel({
-    role: 'responder',
-    sink: { send: (bytes, done) => ws.send(bytes, { binary: true }, done), close: (c, r) => ws.close(c, r) },
-    onStream: (stream, head) => onStream(stream, head.url),
-  });
-  ws.on('message', (d) => tunnel.receive(d as Buffer));
-  ws.on('close', (c, r) => tunnel.transportClosed(c, r.toString()));
-  return { ws, tunnel };
-}
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  const connected = await connectTestAgent(cp, identifier, onStream);
+  sockets.push(connected.ws);
+  return connected;
 }
 
 const seen = (cp: ControlPlane, id: string) => () =>
