@@ -73,12 +73,20 @@ export async function connectTestAgent(
     instanceId: `inst-${identifier}`,
   });
   if (status !== undefined) throw new Error(`the test agent ${identifier} was refused: ${status} ${body}`);
+  return { ws, tunnel: respondOn(ws, (stream, head) => onStream(stream, head.url)) };
+}
+
+/** The agent's end of the tunnel on an open socket: streams the control plane opens go to `onStream`. */
+export function respondOn(
+  ws: WebSocket,
+  onStream: ConstructorParameters<typeof Tunnel>[0]['onStream'],
+): Tunnel {
   const tunnel = new Tunnel({
     role: 'responder',
     sink: { send: (bytes, done) => ws.send(bytes, { binary: true }, done), close: (c, r) => ws.close(c, r) },
-    onStream: (stream, head) => onStream(stream, head.url),
+    onStream,
   });
   ws.on('message', (d) => tunnel.receive(d as Buffer));
   ws.on('close', (c, r) => tunnel.transportClosed(c, r.toString()));
-  return { ws, tunnel };
+  return tunnel;
 }

@@ -30,8 +30,8 @@ export interface TestControlPlane {
   token: string;
   /** The raw JSON log lines, with `log`. */
   logs: string[];
-  /** `logs`, parsed. */
-  logRecords(): Array<Record<string, unknown>>;
+  /** `logs`, parsed (kept up to date as lines come). */
+  records: Array<Record<string, unknown>>;
   /**
    * An API call as the admin (or `as.token`): a string body goes as it is (`as.contentType`,
    * default JSON), anything else as JSON; the answer's JSON (undefined for an empty body).
@@ -42,11 +42,37 @@ export interface TestControlPlane {
     body?: unknown,
     as?: { token?: string; contentType?: string },
   ): Promise<{ status: number; json: T; headers: Headers }>;
-  /** Closes the control plane, then removes the data folder it made (never one it was given). */
+  /** Closes the control plane but keeps its data folder (to start another on it); `close` removes it later. */
+  stop(): Promise<void>;
+  /** Closes the control plane (unless stopped), then removes the data folder it made (never one it was given). */
   close(): Promise<void>;
 }
 
 const open = new Set<TestControlPlane>();
+
+/**
+ * An API call to `baseUrl` with a bearer `token`: a string body goes as it is (`contentType`,
+ * default JSON), anything else as JSON; the answer's JSON (undefined for an empty body).
+ */
+export async function fetchJson<T = any>(
+  baseUrl: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = 'application/json',
+): Promise<{ status: number; json: T; headers: Headers }> {
+  const res = await fetch(baseUrl + path, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': contentType }),
+    },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : undefined, headers: res.headers };
+}
 
 /**
  * A real control plane in this process: a temporary data folder, an admin token, a silent (or
@@ -60,11 +86,12 @@ export async function startTestControlPlane(
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'brl-test-cp-'));
   const token = options.apiToken ?? TEST_API_TOKEN;
   const logs: string[] = [];
-  const logger =
-    options.logger ??
-    (log
-      ? pino({ level: log }, { write: (line: string) => void logs.push(line) })
-      : pino({ level: 'silent' }));
+  const records: Array<Record<string, unknown>> = [];
+  const keep = (line: string) => {
+    logs.push(line);
+    records.push(JSON.parse(line) as Record<string, unknown>);
+  };
+  const logger = options.logger ?? (log ? pino({ level: log }, { write: keep }) : pino({ level: 'silent' }));
   let cp: ControlPlane;
   try {
     cp = await createControlPlane({ port: 0, ...options, dataDir, apiToken: token, logger });
@@ -72,29 +99,25 @@ export async function startTestControlPlane(
     if (ownDir) rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
+  let stopped = false;
   const started: TestControlPlane = {
     cp,
     dataDir,
     url: '',
     token,
     logs,
-    logRecords: () => logs.map((line) => JSON.parse(line) as Record<string, unknown>),
-    async api(method, path, body, as = {}) {
-      const res = await fetch(cp.url + path, {
-        method,
-        headers: {
-          authorization: `Bearer ${as.token ?? token}`,
-          ...(body === undefined ? {} : { 'content-type': as.contentType ?? 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-      });
-      const text = await res.text();
-      return { status: res.status, json: text ? JSON.parse(text) : undefined, headers: res.headers };
+    records,
+    api: (method, path, body, as = {}) =>
+      fetchJson(cp.url, as.token ?? token, method, path, body, as.contentType),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await cp.close();
     },
     async close() {
       if (!open.delete(started)) return;
       try {
-        await cp.close();
+        await started.stop();
       } finally {
         if (ownDir) rmSync(dataDir, { recursive: true, force: true });
       }

@@ -1,12 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { AGENT_CONNECT_PATH, AgentHeaders, CloseCodes, SUBPROTOCOL, Tunnel } from '@borealis/protocol';
-import pino from 'pino';
+import { CloseCodes } from '@borealis/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
+import { basicAuth, dialAsAgent, respondOn } from '../../../../test/kit/agent.js';
+import {
+  closeTestControlPlanes,
+  fetchJson,
+  startTestControlPlane,
+  type TestControlPlaneOptions,
+} from '../../../../test/kit/control-plane.js';
+import { until } from '../../../../test/kit/until.js';
 import { createInProcessNetwork } from '../cluster/index.js';
-import { type ControlPlane, type CreateControlPlaneOptions, createControlPlane } from '../server.js';
+import type { ControlPlane } from '../server.js';
 import { sha256Hex } from '../store/hashing.js';
 import { createTestDatabase, type TestDatabase } from '../store/test-stores.test-util.js';
 
@@ -15,116 +19,40 @@ import { createTestDatabase, type TestDatabase } from '../store/test-stores.test
  * real upgrade handler, relay and API on real sockets, with agents dialled by hand.
  */
 const TOKEN = 'test-token-0123456789';
-const planes: ControlPlane[] = [];
-const dirs: string[] = [];
 const databases: TestDatabase[] = [];
 const sockets: WebSocket[] = [];
+const basic = basicAuth;
 
-interface Started {
-  cp: ControlPlane;
-  logs: Array<Record<string, unknown>>;
-}
-
-async function start(options: CreateControlPlaneOptions = {}): Promise<Started> {
-  const dir = mkdtempSync(join(tmpdir(), 'brl-identity-'));
-  dirs.push(dir);
-  const logs: Array<Record<string, unknown>> = [];
-  const cp = await createControlPlane({
-    port: 0,
-    dataDir: dir,
+async function start(options: TestControlPlaneOptions = {}) {
+  return startTestControlPlane({
     apiToken: TOKEN,
     heartbeatIntervalMs: 200,
     // Long, so only the mechanism under test can close a session (not the periodic sweep).
     credentialSweepMs: 3_600_000,
-    logger: pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) }),
+    log: 'info',
     ...options,
-  });
-  await cp.listen();
-  planes.push(cp);
-  return { cp, logs };
+  }).then((started) => ({ ...started, logs: started.records }));
 }
 
 afterEach(async () => {
   for (const s of sockets.splice(0)) s.terminate();
-  for (const cp of planes.splice(0).reverse()) await cp.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  await closeTestControlPlanes();
   for (const db of databases.splice(0)) await db.dispose();
 });
 
-function basic(id: string, secret: string): string {
-  return `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
-}
-
-interface Dialled {
-  ws: WebSocket;
-  status?: number;
-  error?: { code: string; message: string; [k: string]: unknown };
-  closed: Promise<{ code: number; reason: string }>;
-}
-
 /** Dials like an agent; resolves on open or on the refusal (status and error body). */
-function dial(cp: ControlPlane, auth: string, identifier: string): Promise<Dialled> {
-  const ws = new WebSocket(cp.url.replace('http', 'ws') + AGENT_CONNECT_PATH, SUBPROTOCOL, {
-    headers: {
-      authorization: auth,
-      [AgentHeaders.identifier]: identifier,
-      [AgentHeaders.instanceId]: `inst-${Math.random()}`,
-      [AgentHeaders.version]: '0.0.0-test',
-    },
-  });
-  sockets.push(ws);
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
-  );
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve({ ws, closed }));
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => {
-        body += c.toString();
-      });
-      res.on('end', () =>
-        resolve({ ws, closed, status: res.statusCode ?? 0, error: JSON.parse(body || '{}').error }),
-      );
-    });
-    ws.once('error', (err) => {
-      if (!String(err.message).includes('Unexpected server response')) reject(err);
-    });
-  });
+async function dial(cp: ControlPlane, auth: string, identifier: string) {
+  const dialled = await dialAsAgent(cp.url, { auth, identifier });
+  sockets.push(dialled.ws);
+  const error = dialled.status === undefined ? undefined : JSON.parse(dialled.body || '{}').error;
+  return { ...dialled, error: error as { code: string; message: string; [k: string]: unknown } | undefined };
 }
 
 /** An agent that accepts streams and never answers them: calls stay in flight. */
-function holdStreams(ws: WebSocket): Tunnel {
-  const tunnel = new Tunnel({
-    role: 'responder',
-    sink: { send: (b, done) => ws.send(b, { binary: true }, done), close: (c, r) => ws.close(c, r) },
-    onStream: () => {},
-  });
-  ws.on('message', (d) => tunnel.receive(d as Buffer));
-  ws.on('close', (c, r) => tunnel.transportClosed(c, r.toString()));
-  return tunnel;
-}
+const holdStreams = (ws: WebSocket) => respondOn(ws, () => {});
 
-async function api(cp: ControlPlane, method: string, path: string, body?: unknown) {
-  const res = await fetch(cp.url + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-}
-
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const api = (cp: ControlPlane, method: string, path: string, body?: unknown) =>
+  fetchJson(cp.url, TOKEN, method, path, body);
 
 const pool = (cp: ControlPlane, id: string) =>
   cp.hub.list().find((g) => g.agentIdentifier === id)?.connections ?? [];
@@ -258,8 +186,7 @@ describe('agent identity: a credential serves only the identifiers it names', ()
       })
       .execute();
     const dataDir = first.cp.options.dataDir;
-    await first.cp.close();
-    planes.splice(planes.indexOf(first.cp), 1);
+    await first.stop();
     const again = await start({ dataDir });
     const warning = again.logs.find((l) => String(l.msg).includes('name no agent identifiers'));
     expect(warning).toMatchObject({ level: 40, clientIds: ['agent_legacy1111111111111111111'] });

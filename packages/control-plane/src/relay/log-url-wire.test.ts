@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   AGENT_CONNECT_PATH,
   AgentFeatures,
@@ -10,41 +7,31 @@ import {
   SUBPROTOCOL,
   Tunnel,
 } from '@borealis/protocol';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { closeTestControlPlanes, startTestControlPlane } from '../../../../test/kit/control-plane.js';
+import { until } from '../../../../test/kit/until.js';
 import { createInProcessNetwork } from '../cluster/index.js';
-import { type ControlPlane, createControlPlane } from '../server.js';
+import type { ControlPlane } from '../server.js';
 
 /**
  * The loggable URL is an optional OPEN field: agents that did not announce `log-url` (every
  * agent released before it) get the 6-field OPEN they decode; those that did get it, also when
  * the call is forwarded from another replica.
  */
-const planes: ControlPlane[] = [];
-const dirs: string[] = [];
 const sockets: WebSocket[] = [];
 
 afterEach(async () => {
   for (const s of sockets.splice(0)) s.terminate();
-  for (const cp of planes.splice(0).reverse()) await cp.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  await closeTestControlPlanes();
 });
 
 async function plane(network?: ReturnType<typeof createInProcessNetwork>, replicaId?: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'brl-logurl-'));
-  dirs.push(dir);
-  const cp = await createControlPlane({
-    port: 0,
-    dataDir: dir,
-    apiToken: 'test-token-0123456789',
+  const started = await startTestControlPlane({
     heartbeatIntervalMs: 200,
-    logger: pino({ level: 'silent' }),
     ...(network ? { clusterBus: network.join(), replicaId } : {}),
   });
-  await cp.listen();
-  planes.push(cp);
-  return cp;
+  return started.cp;
 }
 
 /** An agent that records each OPEN as it came on the wire, and answers 204. */
@@ -83,14 +70,6 @@ async function agent(cp: ControlPlane, identifier: string, features?: string) {
     }
   });
   return opens;
-}
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 const call = { method: 'GET', url: 'http://t/hook/S3CRET?k=S3CRET', logUrl: 'http://t/hook/****' };

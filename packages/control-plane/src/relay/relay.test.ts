@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   AGENT_CONNECT_PATH,
   AgentHeaders,
@@ -9,64 +6,36 @@ import {
   SUBPROTOCOL,
   Tunnel,
 } from '@borealis/protocol';
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { type ControlPlane, createControlPlane } from '../server.js';
+import { basicAuth, type Dialled, dialAsAgent, respondOn } from '../../../../test/kit/agent.js';
+import { closeTestControlPlanes, startTestControlPlane } from '../../../../test/kit/control-plane.js';
+import { until } from '../../../../test/kit/until.js';
+import type { ControlPlane } from '../server.js';
 
 let cp: ControlPlane;
-let dir: string;
 let cred: { clientId: string; clientSecret: string };
 const sockets: WebSocket[] = [];
+const basic = basicAuth;
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'brl-relay-'));
-  cp = await createControlPlane({
-    port: 0,
-    dataDir: dir,
-    apiToken: 'test-token-0123456789',
-    heartbeatIntervalMs: 200,
-    logger: pino({ level: 'silent' }),
-  });
-  await cp.listen();
+  ({ cp } = await startTestControlPlane({ heartbeatIntervalMs: 200 }));
   cred = await cp.store.agentCredentials.create({ name: 'test', allowedIdentifiers: ['*'] });
 });
 
 afterEach(async () => {
   for (const s of sockets.splice(0)) s.terminate();
-  await cp.close();
-  rmSync(dir, { recursive: true, force: true });
+  await closeTestControlPlanes();
 });
 
-function basic(id: string, secret: string): string {
-  return `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
-}
-
-function dial(
-  opts: { identifier?: string; auth?: string; protocol?: string } = {},
-): Promise<{ ws: WebSocket; status?: number; body?: string; headers?: Record<string, unknown> }> {
-  const ws = new WebSocket(cp.url.replace('http', 'ws') + AGENT_CONNECT_PATH, opts.protocol ?? SUBPROTOCOL, {
-    headers: {
-      authorization: opts.auth ?? basic(cred.clientId, cred.clientSecret),
-      [AgentHeaders.identifier]: opts.identifier ?? 'rna-1',
-      [AgentHeaders.instanceId]: `inst-${Math.random()}`,
-      [AgentHeaders.version]: '0.0.0-test',
-    },
+async function dial(opts: { identifier?: string; auth?: string; protocol?: string } = {}): Promise<Dialled> {
+  const dialled = await dialAsAgent(cp.url, {
+    auth: opts.auth ?? basic(cred.clientId, cred.clientSecret),
+    identifier: opts.identifier ?? 'rna-1',
+    ...(opts.protocol === undefined ? {} : { protocol: opts.protocol }),
   });
-  sockets.push(ws);
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve({ ws }));
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => {
-        body += c.toString();
-      });
-      res.on('end', () => resolve({ ws, status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
-    ws.once('error', (err) => {
-      if (!String(err.message).includes('Unexpected server response')) reject(err);
-    });
-  });
+  sockets.push(dialled.ws);
+  return dialled;
 }
 
 /** A well-behaved agent in-process: a responder tunnel that answers with `handler`. */
@@ -75,28 +44,14 @@ async function goodAgent(
   handler: (url: string, body: Buffer) => { status: number; body: string },
 ) {
   const { ws } = await dial({ identifier });
-  const tunnel = new Tunnel({
-    role: 'responder',
-    sink: { send: (b, done) => ws.send(b, { binary: true }, done), close: (c, r) => ws.close(c, r) },
-    onStream: async (stream, head) => {
-      const chunks: Buffer[] = [];
-      for await (const c of stream.body) chunks.push(Buffer.from(c));
-      const out = handler(head.url, Buffer.concat(chunks));
-      stream.respond(out.status, [['content-type', 'text/plain']]);
-      await stream.pipeFrom(out.body);
-    },
+  const tunnel = respondOn(ws, async (stream, head) => {
+    const chunks: Buffer[] = [];
+    for await (const c of stream.body) chunks.push(Buffer.from(c));
+    const out = handler(head.url, Buffer.concat(chunks));
+    stream.respond(out.status, [['content-type', 'text/plain']]);
+    await stream.pipeFrom(out.body);
   });
-  ws.on('message', (d) => tunnel.receive(d as Buffer));
-  ws.on('close', (c, r) => tunnel.transportClosed(c, r.toString()));
   return { ws, tunnel };
-}
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 async function api(path: string, init: RequestInit = {}) {
@@ -240,15 +195,11 @@ describe('relay: dispatch', () => {
 
 describe('relay: per-agent caps', () => {
   it('answers busy once an agent holds its byte cap for readers that do not read, never more memory', async () => {
-    const capped = await createControlPlane({
-      port: 0,
-      dataDir: mkdtempSync(join(tmpdir(), 'brl-cap-')),
-      apiToken: 'test-token-0123456789',
+    const plane = await startTestControlPlane({
       streamWindowBytes: 64 * 1024,
       agentMaxBufferedBytes: 96 * 1024,
-      logger: pino({ level: 'silent' }),
     });
-    await capped.listen();
+    const capped = plane.cp;
     try {
       const c = await capped.store.agentCredentials.create({ allowedIdentifiers: ['*'] });
       const ws = new WebSocket(capped.url.replace('http', 'ws') + AGENT_CONNECT_PATH, SUBPROTOCOL, {
@@ -289,7 +240,7 @@ describe('relay: per-agent caps', () => {
       c2.body.destroy();
       b.body.destroy();
     } finally {
-      await capped.close();
+      await plane.close();
     }
   });
 });
