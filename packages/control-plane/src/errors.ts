@@ -188,6 +188,33 @@ export class BorealisError extends Error {
   toJSON(): { error: Record<string, unknown> } {
     return { error: { code: this.code, message: this.message, ...(this.details ?? {}) } };
   }
+
+  /** The error as it travels to another replica (`fromWire` rebuilds it there, code and all). */
+  toWire(): BorealisWireError {
+    return { code: this.code, message: this.message, retryable: this.retryable, details: this.details ?? {} };
+  }
+
+  /**
+   * An error another replica sent (see `toWire`). A code this release does not know (a newer
+   * replica's) becomes BRL_ERR_INTERNAL; a missing message, the catalogue's.
+   */
+  static fromWire(wire: Partial<BorealisWireError> & { code: string }): BorealisError {
+    const code: ErrorCode = Object.hasOwn(ErrorCatalogue, wire.code)
+      ? (wire.code as ErrorCode)
+      : 'BRL_ERR_INTERNAL';
+    return new BorealisError(code, wire.message, {
+      retryable: wire.retryable === true,
+      ...(wire.details === undefined ? {} : { details: wire.details }),
+    });
+  }
+}
+
+/** A `BorealisError` between replicas: plain JSON. */
+export interface BorealisWireError {
+  code: string;
+  message: string;
+  retryable: boolean;
+  details: Record<string, unknown>;
 }
 
 export function isBorealisError(err: unknown, code?: ErrorCode): err is BorealisError {

@@ -4,9 +4,10 @@ import type { RelayHub } from '../relay/index.js';
 import type { Store } from '../store/index.js';
 import type { BusHealth, BusKind, ClusterBus } from './bus.js';
 import { loadClusterId } from './cluster-id.js';
-import { type DecisionMessage, DeploymentSignals } from './deployment-signals.js';
+import { DeploymentSignals } from './deployment-signals.js';
 import { ReplicaForwarder } from './forwarding.js';
 import { createInProcessBus } from './in-process-bus.js';
+import { ClusterMessages, receiveMessage } from './messages.js';
 import { createNatsBus } from './nats-bus.js';
 import { ClusterPresence } from './presence.js';
 
@@ -92,9 +93,9 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
     onWake: async (deploymentId) => {
       await engine?.recheck(deploymentId);
     },
-    onDecision: async (m: DecisionMessage) => {
+    onDecision: async (m) => {
       if (!engine) throw new Error('this replica is starting');
-      return engine.decide(m.deploymentId, m.decision as unknown as Parameters<Engine['decide']>[1]);
+      return engine.decide(m.deploymentId, m.decision);
     },
   });
   hub.attachRemote({
@@ -121,11 +122,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
     clusterId,
     bus,
     peers: {
-      decide: async (owner, deploymentId, decision) =>
-        (await signals.decide(owner, {
-          deploymentId,
-          decision: decision as unknown as DecisionMessage['decision'],
-        })) as Awaited<ReturnType<EnginePeers['decide']>>,
+      decide: (owner, deploymentId, decision) => signals.decide(owner, { deploymentId, decision }),
     },
     runSettled: (outcome) => signals.runSettled(outcome),
     runOutcomes: signals,
@@ -139,21 +136,19 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
       signals.start();
       presence.start();
       unsubscribeCredentials = bus.subscribe(CREDENTIALS_TOPIC, (msg) => {
-        let m: { clientId?: unknown; revoked?: unknown; from?: unknown };
-        try {
-          m = JSON.parse(Buffer.from(msg.data).toString('utf8'));
-        } catch {
-          return;
-        }
-        if (typeof m.clientId !== 'string' || m.from === replicaId) return;
-        options.onCredentialChanged?.(m.clientId, m.revoked === true);
+        const m = receiveMessage(ClusterMessages.credential, msg.data, logger);
+        if (!m || m.from === replicaId) return;
+        options.onCredentialChanged?.(m.clientId, m.revoked);
       });
       logger.info({ clusterId, bus: bus.kind }, 'joined the cluster');
     },
     health: () => ({ kind: bus.kind, ...bus.health() }),
     agentsChanged: () => presence.changed(),
     credentialChanged(clientId, revoked) {
-      bus.publish(CREDENTIALS_TOPIC, Buffer.from(JSON.stringify({ clientId, revoked, from: replicaId })));
+      bus.publish(
+        CREDENTIALS_TOPIC,
+        ClusterMessages.credential.encode({ clientId, revoked, from: replicaId }),
+      );
     },
     // Says goodbye first, so its agents vanish from other replicas' lists at once.
     async close() {

@@ -1,13 +1,10 @@
 import type { Logger } from 'pino';
-import type { RunOutcome, RunOutcomes } from '../engine/index.js';
-import { BorealisError, ErrorCatalogue, type ErrorCode, isBorealisError } from '../errors.js';
-import type { BusMessage, ClusterBus } from './bus.js';
+import type { DeploymentView, RunOutcome, RunOutcomes } from '../engine/index.js';
+import { BorealisError, isBorealisError } from '../errors.js';
+import type { ClusterBus } from './bus.js';
+import { ClusterMessages, type DecisionMessage, receiveMessage } from './messages.js';
 
-/** A person's decision as it travels to the replica that drives the deployment. */
-export interface DecisionMessage {
-  deploymentId: string;
-  decision: Record<string, unknown> & { action: string; who: string };
-}
+export type { DecisionMessage } from './messages.js';
 
 export interface DeploymentSignalsOptions {
   bus: ClusterBus;
@@ -19,7 +16,7 @@ export interface DeploymentSignalsOptions {
    */
   onWake: (deploymentId: string) => Promise<void>;
   /** A decision for a deployment this replica drives; resolves with the view to answer with. */
-  onDecision: (message: DecisionMessage) => Promise<unknown>;
+  onDecision: (message: DecisionMessage) => Promise<DeploymentView>;
   decisionTimeoutMs?: number;
 }
 
@@ -42,8 +39,8 @@ export class DeploymentSignals implements RunOutcomes {
     const { bus, replicaId, logger } = this.options;
     this.unsubscribe.push(
       bus.subscribe(WAKE, (msg) => {
-        const m = parse<{ deploymentId?: string; outcome?: RunOutcome; from?: string }>(msg);
-        if (!m?.deploymentId || m.from === replicaId) return;
+        const m = receiveMessage(ClusterMessages.wake, msg.data, logger);
+        if (!m || m.from === replicaId) return;
         if (m.outcome?.deploymentId === m.deploymentId) {
           this.deliver(m.outcome);
           return;
@@ -53,18 +50,14 @@ export class DeploymentSignals implements RunOutcomes {
           .catch((err: unknown) => logger.warn({ err, deploymentId: m.deploymentId }, 'wake-up failed'));
       }),
       bus.subscribe(`decide.${replicaId}`, (msg) => {
-        const m = parse<DecisionMessage>(msg);
-        if (!m?.deploymentId || !msg.reply) return;
+        const m = receiveMessage(ClusterMessages.decision, msg.data, logger);
+        if (!m || !msg.reply) return;
         const reply = msg.reply;
         this.options.onDecision(m).then(
-          (view) => reply(Buffer.from(JSON.stringify({ view }))),
+          (view) => reply(ClusterMessages.decisionAnswer.encode({ view })),
           (err: unknown) => {
             const e = isBorealisError(err) ? err : new BorealisError('BRL_ERR_INTERNAL', String(err));
-            reply(
-              Buffer.from(
-                JSON.stringify({ error: { code: e.code, message: e.message, details: e.details ?? {} } }),
-              ),
-            );
+            reply(ClusterMessages.decisionAnswer.encode({ error: e.toWire() }));
           },
         );
       }),
@@ -84,14 +77,12 @@ export class DeploymentSignals implements RunOutcomes {
     this.deliver(outcome);
     this.options.bus.publish(
       WAKE,
-      Buffer.from(
-        JSON.stringify({
-          deploymentId: outcome.deploymentId,
-          runId: outcome.id,
-          outcome,
-          from: this.options.replicaId,
-        }),
-      ),
+      ClusterMessages.wake.encode({
+        deploymentId: outcome.deploymentId,
+        runId: outcome.id,
+        outcome,
+        from: this.options.replicaId,
+      }),
     );
   }
 
@@ -109,34 +100,25 @@ export class DeploymentSignals implements RunOutcomes {
   }
 
   /** Asks the driving replica to apply a decision; its answer or its error (with its code). */
-  async decide(owner: string, message: DecisionMessage): Promise<unknown> {
+  async decide(owner: string, message: DecisionMessage): Promise<DeploymentView> {
     const answer = await this.options.bus.request(
       `decide.${owner}`,
-      Buffer.from(JSON.stringify(message)),
+      ClusterMessages.decision.encode(message),
       this.options.decisionTimeoutMs ?? 10_000,
     );
-    const parsed = JSON.parse(Buffer.from(answer).toString('utf8')) as {
-      view?: unknown;
-      error?: { code: string; message: string; details: Record<string, unknown> };
-    };
-    if (parsed.error) {
-      const code: ErrorCode = Object.hasOwn(ErrorCatalogue, parsed.error.code)
-        ? (parsed.error.code as ErrorCode)
-        : 'BRL_ERR_INTERNAL';
-      throw new BorealisError(code, parsed.error.message, { details: parsed.error.details });
+    const parsed = ClusterMessages.decisionAnswer.decode(answer);
+    if (parsed instanceof Error) {
+      throw new BorealisError(
+        'BRL_ERR_INTERNAL',
+        `Replica ${owner} answered the decision in a way this replica cannot read: ${parsed.message}`,
+        { cause: parsed },
+      );
     }
+    if ('error' in parsed) throw BorealisError.fromWire(parsed.error);
     return parsed.view;
   }
 
   close(): void {
     for (const u of this.unsubscribe.splice(0)) u();
-  }
-}
-
-function parse<T>(msg: BusMessage): T | undefined {
-  try {
-    return JSON.parse(Buffer.from(msg.data).toString('utf8')) as T;
-  } catch {
-    return undefined;
   }
 }

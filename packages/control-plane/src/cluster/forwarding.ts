@@ -10,9 +10,10 @@ import {
   type TunnelStream,
 } from '@borealis/protocol';
 import type { Logger } from 'pino';
-import { BorealisError, ErrorCatalogue, type ErrorCode, isBorealisError } from '../errors.js';
+import { BorealisError, isBorealisError } from '../errors.js';
 import type { DispatchRequest, DispatchResponse, ForwardedResponse } from '../relay/index.js';
 import type { BusMessage, ClusterBus } from './bus.js';
+import { ClusterMessageError, type LinkEnvelope, LinkHeaders } from './messages.js';
 
 /**
  * Forwarding a dispatch to the replica that holds the agent's connection, with no protocol of its
@@ -55,9 +56,6 @@ interface Link {
   /** Names this requester tunnel; a new one (after a restart or failure) replaces the old. */
   session: string;
 }
-
-/** Header `k`: which side of a link the message is for. */
-const Kind = { toResponder: 'q', toRequester: 's' } as const;
 
 export class ReplicaForwarder {
   private readonly links = new Map<string, Link>();
@@ -129,10 +127,9 @@ export class ReplicaForwarder {
       } catch {
         // a message is a courtesy; the code is what matters
       }
-      const code: ErrorCode = Object.hasOwn(ErrorCatalogue, errorCode)
-        ? (errorCode as ErrorCode)
-        : 'BRL_ERR_INTERNAL';
-      throw new BorealisError(code, parsed.message, {
+      throw BorealisError.fromWire({
+        code: errorCode,
+        ...(typeof parsed.message === 'string' ? { message: parsed.message } : {}),
         retryable: header(res.headers, ForwardHeaders.retryable) === 'true',
         details: { ...(parsed.details ?? {}), replicaId },
       });
@@ -170,7 +167,7 @@ export class ReplicaForwarder {
     const tunnel = new Tunnel({
       role: 'requester',
       sessionId: session,
-      sink: this.sink(replicaId, Kind.toResponder, session),
+      sink: this.sink(replicaId, 'toResponder', session),
       window: this.options.windowBytes,
       maxConcurrentStreams: this.options.maxStreams,
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
@@ -193,7 +190,7 @@ export class ReplicaForwarder {
     existing?.tunnel.transportClosed(CloseCodes.goingAway, 'replaced by a new link');
     const tunnel = new Tunnel({
       role: 'responder',
-      sink: this.sink(from, Kind.toRequester, session),
+      sink: this.sink(from, 'toRequester', session),
       window: this.options.windowBytes,
       maxConcurrentStreams: this.options.maxStreams,
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
@@ -208,38 +205,43 @@ export class ReplicaForwarder {
     return link;
   }
 
-  private sink(peer: string, kind: string, session: string): FrameSink {
+  private sink(peer: string, side: LinkEnvelope['side'], session: string): FrameSink {
     const topic = `fwd.${peer}.${this.options.replicaId}`;
+    const headers = LinkHeaders.encode({ side, session });
     return {
       send: (bytes, done) => {
-        this.options.bus.publish(topic, bytes, { k: kind, t: session });
+        this.options.bus.publish(topic, bytes, headers);
         // The bus buffers; per-stream credit is what bounds memory here.
         queueMicrotask(done);
       },
       close: (code, reason) => {
-        this.options.bus.publish(topic, new Uint8Array(0), {
-          k: kind,
-          t: session,
-          c: String(code),
-          r: reason,
-        });
+        this.options.bus.publish(
+          topic,
+          new Uint8Array(0),
+          LinkHeaders.encode({ side, session, close: { code, reason } }),
+        );
       },
     };
   }
 
   private receive(msg: BusMessage): void {
     const from = msg.topic.split('.')[2];
-    const { k: kind, t: session, c: closeCode, r: reason = '' } = msg.headers;
-    if (!from || !session) return;
+    if (!from) return;
+    const envelope = LinkHeaders.decode(msg.headers);
+    if (envelope instanceof ClusterMessageError) {
+      this.log.error({ from }, envelope.message);
+      return;
+    }
+    const { side, session, close } = envelope;
     let link: Link | undefined;
-    if (kind === Kind.toResponder) {
-      if (closeCode !== undefined) link = this.responders.get(from);
+    if (side === 'toResponder') {
+      if (close) link = this.responders.get(from);
       else link = this.responderFor(from, session);
-    } else if (kind === Kind.toRequester) {
+    } else {
       link = this.links.get(from);
     }
     if (!link || link.session !== session) return; // for a link that no longer exists
-    if (closeCode !== undefined) link.tunnel.transportClosed(Number(closeCode), reason);
+    if (close) link.tunnel.transportClosed(close.code, close.reason);
     else link.tunnel.receive(msg.data);
   }
 
@@ -318,14 +320,16 @@ export class ReplicaForwarder {
 
   private async answerError(stream: TunnelStream, err: BorealisError): Promise<void> {
     if (stream.ended) return;
+    // The code and retryable travel as headers, the rest as the body (what older replicas read).
+    const { code, retryable, message, details } = err.toWire();
     const headers: HeaderList = [
-      [ForwardHeaders.error, err.code],
-      [ForwardHeaders.retryable, String(err.retryable)],
+      [ForwardHeaders.error, code],
+      [ForwardHeaders.retryable, String(retryable)],
       ['content-type', 'application/json'],
     ];
     stream.respond(err.status, headers);
     try {
-      await stream.write(JSON.stringify({ message: err.message, details: err.details ?? {} }));
+      await stream.write(JSON.stringify({ message, details }));
       stream.end();
       this.done(stream);
     } catch {

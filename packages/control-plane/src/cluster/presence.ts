@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AgentConnectionInfo } from '../relay/index.js';
 import type { ClusterBus } from './bus.js';
+import { ClusterMessages, type PresenceMessage, receiveMessage } from './messages.js';
 
 /** One agent connection held by some replica, as presence announces it. */
 export interface ReplicaConnection extends AgentConnectionInfo {
@@ -22,20 +23,7 @@ export interface PresenceOptions {
   onReplicaGone?: (replicaId: string) => void;
 }
 
-interface Announcement {
-  replicaId: string;
-  /**
-   * Random per process: a replica restarted under the same id (a StatefulSet pod, a fixed
-   * BOREALIS_REPLICA_ID) is a new incarnation whose epochs start again from 1.
-   */
-  incarnation?: string;
-  /** Increases with every announcement of one incarnation; pages of one announcement share it. */
-  epoch: number;
-  page: number;
-  pages: number;
-  gone?: boolean;
-  connections: AgentConnectionInfo[];
-}
+type Announcement = PresenceMessage;
 
 interface Known {
   incarnation: string | undefined;
@@ -128,7 +116,7 @@ export class ClusterPresence {
       gone: true,
       connections: [],
     };
-    this.options.bus.publish(TOPIC, encode(bye));
+    this.options.bus.publish(TOPIC, ClusterMessages.presence.encode(bye));
   }
 
   private announce(): void {
@@ -144,18 +132,13 @@ export class ClusterPresence {
         pages,
         connections: connections.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE),
       };
-      this.options.bus.publish(TOPIC, encode(a));
+      this.options.bus.publish(TOPIC, ClusterMessages.presence.encode(a));
     }
   }
 
   private receive(data: Uint8Array): void {
-    let a: Announcement;
-    try {
-      a = JSON.parse(Buffer.from(data).toString('utf8')) as Announcement;
-    } catch {
-      return;
-    }
-    if (typeof a?.replicaId !== 'string' || a.replicaId === this.options.replicaId) return;
+    const a = receiveMessage(ClusterMessages.presence, data, this.options.logger);
+    if (!a || a.replicaId === this.options.replicaId) return;
     let known = this.replicas.get(a.replicaId);
     if (a.gone) {
       // A late goodbye of an earlier incarnation must not drop the one that replaced it.
@@ -221,8 +204,4 @@ export class ClusterPresence {
     this.options.logger.info({ replicaId, why }, 'replica left; its agents are gone from the list');
     this.options.onReplicaGone?.(replicaId);
   }
-}
-
-function encode(a: Announcement): Uint8Array {
-  return Buffer.from(JSON.stringify(a));
 }
