@@ -8,6 +8,10 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
 export default defineConfig({
   resolve: {
     alias: {
+      // Before the package itself: a subpath must not resolve under its index.ts.
+      '@borealis/protocol/net-guard': fileURLToPath(
+        new URL('./packages/protocol/src/net-guard/index.ts', import.meta.url),
+      ),
       '@borealis/protocol': src('protocol'),
       '@borealis/agent': src('agent'),
       '@borealis/control-plane': src('control-plane'),

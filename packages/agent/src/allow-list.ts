@@ -1,4 +1,4 @@
-import { type IpAddress, maskOf, parseIp, sameAddress } from '@borealis/protocol';
+import { type IpAddress, maskOf, parseIp, sameAddress } from '@borealis/protocol/net-guard';
 
 /**
  * The agent's destination allow-list (`BOREALIS_ALLOW`). Whoever controls the control plane can

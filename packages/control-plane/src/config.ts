@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
-import { HeartbeatDefaults, parseCidr } from '@borealis/protocol';
+import { HeartbeatDefaults } from '@borealis/protocol';
+import { parseCidr } from '@borealis/protocol/net-guard';
 import { BorealisError } from './errors.js';
 import { parseDuration } from './util/duration.js';
 

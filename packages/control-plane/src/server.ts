@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { cidrContains, parseCidr, parseIp } from '@borealis/protocol';
+import { cidrContains, parseCidr, parseIp } from '@borealis/protocol/net-guard';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,

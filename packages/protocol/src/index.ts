@@ -44,17 +44,6 @@ export {
   TUNNEL_WEBSOCKET_OPTIONS,
 } from './handshake.js';
 export { HeartbeatDefaults, heartbeatDetectionBoundMs, heartbeatTimeoutMs } from './heartbeat.js';
-export {
-  bitsOf,
-  type Cidr,
-  cidrContains,
-  formatV4,
-  type IpAddress,
-  maskOf,
-  parseCidr,
-  parseIp,
-  sameAddress,
-} from './ip-address.js';
 export { serializeError } from './log-serializers.js';
 export { createPrettyLogStream, LOG_FORMATS, prettyLogLine } from './pretty-log.js';
 export {

@@ -1,6 +1,14 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
-import { type Cidr, cidrContains, formatV4, type IpAddress, parseCidr, parseIp } from '@borealis/protocol';
+import {
+  type Cidr,
+  cidrContains,
+  formatV4,
+  guardConnector,
+  type IpAddress,
+  type LookupAll,
+  parseCidr,
+  parseIp,
+} from '@borealis/protocol/net-guard';
 import { buildConnector } from 'undici';
 import { BorealisError } from '../errors.js';
 
@@ -12,14 +20,7 @@ import { BorealisError } from '../errors.js';
  * when validated and to 127.0.0.1 when connected (DNS rebinding) cannot slip through.
  */
 
-/** `dns.lookup` with `{all: true}`; injectable so tests can play a rebinding DNS server. */
-export type LookupAll = (
-  hostname: string,
-  callback: (err: Error | null, addresses: LookupAddress[]) => void,
-) => void;
-
-export const systemLookup: LookupAll = (hostname, callback) =>
-  dnsLookup(hostname, { all: true }, (err, addresses) => callback(err, addresses ?? []));
+export type { LookupAll } from '@borealis/protocol/net-guard';
 
 interface Rule {
   name: string;
@@ -120,45 +121,19 @@ function bareAddress(address: string): string {
 }
 
 /**
- * An undici connector that resolves the host itself, checks every candidate address, and
- * connects to the exact address it checked: there is no second lookup to race.
+ * An undici connector that checks every address the host resolves to with `guard` and connects
+ * to the exact address it checked (the shared `guardConnector`): there is no second lookup to race.
  */
 export function guardedConnector(
   guard: SsrfGuard,
   options: { lookup?: LookupAll; connectTimeoutMs?: number } = {},
 ): buildConnector.connector {
-  const lookup = options.lookup ?? systemLookup;
-  const base = buildConnector({ timeout: options.connectTimeoutMs ?? 10_000 });
-  return (opts, callback) => {
-    const host = bareAddress(opts.hostname);
-    const resolve = (cb: (err: Error | null, addresses: LookupAddress[]) => void) => {
-      const family = isIP(host);
-      if (family !== 0) cb(null, [{ address: host, family }]);
-      else lookup(host, cb);
-    };
-    resolve((err, addresses) => {
-      if (err) {
-        callback(err, null);
-        return;
-      }
-      let firstRefusal: Refusal | undefined;
-      const chosen = addresses.find((a) => {
-        const refusal = guard.check(a.address);
-        firstRefusal ??= refusal;
-        return refusal === undefined;
-      });
-      if (!chosen) {
-        callback(
-          firstRefusal
-            ? guard.refusalError(host, firstRefusal)
-            : Object.assign(new Error(`${host} resolved to no address`), { code: 'ENOTFOUND' }),
-          null,
-        );
-        return;
-      }
-      // TLS still verifies the certificate against the name in the URL (undici takes the server
-      // name from `host`), not against the address we connect to.
-      base({ ...opts, hostname: chosen.address }, callback);
-    });
-  };
+  return guardConnector(
+    buildConnector({ timeout: options.connectTimeoutMs ?? 10_000 }),
+    (host, address) => {
+      const refusal = guard.check(address);
+      return refusal && guard.refusalError(host, refusal);
+    },
+    options.lookup ? { lookup: options.lookup } : {},
+  );
 }
