@@ -1,3 +1,4 @@
+import { agentFor } from '@borealis/deploy-spec';
 import type { Logger } from 'pino';
 import { BorealisError, isBorealisError } from '../errors.js';
 import type { Dispatcher } from '../relay/index.js';
@@ -108,10 +109,7 @@ export function createAttempts(deps: AttemptDeps): Attempts {
       }
       timers.prepared.set(runId, prep);
     }
-    const agentIdentifier =
-      invocation.webhook.networkMode === 'remoteNetworkAgent'
-        ? invocation.webhook.agentIdentifier || invocation.account || undefined
-        : undefined;
+    const agentIdentifier = agentFor(invocation.webhook, invocation.account);
     let answer: EndpointAnswer | undefined;
     let error: BorealisError | undefined;
     let startedAt = Date.now();
@@ -135,7 +133,7 @@ export function createAttempts(deps: AttemptDeps): Attempts {
       answer = undefined;
       error = undefined;
       try {
-        answer = await call(invocation, prep, controller.signal);
+        answer = await call(invocation, agentIdentifier, prep, controller.signal);
       } catch (err) {
         error = isBorealisError(err)
           ? err
@@ -253,9 +251,13 @@ export function createAttempts(deps: AttemptDeps): Attempts {
     }
   }
 
-  /** Signs the call (a fresh timestamp per attempt) and routes it by `networkMode`. */
+  /**
+   * Signs the call (a fresh timestamp per attempt) and routes it by `networkMode`: directly, or
+   * to `agentIdentifier` (`agentFor`: the webhook's own, else the target's account).
+   */
   async function call(
     invocation: StoredInvocation,
+    agentIdentifier: string | undefined,
     prep: PreparedCall,
     signal: AbortSignal,
   ): Promise<EndpointAnswer> {
@@ -275,8 +277,7 @@ export function createAttempts(deps: AttemptDeps): Attempts {
     const outgoing = { ...prep.request, headers };
     const opts = { displayUrl: prep.displayUrl, timeoutMs: options.callTimeoutMs, signal };
     if (invocation.webhook.networkMode !== 'remoteNetworkAgent') return direct.call(outgoing, opts);
-    const agentIdentifier = invocation.webhook.agentIdentifier ?? invocation.account;
-    if (agentIdentifier === undefined || agentIdentifier === '') {
+    if (agentIdentifier === undefined) {
       throw new BorealisError(
         'BRL_ERR_WEBHOOK_NO_AGENT',
         `Webhook "${invocation.webhook.name}" has networkMode: remoteNetworkAgent but no agentIdentifier, and its target has no account to name the agent: add agentIdentifier to the webhook`,
