@@ -1,48 +1,35 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
 import { Pool } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type ControlPlane, createControlPlane } from '../server.js';
-import { createWebhookService, type WebhookService } from '../webhooks/index.js';
+import { closeTestControlPlanes } from '../../../../test/kit/control-plane.js';
+import type { ControlPlane } from '../server.js';
+import type { WebhookService } from '../webhooks/index.js';
 import {
   githubLikeWebhook,
   invocationFor,
   type Receiver,
+  sideWebhookService,
   startReceiver,
+  startWebhookTestControlPlane,
   waitForRun,
 } from '../webhooks/receivers.test-util.js';
 
 /** POST /callbacks/:token/callback, over real HTTP: every answer the product promises. */
 let cp: ControlPlane;
-let dataDir: string;
 const receivers: Receiver[] = [];
-const logs: string[] = [];
+let logs: string[] = [];
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'brl-callbacks-'));
-  cp = await createControlPlane({
-    host: '127.0.0.1',
-    port: 0,
-    dataDir,
-    apiToken: 'callbacks-test-token-0123456789',
-    directAllow: ['127.0.0.1/32'],
-    logger: pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) }),
-  });
-  await cp.listen();
-  await cp.secrets.put('github_token', 'ghp_x');
+  const started = await startWebhookTestControlPlane({ log: 'debug' });
+  cp = started.cp;
+  logs = started.logs;
 });
 
 afterEach(async () => {
   await Promise.all(receivers.splice(0).map((r) => r.close()));
 });
 
-afterAll(async () => {
-  await cp?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(closeTestControlPlanes);
 
 /** A run that was called and now awaits its callback; returns its callback URI. */
 async function awaitingRun(service: WebhookService = cp.webhooks) {
@@ -214,13 +201,7 @@ describe('callback answers', () => {
 describe('late callbacks', () => {
   function shortDeadlineService(callbackTimeoutMs: number) {
     // Same store and routes as the control plane; only the deadline is short.
-    return createWebhookService({
-      store: cp.store,
-      dispatcher: cp.hub,
-      secrets: cp.secrets,
-      logger: pino({ level: 'silent' }),
-      options: { callbackTimeoutMs, directAllow: ['127.0.0.1/32'], publicUrl: () => cp.publicUrl },
-    });
+    return sideWebhookService(cp, { callbackTimeoutMs, directAllow: ['127.0.0.1/32'] });
   }
 
   it('409 after the run failed at its deadline', async () => {

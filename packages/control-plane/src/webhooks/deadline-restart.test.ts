@@ -1,13 +1,13 @@
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ControlPlane, createControlPlane } from '../server.js';
-import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/test-stores.test-util.js';
+import { freePort } from '../../../../test/kit/free-port.js';
+import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../../../../test/kit/store.js';
+import type { ControlPlane } from '../server.js';
 import {
-  freePort,
   githubLikeWebhook,
   invocationFor,
   type Receiver,
   startReceiver,
+  startWebhookTestControlPlane,
   waitForRun,
 } from './receivers.test-util.js';
 
@@ -22,20 +22,13 @@ afterEach(async () => {
 
 describe.each(TEST_BACKENDS)('on $kind', ({ kind }) => {
   async function controlPlane(database: TestDatabase, callbackTimeoutMs: number): Promise<ControlPlane> {
-    const cp = await createControlPlane({
-      host: '127.0.0.1',
-      port: 0,
+    const started = await startWebhookTestControlPlane({
       dataDir: database.dir,
       databaseUrl: database.databaseUrl,
-      apiToken: 'deadline-test-token-0123456789',
-      directAllow: ['127.0.0.1/32'],
       callbackTimeoutMs,
-      logger: pino({ level: 'silent' }),
     });
-    await cp.listen();
-    cleanups.push(() => cp.close());
-    await cp.secrets.put('github_token', 'ghp_x');
-    return cp;
+    cleanups.push(() => started.close());
+    return started.cp;
   }
 
   /** A fresh database (and data directory) that a control plane and its restart share. */

@@ -1,7 +1,19 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WebhookSpec } from '@borealis/deploy-spec';
+import pino from 'pino';
+import {
+  startTestControlPlane,
+  type TestControlPlane,
+  type TestControlPlaneOptions,
+} from '../../../../test/kit/control-plane.js';
+import type { ControlPlane } from '../server.js';
 import type { WebhookInvocation, WebhookRun, WebhookService } from './types.js';
+import {
+  createWebhookService,
+  type WebhookServiceDeps,
+  type WebhookServiceOptions,
+} from './webhook-service.js';
 
 /**
  * Real HTTP receivers for webhook tests (real sockets on port 0), shaped like the product page's
@@ -114,15 +126,6 @@ function callbackUriFromBody(body: string): string {
   return parsed.client_payload?.callbackUri ?? '';
 }
 
-/** A port nothing listens on (connection refused), free to listen on later. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** The product page's GitHub example, pointed at `url`. */
 export function githubLikeWebhook(url: string, overrides: Partial<WebhookSpec> = {}): WebhookSpec {
   return {
@@ -189,10 +192,41 @@ export async function waitForRun(
   }
 }
 
-export async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('timed out waiting for a condition');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/**
+ * The test kit's control plane as webhook tests want it: on 127.0.0.1, direct calls to
+ * 127.0.0.1 allowed (a test passes `directAllow` to see the guard), and the `github_token`
+ * secret the GitHub example names set to `githubToken`.
+ */
+export async function startWebhookTestControlPlane(
+  options: TestControlPlaneOptions & { githubToken?: string } = {},
+): Promise<TestControlPlane> {
+  const { githubToken = 'ghp_x', ...overrides } = options;
+  const started = await startTestControlPlane({
+    host: '127.0.0.1',
+    directAllow: ['127.0.0.1/32'],
+    ...overrides,
+  });
+  await started.cp.secrets.put('github_token', githubToken);
+  return started;
+}
+
+/**
+ * A second, silent webhook service on `cp`'s store, relay and secrets with options of its own
+ * (fast backoff, a short agent wait, other SSRF allowances) and, where a test needs it, a store or
+ * relay of its own; its callbacks land on `cp`'s route and settle runs through the shared store.
+ * Close it at the end of the test.
+ */
+export function sideWebhookService(
+  cp: ControlPlane,
+  options: Partial<WebhookServiceOptions> = {},
+  deps: Partial<Pick<WebhookServiceDeps, 'store' | 'dispatcher'>> = {},
+) {
+  return createWebhookService({
+    store: cp.store,
+    dispatcher: cp.hub,
+    secrets: cp.secrets,
+    logger: pino({ level: 'silent' }),
+    options: { callbackTimeoutMs: 60_000, directAllow: [], publicUrl: () => cp.publicUrl, ...options },
+    ...deps,
+  });
 }

@@ -1,18 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ControlPlane, createControlPlane } from '../server.js';
+import { closeTestControlPlanes } from '../../../../test/kit/control-plane.js';
+import type { ControlPlane } from '../server.js';
 import {
   githubLikeWebhook,
   invocationFor,
   type Receiver,
+  sideWebhookService,
   startReceiver,
+  startWebhookTestControlPlane,
   waitForRun,
 } from './receivers.test-util.js';
 import type { LookupAll } from './ssrf-guard.js';
-import { createWebhookService } from './webhook-service.js';
 
 /**
  * The SSRF guard on real calls: a control plane with no BOREALIS_DIRECT_ALLOW refuses direct
@@ -20,21 +18,12 @@ import { createWebhookService } from './webhook-service.js';
  * rule; once allowed, the same call goes through.
  */
 let cp: ControlPlane;
-let dataDir: string;
 let v4: Receiver;
 let v6: Receiver;
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'brl-ssrf-'));
-  cp = await createControlPlane({
-    host: '127.0.0.1',
-    port: 0,
-    dataDir,
-    apiToken: 'ssrf-test-token-0123456789',
-    logger: pino({ level: 'silent' }),
-  });
-  await cp.listen();
-  await cp.secrets.put('github_token', 'ghp_x');
+  // No BOREALIS_DIRECT_ALLOW: the guard refuses every internal address.
+  cp = (await startWebhookTestControlPlane({ directAllow: [] })).cp;
   v4 = await startReceiver({ callback: { success: true } });
   v6 = await startReceiver({ host: '::1', answer: () => ({ status: 200 }) });
 });
@@ -42,23 +31,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await v4?.close();
   await v6?.close();
-  await cp?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await closeTestControlPlanes();
 });
 
 function serviceWith(directAllow: string[], lookup?: LookupAll) {
-  return createWebhookService({
-    store: cp.store,
-    dispatcher: cp.hub,
-    secrets: cp.secrets,
-    logger: pino({ level: 'silent' }),
-    options: {
-      callbackTimeoutMs: 60_000,
-      directAllow,
-      publicUrl: () => cp.publicUrl,
-      ...(lookup ? { lookup } : {}),
-    },
-  });
+  return sideWebhookService(cp, { directAllow, ...(lookup ? { lookup } : {}) });
 }
 
 describe('direct webhooks and the SSRF guard', () => {

@@ -1,12 +1,12 @@
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ControlPlane, createControlPlane } from '../server.js';
-import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/test-stores.test-util.js';
+import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../../../../test/kit/store.js';
+import type { ControlPlane } from '../server.js';
 import {
   githubLikeWebhook,
   invocationFor,
   type Receiver,
   startReceiver,
+  startWebhookTestControlPlane,
   waitForRun,
 } from './receivers.test-util.js';
 
@@ -22,18 +22,13 @@ describe.each(TEST_BACKENDS)('webhook runs on $kind', ({ kind }) => {
 
   beforeAll(async () => {
     database = await createTestDatabase(kind);
-    cp = await createControlPlane({
-      host: '127.0.0.1',
-      port: 0,
-      dataDir: database.dir,
-      databaseUrl: database.databaseUrl,
-      apiToken: 'backends-test-token-0123456789',
-      directAllow: ['127.0.0.1/32'],
-      callbackTimeoutMs: 60_000,
-      logger: pino({ level: 'silent' }),
-    });
-    await cp.listen();
-    await cp.secrets.put('github_token', 'ghp_x');
+    cp = (
+      await startWebhookTestControlPlane({
+        dataDir: database.dir,
+        databaseUrl: database.databaseUrl,
+        callbackTimeoutMs: 60_000,
+      })
+    ).cp;
     receiver = await startReceiver({ callback: { success: true } });
   });
 

@@ -1,10 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type ControlPlane, createControlPlane } from '../server.js';
-import { invocationFor, type Receiver, startReceiver, waitForRun } from './receivers.test-util.js';
+import { closeTestControlPlanes } from '../../../../test/kit/control-plane.js';
+import type { ControlPlane } from '../server.js';
+import {
+  invocationFor,
+  type Receiver,
+  startReceiver,
+  startWebhookTestControlPlane,
+  waitForRun,
+} from './receivers.test-util.js';
 
 /**
  * Issue 13: `uriTemplate: '{{secrets.slackwebhookURL}}'` (Armory's docs write it so). The URL is
@@ -13,28 +16,15 @@ import { invocationFor, type Receiver, startReceiver, waitForRun } from './recei
  * a message that names the variable and never the value.
  */
 let cp: ControlPlane;
-let dataDir: string;
 const receivers: Receiver[] = [];
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'brl-uri-var-'));
-  cp = await createControlPlane({
-    host: '127.0.0.1',
-    port: 0,
-    dataDir,
-    apiToken: 'uri-variable-test-token-0123456789',
-    directAllow: ['127.0.0.1/32'],
-    logger: pino({ level: 'silent' }),
-  });
-  await cp.listen();
+  cp = (await startWebhookTestControlPlane()).cp;
 });
 afterEach(async () => {
   await Promise.all(receivers.splice(0).map((r) => r.close()));
 });
-afterAll(async () => {
-  await cp?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(closeTestControlPlanes);
 
 const slackLike = (uriTemplate: string) => ({
   name: 'slack',

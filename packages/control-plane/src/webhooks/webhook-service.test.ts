@@ -1,22 +1,20 @@
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { closeTestControlPlanes } from '../../../../test/kit/control-plane.js';
+import { freePort } from '../../../../test/kit/free-port.js';
+import { until } from '../../../../test/kit/until.js';
 import type { Dispatcher } from '../relay/index.js';
-import { type ControlPlane, createControlPlane } from '../server.js';
+import type { ControlPlane } from '../server.js';
 import {
-  freePort,
   githubLikeWebhook,
   invocationFor,
   type Receiver,
+  sideWebhookService,
   startReceiver,
-  waitFor,
+  startWebhookTestControlPlane,
   waitForRun,
 } from './receivers.test-util.js';
 import type { WebhookRun } from './types.js';
-import { createWebhookService } from './webhook-service.js';
 
 /**
  * The webhook service inside a real control plane (real store, real HTTP, port 0), driven the way
@@ -27,8 +25,7 @@ const SIGNING_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const API_TOKEN = 'webhooks-test-token-0123456789';
 
 let cp: ControlPlane;
-let dataDir: string;
-const logs: string[] = [];
+let logs: string[] = [];
 const settled: WebhookRun[] = [];
 const receivers: Receiver[] = [];
 
@@ -39,17 +36,13 @@ async function receiver(options: Parameters<typeof startReceiver>[0] = {}): Prom
 }
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'brl-webhooks-'));
-  cp = await createControlPlane({
-    host: '127.0.0.1',
-    port: 0,
-    dataDir,
+  const started = await startWebhookTestControlPlane({
     apiToken: API_TOKEN,
-    directAllow: ['127.0.0.1/32'],
-    logger: pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) }),
+    log: 'debug',
+    githubToken: GITHUB_TOKEN,
   });
-  await cp.listen();
-  await cp.secrets.put('github_token', GITHUB_TOKEN);
+  cp = started.cp;
+  logs = started.logs;
   await cp.secrets.put('signing', SIGNING_SECRET);
   cp.webhooks.onSettled((run) => settled.push(run));
 });
@@ -58,10 +51,7 @@ afterEach(async () => {
   await Promise.all(receivers.splice(0).map((r) => r.close()));
 });
 
-afterAll(async () => {
-  await cp?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(closeTestControlPlanes);
 
 describe('a webhook like the product page GitHub example (direct)', () => {
   it('settles as succeeded when the receiver answers 204 and then calls back success: true', async () => {
@@ -75,7 +65,7 @@ describe('a webhook like the product page GitHub example (direct)', () => {
     expect(done.attempts).toHaveLength(1);
     expect(done.attempts[0]).toMatchObject({ attempt: 1, status: 204 });
     // The run settles before the receiver has read our answer to its callback.
-    await waitFor(() => r.callbackAnswers.length > 0);
+    await until(() => r.callbackAnswers.length > 0);
     expect(r.callbackAnswers).toEqual([{ status: 200, body: JSON.stringify({ status: 'succeeded' }) }]);
     expect(settled.map((s) => s.id)).toContain(run.id);
 
@@ -195,17 +185,9 @@ describe('retries', () => {
     // A second service on the same store, with backoff in milliseconds and no jitter, so the test
     // knows when the third attempt comes (300 ms after the first, then 600 ms after the second).
     // Its callback lands on the control plane's route and settles the run through the shared store.
-    const fast = createWebhookService({
-      store: cp.store,
-      dispatcher: cp.hub,
-      secrets: cp.secrets,
-      logger: pino({ level: 'silent' }),
-      options: {
-        callbackTimeoutMs: 60_000,
-        directAllow: ['127.0.0.1/32'],
-        publicUrl: () => cp.publicUrl,
-        backoff: { baseMs: 300, capMs: 5_000, random: () => 0.999 },
-      },
+    const fast = sideWebhookService(cp, {
+      directAllow: ['127.0.0.1/32'],
+      backoff: { baseMs: 300, capMs: 5_000, random: () => 0.999 },
     });
     try {
       const port = await freePort();
@@ -342,18 +324,7 @@ describe('remoteNetworkAgent without an agent', () => {
   it('uses the target account as the agent identifier, waits for it, then says no such agent connected', async () => {
     // No agent is not a failed call: the run waits (BOREALIS_AGENT_WAIT, here 400 ms) and shows
     // what it waits for, then fails naming the agent and the fix. (Before, it failed at once.)
-    const waiting = createWebhookService({
-      store: cp.store,
-      dispatcher: cp.hub,
-      secrets: cp.secrets,
-      logger: pino({ level: 'silent' }),
-      options: {
-        callbackTimeoutMs: 60_000,
-        agentWaitMs: 400,
-        directAllow: [],
-        publicUrl: () => cp.publicUrl,
-      },
-    });
+    const waiting = sideWebhookService(cp, { agentWaitMs: 400 });
     try {
       const webhook = githubLikeWebhook('http://10.9.9.9/hook', { networkMode: 'remoteNetworkAgent' });
       const run = await waiting.start(invocationFor(webhook, { account: 'prod-cluster-rna' }));
@@ -383,18 +354,7 @@ describe('remoteNetworkAgent without an agent', () => {
       hasAgent: () => true,
       waitForAgent: async () => true,
     };
-    const waiting = createWebhookService({
-      store: cp.store,
-      dispatcher: stale,
-      secrets: cp.secrets,
-      logger: pino({ level: 'silent' }),
-      options: {
-        callbackTimeoutMs: 60_000,
-        agentWaitMs: 500,
-        directAllow: [],
-        publicUrl: () => cp.publicUrl,
-      },
-    });
+    const waiting = sideWebhookService(cp, { agentWaitMs: 500 }, { dispatcher: stale });
     try {
       const webhook = githubLikeWebhook('http://10.9.9.9/hook', { networkMode: 'remoteNetworkAgent' });
       const run = await waiting.start(invocationFor(webhook, { account: 'phantom-rna' }));
@@ -409,13 +369,7 @@ describe('remoteNetworkAgent without an agent', () => {
   });
 
   it('never waits past the run deadline: the deadline settles it', async () => {
-    const waiting = createWebhookService({
-      store: cp.store,
-      dispatcher: cp.hub,
-      secrets: cp.secrets,
-      logger: pino({ level: 'silent' }),
-      options: { callbackTimeoutMs: 300, directAllow: [], publicUrl: () => cp.publicUrl },
-    });
+    const waiting = sideWebhookService(cp, { callbackTimeoutMs: 300 });
     try {
       const webhook = githubLikeWebhook('http://10.9.9.9/hook', { networkMode: 'remoteNetworkAgent' });
       const run = await waiting.start(invocationFor(webhook, { account: 'late-cluster-rna' }));
@@ -445,13 +399,7 @@ describe('a settled run when the store fails to read it back', () => {
         return repo.get(id);
       },
     };
-    const svc = createWebhookService({
-      store: { webhookRuns: flaky },
-      dispatcher: cp.hub,
-      secrets: cp.secrets,
-      logger: pino({ level: 'silent' }),
-      options: { callbackTimeoutMs: 60_000, directAllow: ['127.0.0.1/32'], publicUrl: () => cp.publicUrl },
-    });
+    const svc = sideWebhookService(cp, { directAllow: ['127.0.0.1/32'] }, { store: { webhookRuns: flaky } });
     try {
       const heard: WebhookRun[] = [];
       svc.onSettled((r) => heard.push(r));
@@ -463,7 +411,7 @@ describe('a settled run when the store fails to read it back', () => {
       reads = 0;
       failRead = 1;
       await expect(svc.acceptCallback(token!, { success: true })).resolves.toEqual({ status: 'succeeded' });
-      await waitFor(() => heard.some((x) => x.id === run.id && x.status === 'succeeded'));
+      await until(() => heard.some((x) => x.id === run.id && x.status === 'succeeded'));
     } finally {
       await svc.close();
     }
