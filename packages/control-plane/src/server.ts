@@ -306,7 +306,12 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
       });
       registerSecretsRoutes(api, { secrets, audit });
       registerWebhookRunRoutes(api, { webhooks });
-      registerDeploymentRoutes(api, { engine, drain, replicaId });
+      registerDeploymentRoutes(api, {
+        engine,
+        drain,
+        replicaId,
+        metricProviders: () => metrics.providerNames(),
+      });
       registerApplicationRoutes(api, { engine, store });
       registerMetricProviderRoutes(api, { metrics, audit });
     },

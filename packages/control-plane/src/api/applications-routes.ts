@@ -110,7 +110,6 @@ export function registerApplicationRoutes(
       const spec = rollbackSpec(JSON.parse(found.row.spec) as DeploymentSpec, environment);
       const { who, source, tokenId } = actorOf(req);
       const started = await deps.engine.start({
-        deployFile: '',
         spec,
         context: JSON.parse(found.row.context) as Record<string, string>,
         createdBy: who,

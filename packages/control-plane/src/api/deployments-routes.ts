@@ -1,3 +1,4 @@
+import { type DeploymentSpec, parseDeployFile } from '@borealis/deploy-spec';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Permission } from '../access/index.js';
 import { actorOf } from '../audit/index.js';
@@ -38,7 +39,13 @@ const SSE_HEARTBEAT_MS = 15_000;
  */
 export function registerDeploymentRoutes(
   app: FastifyInstance,
-  deps: { engine: Engine; drain?: DrainSignal; replicaId?: string },
+  deps: {
+    engine: Engine;
+    drain?: DrainSignal;
+    replicaId?: string;
+    /** The metric providers an `analysis` may name (none without a metric service). */
+    metricProviders?: () => Promise<readonly string[]>;
+  },
 ): void {
   const { engine } = deps;
   for (const type of YAML_TYPES) {
@@ -59,8 +66,9 @@ export function registerDeploymentRoutes(
     async (req, reply) => {
       const { deployFile, context, manifestFiles } = readStartBody(req.body);
       const { who, source, tokenId } = actorOf(req);
+      const spec = parseForStart(deployFile, (await deps.metricProviders?.()) ?? []);
       const started = await engine.start({
-        deployFile,
+        spec,
         context,
         createdBy: who,
         source,
@@ -290,6 +298,22 @@ async function streamEvents(
   // Ended without a finished event (e.g. cancelled while queued): nothing more will come.
   const view = await engine.get(id);
   if (view && isFinal(view.status) && !ended) end();
+}
+
+/**
+ * The deploy file parsed at the door, with every diagnostic in the refusal. Fails closed: an
+ * analysis naming a metric provider that does not exist is refused now, with its line and
+ * column, not discovered at its first judgment.
+ */
+function parseForStart(deployFile: string, metricProviders: readonly string[]): DeploymentSpec {
+  const parsed = parseDeployFile(deployFile, { metricProviders: [...metricProviders] });
+  if (parsed.spec) return parsed.spec;
+  const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
+  throw new BorealisError(
+    'BRL_ERR_DEPLOY_FILE_INVALID',
+    `The deploy file has ${errors.length} error(s); the first: line ${errors[0]?.line}, column ${errors[0]?.column}: ${errors[0]?.message}`,
+    { details: { diagnostics: parsed.diagnostics } },
+  );
 }
 
 function readStartBody(body: unknown): {

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import { connect } from 'node:net';
+import { type DeploymentSpec, parseDeployFile } from '@borealis/deploy-spec';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
@@ -13,6 +14,13 @@ import { isBorealisError } from '../errors.js';
 import { type ControlPlane, createControlPlane } from '../server.js';
 import { createTestDatabase, type TestDatabase } from '../store/test-stores.test-util.js';
 import { createWebhookService } from '../webhooks/index.js';
+
+/** The deploy file parsed as the API does before it starts a deployment. */
+function specOf(deployFile: string): DeploymentSpec {
+  const parsed = parseDeployFile(deployFile);
+  if (!parsed.spec) throw new Error(JSON.stringify(parsed.diagnostics));
+  return parsed.spec;
+}
 
 /**
  * A NATS restart under a forwarded call (found by `pnpm chaos`). NATS core delivers at most once:
@@ -138,7 +146,7 @@ describe('a callback settled while NATS was away', () => {
       const port = (receiver.address() as { port: number }).port;
       const { deploymentId } = await a.engine.start({
         createdBy: 'test',
-        deployFile: `application: wake-app
+        spec: specOf(`application: wake-app
 targets:
   staging:
     namespace: wake
@@ -150,7 +158,7 @@ manifests:
   - inline: |
       kind: Deployment
 webhooks:
-${webhookYaml({ name: 'gate', uri: `http://127.0.0.1:${port}/gate`, body: '{"callbackUri": "{{armory.callbackUri}}"}' })}`,
+${webhookYaml({ name: 'gate', uri: `http://127.0.0.1:${port}/gate`, body: '{"callbackUri": "{{armory.callbackUri}}"}' })}`),
       });
       await until(() => uris.length === 1);
       await stopNats();

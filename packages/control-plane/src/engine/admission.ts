@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type DeploymentSpec, parseDeployFile, webhookCallSites } from '@borealis/deploy-spec';
+import { type DeploymentSpec, webhookCallSites } from '@borealis/deploy-spec';
 import type { Logger } from 'pino';
 import { BorealisError, isBorealisError } from '../errors.js';
 import {
@@ -12,7 +12,6 @@ import { mergeContext } from '../templates/index.js';
 import type { WebhookService } from '../webhooks/types.js';
 import { envRow, type LiveDeployment, topState } from './live-deployment.js';
 import { initialState } from './machine.js';
-import type { MetricJudge } from './metric-provider.js';
 import type { StoredSpec, TargetDriver } from './target-driver.js';
 import type { DeploymentStatus, StartInput } from './types.js';
 
@@ -21,7 +20,6 @@ export interface AdmissionOptions {
   repo: DeploymentRepository;
   driver: TargetDriver;
   webhooks: Pick<WebhookService, 'preflightUri'>;
-  judge?: MetricJudge | undefined;
   /** This replica's lease owner id: a deployment started here is driven here. */
   owner: string;
   leaseMs: number;
@@ -33,7 +31,7 @@ export interface AdmissionOptions {
 }
 
 export interface Admission {
-  /** Validates, stores and starts (or queues) a deployment. */
+  /** Checks a parsed spec can run here, stores it and starts (or queues) the deployment. */
   start(input: StartInput): Promise<{ deploymentId: string; status: DeploymentStatus }>;
   /** With `enqueueOne`, the queued deployment starts when the running one ends. */
   promoteQueued(application: string): Promise<void>;
@@ -45,7 +43,7 @@ export interface Admission {
  * the newest waits behind it (an older waiting one is superseded).
  */
 export function createAdmission(options: AdmissionOptions): Admission {
-  const { store, repo, driver, judge, webhooks, owner, leaseMs, clock, logger, load } = options;
+  const { store, repo, driver, webhooks, owner, leaseMs, clock, logger, load } = options;
 
   /**
    * A uriTemplate that starts with a secret or context variable takes scheme and host from its
@@ -148,23 +146,8 @@ export function createAdmission(options: AdmissionOptions): Admission {
 
   return {
     async start(input) {
-      // Fail closed at the door: an analysis naming a provider that does not exist is refused
-      // now, with its line and column, not discovered at its first judgment.
-      const parsed = input.spec
-        ? { spec: input.spec, diagnostics: [] }
-        : parseDeployFile(input.deployFile, {
-            metricProviders: judge ? await judge.providerNames() : [],
-          });
-      if (!parsed.spec) {
-        const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
-        throw new BorealisError(
-          'BRL_ERR_DEPLOY_FILE_INVALID',
-          `The deploy file has ${errors.length} error(s); the first: line ${errors[0]?.line}, column ${errors[0]?.column}: ${errors[0]?.message}`,
-          { details: { diagnostics: parsed.diagnostics } },
-        );
-      }
       const spec: StoredSpec = {
-        ...parsed.spec,
+        ...input.spec,
         ...(input.manifestFiles && Object.keys(input.manifestFiles).length > 0
           ? { manifestFiles: input.manifestFiles }
           : {}),

@@ -1,9 +1,17 @@
+import { type DeploymentSpec, parseDeployFile } from '@borealis/deploy-spec';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStore, type Store } from '../store/index.js';
 import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/test-stores.test-util.js';
 import type { WebhookInvocation, WebhookRun, WebhookService } from '../webhooks/types.js';
 import { createEngine, type Engine } from './engine.js';
+
+/** The deploy file parsed as the API does before it starts a deployment. */
+function specOf(deployFile: string): DeploymentSpec {
+  const parsed = parseDeployFile(deployFile);
+  if (!parsed.spec) throw new Error(JSON.stringify(parsed.diagnostics));
+  return parsed.spec;
+}
 
 /**
  * The real webhook service has its own tests; here a small in-memory one implementing the same
@@ -109,7 +117,7 @@ describe.each(TEST_BACKENDS)('engine on $kind', ({ kind }) => {
     const { webhooks, engine } = await setup();
     const { deploymentId } = await engine.start({
       createdBy: 'test',
-      deployFile: `application: expiry
+      spec: specOf(`application: expiry
 manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
   prod:
@@ -126,7 +134,7 @@ webhooks:
   - name: hook
     method: POST
     uriTemplate: https://example.com/hook
-`,
+`),
     });
     await until(async () => (await engine.get(deploymentId))?.status === 'FAILED');
     const view = (await engine.get(deploymentId))!;
@@ -150,7 +158,7 @@ webhooks:
     const a = await replica({ replicaId: 'replica-x' });
     const { deploymentId } = await a.engine.start({
       createdBy: 'test',
-      deployFile: `application: expiry-canary
+      spec: specOf(`application: expiry-canary
 manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
   prod:
@@ -166,7 +174,7 @@ strategies:
             approvalExpiration:
               duration: 2
               unit: seconds
-`,
+`),
     });
     await until(async () => (await a.engine.get(deploymentId))?.status === 'AWAITING_APPROVAL');
     const deadline = (await a.engine.get(deploymentId))!.environments[0]!.steps.find(
@@ -188,7 +196,7 @@ strategies:
     const { engine } = await setup();
     const { deploymentId } = await engine.start({
       createdBy: 'test',
-      deployFile: `application: roles
+      spec: specOf(`application: roles
 manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
   staging:
@@ -203,7 +211,7 @@ targets:
         - pause:
             untilApproved: true
             requiresRoles: [prod-approvers]
-`,
+`),
     });
     await until(async () => (await engine.get(deploymentId))?.status === 'AWAITING_APPROVAL');
     // No roles named: a viewer or a mere approver of something else may not; a deployer may.
@@ -270,7 +278,7 @@ targets:
     const { webhooks, engine } = await setup();
     const { deploymentId } = await engine.start({
       createdBy: 'test',
-      deployFile: `application: parallel
+      spec: specOf(`application: parallel
 manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
   prod:
@@ -284,7 +292,7 @@ webhooks:
   - name: hook
     method: POST
     uriTemplate: https://example.com/hook
-`,
+`),
     });
     await until(
       async () =>
@@ -305,7 +313,7 @@ webhooks:
     await b.engine.resume();
     const { deploymentId } = await a.engine.start({
       createdBy: 'test',
-      deployFile: `application: takeover
+      spec: specOf(`application: takeover
 manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
 targets:
   prod:
@@ -313,7 +321,7 @@ targets:
       beforeDeployment:
         - pause:
             untilApproved: true
-`,
+`),
     });
     await until(async () => (await a.engine.get(deploymentId))?.status === 'AWAITING_APPROVAL');
     // B may not decide while A holds the lease (no peers to ask here).

@@ -62,7 +62,7 @@ export interface DeploymentListFilter {
 
 export interface Engine {
   readonly driverName: string;
-  /** Validates, stores and starts (or queues) a deployment. */
+  /** Checks a parsed spec can run here (kind, webhook addresses), stores it and starts or queues it. */
   start(input: StartInput): Promise<{ deploymentId: string; status: DeploymentStatus }>;
   get(id: string): Promise<DeploymentView | undefined>;
   list(filter?: DeploymentListFilter): Promise<DeploymentListEntry[]>;
@@ -130,7 +130,6 @@ export function createEngine(options: EngineOptions): Engine {
     repo,
     driver,
     webhooks,
-    judge: options.metricJudge,
     owner,
     leaseMs,
     clock,

@@ -1,6 +1,11 @@
 /**
- * The deployment engine: a deploy file run as a state machine stored in the database, driven by
- * a pure state machine (`machine.ts`, `step`) and re-driven from the store after any restart.
+ * The deployment engine: a parsed deploy file (the API parses it) run as a state machine stored
+ * in the database, stepped by a pure function (`machine.ts`, `step`) and re-driven from the store
+ * after any restart. `engine.ts` is the driving loop; beside it `admission.ts` (what may start,
+ * what waits), `transition-writer.ts` (every change written under the row's version, then
+ * announced), `effect-runner.ts` (driver, webhooks, judgments), `lease-keeper.ts` (who drives
+ * what) and `decision-router.ts` (people's decisions, here or on the driving replica). Run
+ * outcomes arrive through one port, `RunOutcomes`.
  */
 
 export type { EnginePeers } from './decision-router.js';

@@ -1,12 +1,13 @@
-import type {
-  AfterDeploymentStep,
-  BlueGreenStep,
-  CanaryStep,
-  ConstraintStep,
-  DeploymentSpec,
-  StrategySpec,
-  TargetSpec,
-  WebhookSpec,
+import {
+  type AfterDeploymentStep,
+  agentFor,
+  type BlueGreenStep,
+  type CanaryStep,
+  type ConstraintStep,
+  type DeploymentSpec,
+  type StrategySpec,
+  type TargetSpec,
+  type WebhookSpec,
 } from '@borealis/deploy-spec';
 import type { DriverOp } from './types.js';
 
@@ -177,5 +178,5 @@ export function describeOp(op: DriverOp): string {
 export function webhookRoute(webhook: WebhookSpec | undefined, target: TargetSpec): string {
   if (!webhook) return 'unknown webhook';
   if (webhook.networkMode === 'direct') return 'direct';
-  return `agent ${webhook.agentIdentifier ?? target.account ?? '(none)'}`;
+  return `agent ${agentFor(webhook, target.account) ?? '(none)'}`;
 }

@@ -170,14 +170,9 @@ export interface StoredEvent {
   data: Record<string, unknown>;
 }
 
-/** What `Engine.start` needs: the deploy file and who asks. */
+/** What `Engine.start` needs: a parsed deploy file (the API parses it) and who asks. */
 export interface StartInput {
-  deployFile: string;
-  /**
-   * An already-validated spec to run instead of parsing `deployFile` (a rollback re-runs a stored
-   * revision's spec).
-   */
-  spec?: DeploymentSpec;
+  spec: DeploymentSpec;
   context?: Record<string, string>;
   /** Who asked (the API token's name). */
   createdBy: string;
