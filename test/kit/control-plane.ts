@@ -7,6 +7,7 @@ import {
   createControlPlane,
 } from '@borealis/control-plane';
 import pino from 'pino';
+import { createInProcessNetwork } from '../../packages/control-plane/src/cluster/in-process-bus.js';
 
 export const TEST_API_TOKEN = 'test-token-0123456789';
 
@@ -141,4 +142,38 @@ export async function startTestControlPlane(
  */
 export async function closeTestControlPlanes(): Promise<void> {
   for (const started of [...open].reverse()) await started.close();
+}
+
+/**
+ * Replicas in this process, one per name: one SQLite database in a temporary folder and one
+ * in-process bus shared by all, the same secret key, each its own data folder; `overrides` go to
+ * each. The shared folder goes with the last replica's `close`.
+ */
+export async function startTestReplicas(
+  names: string[],
+  overrides: TestControlPlaneOptions = {},
+): Promise<TestControlPlane[]> {
+  const shared = mkdtempSync(join(tmpdir(), 'brl-test-replicas-'));
+  const network = createInProcessNetwork();
+  const started: TestControlPlane[] = [];
+  let left = names.length;
+  for (const name of names) {
+    const replica = await startTestControlPlane({
+      databaseUrl: join(shared, 'borealis.db'),
+      secretKey: Buffer.alloc(32, 9).toString('base64'),
+      replicaId: name,
+      clusterBus: network.join(),
+      ...overrides,
+    });
+    const close = replica.close;
+    let closed = false;
+    replica.close = async () => {
+      if (closed) return;
+      closed = true;
+      await close();
+      if (--left === 0) rmSync(shared, { recursive: true, force: true });
+    };
+    started.push(replica);
+  }
+  return started;
 }

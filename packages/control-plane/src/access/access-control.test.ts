@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeTestControlPlanes, startTestControlPlane } from '../../../../test/kit/control-plane.js';
 import { installErrorHandling } from '../api/error-handling.js';
 import { type ControlPlane, createControlPlane } from '../server.js';
 import { API_PREFIX, installAccessControl } from './index.js';
@@ -12,7 +13,6 @@ import { API_PREFIX, installAccessControl } from './index.js';
 const ADMIN = 'access-admin-token-0123456789';
 
 let cp: ControlPlane;
-let dir: string;
 
 async function call(
   token: string | undefined,
@@ -39,19 +39,9 @@ async function tokenWith(name: string, roles: string[]): Promise<string> {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'brl-access-'));
-  cp = await createControlPlane({
-    port: 0,
-    dataDir: dir,
-    apiToken: ADMIN,
-    logger: pino({ level: 'silent' }),
-  });
-  await cp.listen();
+  ({ cp } = await startTestControlPlane({ apiToken: ADMIN }));
 });
-afterAll(async () => {
-  await cp.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(closeTestControlPlanes);
 
 describe('every API route declares its permission', () => {
   it('walks every registered route and names any under /api/v1 without one', () => {

@@ -1,11 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeTestControlPlanes, fetchJson, startTestReplicas } from '../../../../test/kit/control-plane.js';
 import { deployFileHead } from '../../../../test/kit/deploy-file.js';
-import { createInProcessNetwork } from '../cluster/in-process-bus.js';
-import { type ControlPlane, createControlPlane } from '../server.js';
+import { until } from '../../../../test/kit/until.js';
+import type { ControlPlane } from '../server.js';
 
 /**
  * Two replicas on one database and one bus: a decision sent to the replica that does not drive
@@ -14,62 +11,20 @@ import { type ControlPlane, createControlPlane } from '../server.js';
  * database: one revoked on one replica is refused by the other at its next request.
  */
 const ADMIN = 'replicas-admin-token-0123456789';
-const dirs: string[] = [];
 let a: ControlPlane;
 let b: ControlPlane;
 
-async function until<T>(fn: () => Promise<T | undefined | false>, what: string, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function call(cp: ControlPlane, token: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(cp.url + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-}
+const call = (cp: ControlPlane, token: string, method: string, path: string, body?: unknown) =>
+  fetchJson(cp.url, token, method, path, body);
 
 beforeAll(async () => {
-  const shared = mkdtempSync(join(tmpdir(), 'brl-replicas-'));
-  dirs.push(shared);
-  const network = createInProcessNetwork();
-  const start = async (name: string) => {
-    const dir = mkdtempSync(join(tmpdir(), `brl-replicas-${name}-`));
-    dirs.push(dir);
-    const cp = await createControlPlane({
-      port: 0,
-      dataDir: dir,
-      databaseUrl: join(shared, 'borealis.db'),
-      secretKey: Buffer.alloc(32, 9).toString('base64'),
-      apiToken: ADMIN,
-      replicaId: name,
-      clusterBus: network.join(),
-      logger: pino({ level: 'silent' }),
-    });
-    await cp.listen();
-    return cp;
-  };
-  a = await start('replica-a');
-  b = await start('replica-b');
+  [a, b] = (await startTestReplicas(['replica-a', 'replica-b'], { apiToken: ADMIN })).map((r) => r.cp) as [
+    ControlPlane,
+    ControlPlane,
+  ];
 }, 30_000);
 
-afterAll(async () => {
-  await b?.close();
-  await a?.close();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+afterAll(closeTestControlPlanes);
 
 describe('roles across replicas', () => {
   it('a decision reaching the other replica is judged with its roles by the driving one', async () => {
@@ -89,6 +44,7 @@ describe('roles across replicas', () => {
       async () =>
         (await call(b, deployer, 'GET', `/api/v1/deployments/${id}`)).json.status === 'AWAITING_APPROVAL',
       'the pause to wait',
+      15_000,
     );
     // Replica A drives it; B forwards, A refuses with the roles it needs, B answers that.
     const driver = await a.store.db
@@ -111,6 +67,7 @@ describe('roles across replicas', () => {
     await until(
       async () => (await call(b, approver, 'GET', `/api/v1/deployments/${id}`)).json.status === 'SUCCEEDED',
       'the deployment to succeed',
+      15_000,
     );
     const audit = await call(b, approver, 'GET', `/api/v1/audit?deploymentId=${id}&actor=pete`);
     expect(audit.json.entries).toHaveLength(1);

@@ -1,37 +1,23 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import Fastify from 'fastify';
 import type { OpenAPIV3 } from 'openapi-types';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ControlPlane, createControlPlane } from '../server.js';
+import { closeTestControlPlanes, startTestControlPlane } from '../../../../test/kit/control-plane.js';
+import type { ControlPlane } from '../server.js';
 import { installOpenApi, undocumentedRoutes } from './openapi.js';
 import { routeSchema } from './route-schema.js';
 
 const TOKEN = 'openapi-test-token-0123456789';
 let cp: ControlPlane;
-let dir: string;
 let doc: OpenAPIV3.Document;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'brl-openapi-'));
-  cp = await createControlPlane({
-    port: 0,
-    dataDir: dir,
-    apiToken: TOKEN,
-    logger: pino({ level: 'silent' }),
-  });
-  await cp.listen();
+  ({ cp } = await startTestControlPlane({ apiToken: TOKEN }));
   const res = await fetch(`${cp.url}/api/v1/openapi.json`, { headers: { authorization: `Bearer ${TOKEN}` } });
   expect(res.status).toBe(200);
   doc = (await res.json()) as OpenAPIV3.Document;
 });
-afterAll(async () => {
-  await cp?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(closeTestControlPlanes);
 
 describe('GET /api/v1/openapi.json', () => {
   it('is a valid OpenAPI 3 document', async () => {
