@@ -1,6 +1,6 @@
+import { parseDuration } from '@borealis/protocol';
 import { describe, expect, it } from 'vitest';
 import { agentOptionsFromEnv, compileAgentOptions } from './agent-options.js';
-import { parseDuration } from './duration.js';
 import { AgentConfigError } from './errors.js';
 
 const base = {

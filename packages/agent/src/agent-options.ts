@@ -1,8 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { AGENT_CONNECT_PATH, AGENT_IDENTIFIER_PATTERN, encodeBasicCredentials } from '@borealis/protocol';
+import {
+  AGENT_CONNECT_PATH,
+  AGENT_IDENTIFIER_PATTERN,
+  encodeBasicCredentials,
+  formatDuration,
+  parseDuration,
+} from '@borealis/protocol';
 import type { Logger } from 'pino';
 import { AllowList, AllowListPatternError } from './allow-list.js';
-import { formatDuration, parseDuration } from './duration.js';
 import { AgentConfigError } from './errors.js';
 import type { LookupAll } from './guarded-connector.js';
 import {

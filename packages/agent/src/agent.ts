@@ -1,9 +1,9 @@
+import { formatDuration } from '@borealis/protocol';
 import type { Logger } from 'pino';
 import { Agent as UndiciAgent } from 'undici';
 import { type AgentOptions, type CompiledAgentOptions, compileAgentOptions } from './agent-options.js';
 import { AGENT_VERSION } from './agent-version.js';
 import { Dialer, type DialerStateName } from './dialer.js';
-import { formatDuration } from './duration.js';
 import { createExecutor } from './executor.js';
 import { guardedConnector } from './guarded-connector.js';
 import { type HealthServer, startHealthServer } from './health-server.js';

@@ -5,6 +5,7 @@ import {
   CloseCodes,
   decodeFrame,
   dropIfSilent,
+  formatDuration,
   HeartbeatDefaults,
   heartbeatTimeoutMs,
   isPermanentRefusal,
@@ -24,7 +25,6 @@ import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import type { CompiledAgentOptions } from './agent-options.js';
 import { Backoff } from './backoff.js';
-import { formatDuration } from './duration.js';
 import type { StreamHandler } from './executor.js';
 import type { AgentMetrics } from './metrics.js';
 import { ConnectProxyAgent } from './proxy.js';

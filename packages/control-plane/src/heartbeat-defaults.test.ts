@@ -1,6 +1,6 @@
 import { heartbeatDetectionBoundMs, heartbeatTimeoutMs } from '@borealis/protocol';
 import { describe, expect, it } from 'vitest';
-import { compileOptions, optionsFromEnv } from './config.js';
+import { compileOptions, optionsFromEnv } from './control-plane-options.js';
 
 describe('the control plane heartbeat defaults', () => {
   it('notice a frozen agent within 10 s, the relay dropping it after 3 silent intervals', () => {

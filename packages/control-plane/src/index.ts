@@ -5,7 +5,16 @@ export {
   parseDeployFile,
 } from '@borealis/deploy-spec';
 export type { AuditEntryView } from './audit/index.js';
-export { type CompiledOptions, type ControlPlaneOptions, compileOptions, optionsFromEnv } from './config.js';
+export {
+  type CompiledControlPlaneOptions,
+  type CompiledOptions,
+  type ControlPlaneOptions,
+  compileControlPlaneOptions,
+  compileOptions,
+  controlPlaneOptionsFromEnv,
+  OptionEnv,
+  optionsFromEnv,
+} from './control-plane-options.js';
 export type {
   ApplicationHistory,
   DeploymentListEntry,

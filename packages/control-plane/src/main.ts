@@ -1,4 +1,4 @@
-import { optionsFromEnv } from './config.js';
+import { controlPlaneOptionsFromEnv } from './control-plane-options.js';
 import { isBorealisError } from './errors.js';
 import { parseServerArgs, SERVER_HELP, SERVER_VERSION } from './program-args.js';
 import { createControlPlane } from './server.js';
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
     process.stdout.write(`borealis-server ${SERVER_VERSION}\n`);
     return;
   }
-  const cp = await createControlPlane(optionsFromEnv());
+  const cp = await createControlPlane(controlPlaneOptionsFromEnv());
   await cp.listen();
   // One line for people (the JSON log has the same as `listening`).
   process.stderr.write(

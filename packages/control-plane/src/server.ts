@@ -1,8 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { cidrContains, parseCidr, parseIp } from '@borealis/protocol/net-guard';
 import Fastify, {
   type FastifyBaseLogger,
@@ -26,7 +24,11 @@ import { installScopes } from './api/scopes.js';
 import { registerSecretsRoutes } from './api/secrets-routes.js';
 import { type AuditLog, createAuditLog, registerAuditRoutes } from './audit/index.js';
 import { type Cluster, type ClusterBus, createCluster } from './cluster/index.js';
-import { type CompiledOptions, type ControlPlaneOptions, compileOptions } from './config.js';
+import {
+  type CompiledControlPlaneOptions,
+  type ControlPlaneOptions,
+  compileControlPlaneOptions,
+} from './control-plane-options.js';
 import { createDrainSignal, type DrainSignal } from './drain.js';
 import { createEngine, createSimulatedDriver, type Engine, outcomeOf } from './engine/index.js';
 import { BorealisError } from './errors.js';
@@ -35,7 +37,6 @@ import { createLogger, requestForLog } from './logger.js';
 import { createMetricsService, type MetricsService } from './metrics/index.js';
 import { CredentialGuard, createAgentUpgradeHandler, RelayHub } from './relay/index.js';
 import { createSecretsRepository, loadSecretKey, type SecretsRepository } from './secrets/index.js';
-import { parseDatabaseUrl } from './store/database-url.js';
 import { createStore, type Store } from './store/index.js';
 import { acquireSqliteLock, type SqliteLock } from './store/sqlite-lock.js';
 import { createMetrics } from './telemetry/metrics.js';
@@ -44,7 +45,7 @@ import { createWebhookService, type WebhookServiceWithCallbacks } from './webhoo
 
 export interface ControlPlane {
   app: FastifyInstance;
-  options: CompiledOptions;
+  options: CompiledControlPlaneOptions;
   store: Store;
   hub: RelayHub;
   secrets: SecretsRepository;
@@ -94,43 +95,24 @@ export interface CreateControlPlaneOptions extends ControlPlaneOptions {
 const DURING_DRAIN = new Set(['/healthz', '/readyz', '/metrics']);
 
 export async function createControlPlane(input: CreateControlPlaneOptions = {}): Promise<ControlPlane> {
-  const options = compileOptions(input);
+  // Every rule that follows from the options (replica id, the key a cluster needs) is applied there.
+  const options = compileControlPlaneOptions(input, { sharedBus: input.clusterBus !== undefined });
+  const { clustered, replicaId, database: target } = options;
   const logger = input.logger ?? createLogger({ level: options.logLevel, format: options.logFormat });
-  const target = parseDatabaseUrl(options.databaseUrl);
   let sqliteLock: SqliteLock | undefined;
   if (target.kind === 'sqlite' && target.path !== ':memory:') {
     mkdirSync(dirname(target.path), { recursive: true });
-    sqliteLock = acquireSqliteLock(
-      target.path,
-      target.path === join(options.dataDir, 'borealis.db')
-        ? `The data folder ${options.dataDir}`
-        : `The database ${target.path}`,
-    );
+    const what = options.embeddedDatabase
+      ? `The data folder ${options.dataDir}`
+      : `The database ${target.path}`;
+    sqliteLock = acquireSqliteLock(target.path, what);
   }
   const store = await createStore({ databaseUrl: options.databaseUrl, logger });
-  const clustered = options.natsUrl !== undefined || input.clusterBus !== undefined;
   if (store.kind === 'postgres' && options.secretKey === undefined) {
-    if (clustered) {
-      await store.close();
-      throw new BorealisError(
-        'BRL_ERR_CONFIG',
-        'BOREALIS_SECRET_KEY is required when replicas share a PostgreSQL database (BOREALIS_NATS_URL is set): without it each replica would generate its own key file and could not read the secrets the others stored. Generate one with `openssl rand -base64 32` and give the same value to every replica',
-        { details: { variable: 'BOREALIS_SECRET_KEY' } },
-      );
-    }
     logger.warn(
       'BOREALIS_SECRET_KEY is not set: secrets are encrypted with a key file in the data dir, which only this replica has. Any second replica on this database would fail to read them: set the same BOREALIS_SECRET_KEY on every replica before scaling out',
     );
   }
-  // Leases and bus subjects name the replica. Alone, a stable name lets a restart take its own
-  // deployments back at once; in a cluster each process is new (its old leases expire).
-  const replicaId =
-    options.replicaId ??
-    (clustered
-      ? `${hostname()
-          .replace(/[^A-Za-z0-9_-]/g, '-')
-          .slice(0, 40)}-${randomBytes(4).toString('hex')}`
-      : `${hostname()}:${createHash('sha256').update(store.location).digest('hex').slice(0, 8)}`);
   // Credentials stored before they had to name identifiers serve none (fail closed): say so at
   // start, with the fix, rather than only when their agents are refused.
   const unbound = (await store.agentCredentials.list()).filter((c) => c.allowedIdentifiers.length === 0);

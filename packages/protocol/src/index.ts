@@ -5,6 +5,7 @@
  * (`validation.ts`) and the log format both programs print. No sockets are opened here.
  */
 export { decodeFrame, encodeFrame } from './codec.js';
+export { type BareNumbers, DURATION_UNITS, formatDuration, isBareNumber, parseDuration } from './duration.js';
 export {
   CloseCodes,
   isProtocolErrorCode,

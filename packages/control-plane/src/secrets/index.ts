@@ -4,7 +4,6 @@
  */
 
 export {
-  DEFAULT_SECRET_KEY_FILE,
   type LoadSecretKeyOptions,
   loadSecretKey,
   SecretKey,

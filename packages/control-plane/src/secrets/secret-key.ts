@@ -5,9 +5,6 @@ import { BorealisError } from '../errors.js';
 import type { StoreLogger } from '../store/index.js';
 import { openValue, sealValue } from './cipher.js';
 
-/** Where the embedded default keeps its generated key, relative to the working directory. */
-export const DEFAULT_SECRET_KEY_FILE = './.borealis/secret.key';
-
 const KEY_BYTES = 32;
 const ENV_NAME = 'BOREALIS_SECRET_KEY';
 

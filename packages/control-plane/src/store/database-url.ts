@@ -2,8 +2,12 @@ import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BorealisError } from '../errors.js';
 
-/** Where the embedded default keeps its database, relative to the working directory. */
-export const DEFAULT_DATABASE_URL = './.borealis/borealis.db';
+/**
+ * The embedded default's folder (BOREALIS_DATA_DIR), relative to the working directory, and its
+ * SQLite file in it: the default of BOREALIS_DATABASE_URL.
+ */
+export const DEFAULT_DATA_DIR = './.borealis';
+export const EMBEDDED_DATABASE_FILE = 'borealis.db';
 
 export type DatabaseTarget =
   | { readonly kind: 'sqlite'; readonly path: string }

@@ -43,7 +43,7 @@ export type {
 } from './api-tokens.js';
 export type { AuditEntry, AuditLogRepository, AuditRow } from './audit-log.js';
 export type { ClusterSettingsRepository } from './cluster-settings.js';
-export { DEFAULT_DATABASE_URL } from './database-url.js';
+export { DEFAULT_DATA_DIR, EMBEDDED_DATABASE_FILE } from './database-url.js';
 export type { DeploymentHistoryRepository, DeploymentHistoryRows } from './deployment-history.js';
 export {
   createDeploymentRepository,

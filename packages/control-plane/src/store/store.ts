@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
@@ -7,7 +7,8 @@ import { BorealisError, isBorealisError } from '../errors.js';
 import { type ApiTokenRepository, createApiTokenRepository } from './api-tokens.js';
 import {
   type DatabaseTarget,
-  DEFAULT_DATABASE_URL,
+  DEFAULT_DATA_DIR,
+  EMBEDDED_DATABASE_FILE,
   parseDatabaseUrl,
   redactDatabaseUrl,
 } from './database-url.js';
@@ -53,7 +54,7 @@ const INT8_OID = 20;
 
 /** Opens the database, runs pending migrations and returns the store. */
 export async function createStore(options: CreateStoreOptions = {}): Promise<Store> {
-  const target = parseDatabaseUrl(options.databaseUrl ?? DEFAULT_DATABASE_URL);
+  const target = parseDatabaseUrl(options.databaseUrl ?? join(DEFAULT_DATA_DIR, EMBEDDED_DATABASE_FILE));
   const location = redactDatabaseUrl(target);
   const logger = options.logger;
   const db = target.kind === 'sqlite' ? openSqlite(target.path) : openPostgres(target.url, logger);

@@ -1,7 +1,7 @@
+import { formatDuration } from '@borealis/protocol';
 import type { Logger } from 'pino';
 import type { Dispatcher } from '../relay/index.js';
 import type { Store, WebhookRunRow } from '../store/index.js';
-import { formatDuration } from '../util/duration.js';
 import type { RunTimers, Settle } from './run-timers.js';
 import { WebhookRunStatus } from './types.js';
 

@@ -1,6 +1,6 @@
+import { formatDuration } from '@borealis/protocol';
 import type { Logger } from 'pino';
 import type { Store, WebhookRunPatch } from '../store/index.js';
-import { formatDuration } from '../util/duration.js';
 import type { PreparedCall } from './prepare-request.js';
 import { isUnsettled, WebhookRunStatus } from './types.js';
 
