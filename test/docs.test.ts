@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { AgentErrorCatalogue } from '@borealis/agent';
-import { ErrorCatalogue } from '@borealis/control-plane';
+import { AgentErrorCatalogue, OptionEnv as AgentOptionEnv } from '@borealis/agent';
+import { ErrorCatalogue, OptionEnv } from '@borealis/control-plane';
 import { ProtocolErrorCatalogue } from '@borealis/protocol';
 import { describe, expect, it } from 'vitest';
 
@@ -24,5 +24,17 @@ describe('docs/errors.md', () => {
 
   it('lists only codes that exist', () => {
     expect([...documented.keys()].filter((c) => !codes.includes(c))).toEqual([]);
+  });
+});
+
+/** Every variable the programs read (their `OptionEnv` tables) is documented where people look. */
+describe('environment variables', () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const agentReadme = readFileSync(new URL('../packages/agent/README.md', import.meta.url), 'utf8');
+  it.each(Object.values(OptionEnv))('the README configuration table has %s', (variable) => {
+    expect(readme).toMatch(new RegExp(`^\\| \`${variable}\` \\|`, 'm'));
+  });
+  it.each(Object.values(AgentOptionEnv))("the agent's README has %s", (variable) => {
+    expect(agentReadme).toContain(`\`${variable}\``);
   });
 });
