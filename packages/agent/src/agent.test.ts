@@ -8,29 +8,19 @@ import {
 } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { AgentHeaders, CloseCodes, SUBPROTOCOL } from '@borealis/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type RunningAgent, startAgent } from './agent.js';
+import { describe, expect, it } from 'vitest';
 import type { AgentOptions } from './agent-options.js';
-import {
-  type ControlPlaneDouble,
-  captureLogger,
-  readAll,
-  startControlPlane,
-  until,
-} from './control-plane-double.test-util.js';
+import { agentBench, readAll, startControlPlane, until } from './control-plane-double.test-util.js';
 
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
+const bench = agentBench({
+  identifier: 'test-agent',
+  clientId: 'client',
+  allow: '127.0.0.1',
+  reconnectBase: '20ms',
+  reconnectMax: '200ms',
 });
 
-async function controlPlane(
-  options: Parameters<typeof startControlPlane>[0] = {},
-): Promise<ControlPlaneDouble> {
-  const cp = await startControlPlane(options);
-  cleanups.push(() => cp.close());
-  return cp;
-}
+const controlPlane = bench.controlPlane;
 
 interface Target {
   port: number;
@@ -67,7 +57,7 @@ async function target(
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.port = (server.address() as AddressInfo).port;
   t.origin = `http://127.0.0.1:${t.port}`;
-  cleanups.push(
+  bench.cleanup(
     () =>
       new Promise<void>((r) => {
         for (const s of sockets) s.destroy();
@@ -77,26 +67,7 @@ async function target(
   return t;
 }
 
-async function agent(
-  cp: ControlPlaneDouble,
-  options: Partial<AgentOptions> = {},
-): Promise<RunningAgent & { lines: Array<Record<string, unknown>> }> {
-  const { logger, lines } = captureLogger();
-  const a = await startAgent({
-    controlPlaneUrl: cp.url,
-    identifier: 'test-agent',
-    clientId: 'client',
-    clientSecret: 's3cret',
-    allow: '127.0.0.1',
-    healthPort: 0,
-    reconnectBase: '20ms',
-    reconnectMax: '200ms',
-    logger,
-    ...options,
-  });
-  cleanups.push(() => a.stop());
-  return Object.assign(a, { lines });
-}
+const agent = bench.agent;
 
 async function get(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -224,7 +195,7 @@ describe('agent against a real control plane double', () => {
     const cp = await controlPlane();
     const t = await target();
     const closedPort = t.port;
-    await cleanups.pop()!(); // close the target: its port now refuses connections
+    await bench.runLastCleanup(); // close the target: its port now refuses connections
     const a = await agent(cp);
     await a.ready;
     const session = await cp.waitForSessions(1);
@@ -281,7 +252,7 @@ describe('agent against a real control plane double', () => {
     });
     early.on('connection', (s) => sockets.push(s));
     await new Promise<void>((r) => early.listen(0, '127.0.0.1', r));
-    cleanups.push(
+    bench.cleanup(
       () =>
         new Promise<void>((r) => {
           for (const s of sockets) s.destroy();
@@ -593,7 +564,7 @@ async function connectProxy(): Promise<{ port: number; connects: string[] }> {
     }
   });
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  cleanups.push(
+  bench.cleanup(
     () =>
       new Promise<void>((r) => {
         for (const s of sockets) s.destroy();

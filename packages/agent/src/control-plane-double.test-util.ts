@@ -4,7 +4,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { type RequestHead, Tunnel, type TunnelResponse } from '@borealis/protocol';
 import pino, { type Logger } from 'pino';
+import { afterEach } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { until } from '../../../test/kit/until.js';
+import { type RunningAgent, startAgent } from './agent.js';
+import type { AgentOptions } from './agent-options.js';
 
 /**
  * A control plane for tests: a real `ws` server on loopback that speaks the protocol with the
@@ -120,13 +124,7 @@ export async function startControlPlane(
   };
 }
 
-export async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`condition not reached within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { until };
 
 /** A pino logger that keeps its lines in memory for assertions. */
 export function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
@@ -144,4 +142,45 @@ export async function readAll(body: AsyncIterable<Uint8Array>): Promise<Buffer> 
   const chunks: Buffer[] = [];
   for await (const c of body) chunks.push(Buffer.from(c));
   return Buffer.concat(chunks);
+}
+
+/**
+ * What the agent tests set up per test: `cleanup(fn)` runs after each test (newest first), a
+ * control plane double, and a real agent with `defaults` (then `options`) that logs to `lines`.
+ */
+export function agentBench(defaults: Partial<AgentOptions> = {}) {
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  return {
+    cleanup(fn: () => unknown): void {
+      cleanups.push(fn);
+    },
+    /** Runs the newest cleanup now (and not again after the test). */
+    async runLastCleanup(): Promise<void> {
+      await cleanups.pop()?.();
+    },
+    async controlPlane(options: Parameters<typeof startControlPlane>[0] = {}): Promise<ControlPlaneDouble> {
+      const cp = await startControlPlane(options);
+      cleanups.push(() => cp.close());
+      return cp;
+    },
+    async agent(
+      cp: { url: string },
+      options: Partial<AgentOptions> = {},
+    ): Promise<RunningAgent & { lines: Array<Record<string, unknown>> }> {
+      const { logger, lines } = captureLogger();
+      const a = await startAgent({
+        controlPlaneUrl: cp.url,
+        clientSecret: 's3cret',
+        healthPort: 0,
+        logger,
+        ...defaults,
+        ...options,
+      } as AgentOptions);
+      cleanups.push(() => a.stop());
+      return Object.assign(a, { lines });
+    },
+  };
 }

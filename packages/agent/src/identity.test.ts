@@ -1,55 +1,25 @@
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AgentFeatures, AgentHeaders, CloseCodes } from '@borealis/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type RunningAgent, startAgent } from './agent.js';
-import type { AgentOptions } from './agent-options.js';
-import {
-  type ControlPlaneDouble,
-  captureLogger,
-  readAll,
-  startControlPlane,
-  until,
-} from './control-plane-double.test-util.js';
+import { describe, expect, it } from 'vitest';
+import { agentBench, readAll, until } from './control-plane-double.test-util.js';
 
 /**
  * The agent's side of issue 10: a revoked credential stops the dialling (no loop, a message that
  * says what to do), and request logs never hold a query string or what the control plane marked
  * as secret in the path.
  */
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
+const bench = agentBench({
+  identifier: 'test-agent',
+  clientId: 'agent_client',
+  allow: '127.0.0.1',
+  reconnectBase: '10ms',
+  reconnectMax: '50ms',
 });
 
-async function controlPlane(
-  options: Parameters<typeof startControlPlane>[0] = {},
-): Promise<ControlPlaneDouble> {
-  const cp = await startControlPlane(options);
-  cleanups.push(() => cp.close());
-  return cp;
-}
+const controlPlane = bench.controlPlane;
 
-async function agent(
-  cp: ControlPlaneDouble,
-  options: Partial<AgentOptions> = {},
-): Promise<RunningAgent & { lines: Array<Record<string, unknown>> }> {
-  const { logger, lines } = captureLogger();
-  const a = await startAgent({
-    controlPlaneUrl: cp.url,
-    identifier: 'test-agent',
-    clientId: 'agent_client',
-    clientSecret: 's3cret',
-    allow: '127.0.0.1',
-    healthPort: 0,
-    reconnectBase: '10ms',
-    reconnectMax: '50ms',
-    logger,
-    ...options,
-  });
-  cleanups.push(() => a.stop());
-  return Object.assign(a, { lines });
-}
+const agent = bench.agent;
 
 function readyz(port: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -122,7 +92,7 @@ describe('request logs', () => {
   it('announce the log-url feature, and log the masked host and path the control plane sends, never a query', async () => {
     const target = createServer((_req, res) => res.end('ok'));
     await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise((r) => target.close(r)));
+    bench.cleanup(() => new Promise((r) => target.close(r)));
     const port = (target.address() as AddressInfo).port;
     const cp = await controlPlane();
     const a = await agent(cp);

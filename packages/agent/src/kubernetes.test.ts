@@ -5,10 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KUBERNETES_API_HOST } from '@borealis/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startAgent } from './agent.js';
+import { describe, expect, it } from 'vitest';
 import { type AgentOptions, compileAgentOptions } from './agent-options.js';
-import { captureLogger, readAll, startControlPlane, until } from './control-plane-double.test-util.js';
+import { agentBench, readAll, until } from './control-plane-double.test-util.js';
 import type { AgentConfigError } from './errors.js';
 
 /**
@@ -17,10 +16,7 @@ import type { AgentConfigError } from './errors.js';
  * reachable there, every other destination still needs the allow-list, and an agent without the
  * setting refuses the virtual host with the fix.
  */
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const bench = agentBench({ identifier: 'cluster-agent', clientId: 'client' });
 
 interface FakeApi {
   origin: string;
@@ -56,13 +52,13 @@ async function apiServer(tls?: { key: Buffer; cert: Buffer }): Promise<FakeApi> 
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   api.origin = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
-  cleanups.push(() => new Promise((r) => server.close(r)));
+  bench.cleanup(() => new Promise((r) => server.close(r)));
   return api;
 }
 
 function kubeconfig(server: string, extra = ''): string {
   const dir = mkdtempSync(join(tmpdir(), 'brl-kubeconfig-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  bench.cleanup(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'config');
   writeFileSync(
     file,
@@ -84,21 +80,10 @@ users:
 }
 
 async function agentWith(options: Partial<AgentOptions>) {
-  const cp = await startControlPlane();
-  cleanups.push(() => cp.close());
-  const { logger, lines } = captureLogger();
-  const a = await startAgent({
-    controlPlaneUrl: cp.url,
-    identifier: 'cluster-agent',
-    clientId: 'client',
-    clientSecret: 's3cret',
-    healthPort: 0,
-    logger,
-    ...options,
-  });
-  cleanups.push(() => a.stop());
+  const cp = await bench.controlPlane();
+  const a = await bench.agent(cp, options);
   await a.ready;
-  return { session: await cp.waitForSessions(1), lines };
+  return { session: await cp.waitForSessions(1), lines: a.lines };
 }
 
 const body = async (res: { body: AsyncIterable<Uint8Array> }) =>
@@ -164,7 +149,7 @@ describe('agent: BOREALIS_KUBERNETES', () => {
     };
     const api = await apiServer(tls);
     const sa = mkdtempSync(join(tmpdir(), 'brl-sa-'));
-    cleanups.push(() => rmSync(sa, { recursive: true, force: true }));
+    bench.cleanup(() => rmSync(sa, { recursive: true, force: true }));
     writeFileSync(join(sa, 'token'), 'projected-sa-token\n');
     writeFileSync(join(sa, 'ca.crt'), tls.cert);
     writeFileSync(join(sa, 'namespace'), 'payments');
