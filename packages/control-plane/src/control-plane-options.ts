@@ -11,6 +11,7 @@ import {
   parseDatabaseUrl,
   redactDatabaseUrl,
 } from './store/database-url.js';
+import { DEFAULT_AGENT_WAIT_MS } from './webhooks/agent-wait.js';
 
 /**
  * The control plane's options in three stages, like the agent's (`agent-options.ts`): what the
@@ -99,7 +100,7 @@ export const Defaults = {
   leaseMs: 30_000,
   callbackTimeoutMs: 24 * 3_600_000,
   // Long enough for an agent's restart or a rolling upgrade of agents and replicas.
-  agentWaitMs: 120_000,
+  agentWaitMs: DEFAULT_AGENT_WAIT_MS,
   // A frozen agent is noticed within 3 intervals + 1 (8 s): the issue's goal is 10 s.
   heartbeatIntervalMs: HeartbeatDefaults.intervalMs,
   agentMaxStreams: 256,
