@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawDatabase } from '../../../packages/control-plane/src/store/raw-database.test-util.js';
 import { deployFileHead } from '../../kit/deploy-file.js';
 import { env, type HookServer, startHookServer, startPlane, type TestPlane, webhook } from './support.js';
 
@@ -411,7 +412,7 @@ ${queue ? 'deploymentConfig:\n  ifDeploymentInProgress:\n    strategy: enqueueOn
     const cancel = await plane.api('POST', `/api/v1/deployments/${queued.json.deploymentId}/cancel`, {});
     expect(cancel.status).toBe(200);
     await plane.waitForStatus(queued.json.deploymentId, ['CANCELLED']);
-    const audit = await plane.cp.store.db
+    const audit = await rawDatabase(plane.cp.store)
       .selectFrom('audit_log')
       .selectAll()
       .where('deployment_id', '=', first)

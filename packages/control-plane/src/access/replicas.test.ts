@@ -3,6 +3,7 @@ import { closeTestControlPlanes, fetchJson, startTestReplicas } from '../../../.
 import { deployFileHead } from '../../../../test/kit/deploy-file.js';
 import { until } from '../../../../test/kit/until.js';
 import type { ControlPlane } from '../server.js';
+import { rawDatabase } from '../store/raw-database.test-util.js';
 
 /**
  * Two replicas on one database and one bus: a decision sent to the replica that does not drive
@@ -47,7 +48,7 @@ describe('roles across replicas', () => {
       15_000,
     );
     // Replica A drives it; B forwards, A refuses with the roles it needs, B answers that.
-    const driver = await a.store.db
+    const driver = await rawDatabase(a.store)
       .selectFrom('deployments')
       .select('lease_owner')
       .where('id', '=', id)

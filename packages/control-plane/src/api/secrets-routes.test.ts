@@ -4,6 +4,7 @@ import { createAuditLog } from '../audit/index.js';
 import { BorealisError } from '../errors.js';
 import { createSecretsRepository, loadSecretKey, type SecretsRepository } from '../secrets/index.js';
 import { createStore, type Store } from '../store/index.js';
+import { rawDatabase } from '../store/raw-database.test-util.js';
 import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/test-stores.test-util.js';
 import { registerSecretsRoutes } from './secrets-routes.js';
 
@@ -158,7 +159,7 @@ describe.each(TEST_BACKENDS)('secrets routes on $kind', ({ kind }) => {
   });
 
   it('audits every change by name, never with the value', async () => {
-    const rows = await store.db.selectFrom('audit_log').selectAll().orderBy('at').execute();
+    const rows = await rawDatabase(store).selectFrom('audit_log').selectAll().orderBy('at').execute();
     const actions = rows.map((r) => `${r.action} ${JSON.parse(r.details).name}`);
     expect(actions).toContain('secret.create github_token');
     expect(actions).toContain('secret.update github_token');

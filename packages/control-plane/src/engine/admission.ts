@@ -2,12 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type DeploymentSpec, webhookCallSites } from '@borealis/deploy-spec';
 import type { Logger } from 'pino';
 import { BorealisError, isBorealisError } from '../errors.js';
-import {
-  createDeploymentRepository,
-  type DeploymentRepository,
-  isUniqueViolation,
-  type Store,
-} from '../store/index.js';
+import { type DeploymentRepository, isUniqueViolation, type Store } from '../store/index.js';
 import { mergeContext } from '../templates/index.js';
 import type { WebhookService } from '../webhooks/types.js';
 import { envRow, type LiveDeployment, topState } from './live-deployment.js';
@@ -96,7 +91,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
     ];
     try {
       return await store.transaction(async (tx) => {
-        const r = createDeploymentRepository(tx);
+        const r = tx.deployments;
         const active = await r.active(application);
         if (active) {
           if (spec.deploymentConfig.ifDeploymentInProgress.strategy !== 'enqueueOne')

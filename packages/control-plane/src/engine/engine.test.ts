@@ -2,6 +2,7 @@ import { type DeploymentSpec, parseDeployFile } from '@borealis/deploy-spec';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStore, type Store } from '../store/index.js';
+import { rawDatabase } from '../store/raw-database.test-util.js';
 import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/test-stores.test-util.js';
 import type { WebhookInvocation, WebhookRun, WebhookService } from '../webhooks/types.js';
 import { createEngine, type Engine } from './engine.js';
@@ -332,7 +333,7 @@ targets:
     engines.splice(engines.indexOf(a.engine), 1);
     // B looks for orphaned deployments every third of its lease time.
     await until(async () => {
-      const row = await b.store.db
+      const row = await rawDatabase(b.store)
         .selectFrom('deployments')
         .select('lease_owner')
         .where('id', '=', deploymentId)

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { auditView } from '../audit/index.js';
-import { createDeploymentRepository, type Store } from '../store/index.js';
+import type { Store } from '../store/index.js';
 import type { WebhookService } from '../webhooks/types.js';
 import { createAdmission } from './admission.js';
 import { createDecisionRouter, type EnginePeers } from './decision-router.js';
@@ -102,7 +102,7 @@ export interface Engine {
 export function createEngine(options: EngineOptions): Engine {
   const { store, webhooks, logger, replicaId: owner, leaseMs } = options;
   const clock = options.clock ?? Date.now;
-  const repo = createDeploymentRepository(store.db);
+  const repo = store.deployments;
   const driver = options.driver ?? createSimulatedDriver(store.simulatedTargets);
   const lives = new Map<string, LiveDeployment>();
   const scheduler = new WakeScheduler((id) => {

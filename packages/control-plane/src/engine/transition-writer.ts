@@ -1,13 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { createDeploymentRepository, type DeploymentEventRow, type Store } from '../store/index.js';
+import type { DeploymentEventRow, Store, TransitionWrite } from '../store/index.js';
 import { envRow, type LiveDeployment, summarise, topState } from './live-deployment.js';
 import { type DeploymentStatus, type EngineEvent, isFinal, type StoredEvent } from './types.js';
 
 /** The audit row a person's decision writes in the same transaction as its transition. */
-export type TransitionAudit = NonNullable<
-  Parameters<ReturnType<typeof createDeploymentRepository>['writeTransition']>[0]['audit']
->;
+export type TransitionAudit = NonNullable<TransitionWrite['audit']>;
 
 export type EventListener = (event: StoredEvent, status: DeploymentStatus) => void;
 export type EventObserver = (deploymentId: string, event: StoredEvent, status: DeploymentStatus) => void;
@@ -81,7 +79,7 @@ export function createTransitionWriter(options: TransitionWriterOptions): Transi
         data: JSON.stringify(e.data),
       }));
       const ok = await store.transaction(async (tx) =>
-        createDeploymentRepository(tx).writeTransition({
+        tx.deployments.writeTransition({
           id: live.id,
           expectedVersion: live.version,
           owner,

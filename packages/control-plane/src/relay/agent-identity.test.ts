@@ -12,6 +12,7 @@ import { until } from '../../../../test/kit/until.js';
 import { createInProcessNetwork } from '../cluster/index.js';
 import type { ControlPlane } from '../server.js';
 import { sha256Hex } from '../store/hashing.js';
+import { rawDatabase } from '../store/raw-database.test-util.js';
 import { createTestDatabase, type TestDatabase } from '../store/test-stores.test-util.js';
 
 /**
@@ -137,7 +138,7 @@ describe('agent identity: a credential serves only the identifiers it names', ()
 
   it('a credential stored before identifiers were required fails closed, saying how to fix it; fixed, it connects', async () => {
     const { cp } = await start();
-    await cp.store.db
+    await rawDatabase(cp.store)
       .insertInto('agent_credentials')
       .values({
         client_id: 'agent_legacy0000000000000000000',
@@ -174,7 +175,7 @@ describe('agent identity: a credential serves only the identifiers it names', ()
 
   it('a start with such credentials in the store warns, naming them and the fix', async () => {
     const first = await start();
-    await first.cp.store.db
+    await rawDatabase(first.cp.store)
       .insertInto('agent_credentials')
       .values({
         client_id: 'agent_legacy1111111111111111111',

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBorealisError } from '../errors.js';
 import { createStore, type Store } from '../store/index.js';
+import { rawDatabase } from '../store/raw-database.test-util.js';
 import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/test-stores.test-util.js';
 import { createSecretsRepository, loadSecretKey, type SecretsRepository } from './index.js';
 
@@ -53,13 +54,13 @@ describe.each(TEST_BACKENDS)('secrets on $kind', ({ kind }) => {
 
   it('keeps no plaintext at rest, and seals the same value differently each time', async () => {
     await secrets.put('at_rest', PLAINTEXT);
-    const first = await store.db
+    const first = await rawDatabase(store)
       .selectFrom('secrets')
       .selectAll()
       .where('name', '=', 'at_rest')
       .executeTakeFirstOrThrow();
     await secrets.put('at_rest', PLAINTEXT);
-    const second = await store.db
+    const second = await rawDatabase(store)
       .selectFrom('secrets')
       .selectAll()
       .where('name', '=', 'at_rest')
@@ -77,7 +78,7 @@ describe.each(TEST_BACKENDS)('secrets on $kind', ({ kind }) => {
 
   it('refuses a tampered ciphertext with BRL_ERR_SECRET_UNREADABLE', async () => {
     await secrets.put('tampered', PLAINTEXT);
-    const row = await store.db
+    const row = await rawDatabase(store)
       .selectFrom('secrets')
       .selectAll()
       .where('name', '=', 'tampered')
@@ -90,7 +91,11 @@ describe.each(TEST_BACKENDS)('secrets on $kind', ({ kind }) => {
       'garbage',
       `v1.${nonce}.`,
     ]) {
-      await store.db.updateTable('secrets').set({ ciphertext }).where('name', '=', 'tampered').execute();
+      await rawDatabase(store)
+        .updateTable('secrets')
+        .set({ ciphertext })
+        .where('name', '=', 'tampered')
+        .execute();
       const err = await secrets.getValues(['tampered']).catch((e: unknown) => e);
       expect(isBorealisError(err, 'BRL_ERR_SECRET_UNREADABLE')).toBe(true);
       expect((err as Error).message).toContain('tampered');
@@ -104,12 +109,12 @@ describe.each(TEST_BACKENDS)('secrets on $kind', ({ kind }) => {
   it('refuses a ciphertext moved under another name (the name is authenticated)', async () => {
     await secrets.put('source_secret', PLAINTEXT);
     await secrets.put('target_secret', 'harmless');
-    const source = await store.db
+    const source = await rawDatabase(store)
       .selectFrom('secrets')
       .selectAll()
       .where('name', '=', 'source_secret')
       .executeTakeFirstOrThrow();
-    await store.db
+    await rawDatabase(store)
       .updateTable('secrets')
       .set({ ciphertext: source.ciphertext })
       .where('name', '=', 'target_secret')

@@ -8,6 +8,7 @@ import {
   isWildcardCredential,
   type VerifiedAgentCredential,
 } from './index.js';
+import { rawDatabase } from './raw-database.test-util.js';
 
 describe.each(TEST_BACKENDS)('agent credentials on $kind', ({ kind }) => {
   const { store } = useTestStore(kind);
@@ -28,7 +29,7 @@ describe.each(TEST_BACKENDS)('agent credentials on $kind', ({ kind }) => {
       allowedIdentifiers: ['prod-*', 'test-rna'],
     });
 
-    const rows = await store.db.selectFrom('agent_credentials').selectAll().execute();
+    const rows = await rawDatabase(store).selectFrom('agent_credentials').selectAll().execute();
     expect(JSON.stringify(rows)).not.toContain(created.clientSecret);
   });
 
@@ -134,7 +135,7 @@ describe.each(TEST_BACKENDS)('agent credentials on $kind', ({ kind }) => {
   });
 
   it('a credential stored before identifiers were required (empty list) verifies but allows nothing', async () => {
-    await store.db
+    await rawDatabase(store)
       .insertInto('agent_credentials')
       .values({
         client_id: 'agent_legacy0000000000000000000',

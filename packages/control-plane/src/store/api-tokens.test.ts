@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, useTestStore } from '../../../../test/kit/store.js';
 import { isBorealisError } from '../errors.js';
 import { createStore } from './index.js';
+import { rawDatabase } from './raw-database.test-util.js';
 
 describe.each(TEST_BACKENDS)('API tokens on $kind', ({ kind }) => {
   const { store, database } = useTestStore(kind);
@@ -20,7 +21,7 @@ describe.each(TEST_BACKENDS)('API tokens on $kind', ({ kind }) => {
       roles: ['admin'],
     });
 
-    const rows = await store.db.selectFrom('api_tokens').selectAll().execute();
+    const rows = await rawDatabase(store).selectFrom('api_tokens').selectAll().execute();
     expect(JSON.stringify(rows)).not.toContain(token);
 
     // A restart (new store on the same database) reuses the file and keeps the token valid.
@@ -38,7 +39,7 @@ describe.each(TEST_BACKENDS)('API tokens on $kind', ({ kind }) => {
     } finally {
       await restarted.close();
     }
-    const bootstrapRows = await store.db
+    const bootstrapRows = await rawDatabase(store)
       .selectFrom('api_tokens')
       .where('name', '=', 'bootstrap')
       .selectAll()
@@ -48,7 +49,7 @@ describe.each(TEST_BACKENDS)('API tokens on $kind', ({ kind }) => {
 
   it('accepts BOREALIS_API_TOKEN as the token named env, without writing a file or a row', async () => {
     const tokenFile = join(database.dir, 'env-case', 'api-token');
-    const before = await store.db.selectFrom('api_tokens').selectAll().execute();
+    const before = await rawDatabase(store).selectFrom('api_tokens').selectAll().execute();
     const envStore = await createStore({ databaseUrl: database.databaseUrl });
     try {
       expect(
@@ -63,7 +64,7 @@ describe.each(TEST_BACKENDS)('API tokens on $kind', ({ kind }) => {
       });
       expect(await envStore.apiTokens.verifyApiToken('test-token-124')).toBeNull();
       await expect(stat(tokenFile)).rejects.toThrow();
-      expect(await envStore.db.selectFrom('api_tokens').selectAll().execute()).toEqual(before);
+      expect(await rawDatabase(envStore).selectFrom('api_tokens').selectAll().execute()).toEqual(before);
     } finally {
       await envStore.close();
     }
@@ -115,7 +116,7 @@ describe.each(TEST_BACKENDS)('API tokens on $kind', ({ kind }) => {
       createdAt: a.createdAt,
     });
     expect(JSON.stringify(listed)).not.toContain(a.token);
-    const rows = await store.db.selectFrom('api_tokens').selectAll().execute();
+    const rows = await rawDatabase(store).selectFrom('api_tokens').selectAll().execute();
     expect(JSON.stringify(rows)).not.toContain(a.token);
     for (const [input, field] of [
       [{ name: '', roles: ['viewer'] }, 'name'],

@@ -27,7 +27,6 @@ export {
   ALLOWED_IDENTIFIERS_HOW,
   type CreateAgentCredentialInput,
   type CreatedAgentCredential,
-  createAgentCredentialRepository,
   isIdentifierAllowed,
   isWildcardCredential,
   type VerifiedAgentCredential,
@@ -45,21 +44,16 @@ export type { AuditEntry, AuditLogRepository, AuditRow } from './audit-log.js';
 export type { ClusterSettingsRepository } from './cluster-settings.js';
 export { DEFAULT_DATA_DIR, EMBEDDED_DATABASE_FILE } from './database-url.js';
 export type { DeploymentHistoryRepository, DeploymentHistoryRows } from './deployment-history.js';
-export {
-  createDeploymentRepository,
-  type DeploymentEnvironmentRow,
-  type DeploymentEventRow,
-  type DeploymentRepository,
-  type DeploymentRow,
-  type TransitionWrite,
+export type {
+  DeploymentEnvironmentRow,
+  DeploymentEventRow,
+  DeploymentRepository,
+  DeploymentRow,
+  TransitionWrite,
 } from './deployments.js';
 export type { KubernetesRolloutRepository } from './kubernetes-rollouts.js';
 export type { StoreLogger } from './logger.js';
-export {
-  createMetricProviderRepository,
-  type MetricProviderRecord,
-  type MetricProviderRepository,
-} from './metric-providers.js';
+export type { MetricProviderRecord, MetricProviderRepository } from './metric-providers.js';
 export type { StoreRepositories } from './repositories.js';
 export type { Database } from './schema.js';
 export type { SealedSecretRepository, SealedSecretRow } from './secrets.js';

@@ -7,6 +7,7 @@ import { type BorealisError, isBorealisError } from '../errors.js';
 import { parseDatabaseUrl } from './database-url.js';
 import { createStore } from './index.js';
 import { migrations } from './migrations/index.js';
+import { rawDatabase } from './raw-database.test-util.js';
 
 describe.each(TEST_BACKENDS)('store on $kind', ({ kind }) => {
   const { store, database } = useTestStore(kind);
@@ -17,7 +18,7 @@ describe.each(TEST_BACKENDS)('store on $kind', ({ kind }) => {
   });
 
   it('applies every migration once, and reopening the same database applies none again', async () => {
-    const applied = await store.db
+    const applied = await rawDatabase(store)
       .selectFrom('borealis_migration' as never)
       .select('name' as never)
       .execute();
@@ -39,7 +40,7 @@ describe.each(TEST_BACKENDS)('store on $kind', ({ kind }) => {
 
   it('reads bigint millisecond timestamps back as JS numbers', async () => {
     const created = await store.agentCredentials.create({ name: 'timestamps', allowedIdentifiers: ['rna'] });
-    const row = await store.db
+    const row = await rawDatabase(store)
       .selectFrom('agent_credentials')
       .select(['created_at'])
       .where('client_id', '=', created.clientId)
@@ -50,28 +51,24 @@ describe.each(TEST_BACKENDS)('store on $kind', ({ kind }) => {
 
   it('commits a transaction when it resolves and rolls it back when it throws', async () => {
     const kept = await store.transaction(async (tx) => {
-      await tx
-        .insertInto('secrets')
-        .values({ name: 'tx-kept', ciphertext: 'x', key_id: 'k', created_at: 1, updated_at: 1 })
-        .execute();
+      await tx.sealedSecrets.insertIfAbsent({ name: 'tx-kept', ciphertext: 'x', key_id: 'k' }, 1);
       return 'done';
     });
     expect(kept).toBe('done');
 
     await expect(
       store.transaction(async (tx) => {
-        await tx
-          .insertInto('secrets')
-          .values({ name: 'tx-dropped', ciphertext: 'x', key_id: 'k', created_at: 1, updated_at: 1 })
-          .execute();
+        await tx.sealedSecrets.insertIfAbsent({ name: 'tx-dropped', ciphertext: 'x', key_id: 'k' }, 1);
         throw new Error('abort');
       }),
     ).rejects.toThrow('abort');
 
-    const names = (await store.db.selectFrom('secrets').select('name').execute()).map((r) => r.name);
+    const names = (await rawDatabase(store).selectFrom('secrets').select('name').execute()).map(
+      (r) => r.name,
+    );
     expect(names).toContain('tx-kept');
     expect(names).not.toContain('tx-dropped');
-    await store.db.deleteFrom('secrets').where('name', '=', 'tx-kept').execute();
+    await rawDatabase(store).deleteFrom('secrets').where('name', '=', 'tx-kept').execute();
   });
 
   it('answers ping with BRL_ERR_STORE_UNAVAILABLE once closed', async () => {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { BorealisError, isBorealisError } from '../errors.js';
 import { type ApiTokenRepository, createApiTokenRepository } from './api-tokens.js';
@@ -33,18 +33,33 @@ export interface Store extends StoreRepositories {
   readonly kind: DatabaseTarget['kind'];
   /** Where the data lives, safe to log (password masked). */
   readonly location: string;
-  /** The shared Kysely instance that repositories are built on. */
-  readonly db: Kysely<Database>;
   readonly apiTokens: ApiTokenRepository;
   /**
    * Runs `fn` in one database transaction: committed when it resolves, rolled back when it
-   * throws. Build repositories on `tx` inside `fn` and do not touch `store.db` there (on SQLite
-   * the single connection is held by the transaction, so that would wait forever).
+   * throws. `tx` holds the same repositories, bound to the transaction: use them, not the
+   * store's, inside `fn` (on SQLite the single connection is held by the transaction, so the
+   * store's would wait forever).
    */
-  transaction<T>(fn: (tx: Transaction<Database>) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: StoreRepositories) => Promise<T>): Promise<T>;
   /** Resolves when the database answers; throws `BRL_ERR_STORE_UNAVAILABLE` otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Where a store keeps its Kysely instance, for `databaseOf` only: a symbol, not enumerable, so
+ * the `Store` interface never shows it (and a proxy of the store still reaches it).
+ */
+const DATABASE = Symbol('borealis.store.database');
+
+/**
+ * The Kysely instance behind `store`, for tests that inspect or damage rows directly (through
+ * `raw-database.test-util.ts`). Not exported from `index.ts`: nothing outside `store/` writes SQL.
+ */
+export function databaseOf(store: Store): Kysely<Database> {
+  const db = (store as unknown as Record<symbol, Kysely<Database> | undefined>)[DATABASE];
+  if (!db) throw new Error('databaseOf: not a store made by createStore');
+  return db;
 }
 
 const SQLITE_BUSY_TIMEOUT_MS = 5_000;
@@ -71,10 +86,9 @@ export async function createStore(options: CreateStoreOptions = {}): Promise<Sto
   const store: Store = {
     kind: target.kind,
     location,
-    db,
     ...createRepositories(db),
     apiTokens: createApiTokenRepository(db, logger),
-    transaction: (fn) => db.transaction().execute(fn),
+    transaction: (fn) => db.transaction().execute((tx) => fn(createRepositories(tx))),
     // At run time the answer may reach an API caller or the public /readyz: no path, no host.
     ping: () => ping(db),
     close: async () => {
@@ -83,6 +97,7 @@ export async function createStore(options: CreateStoreOptions = {}): Promise<Sto
       await db.destroy();
     },
   };
+  Object.defineProperty(store, DATABASE, { value: db, enumerable: false, configurable: true });
   logger?.info({ database: target.kind, location }, 'store ready');
   return store;
 }
