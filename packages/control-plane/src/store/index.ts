@@ -17,8 +17,9 @@
  *    store and of what `store.transaction(fn)` hands `fn` (the same repositories, bound to the
  *    transaction).
  * 5. Export from this file only what other folders call. Test it with
- *    `describe.each(TEST_BACKENDS)` from `test-stores.test-util.ts`, so it runs against real
- *    SQLite and real PostgreSQL.
+ *    `describe.each(TEST_BACKENDS)` and `useTestStore(kind)` (test/kit/store.ts, over
+ *    `test-stores.test-util.ts`), so it runs against real SQLite and real PostgreSQL. A test that must see or damage rows the repositories never show
+ *    uses `rawDatabase(store)` from `raw-database.test-util.ts` (tests only: `Store` has no `db`).
  */
 export {
   type AgentCredentialCheck,

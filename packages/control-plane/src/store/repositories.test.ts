@@ -1,20 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStore, type Store } from './index.js';
-import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from './test-stores.test-util.js';
+import { describe, expect, it } from 'vitest';
+import { TEST_BACKENDS, useTestStore } from '../../../../test/kit/store.js';
 
 /** The repositories that took over SQL once written in other folders, on both databases. */
 describe.each(TEST_BACKENDS)('store repositories on $kind', ({ kind }) => {
-  let database: TestDatabase;
-  let store: Store;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    store = await createStore({ databaseUrl: database.databaseUrl });
-  });
-  afterAll(async () => {
-    await store?.close();
-    await database?.dispose();
-  });
+  const { store } = useTestStore(kind);
 
   it('sealed secrets: insert once, reseal, list, find by key, delete', async () => {
     const row = { name: 'tok', ciphertext: 'v1.a.b', key_id: 'k1' };
