@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../../../test/kit/free-port.js';
+import { freePort } from '../../../../test/kit/free-port.mjs';
 import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../../../../test/kit/store.js';
 import type { ControlPlane } from '../server.js';
 import {

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closeTestControlPlanes } from '../../../../test/kit/control-plane.js';
-import { freePort } from '../../../../test/kit/free-port.js';
+import { freePort } from '../../../../test/kit/free-port.mjs';
 import { until } from '../../../../test/kit/until.js';
 import type { Dispatcher } from '../relay/index.js';
 import type { ControlPlane } from '../server.js';
