@@ -5,10 +5,8 @@ import { h, s } from './dom.js';
 
 const W = 260;
 const H = 120;
-const PAD_L = 46;
-const PAD_R = 10;
-const PAD_T = 10;
-const PAD_B = 24;
+/** Margins around the plot, in px: left for the value labels, bottom for the run numbers. */
+const PAD = { l: 46, r: 10, t: 10, b: 24 };
 
 function fmt(n) {
   if (n === undefined || n === null) return '—';
@@ -40,22 +38,22 @@ export function queryChart(query, points, total) {
   max += span * 0.1;
   const runs = Math.max(total || 1, points.length, 1);
   const x = (run) =>
-    PAD_L + (runs === 1 ? (W - PAD_L - PAD_R) / 2 : ((run - 1) * (W - PAD_L - PAD_R)) / (runs - 1));
-  const y = (v) => PAD_T + ((max - v) * (H - PAD_T - PAD_B)) / (max - min);
+    PAD.l + (runs === 1 ? (W - PAD.l - PAD.r) / 2 : ((run - 1) * (W - PAD.l - PAD.r)) / (runs - 1));
+  const y = (v) => PAD.t + ((max - v) * (H - PAD.t - PAD.b)) / (max - min);
 
   const parts = [];
-  const bandTop = upper === undefined ? PAD_T : y(upper);
-  const bandBottom = lower === undefined ? H - PAD_B : y(lower);
+  const bandTop = upper === undefined ? PAD.t : y(upper);
+  const bandBottom = lower === undefined ? H - PAD.b : y(lower);
   parts.push(
     s('rect', {
       className: 'chart-band',
-      x: PAD_L,
+      x: PAD.l,
       y: bandTop,
-      width: W - PAD_L - PAD_R,
+      width: W - PAD.l - PAD.r,
       height: Math.max(0, bandBottom - bandTop),
     }),
-    s('line', { className: 'chart-axis', x1: PAD_L, y1: H - PAD_B, x2: W - PAD_R, y2: H - PAD_B }),
-    s('line', { className: 'chart-axis', x1: PAD_L, y1: PAD_T, x2: PAD_L, y2: H - PAD_B }),
+    s('line', { className: 'chart-axis', x1: PAD.l, y1: H - PAD.b, x2: W - PAD.r, y2: H - PAD.b }),
+    s('line', { className: 'chart-axis', x1: PAD.l, y1: PAD.t, x2: PAD.l, y2: H - PAD.b }),
   );
   for (const [limit, name] of [
     [upper, 'upper'],
@@ -65,15 +63,15 @@ export function queryChart(query, points, total) {
     parts.push(
       s('line', {
         className: 'chart-limit',
-        x1: PAD_L,
+        x1: PAD.l,
         y1: y(limit),
-        x2: W - PAD_R,
+        x2: W - PAD.r,
         y2: y(limit),
         dataset: { limit: name },
       }),
       s(
         'text',
-        { className: 'chart-label', x: PAD_L - 4, y: y(limit) + 4, 'text-anchor': 'end' },
+        { className: 'chart-label', x: PAD.l - 4, y: y(limit) + 4, 'text-anchor': 'end' },
         fmt(limit),
       ),
     );
@@ -107,7 +105,7 @@ export function queryChart(query, points, total) {
   // A run that failed without a value (the provider did not answer): a cross on the axis.
   for (const p of points.filter((q) => typeof q.value !== 'number')) {
     const cx = x(p.run);
-    const cy = H - PAD_B - 6;
+    const cy = H - PAD.b - 6;
     parts.push(
       s('path', {
         className: 'chart-fail',

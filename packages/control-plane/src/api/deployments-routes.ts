@@ -12,7 +12,7 @@ import {
   type StoredEvent,
 } from '../engine/index.js';
 import { BorealisError } from '../errors.js';
-import { routeSchema, stringParams } from './route-schema.js';
+import { routeSchema, stringParams, stringQuery } from './route-schema.js';
 
 const KNOWN_STATUSES: readonly string[] = Object.values(DeploymentStatus);
 
@@ -84,16 +84,13 @@ export function registerDeploymentRoutes(
     {
       config: { permission: 'read' },
       schema: routeSchema('deployments', 'Deployments, newest first', {
-        querystring: {
-          type: 'object',
-          properties: {
-            application: { type: 'string' },
-            status: { type: 'string', description: 'statuses, comma-separated' },
-            since: { type: 'string', description: 'a date-time, or a duration back from now (24h)' },
-            limit: { type: 'string' },
-            idPrefix: { type: 'string' },
-          },
-        },
+        querystring: stringQuery({
+          application: '',
+          status: 'statuses, comma-separated',
+          since: 'a date-time, or a duration back from now (24h)',
+          limit: '',
+          idPrefix: '',
+        }),
       }),
     },
     async (req) => {

@@ -24,3 +24,19 @@ export function stringParams(...names: string[]) {
     properties: Object.fromEntries(names.map((n) => [n, { type: 'string', minLength: 1 }])),
   } as const;
 }
+
+/**
+ * A query string of optional strings: each name with its description, or '' for none
+ * (`stringQuery({ actor: '', since: 'a date-time' })`).
+ */
+export function stringQuery(fields: Record<string, string>) {
+  return {
+    type: 'object',
+    properties: Object.fromEntries(
+      Object.entries(fields).map(([name, description]) => [
+        name,
+        description ? { type: 'string', description } : { type: 'string' },
+      ]),
+    ),
+  } as const;
+}

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { routeSchema } from '../api/route-schema.js';
+import { routeSchema, stringQuery } from '../api/route-schema.js';
 import { type AuditLog, parseAuditQuery } from './audit-log.js';
 
 /** `GET /api/v1/audit?deploymentId=&actor=&since=&limit=`: who did what, when, why, from where. */
@@ -9,15 +9,7 @@ export function registerAuditRoutes(app: FastifyInstance, deps: { audit: AuditLo
     {
       config: { permission: 'read' },
       schema: routeSchema('audit', 'Who did what, when, why and from where', {
-        querystring: {
-          type: 'object',
-          properties: {
-            deploymentId: { type: 'string' },
-            actor: { type: 'string' },
-            since: { type: 'string' },
-            limit: { type: 'string' },
-          },
-        },
+        querystring: stringQuery({ deploymentId: '', actor: '', since: '', limit: '' }),
       }),
     },
     async (req) => ({

@@ -8,21 +8,21 @@ export type KubeObject = Record<string, any>;
 /** The one field manager Borealis applies with, so ownership stays stable across deployments. */
 export const FIELD_MANAGER = 'borealis';
 
-export const Labels = {
-  managedBy: 'app.kubernetes.io/managed-by',
+/** Keys Borealis writes both as labels and as annotations. */
+const OWNED_KEYS = {
   application: 'borealis.io/application',
   environment: 'borealis.io/environment',
   version: 'borealis.io/version',
+} as const;
+
+export const Labels = {
+  ...OWNED_KEYS,
+  managedBy: 'app.kubernetes.io/managed-by',
   /** On Deployments: the name the manifest gave it (canary and blue/green add the version). */
   workload: 'borealis.io/workload',
 } as const;
 
-export const Annotations = {
-  application: 'borealis.io/application',
-  environment: 'borealis.io/environment',
-  deploymentId: 'borealis.io/deployment-id',
-  version: 'borealis.io/version',
-} as const;
+export const Annotations = { ...OWNED_KEYS, deploymentId: 'borealis.io/deployment-id' } as const;
 
 /** A manifest problem, with where it is and what to do. */
 export class ManifestError extends Error {}
