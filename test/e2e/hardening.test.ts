@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployFileHead } from '../kit/deploy-file.js';
 import { startTcpBalancer, type TcpBalancer } from '../kit/tcp-balancer.mjs';
 import { until } from '../kit/until.js';
 import { type HookServer, startHookServer, webhook } from './engine/support.js';
@@ -44,13 +45,7 @@ async function hop(s: ServerProc): Promise<TcpBalancer> {
 }
 
 function deployFile(application: string): string {
-  return `application: ${application}
-manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: ${application}}}"}]
-targets:
-  prod:
-    constraints:
-      beforeDeployment:
-        - runWebhook:
+  return `${deployFileHead(application, { configMap: application })}        - runWebhook:
             name: gate
 webhooks:
 ${webhook('gate', hooks.url, 'hold')}`;

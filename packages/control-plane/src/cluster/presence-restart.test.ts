@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../../../../test/kit/until.js';
 import type { AgentConnectionInfo } from '../relay/index.js';
 import { createInProcessNetwork } from './in-process-bus.js';
 import { ClusterPresence } from './presence.js';
@@ -34,54 +35,43 @@ function connection(sessionId: string): AgentConnectionInfo {
   } as AgentConnectionInfo;
 }
 
-async function until(cond: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** A started presence on `bus` announcing `sessions` every `intervalMs`; closed after the test unless `closedByTest`. */
+function presence(
+  bus: ReturnType<ReturnType<typeof createInProcessNetwork>['join']>,
+  replicaId: string,
+  sessions: string[],
+  extra: { intervalMs?: number; onReplicaGone?: (id: string) => void; closedByTest?: boolean } = {},
+): ClusterPresence {
+  const { closedByTest, ...options } = extra;
+  const p = new ClusterPresence({
+    bus,
+    replicaId,
+    local: () => sessions.map(connection),
+    intervalMs: 60_000,
+    logger,
+    ...options,
+  });
+  p.start();
+  if (!closedByTest) started.push(p);
+  return p;
 }
 
 describe('presence across a restart under the same replica id', () => {
   it('takes the new incarnation at its first announcement and drops the old one with its links', async () => {
     const network = createInProcessNetwork();
     const gone: string[] = [];
-    const observer = new ClusterPresence({
-      bus: network.join(),
-      replicaId: 'r2',
-      local: () => [],
-      intervalMs: 60_000,
-      logger,
-      onReplicaGone: (id) => gone.push(id),
-    });
-    observer.start();
-    started.push(observer);
+    const observer = presence(network.join(), 'r2', [], { onReplicaGone: (id) => gone.push(id) });
 
     // The first process announces often, so its epoch runs far ahead.
     const oldBus = network.join();
-    const old = new ClusterPresence({
-      bus: oldBus,
-      replicaId: 'r1',
-      local: () => [connection('old-session')],
-      intervalMs: 5,
-      logger,
-    });
-    old.start();
+    const old = presence(oldBus, 'r1', ['old-session'], { intervalMs: 5, closedByTest: true });
     await until(() => observer.remote().some((c) => c.sessionId === 'old-session'));
     await new Promise((r) => setTimeout(r, 200));
     // It dies without a goodbye: its bus goes first, so nothing it says afterwards arrives.
     await oldBus.close();
     old.close();
 
-    const renewed = new ClusterPresence({
-      bus: network.join(),
-      replicaId: 'r1',
-      local: () => [connection('new-session')],
-      intervalMs: 60_000,
-      logger,
-    });
-    renewed.start();
-    started.push(renewed);
+    presence(network.join(), 'r1', ['new-session']);
     await until(() => observer.remote().some((c) => c.sessionId === 'new-session'));
     expect(observer.remote().map((c) => c.sessionId)).toEqual(['new-session']);
     // Forwarding streams to the dead process fail now, not at a heartbeat timeout.
@@ -91,24 +81,8 @@ describe('presence across a restart under the same replica id', () => {
 
   it('ignores a late goodbye of the old incarnation once the new one is known', async () => {
     const network = createInProcessNetwork();
-    const observer = new ClusterPresence({
-      bus: network.join(),
-      replicaId: 'r2',
-      local: () => [],
-      intervalMs: 60_000,
-      logger,
-    });
-    observer.start();
-    started.push(observer);
-    const renewed = new ClusterPresence({
-      bus: network.join(),
-      replicaId: 'r1',
-      local: () => [connection('new-session')],
-      intervalMs: 60_000,
-      logger,
-    });
-    renewed.start();
-    started.push(renewed);
+    const observer = presence(network.join(), 'r2', []);
+    presence(network.join(), 'r1', ['new-session']);
     await until(() => observer.remote().length === 1);
     // The goodbye of a process that ran before (another incarnation) arrives after.
     const old = new ClusterPresence({
