@@ -5,6 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestControlPlane, type TestControlPlane } from '../kit/control-plane.js';
 import { deployFileHead, webhookYaml } from '../kit/deploy-file.js';
+import { waitForDeployment } from '../kit/deployments.js';
 import { type HookServer, startHookServer } from './engine/support.js';
 import { hasBrowser, needBrowser, openBrowserPage } from './support/browser.js';
 import { agentEnv, bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
@@ -160,13 +161,10 @@ ${webhookYaml({ name: 'security-scan', uri: `${hooks.url}/hold/security-scan`, n
     const id = started.json.deploymentId;
     await until(() => hooks.held.get('security-scan')?.length, 'the webhook to reach the receiver', 15_000);
     expect(await hooks.callBack('security-scan', true, MD_MESSAGE)).toBe(200);
-    await until(
-      async () =>
-        (await api<{ status: string }>('GET', `/api/v1/deployments/${id}`)).json.status ===
-        'AWAITING_APPROVAL',
-      'the deployment to wait for approval',
-      15_000,
-    );
+    await waitForDeployment(plane.api, id, ['AWAITING_APPROVAL'], {
+      what: 'the deployment to wait for approval',
+      timeoutMs: 15_000,
+    });
 
     await page.getByRole('link', { name: 'Deployments' }).click();
     await page.getByRole('link', { name: new RegExp(`Deployment ${id}`) }).click();
@@ -278,13 +276,10 @@ analysis:
       );
       expect(started.status, JSON.stringify(started.json)).toBe(202);
       const id = started.json.deploymentId;
-      await until(
-        async () =>
-          (await api<{ status: string }>('GET', `/api/v1/deployments/${id}`)).json.status ===
-          'AWAITING_APPROVAL',
-        'the failed analysis to wait for a person',
-        15_000,
-      );
+      await waitForDeployment(plane.api, id, ['AWAITING_APPROVAL'], {
+        what: 'the failed analysis to wait for a person',
+        timeoutMs: 15_000,
+      });
       await page.getByRole('link', { name: 'Deployments', exact: true }).click();
       await page.getByRole('link', { name: new RegExp(`Deployment ${id}`) }).click();
       const runs = page.getByRole('table', { name: 'Judgment runs of strategy.steps[1] in prod' });
@@ -355,12 +350,9 @@ analysis:
     );
     expect(started.status, JSON.stringify(started.json)).toBe(202);
     const id = started.json.deploymentId;
-    await until(
-      async () =>
-        (await api<{ status: string }>('GET', `/api/v1/deployments/${id}`)).json.status ===
-        'AWAITING_APPROVAL',
-      'the deployment to wait for approval',
-    );
+    await waitForDeployment(plane.api, id, ['AWAITING_APPROVAL'], {
+      what: 'the deployment to wait for approval',
+    });
     const signIn = async (value: string) => {
       await page.evaluate((t) => sessionStorage.setItem('borealis.apiToken', t), value);
       await page.goto(`${cp.url}/ui/#/deployments/${id}`);

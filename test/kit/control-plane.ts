@@ -8,6 +8,9 @@ import {
 } from '@borealis/control-plane';
 import pino from 'pino';
 import { createInProcessNetwork } from '../../packages/control-plane/src/cluster/in-process-bus.js';
+import { fetchJson } from './fetch-json.js';
+
+export { fetchJson };
 
 export const TEST_API_TOKEN = 'test-token-0123456789';
 
@@ -50,30 +53,6 @@ export interface TestControlPlane {
 }
 
 const open = new Set<TestControlPlane>();
-
-/**
- * An API call to `baseUrl` with a bearer `token`: a string body goes as it is (`contentType`,
- * default JSON), anything else as JSON; the answer's JSON (undefined for an empty body).
- */
-export async function fetchJson<T = any>(
-  baseUrl: string,
-  token: string,
-  method: string,
-  path: string,
-  body?: unknown,
-  contentType = 'application/json',
-): Promise<{ status: number; json: T; headers: Headers }> {
-  const res = await fetch(baseUrl + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': contentType }),
-    },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined, headers: res.headers };
-}
 
 /**
  * A real control plane in this process: a temporary data folder, an admin token, a silent (or

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { deployFileHead } from '../../kit/deploy-file.js';
+import { fetchJson } from '../../kit/fetch-json.js';
 import { bins, type Proc, startProcess, stopAll, until } from '../support/processes.js';
 import { type DeploymentJson, type HookServer, startHookServer, TOKEN, webhook } from './support.js';
 
@@ -26,23 +27,8 @@ const env = () => ({
 });
 const base = () => `http://127.0.0.1:${port}`;
 
-async function api<T>(
-  method: string,
-  path: string,
-  body?: unknown,
-  contentType = 'application/json',
-): Promise<{ status: number; json: T }> {
-  const res = await fetch(base() + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(body === undefined ? {} : { 'content-type': contentType }),
-    },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, json: (text ? JSON.parse(text) : undefined) as T };
-}
+const api = <T = any>(method: string, path: string, body?: unknown, contentType?: string) =>
+  fetchJson<T>(base(), TOKEN, method, path, body, contentType);
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
