@@ -24,9 +24,14 @@ export async function until(fn, what, timeoutMs = 20_000) {
   }
 }
 
+/** BENCH_PROFILE_DIR: the control plane and the agent write V8 CPU profiles there (`--cpu-prof`). */
+const profile = process.env.BENCH_PROFILE_DIR
+  ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+  : [];
+
 export async function startControlPlane(name, targetUrl) {
   const role = startRole(name, join(benchDir, 'control-plane-front.mjs'), {
-    nodeArgs: ['--expose-gc'],
+    nodeArgs: ['--expose-gc', ...profile],
     args: targetUrl ? [targetUrl] : [],
     env: { BENCH_AGENT_IDENTIFIER: IDENTIFIER },
   });
@@ -46,6 +51,7 @@ export async function startStack() {
   const proxyUrl = `http://127.0.0.1:${(await proxy.waitFor('listening')).port}`;
   const cp = await startControlPlane('control-plane', targetUrl);
   const agent = startRole('agent', join(repoRoot, 'packages/agent/bin/borealis-agent.js'), {
+    nodeArgs: profile,
     env: {
       BOREALIS_CONTROL_PLANE_URL: cp.url,
       BOREALIS_AGENT_IDENTIFIER: IDENTIFIER,

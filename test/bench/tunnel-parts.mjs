@@ -27,7 +27,8 @@ export const settings = {
   holBytesPerStream: 32 * MiB,
   holRounds: 3,
   idleWindowMs: 10_000,
-  idleCounts: [1000, 5000, 20_000],
+  // BENCH_IDLE_COUNTS=1000,5000 for a shorter experiment; the bench's own run uses the default.
+  idleCounts: process.env.BENCH_IDLE_COUNTS?.split(',').map(Number) ?? [1000, 5000, 20_000],
   /** Most agent connections one swarm process opens (each is a file descriptor there). */
   swarmChunk: 10_000,
   heartbeatMs: HeartbeatDefaults.intervalMs,
