@@ -32,7 +32,8 @@ const cp = await createControlPlane({
   ...(process.env.BENCH_STREAM_WINDOW ? { streamWindowBytes: Number(process.env.BENCH_STREAM_WINDOW) } : {}),
 });
 await cp.listen();
-const cred = await cp.store.agentCredentials.create({ name: 'bench', allowedIdentifiers: [identifier] });
+// The real agent's identifier, and the swarms' (agent-swarm.mjs names its agents idle<N>-<i>).
+const cred = await cp.store.agentCredentials.create({ name: 'bench', allowedIdentifiers: [identifier, 'idle*'] });
 
 /**
  * Tracked streams: the flow-control figure of a stream whose caller stops reading. DispatchResponse

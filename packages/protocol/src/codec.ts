@@ -19,8 +19,22 @@ export function encodeFrame(frame: Frame): Uint8Array {
       if (frame.logUrl !== undefined) fields.push(frame.logUrl);
       return packr.pack(fields);
     }
+    case 'call':
+      return packr.pack([
+        code,
+        frame.stream,
+        frame.method,
+        frame.url,
+        flatten(frame.headers),
+        frame.timeoutMs,
+        frame.logUrl ?? null,
+        frame.body,
+        frame.end,
+      ]);
     case 'response':
       return packr.pack([code, frame.stream, frame.status, flatten(frame.headers)]);
+    case 'reply':
+      return packr.pack([code, frame.stream, frame.status, flatten(frame.headers), frame.body, frame.end]);
     case 'data':
       return packr.pack([code, frame.stream, frame.chunk]);
     case 'end':
@@ -83,21 +97,37 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       if (raw.length === 7) open.logUrl = f.text(6, 'logUrl', Limits.maxUrlLength);
       return open;
     }
+    case 'call': {
+      f.arity(9);
+      const call: Frame = {
+        type,
+        stream: id,
+        method: f.token(2, 'method', 32),
+        url: f.text(3, 'url', Limits.maxUrlLength),
+        headers: f.headers(4),
+        timeoutMs: f.uint(5, 'timeoutMs', 7 * 24 * 3600 * 1000),
+        body: f.chunk(7),
+        end: f.bool(8, 'end'),
+      };
+      if (raw[6] !== null) call.logUrl = f.text(6, 'logUrl', Limits.maxUrlLength);
+      return call;
+    }
     case 'response':
       f.arity(4);
       return { type, stream: id, status: f.status(2), headers: f.headers(3) };
-    case 'data': {
+    case 'reply':
+      f.arity(6);
+      return {
+        type,
+        stream: id,
+        status: f.status(2),
+        headers: f.headers(3),
+        body: f.chunk(4),
+        end: f.bool(5, 'end'),
+      };
+    case 'data':
       f.arity(3);
-      const chunk = raw[2];
-      if (!(chunk instanceof Uint8Array)) throw malformed('data frame chunk must be binary');
-      if (chunk.byteLength > Limits.maxChunkBytes) {
-        throw new ProtocolError(
-          'BRL_PROTO_FRAME_TOO_LARGE',
-          `Data chunk of ${chunk.byteLength} bytes exceeds ${Limits.maxChunkBytes}`,
-        );
-      }
-      return { type, stream: id, chunk };
-    }
+      return { type, stream: id, chunk: f.chunk(2) };
     case 'end':
       f.arity(2);
       return { type, stream: id };
@@ -196,6 +226,19 @@ class FieldReader {
     const v = this.raw[i];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 100 || v > 999) {
       throw malformed(`response.status must be an integer 100..999, got ${safe(v)}`);
+    }
+    return v;
+  }
+
+  /** Body bytes: binary, at most one chunk. */
+  chunk(i: number): Uint8Array {
+    const v = this.raw[i];
+    if (!(v instanceof Uint8Array)) throw malformed(`${this.type} frame body must be binary`);
+    if (v.byteLength > Limits.maxChunkBytes) {
+      throw new ProtocolError(
+        'BRL_PROTO_FRAME_TOO_LARGE',
+        `${this.type} body of ${v.byteLength} bytes exceeds ${Limits.maxChunkBytes}`,
+      );
     }
     return v;
   }

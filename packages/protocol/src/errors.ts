@@ -143,3 +143,13 @@ export interface WireError {
   message: string;
   retryable: boolean;
 }
+
+/** WebSocket close reasons are limited to 123 bytes of UTF-8. */
+export function closeReason(text: string): string {
+  const buf = Buffer.from(text, 'utf8');
+  if (buf.byteLength <= 123) return text;
+  return `${buf
+    .subarray(0, 119)
+    .toString('utf8')
+    .replace(/\uFFFD+$/, '')}...`;
+}

@@ -17,6 +17,9 @@ export const FrameType = {
   drain: 9,
   welcome: 10,
   streams: 11,
+  // Protocol v2 only: a small call, or a small answer, in one message.
+  call: 12,
+  reply: 13,
 } as const;
 export type FrameTypeName = keyof typeof FrameType;
 
@@ -52,6 +55,24 @@ export interface OpenFrame {
    * masked). Sent only to agents that announced `AgentFeatures.logUrl`.
    */
   logUrl?: string;
+}
+/**
+ * v2: OPEN with the request body in the same message — all of it when `end` (a small request is
+ * one frame), else its first bytes, the rest following as DATA. `body` counts against the window.
+ */
+export interface CallFrame extends Omit<OpenFrame, 'type'> {
+  type: 'call';
+  body: Uint8Array;
+  end: boolean;
+}
+/** v2: RESPONSE with the body in the same message (all of it when `end`); counts against the window. */
+export interface ReplyFrame {
+  type: 'reply';
+  stream: number;
+  status: number;
+  headers: HeaderList;
+  body: Uint8Array;
+  end: boolean;
 }
 export interface ResponseFrame {
   type: 'response';
@@ -120,6 +141,8 @@ export interface StreamsFrame {
 }
 
 export type Frame =
+  | CallFrame
+  | ReplyFrame
   | StreamsFrame
   | OpenFrame
   | ResponseFrame

@@ -12,6 +12,8 @@ export type BodySource = AsyncIterable<Uint8Array | string> | Uint8Array | strin
 export interface StreamHost {
   /** `requester` opens streams, `responder` answers them. */
   readonly role: 'requester' | 'responder';
+  /** The most body bytes a head may carry in its own frame (protocol v2); 0: heads go alone (v1). */
+  readonly inlineLimit: number;
   /** Sends one frame on the connection (dropped once it is closed). */
   send(frame: Frame): void;
   /** Resolves when the socket has room for more body bytes; undefined when it has room now. */
@@ -110,6 +112,45 @@ export class TunnelStream {
     this.host.send({ type: 'response', stream: this.id, status, headers });
   }
 
+  /** The most body bytes `respondWhole` sends in the head's own frame (0 on a v1 tunnel). */
+  get inlineLimit(): number {
+    return this.host.inlineLimit;
+  }
+
+  /**
+   * Responder: the whole answer at once. On a v2 tunnel a body within `inlineLimit` travels with
+   * the head and the end in one REPLY frame; otherwise as `respond`, `write` and `end`.
+   */
+  async respondWhole(status: number, headers: HeaderList, body: Uint8Array): Promise<void> {
+    if (this.responded || this.isFinished()) return;
+    if (body.byteLength <= this.host.inlineLimit && body.byteLength <= this.sendWindow) {
+      this.responded = true;
+      this.localEnded = true;
+      this.sendWindow -= body.byteLength;
+      this.host.send({ type: 'reply', stream: this.id, status, headers, body, end: true });
+      this.maybeFinished();
+      return;
+    }
+    this.respond(status, headers);
+    await this.write(body);
+    this.end();
+  }
+
+  /**
+   * The peer's whole body, when it has all arrived and none of it was read (a v2 CALL brings a
+   * small request whole): taken out, after which `body` reads as empty. Undefined otherwise.
+   */
+  takeWholeBody(): Uint8Array | undefined {
+    if (!this.remoteEnded || this.pushedTotal > 0 || this.endPushed || this.failure) return undefined;
+    const whole = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue, this.queueBytes);
+    this.queue.length = 0;
+    this.queueBytes = 0;
+    this.endPushed = true;
+    this.body.push(null);
+    this.body.resume();
+    return whole;
+  }
+
   /** Sends body bytes, waiting for credit and for room on the socket. */
   async write(data: Uint8Array | string): Promise<void> {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
@@ -190,6 +231,12 @@ export class TunnelStream {
     }
     if (!this.abort.signal.aborted) this.abort.abort(err);
     this.host.finished(this.id);
+  }
+
+  /** @internal The whole body went with the CALL frame that opened the stream. */
+  sentWhole(bytes: number): void {
+    this.sendWindow -= bytes;
+    this.localEnded = true;
   }
 
   /** @internal */

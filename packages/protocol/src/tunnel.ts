@@ -1,73 +1,30 @@
 import { randomUUID } from 'node:crypto';
+import { type GatheredBody, gatherBody, gatherNow, inlineLimit } from './call-body.js';
 import { decodeFrame, encodeFrame } from './codec.js';
-import { CloseCodes, ProtocolError } from './errors.js';
-import {
-  DEFAULT_WINDOW_BYTES,
-  type Frame,
-  Limits,
-  type RequestHead,
-  type ResponseHead,
-  type WelcomeFrame,
-} from './frames.js';
+import { CloseCodes, closeReason, ProtocolError } from './errors.js';
+import { DEFAULT_WINDOW_BYTES, type Frame, Limits, type RequestHead } from './frames.js';
 import { HeartbeatDefaults, heartbeatTimeoutMs } from './heartbeat.js';
+import { type HeartbeatWheel, heartbeatWheel } from './heartbeat-wheel.js';
+import { Liveness } from './liveness.js';
 import { type BodySource, type StreamHost, TunnelStream } from './tunnel-stream.js';
+import type {
+  FrameSink,
+  TunnelCloseInfo,
+  TunnelOptions,
+  TunnelResponse,
+  TunnelRole,
+  TunnelStats,
+} from './tunnel-types.js';
 
-export type TunnelRole = 'requester' | 'responder';
-
-export interface FrameSink {
-  /** Sends one binary message; `done` runs once it has been written out (or failed). */
-  send(bytes: Uint8Array, done: (err?: Error) => void): void;
-  /** Closes the underlying connection. The owner then calls `tunnel.transportClosed()`. */
-  close(code: number, reason: string): void;
-}
-
-export interface TunnelResponse extends ResponseHead {
-  body: TunnelStream['body'];
-  stream: TunnelStream;
-}
-
-export interface TunnelOptions {
-  role: TunnelRole;
-  sink: FrameSink;
-  /** Bytes a peer may send on one stream before the reader credits them (both directions). */
-  window?: number;
-  /** Concurrent streams: the most this side opens (requester) or accepts (responder). */
-  maxConcurrentStreams?: number;
-  heartbeatIntervalMs?: number;
-  /** No frame from the peer for this long: the connection is dead. */
-  heartbeatTimeoutMs?: number;
-  /** How often each side lists its open streams so the peer can reap leaked ones (ms; 0 = never). */
-  reconcileIntervalMs?: number;
-  /** Bytes handed to the sink and not yet written out, past which stream writers wait. */
-  maxOutstandingBytes?: number;
-  /** Responder: a new stream. Reading `stream.body` gives the request body. */
-  onStream?: (stream: TunnelStream, head: RequestHead) => void;
-  /** Requester: the peer announced that it is draining. */
-  onPeerDraining?: () => void;
-  /** Responder: the requester's WELCOME. */
-  onWelcome?: (welcome: WelcomeFrame) => void;
-  onHeartbeat?: (rttMs: number) => void;
-  /** Runs once, when the connection is gone (closed by either side or failed). */
-  onClose?: (info: TunnelCloseInfo) => void;
-  /** Requester: the session id announced in WELCOME. */
-  sessionId?: string;
-}
-
-export interface TunnelCloseInfo {
-  code: number;
-  reason: string;
-  /** Set when this side ended the connection because of the peer's protocol violation or silence. */
-  error?: ProtocolError;
-}
-
-export interface TunnelStats {
-  streams: number;
-  bufferedBytes: number;
-  outstandingBytes: number;
-  lastFrameAt: number;
-  lastHeartbeatAt: number | null;
-  rttMs: number | null;
-}
+export { closeReason } from './errors.js';
+export type {
+  FrameSink,
+  TunnelCloseInfo,
+  TunnelOptions,
+  TunnelResponse,
+  TunnelRole,
+  TunnelStats,
+} from './tunnel-types.js';
 
 /**
  * One tunnel over one message transport, used by both ends: the control plane is the
@@ -79,6 +36,7 @@ export interface TunnelStats {
  */
 export class Tunnel {
   readonly role: TunnelRole;
+  readonly version: 1 | 2;
   readonly sessionId: string;
   /** Window per stream; the responder adopts the requester's from WELCOME. */
   window: number;
@@ -94,15 +52,18 @@ export class Tunnel {
   private outstanding = 0;
   private readonly maxOutstanding: number;
   private socketWaiters: Array<() => void> = [];
-  private lastFrameAt = Date.now();
-  private lastHeartbeatAt: number | null = null;
-  /** When the heartbeat timer last ran: a tick far later than its interval means this side stalled. */
-  private lastTickAt = Date.now();
-  private rttMs: number | null = null;
-  private readonly pings = new Map<number, number>();
-  private pingNonce = 0;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
-  private reconcileTimer: NodeJS.Timeout | undefined;
+  private readonly liveness: Liveness;
+  /** Heartbeats (and reconciliation) run from the process's one wheel for this interval. */
+  private readonly wheel: HeartbeatWheel;
+  private readonly wheelSlot: number;
+  private readonly reconcileMs: number;
+  private lastReconcileAt = Date.now();
+  /**
+   * `highest` of the last list sent while this side had no streams (-1: none since). The same
+   * empty list again tells the peer nothing new — no stream can have appeared at or below it — so
+   * an idle tunnel sends it once, not every period.
+   */
+  private idleListed = -1;
   /** Streams reaped by reconciliation: each one is a leak that was caught. */
   reapedStreams = 0;
   private closeInfo: TunnelCloseInfo | undefined;
@@ -111,33 +72,39 @@ export class Tunnel {
 
   constructor(private readonly options: TunnelOptions) {
     this.role = options.role;
+    this.version = options.version ?? 1;
     this.sink = options.sink;
     this.window = options.window ?? DEFAULT_WINDOW_BYTES;
     this.maxConcurrentStreams = options.maxConcurrentStreams ?? 256;
     this.maxOutstanding = options.maxOutstandingBytes ?? 1024 * 1024;
     this.sessionId = options.sessionId ?? randomUUID();
+    const tunnel = this;
     this.host = {
       role: this.role,
+      get inlineLimit() {
+        return tunnel.version >= 2 ? inlineLimit(tunnel.window) : 0;
+      },
       send: (frame) => this.sendControl(frame),
       socketReady: () => this.socketReady(),
       finished: (id) => this.streams.delete(id),
     };
     const interval = options.heartbeatIntervalMs ?? HeartbeatDefaults.intervalMs;
-    const timeout = options.heartbeatTimeoutMs ?? heartbeatTimeoutMs(interval);
-    this.heartbeatTimer = setInterval(() => this.heartbeat(timeout, interval), interval);
-    this.heartbeatTimer.unref();
-    const reconcile = options.reconcileIntervalMs ?? 30_000;
-    if (reconcile > 0) {
-      this.reconcileTimer = setInterval(() => this.sendStreamList(), reconcile);
-      this.reconcileTimer.unref();
-    }
+    this.liveness = new Liveness(interval, options.heartbeatTimeoutMs ?? heartbeatTimeoutMs(interval));
+    this.reconcileMs = options.reconcileIntervalMs ?? 30_000;
+    this.wheel = heartbeatWheel(interval);
+    this.wheelSlot = this.wheel.join(this);
   }
 
   /** Lists this side's open streams to the peer (normally on a timer; public for tests). */
   sendStreamList(): void {
     if (this.closed || this.streams.size > Limits.maxReconcileIds) return;
-    const highest = this.role === 'requester' ? this.nextStreamId - 1 : this.highestPeerStream;
+    const highest = this.highestKnown();
+    this.idleListed = this.streams.size === 0 ? highest : -1;
     this.sendControl({ type: 'streams', stream: 0, highest, ids: [...this.streams.keys()] });
+  }
+
+  private highestKnown(): number {
+    return this.role === 'requester' ? this.nextStreamId - 1 : this.highestPeerStream;
   }
 
   /** Requester: the first frame, telling the agent who it talks to and the limits in force. */
@@ -155,18 +122,40 @@ export class Tunnel {
   /** Requester: opens a stream and resolves with the response head; the body streams after. */
   request(head: RequestHead, body?: BodySource, signal?: AbortSignal): Promise<TunnelResponse> {
     if (this.role !== 'requester') throw new Error('only the requester opens streams');
-    if (this.closed) {
-      return Promise.reject(new ProtocolError('BRL_STREAM_DISCONNECTED', 'The tunnel is closed'));
-    }
-    if (this.draining) return Promise.reject(new ProtocolError('BRL_STREAM_DRAINING'));
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
+    if (this.version < 2) return this.open(head, { rest: body ?? null }, signal);
+    const limit = inlineLimit(this.window);
+    const now = gatherNow(body, head.headers, limit);
+    if (now) return this.open(head, now, signal);
+    return gatherBody(body, head.headers, limit, signal).then((gathered) => {
+      const late = this.refusal();
+      if (late) throw late;
+      return this.open(head, gathered, signal);
+    });
+  }
+
+  /** Why no stream can be opened now, if none can. */
+  private refusal(): ProtocolError | undefined {
+    if (this.closed) return new ProtocolError('BRL_STREAM_DISCONNECTED', 'The tunnel is closed');
+    if (this.draining) return new ProtocolError('BRL_STREAM_DRAINING');
     if (this.streams.size >= this.maxConcurrentStreams) {
-      return Promise.reject(
-        new ProtocolError('BRL_STREAM_BUSY', `The tunnel has ${this.streams.size} streams open, its limit`),
+      return new ProtocolError(
+        'BRL_STREAM_BUSY',
+        `The tunnel has ${this.streams.size} streams open, its limit`,
       );
     }
+    return undefined;
+  }
+
+  /** Sends OPEN (or, with the whole body, one v2 CALL) and streams the rest of the body. */
+  private open(head: RequestHead, body: GatheredBody, signal?: AbortSignal): Promise<TunnelResponse> {
     const id = this.nextStreamId++;
     const stream = this.createStream(id);
-    this.sendControl({ type: 'open', stream: id, ...head });
+    if ('whole' in body) {
+      this.sendControl({ type: 'call', stream: id, ...head, body: body.whole, end: true });
+      stream.sentWhole(body.whole.byteLength);
+    } else this.sendControl({ type: 'open', stream: id, ...head });
     const response = stream.responseHead.then((h) => ({ ...h, body: stream.body, stream }));
     if (signal) {
       const onAbort = () =>
@@ -179,9 +168,11 @@ export class Tunnel {
         });
       }
     }
-    stream.pipeFrom(body ?? null).catch(() => {
-      // pipeFrom resets the stream itself; the caller sees the reset through the response.
-    });
+    if ('rest' in body) {
+      stream.pipeFrom(body.rest).catch(() => {
+        // pipeFrom resets the stream itself; the caller sees the reset through the response.
+      });
+    }
     return response;
   }
 
@@ -203,16 +194,16 @@ export class Tunnel {
       streams: this.streams.size,
       bufferedBytes: buffered,
       outstandingBytes: this.outstanding,
-      lastFrameAt: this.lastFrameAt,
-      lastHeartbeatAt: this.lastHeartbeatAt,
-      rttMs: this.rttMs,
+      lastFrameAt: this.liveness.lastFrameAt,
+      lastHeartbeatAt: this.liveness.lastHeartbeatAt,
+      rttMs: this.liveness.rttMs,
     };
   }
 
   /** Feed one received WebSocket message. Protocol violations close the connection. */
   receive(bytes: Uint8Array): void {
     if (this.closed) return;
-    this.lastFrameAt = Date.now();
+    this.liveness.lastFrameAt = Date.now();
     let frame: Frame;
     try {
       frame = decodeFrame(bytes);
@@ -244,8 +235,7 @@ export class Tunnel {
   transportClosed(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.heartbeatTimer);
-    clearInterval(this.reconcileTimer);
+    this.wheel.leave(this, this.wheelSlot);
     const info = this.closeInfo ?? { code, reason };
     const err = new ProtocolError(
       'BRL_STREAM_DISCONNECTED',
@@ -287,28 +277,34 @@ export class Tunnel {
     return stream;
   }
 
-  private heartbeat(timeoutMs: number, intervalMs: number): void {
+  /**
+   * @internal The wheel's call, once per heartbeat interval: judge the peer's silence, ping, and
+   * (every `reconcileIntervalMs`, to the nearest tick) list this side's streams.
+   */
+  tick(now: number): void {
     if (this.closed) return;
-    const now = Date.now();
-    // A tick that comes two intervals late means this process's own event loop was blocked: the
-    // peer's frames may be sitting unread in the socket (timers run before I/O is polled), so
-    // silence measured across the stall says nothing about the peer. Judge on the next tick,
-    // after the pending frames were read; a frozen peer is still caught one interval later.
-    const stalled = now - this.lastTickAt > intervalMs * 2;
-    this.lastTickAt = now;
-    if (!stalled && now - this.lastFrameAt > timeoutMs) {
+    if (this.liveness.silentAt(now)) {
+      const ms = this.liveness.timeoutMs;
       this.fail(
-        new ProtocolError(
-          'BRL_PROTO_HEARTBEAT_TIMEOUT',
-          `No frame from the peer for more than ${timeoutMs} ms`,
-        ),
+        new ProtocolError('BRL_PROTO_HEARTBEAT_TIMEOUT', `No frame from the peer for more than ${ms} ms`),
       );
       return;
     }
-    const nonce = ++this.pingNonce;
-    this.pings.set(nonce, Date.now());
-    if (this.pings.size > 16) this.pings.delete(this.pings.keys().next().value as number);
-    this.sendControl({ type: 'ping', stream: 0, nonce });
+    if (this.pingsDue(now)) this.sendControl({ type: 'ping', stream: 0, nonce: this.liveness.ping(now) });
+    if (this.reconcileMs > 0 && !this.closed && now - this.lastReconcileAt >= this.reconcileMs) {
+      this.lastReconcileAt = now;
+      if (this.streams.size > 0 || this.idleListed !== this.highestKnown()) this.sendStreamList();
+    }
+  }
+
+  /**
+   * v1: both sides ping every tick. v2: the requester's pings (and the pongs to them) tell both
+   * sides that the other lives, so the responder pings only when they stop coming for longer than
+   * an interval and a half, and every tenth tick for its round-trip figure.
+   */
+  private pingsDue(now: number): boolean {
+    if (this.role === 'requester' || this.version < 2) return true;
+    return now - this.liveness.lastFrameAt > this.liveness.intervalMs * 1.5 || this.liveness.ticks % 10 === 0;
   }
 
   /** Stream a frame talks about, or undefined when it raced with a reset this side sent. */
@@ -329,14 +325,29 @@ export class Tunnel {
   private handle(frame: Frame): void {
     switch (frame.type) {
       case 'open':
-        this.onOpen(frame.stream, {
-          method: frame.method,
-          url: frame.url,
-          headers: frame.headers,
-          timeoutMs: frame.timeoutMs,
-          ...(frame.logUrl === undefined ? {} : { logUrl: frame.logUrl }),
-        });
+      case 'call':
+        if (frame.type === 'call') this.needsV2(frame.type);
+        this.onOpen(
+          frame.stream,
+          {
+            method: frame.method,
+            url: frame.url,
+            headers: frame.headers,
+            timeoutMs: frame.timeoutMs,
+            ...(frame.logUrl === undefined ? {} : { logUrl: frame.logUrl }),
+          },
+          frame.type === 'call' ? frame : undefined,
+        );
         return;
+      case 'reply': {
+        this.needsV2(frame.type);
+        if (this.role !== 'requester') throw notAllowed(frame.type);
+        const stream = this.streamFor(frame);
+        stream?.onResponse({ status: frame.status, headers: frame.headers });
+        stream?.onData(frame.body);
+        if (frame.end) stream?.onEnd();
+        return;
+      }
       case 'response': {
         if (this.role !== 'requester') throw notAllowed(frame.type);
         this.streamFor(frame)?.onResponse({ status: frame.status, headers: frame.headers });
@@ -360,13 +371,8 @@ export class Tunnel {
         this.sendControl({ type: 'pong', stream: 0, nonce: frame.nonce });
         return;
       case 'pong': {
-        const sentAt = this.pings.get(frame.nonce);
-        if (sentAt !== undefined) {
-          this.pings.delete(frame.nonce);
-          this.lastHeartbeatAt = Date.now();
-          this.rttMs = this.lastHeartbeatAt - sentAt;
-          this.options.onHeartbeat?.(this.rttMs);
-        }
+        const rtt = this.liveness.pong(frame.nonce, Date.now());
+        if (rtt !== undefined) this.options.onHeartbeat?.(rtt);
         return;
       }
       case 'drain':
@@ -399,7 +405,17 @@ export class Tunnel {
     }
   }
 
-  private onOpen(id: number, head: RequestHead): void {
+  private needsV2(type: string): void {
+    if (this.version < 2) {
+      throw new ProtocolError(
+        'BRL_PROTO_UNKNOWN_FRAME_TYPE',
+        `A ${type} frame needs protocol v2; this tunnel speaks v1`,
+      );
+    }
+  }
+
+  /** A new stream from the peer; a v2 CALL brings body bytes (and maybe END) with it. */
+  private onOpen(id: number, head: RequestHead, call?: { body: Uint8Array; end: boolean }): void {
     if (this.role !== 'responder') throw notAllowed('open');
     if (id <= this.highestPeerStream) {
       throw new ProtocolError(
@@ -416,6 +432,11 @@ export class Tunnel {
       return;
     }
     const stream = this.createStream(id);
+    // Before the handler sees the stream, so a whole body is there for it to take.
+    if (call) {
+      stream.onData(call.body);
+      if (call.end) stream.onEnd();
+    }
     if (!this.options.onStream) {
       stream.reset(new ProtocolError('BRL_STREAM_INTERNAL', 'This side takes no streams'));
       return;
@@ -426,14 +447,4 @@ export class Tunnel {
 
 function notAllowed(type: string): ProtocolError {
   return new ProtocolError('BRL_PROTO_STREAM_NOT_ALLOWED', `A ${type} frame may not be sent by this peer`);
-}
-
-/** WebSocket close reasons are limited to 123 bytes of UTF-8. */
-export function closeReason(text: string): string {
-  const buf = Buffer.from(text, 'utf8');
-  if (buf.byteLength <= 123) return text;
-  return `${buf
-    .subarray(0, 119)
-    .toString('utf8')
-    .replace(/\uFFFD+$/, '')}...`;
 }

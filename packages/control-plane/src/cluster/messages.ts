@@ -57,6 +57,12 @@ export interface PresenceMessage {
   page: number;
   pages: number;
   gone?: boolean;
+  /**
+   * "Still here", without the list: a replica alone on the bus sends only this. Its epoch is the
+   * last full announcement's, so a replica that has that list (or one that predates this field)
+   * only refreshes the TTL.
+   */
+  alive?: boolean;
   connections: AgentConnectionInfo[];
 }
 
@@ -266,7 +272,7 @@ export const ClusterMessages = {
     'presence',
     (m) =>
       need(m, { replicaId: 'string', epoch: 'number', page: 'number', pages: 'number' }) ??
-      need(m, { incarnation: 'string', gone: 'boolean' }, true) ??
+      need(m, { incarnation: 'string', gone: 'boolean', alive: 'boolean' }, true) ??
       (m.gone === true && m.connections === undefined ? undefined : connectionProblem(m.connections)),
   ),
 } as const;

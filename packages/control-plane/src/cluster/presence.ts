@@ -66,14 +66,17 @@ export class ClusterPresence {
     this.timer = setInterval(() => {
       this.expire();
       this.lastTickAt = Date.now();
-      this.announce();
+      // Alone, nobody needs the list (20,000 connections are megabytes of JSON every interval): a
+      // replica that joins is answered with it at once (see `receive`).
+      if (this.replicas.size === 0) this.alive();
+      else this.announce();
     }, this.intervalMs);
     this.timer.unref();
   }
 
   /** Local connections changed: tell the others soon (coalescing bursts of connects). */
   changed(): void {
-    if (this.debounce || !this.timer) return;
+    if (this.debounce || !this.timer || this.replicas.size === 0) return;
     this.debounce = setTimeout(() => {
       this.debounce = undefined;
       this.announce();
@@ -136,6 +139,19 @@ export class ClusterPresence {
     }
   }
 
+  private alive(): void {
+    const a: Announcement = {
+      replicaId: this.options.replicaId,
+      incarnation: this.incarnation,
+      epoch: this.epoch,
+      page: 0,
+      pages: 1,
+      alive: true,
+      connections: [],
+    };
+    this.options.bus.publish(TOPIC, encode(a));
+  }
+
   private receive(data: Uint8Array): void {
     const a = receiveMessage(ClusterMessages.presence, data, this.options.logger);
     if (!a || a.replicaId === this.options.replicaId) return;
@@ -157,7 +173,10 @@ export class ClusterPresence {
       this.replicas.set(a.replicaId, known);
     }
     known.expiresAt = Date.now() + this.ttlMs;
-    if (a.epoch <= known.epoch) return;
+    if (a.epoch <= known.epoch || a.alive) {
+      if (isNew) this.joined(a.replicaId);
+      return;
+    }
     if (a.pages <= 1) {
       known.epoch = a.epoch;
       known.connections = a.connections ?? [];
@@ -176,11 +195,13 @@ export class ClusterPresence {
         }
       }
     }
-    if (isNew) {
-      this.options.logger.info({ replicaId: a.replicaId }, 'replica joined');
-      // A newcomer should not wait a whole interval to learn about our agents.
-      this.changed();
-    }
+    if (isNew) this.joined(a.replicaId);
+  }
+
+  private joined(replicaId: string): void {
+    this.options.logger.info({ replicaId }, 'replica joined');
+    // A newcomer should not wait a whole interval to learn about our agents.
+    this.changed();
   }
 
   private expire(): void {

@@ -1,0 +1,95 @@
+import type { HeaderList } from './frames.js';
+import { Limits } from './frames.js';
+import type { BodySource } from './tunnel-stream.js';
+
+/**
+ * Protocol v2 sends a small request whole: OPEN, head, body and END in one CALL frame. Which
+ * bodies count as small, and gathering them: a body already in memory, or a stream that declares
+ * a small `content-length` (an HTTP request body of that size is on hand, or nearly). A stream of
+ * unknown length is never waited for: it may be long, or come only after the answer begins.
+ */
+
+/** The most a CALL or REPLY frame carries, for a stream whose window is `window`. */
+export function inlineLimit(window: number): number {
+  return Math.min(Limits.maxChunkBytes, window);
+}
+
+const EMPTY = new Uint8Array(0);
+
+export type GatheredBody = { whole: Uint8Array } | { rest: BodySource };
+
+/** The answer of `gatherBody` when it needs no waiting (the body is in memory); else undefined. */
+export function gatherNow(
+  body: BodySource | undefined,
+  headers: HeaderList,
+  limit: number,
+): GatheredBody | undefined {
+  if (body === null || body === undefined) return { whole: EMPTY };
+  if (typeof body === 'string') {
+    const bytes = Buffer.from(body);
+    return bytes.byteLength <= limit ? { whole: bytes } : { rest: bytes };
+  }
+  if (body instanceof Uint8Array) return body.byteLength <= limit ? { whole: body } : { rest: body };
+  const declared = contentLength(headers);
+  if (declared === undefined || declared > limit) return { rest: body };
+  return undefined;
+}
+
+/**
+ * `{ whole }` when the body fits in `limit` bytes; otherwise `{ rest }`, the body to stream as
+ * before (what was read already comes first). Stops waiting when `signal` aborts.
+ */
+export async function gatherBody(
+  body: BodySource | undefined,
+  headers: HeaderList,
+  limit: number,
+  signal?: AbortSignal,
+): Promise<GatheredBody> {
+  const now = gatherNow(body, headers, limit);
+  if (now) return now;
+  if (signal?.aborted) return { rest: body ?? null };
+  const it = (body as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<'aborted'>((resolve) => {
+    onAbort = () => resolve('aborted');
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    for (;;) {
+      const r = await Promise.race([it.next(), aborted]);
+      if (r === 'aborted') return { rest: resume(chunks, it) };
+      if (r.done) break;
+      const chunk = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+      chunks.push(chunk);
+      size += chunk.byteLength;
+      if (size > limit) return { rest: resume(chunks, it) };
+    }
+  } finally {
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
+  return { whole: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) };
+}
+
+async function* resume(
+  read: Uint8Array[],
+  it: AsyncIterator<Uint8Array | string>,
+): AsyncGenerator<Uint8Array | string> {
+  yield* read;
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return;
+    yield r.value;
+  }
+}
+
+function contentLength(headers: HeaderList): number | undefined {
+  for (const [name, value] of headers) {
+    if (name.length === 14 && name.toLowerCase() === 'content-length') {
+      const n = Number(value);
+      return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+    }
+  }
+  return undefined;
+}
