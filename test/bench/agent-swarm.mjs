@@ -6,7 +6,13 @@
 //
 // argv: <control-plane URL> <count> <identifier prefix>; env BENCH_CLIENT_ID, BENCH_CLIENT_SECRET.
 // Prints {"msg":"ready","connected":N} once every connection has its WELCOME.
-import { AGENT_CONNECT_PATH, AgentHeaders, SUBPROTOCOL, Tunnel } from '@borealis/protocol';
+import {
+  AGENT_CONNECT_PATH,
+  AgentHeaders,
+  offeredSubprotocols,
+  subprotocolVersion,
+  Tunnel,
+} from '@borealis/protocol';
 import WebSocket from 'ws';
 
 const [base, countText, prefix = 'swarm'] = process.argv.slice(2);
@@ -19,7 +25,8 @@ let failed = 0;
 
 function connect(i) {
   return new Promise((resolve) => {
-    const ws = new WebSocket(url, [SUBPROTOCOL], {
+    // The protocols the real agent offers (v1 and v2); the control plane picks v2.
+    const ws = new WebSocket(url, offeredSubprotocols(), {
       headers: {
         authorization,
         [AgentHeaders.identifier]: `${prefix}-${i}`,
@@ -34,6 +41,7 @@ function connect(i) {
       if (!tunnel) {
         tunnel = new Tunnel({
           role: 'responder',
+          version: subprotocolVersion(ws.protocol),
           sink: { send: (b, done) => ws.send(b, { binary: true }, done), close: (c, r) => ws.close(c, r) },
           onWelcome: () => {
             welcomed++;

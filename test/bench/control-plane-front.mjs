@@ -33,7 +33,10 @@ const cp = await createControlPlane({
 });
 await cp.listen();
 // The real agent's identifier, and the swarms' (agent-swarm.mjs names its agents idle<N>-<i>).
-const cred = await cp.store.agentCredentials.create({ name: 'bench', allowedIdentifiers: [identifier, 'idle*'] });
+const cred = await cp.store.agentCredentials.create({
+  name: 'bench',
+  allowedIdentifiers: [identifier, 'idle*'],
+});
 
 /**
  * Tracked streams: the flow-control figure of a stream whose caller stops reading. DispatchResponse

@@ -7,7 +7,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
-import { AgentHeaders, CloseCodes, SUBPROTOCOL } from '@borealis/protocol';
+import { AgentHeaders, CloseCodes, offeredSubprotocols } from '@borealis/protocol';
 import { describe, expect, it } from 'vitest';
 import type { AgentOptions } from './agent-options.js';
 import { agentBench, readAll, startControlPlane, until } from './control-plane-double.test-util.js';
@@ -92,7 +92,7 @@ describe('agent against a real control plane double', () => {
     // The upgrade request: subprotocol, Basic credentials, identity headers.
     const up = cp.upgrades[0]!;
     expect(up.url).toBe('/api/v1/agents/connect');
-    expect(up.headers['sec-websocket-protocol']).toBe(SUBPROTOCOL);
+    expect(up.headers['sec-websocket-protocol']).toBe(offeredSubprotocols().join(','));
     expect(up.headers.authorization).toBe(`Basic ${Buffer.from('client:s3cret').toString('base64')}`);
     expect(up.headers[AgentHeaders.identifier]).toBe('test-agent');
     expect(up.headers[AgentHeaders.instanceId]).toMatch(/^[0-9a-f-]{36}$/);
@@ -309,17 +309,17 @@ describe('agent against a real control plane double', () => {
     const cp = await controlPlane({
       refuse: () => ({
         status: 426,
-        headers: { 'x-borealis-protocol-versions': '2' },
+        headers: { 'x-borealis-protocol-versions': '3' },
         body: JSON.stringify({
-          error: { code: 'BRL_ERR_PROTOCOL_VERSION', message: 'agent speaks v1, control plane speaks v2' },
+          error: { code: 'BRL_ERR_PROTOCOL_VERSION', message: 'agent speaks v1 and v2, control plane speaks v3' },
         }),
       }),
     });
     const a = await agent(cp);
     await until(() => a.lines.some((l) => l.code === 'BRL_ERR_PROTOCOL_VERSION'));
     const line = a.lines.find((l) => l.code === 'BRL_ERR_PROTOCOL_VERSION')!;
-    expect(line).toMatchObject({ status: 426, agentProtocol: 1, controlPlaneProtocols: '2' });
-    expect(String(line.msg)).toContain('this agent speaks protocol v1; the control plane speaks 2');
+    expect(line).toMatchObject({ status: 426, agentProtocols: 'v1 and v2', controlPlaneProtocols: '3' });
+    expect(String(line.msg)).toContain('this agent speaks protocol v1 and v2; the control plane speaks 3');
   });
 
   it('reconnects after the control plane restarts, and serves on the new session', async () => {

@@ -15,7 +15,9 @@ import {
   parseRefusal,
   type Refusal,
   readRefusalBody,
+  SUPPORTED_PROTOCOL_VERSIONS,
   SUPPORTED_VERSIONS_HEADER,
+  subprotocolVersion,
   TUNNEL_WEBSOCKET_OPTIONS,
   Tunnel,
   type WelcomeFrame,
@@ -365,6 +367,7 @@ export class Dialer {
     const { options } = this;
     return new Tunnel({
       role: 'responder',
+      version: subprotocolVersion(ws.protocol),
       sink: webSocketSink(ws, (bytes) => {
         this.metrics.bytesSentTotal += bytes;
       }),
@@ -418,11 +421,18 @@ export class Dialer {
       );
     } else if (r.status === 426) {
       const theirs = String(res.headers[SUPPORTED_VERSIONS_HEADER] ?? 'unknown');
+      const ours = SUPPORTED_PROTOCOL_VERSIONS.map((v) => `v${v}`).join(' and ');
       log.error(
-        { status: r.status, code: r.code, agentProtocol: PROTOCOL_VERSION, controlPlaneProtocols: theirs },
-        `${text} (this agent speaks protocol v${PROTOCOL_VERSION}; the control plane speaks ${theirs}: upgrade the older side)`,
+        {
+          status: r.status,
+          code: r.code,
+          agentProtocol: PROTOCOL_VERSION,
+          agentProtocols: ours,
+          controlPlaneProtocols: theirs,
+        },
+        `${text} (this agent speaks protocol ${ours}; the control plane speaks ${theirs}: upgrade the older side)`,
       );
-      return `${text} (agent protocol v${PROTOCOL_VERSION}, control plane ${theirs})`;
+      return `${text} (agent protocol ${ours}, control plane ${theirs})`;
     } else if (isPermanentRefusal(r.status)) {
       log.error({ status: r.status, code: r.code }, text);
     } else {

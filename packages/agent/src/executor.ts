@@ -176,17 +176,28 @@ async function execute(
       // Through an iterator that does not destroy the tunnel body when undici stops reading:
       // undici discards its body source once the response is complete, and a destroyed tunnel
       // body would reset the stream before the answer is sent.
-      body: hasBody ? detachedBody(stream) : null,
+      // A v2 CALL brings a small body whole: handed over as bytes, not as a stream.
+      body: hasBody ? (stream.takeWholeBody() ?? detachedBody(stream)) : null,
       signal: abort.signal,
       ...(head.timeoutMs > 0 ? { headersTimeout: head.timeoutMs, bodyTimeout: head.timeoutMs } : {}),
     });
-    stream.respond(res.statusCode, responseHeaders(res.headers));
-    responded = true;
-    for await (const chunk of res.body) {
-      await stream.write(chunk as Buffer);
-      bytes += (chunk as Buffer).byteLength;
+    const answerHeaders = responseHeaders(res.headers);
+    const small = smallBody(method, res.statusCode, res.headers, stream.inlineLimit);
+    if (small !== undefined) {
+      // v2: a small answer goes as one frame, head, body and end; read it whole first.
+      const whole = await readUpTo(res.body, small);
+      responded = true;
+      await stream.respondWhole(res.statusCode, answerHeaders, whole);
+      bytes = whole.byteLength;
+    } else {
+      stream.respond(res.statusCode, answerHeaders);
+      responded = true;
+      for await (const chunk of res.body) {
+        await stream.write(chunk as Buffer);
+        bytes += (chunk as Buffer).byteLength;
+      }
+      stream.end();
     }
-    stream.end();
     if (!stream.ended) {
       // The destination answered without reading everything: tell the control plane to stop
       // sending a body nobody will read, rather than crediting it forever.
@@ -299,6 +310,32 @@ function shownTarget(
     path: shown?.pathname ?? '/****',
     hide: hostname === url.hostname ? (t) => t : (t) => t.split(url.hostname).join(hostname),
   };
+}
+
+/** The declared length of an answer that fits in one frame (`limit`; 0 on v1), else undefined. */
+function smallBody(
+  method: string,
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  limit: number,
+): number | undefined {
+  if (limit === 0) return undefined;
+  if (method === 'HEAD' || status === 204 || status === 304) return 0;
+  const declared = headers['content-length'];
+  const n = typeof declared === 'string' ? Number(declared) : Number.NaN;
+  return Number.isSafeInteger(n) && n >= 0 && n <= limit ? n : undefined;
+}
+
+/** Reads a body of declared length `expected`; more than that is the destination's error. */
+async function readUpTo(body: AsyncIterable<unknown>, expected: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).byteLength;
+    if (size > expected) throw new Error(`the body is longer than its content-length (${expected})`);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
 
 function detachedBody(stream: TunnelStream): Readable {

@@ -27,6 +27,29 @@ const samples: Frame[] = [
   { type: 'drain', stream: 0 },
   { type: 'welcome', stream: 0, sessionId: 's-1', maxStreams: 256, window: 262144, heartbeatMs: 5000 },
   { type: 'streams', stream: 0, highest: 9, ids: [3, 7, 9] },
+  // Protocol v2: a whole small call, and a whole small answer, in one frame each.
+  {
+    type: 'call',
+    stream: 5,
+    method: 'POST',
+    url: 'http://10.0.0.5/x',
+    headers: [['content-length', '3']],
+    timeoutMs: 0,
+    body: Buffer.from('abc'),
+    end: true,
+  },
+  {
+    type: 'call',
+    stream: 6,
+    method: 'GET',
+    url: 'http://10.0.0.5/y',
+    headers: [],
+    timeoutMs: 5,
+    logUrl: 'http://10.0.0.5/y',
+    body: Buffer.alloc(0),
+    end: false,
+  },
+  { type: 'reply', stream: 5, status: 200, headers: [['a', 'b']], body: Buffer.from('abc'), end: true },
 ];
 
 function codeOf(fn: () => unknown): string {
@@ -59,6 +82,17 @@ describe('codec', () => {
     ['fractional stream', raw.pack([4, 1.5]), 'BRL_PROTO_MALFORMED_FRAME'],
     ['ping on a stream', raw.pack([7, 3, 1]), 'BRL_PROTO_MALFORMED_FRAME'],
     ['data as text', raw.pack([3, 1, 'text']), 'BRL_PROTO_MALFORMED_FRAME'],
+    ['call body as text', raw.pack([12, 1, 'GET', '/', [], 0, null, 'x', true]), 'BRL_PROTO_MALFORMED_FRAME'],
+    [
+      'call without its end flag',
+      raw.pack([12, 1, 'GET', '/', [], 0, null, Buffer.alloc(0)]),
+      'BRL_PROTO_MALFORMED_FRAME',
+    ],
+    [
+      'oversized reply body',
+      raw.pack([13, 1, 200, [], Buffer.alloc(Limits.maxChunkBytes + 1), true]),
+      'BRL_PROTO_FRAME_TOO_LARGE',
+    ],
     [
       'oversized chunk',
       raw.pack([3, 1, Buffer.alloc(Limits.maxChunkBytes + 1)]),
@@ -123,7 +157,7 @@ describe('codec', () => {
         fc.boolean(),
         fc.constant(null),
         fc.uint8Array({ maxLength: 16 }),
-        fc.integer({ min: 0, max: 12 }),
+        fc.integer({ min: 0, max: 14 }),
       ),
       node: fc.oneof({ depthSize: 'small' }, tie('leaf'), fc.array(tie('node'), { maxLength: 8 })),
     }));

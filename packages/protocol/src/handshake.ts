@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { Limits } from './frames.js';
-import { PROTOCOL_VERSION, SUBPROTOCOL, SUBPROTOCOL_PREFIX } from './version.js';
+import { SUBPROTOCOL, SUBPROTOCOL_PREFIX, SUBPROTOCOL_V2, SUPPORTED_PROTOCOL_VERSIONS } from './version.js';
 
 // Both halves of the WebSocket upgrade between an agent and the control plane, in one place as
 // chisel keeps both ends of its handshake in `share/`: where the agent dials, what it announces
@@ -47,13 +47,18 @@ export const TUNNEL_WEBSOCKET_OPTIONS = {
 
 // ---- subprotocol: the version travels in it ---------------------------------------------------
 
-/** The subprotocols an agent offers in `Sec-WebSocket-Protocol`. */
+/**
+ * The subprotocols an agent offers in `Sec-WebSocket-Protocol`: v1 first, so a server that takes
+ * the first offer without choosing (a plain ws server, a v1 control plane) gets the one every
+ * release speaks; a v2 control plane picks v2 (`acceptSubprotocol`).
+ */
 export function offeredSubprotocols(): string[] {
-  return [SUBPROTOCOL];
+  return [SUBPROTOCOL, SUBPROTOCOL_V2];
 }
 
-/** The control plane's choice among the offered subprotocols (false: none it speaks). */
+/** The control plane's choice among the offered subprotocols: the newest it speaks (false: none). */
 export function acceptSubprotocol(offered: ReadonlySet<string>): string | false {
+  if (offered.has(SUBPROTOCOL_V2)) return SUBPROTOCOL_V2;
   return offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false;
 }
 
@@ -136,7 +141,7 @@ export function encodeRefusal(
 ): string {
   const json = JSON.stringify(body);
   const extra = options.versionMismatch
-    ? `${SUPPORTED_VERSIONS_HEADER}: ${PROTOCOL_VERSION}\r\nUpgrade: websocket\r\n`
+    ? `${SUPPORTED_VERSIONS_HEADER}: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}\r\nUpgrade: websocket\r\n`
     : '';
   return (
     `HTTP/1.1 ${status} ${REASON_PHRASES[status] ?? 'Error'}\r\n` +

@@ -67,7 +67,15 @@ export {
   isHeaderValue,
   isHttpToken,
 } from './validation.js';
-export { KUBERNETES_API_HOST, PROTOCOL_VERSION, SUBPROTOCOL, SUBPROTOCOL_PREFIX } from './version.js';
+export {
+  KUBERNETES_API_HOST,
+  PROTOCOL_VERSION,
+  SUBPROTOCOL,
+  SUBPROTOCOL_PREFIX,
+  SUBPROTOCOL_V2,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  subprotocolVersion,
+} from './version.js';
 export {
   dropIfSilent,
   messageBytes,

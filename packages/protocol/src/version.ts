@@ -3,9 +3,19 @@
  * mismatch is refused during the upgrade — before either side parses a single frame — with a
  * message that names both versions (the handshake itself is in `handshake.ts`).
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+/** Every version this build speaks: agents and control planes of v1 keep working with it. */
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2];
 export const SUBPROTOCOL_PREFIX = 'borealis.tunnel.v';
-export const SUBPROTOCOL = `${SUBPROTOCOL_PREFIX}${PROTOCOL_VERSION}`;
+/** Protocol v1's subprotocol: the one every release speaks (and what v1-only peers offer). */
+export const SUBPROTOCOL = `${SUBPROTOCOL_PREFIX}1`;
+/** Protocol v2: a small call and its small answer each travel as one frame (see `frames.ts`). */
+export const SUBPROTOCOL_V2 = `${SUBPROTOCOL_PREFIX}2`;
+
+/** The version a negotiated subprotocol stands for (a socket without one speaks v1). */
+export function subprotocolVersion(protocol: string | undefined): 1 | 2 {
+  return protocol === SUBPROTOCOL_V2 ? 2 : 1;
+}
 
 /**
  * The virtual destination through which the control plane addresses the Kubernetes API of the

@@ -5,6 +5,7 @@ import {
   heartbeatTimeoutMs,
   messageBytes,
   type RequestHead,
+  subprotocolVersion,
   Tunnel,
   webSocketSink,
 } from '@borealis/protocol';
@@ -63,6 +64,7 @@ export class AgentSession {
   ) {
     this.tunnel = new Tunnel({
       role: 'requester',
+      version: subprotocolVersion(ws.protocol),
       sink: webSocketSink(ws, (bytes) => options.onBytes?.('out', bytes)),
       window: options.windowBytes,
       maxConcurrentStreams: options.maxStreams,

@@ -11,6 +11,7 @@ import {
   parseAgentFeatures,
   parseBasicCredentials,
   parseOfferedVersions,
+  SUPPORTED_PROTOCOL_VERSIONS,
   TUNNEL_WEBSOCKET_OPTIONS,
 } from '@borealis/protocol';
 import type { Logger } from 'pino';
@@ -86,15 +87,21 @@ export function createAgentUpgradeHandler(deps: UpgradeDeps) {
 
 async function authenticate(req: IncomingMessage, deps: UpgradeDeps) {
   const offered = parseOfferedVersions(headerOf(req, 'sec-websocket-protocol'));
-  if (!offered.includes(PROTOCOL_VERSION)) {
+  if (!offered.some((v) => SUPPORTED_PROTOCOL_VERSIONS.includes(v))) {
     const theirs =
       offered.length === 0
         ? 'no Borealis tunnel protocol'
         : `protocol version ${offered.map(String).join(', ')}`;
     throw new BorealisError(
       'BRL_ERR_PROTOCOL_VERSION',
-      `The agent offers ${theirs}; this control plane speaks protocol version ${PROTOCOL_VERSION}. Run an agent release that matches the control plane's.`,
-      { details: { agentVersions: offered.map(String), controlPlaneVersion: PROTOCOL_VERSION } },
+      `The agent offers ${theirs}; this control plane speaks protocol version ${SUPPORTED_PROTOCOL_VERSIONS.join(' and ')}. Run an agent release that matches the control plane's.`,
+      {
+        details: {
+          agentVersions: offered.map(String),
+          controlPlaneVersion: PROTOCOL_VERSION,
+          controlPlaneVersions: SUPPORTED_PROTOCOL_VERSIONS.map(String),
+        },
+      },
     );
   }
   const basic = parseBasicCredentials(headerOf(req, 'authorization'));

@@ -1,0 +1,150 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  AGENT_CONNECT_PATH,
+  AgentHeaders,
+  decodeFrame,
+  offeredSubprotocols,
+  SUBPROTOCOL,
+  SUBPROTOCOL_V2,
+  subprotocolVersion,
+  Tunnel,
+} from '@borealis/protocol';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type ControlPlane, createControlPlane } from '../server.js';
+
+/**
+ * Issue 17: protocol v2 is negotiated in the subprotocol. A v2 control plane serves an agent that
+ * offers only v1 (released before v2) with v1 frames, and one that offers both with v2 frames,
+ * where a small call and its small answer are one frame each way. (A v2 agent against a v1
+ * control plane: packages/agent's tests, whose control-plane double takes the first offer, v1.)
+ */
+let cp: ControlPlane;
+let dir: string;
+const sockets: WebSocket[] = [];
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'brl-versions-'));
+  cp = await createControlPlane({
+    port: 0,
+    dataDir: dir,
+    apiToken: 'test-token-0123456789',
+    logger: pino({ level: 'silent' }),
+  });
+  await cp.listen();
+});
+
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.terminate();
+  await cp.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** An agent in-process offering `protocols`; it echoes bodies and counts the frame types it gets. */
+async function agent(identifier: string, protocols: string[]) {
+  const cred = await cp.store.agentCredentials.create({ allowedIdentifiers: [identifier] });
+  const ws = new WebSocket(cp.url.replace('http', 'ws') + AGENT_CONNECT_PATH, protocols, {
+    headers: {
+      authorization: `Basic ${Buffer.from(`${cred.clientId}:${cred.clientSecret}`).toString('base64')}`,
+      [AgentHeaders.identifier]: identifier,
+      [AgentHeaders.instanceId]: `inst-${identifier}`,
+      [AgentHeaders.version]: '0.0.0-test',
+    },
+  });
+  sockets.push(ws);
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  const received: string[] = [];
+  const sent: string[] = [];
+  const tunnel = new Tunnel({
+    role: 'responder',
+    version: subprotocolVersion(ws.protocol),
+    sink: {
+      send: (b, done) => {
+        sent.push(decodeFrame(b).type);
+        ws.send(b, { binary: true }, done);
+      },
+      close: (c, r) => ws.close(c, r),
+    },
+    onStream: async (stream, head) => {
+      const chunks: Buffer[] = [];
+      for await (const c of stream.body) chunks.push(Buffer.from(c));
+      const body = Buffer.concat(chunks);
+      const headers: Array<[string, string]> = [['x-method', head.method]];
+      if (body.byteLength > 0) headers.push(['content-length', String(body.byteLength)]);
+      await stream.respondWhole(200, headers, body);
+    },
+  });
+  ws.on('message', (d) => {
+    received.push(decodeFrame(d as Buffer).type);
+    tunnel.receive(d as Buffer);
+  });
+  ws.on('close', (c, r) => tunnel.transportClosed(c, r.toString()));
+  await until(() => cp.hub.hasAgent(identifier));
+  return { ws, received, sent };
+}
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function call(identifier: string, body: Buffer | null) {
+  const res = await cp.hub.dispatch(identifier, {
+    method: body ? 'POST' : 'GET',
+    url: 'http://127.0.0.1:1/echo',
+    headers: body ? [['content-length', String(body.byteLength)]] : [],
+    ...(body ? { body } : {}),
+  });
+  const chunks: Buffer[] = [];
+  for await (const c of res.body) chunks.push(Buffer.from(c));
+  return { status: res.status, body: Buffer.concat(chunks) };
+}
+
+const streamFrames = (types: string[]) =>
+  types.filter((t) => !['welcome', 'ping', 'pong', 'streams'].includes(t));
+
+describe('protocol versions', () => {
+  it('an agent that offers v1 and v2 gets v2; one that offers only v1 gets v1', async () => {
+    expect(offeredSubprotocols()).toEqual([SUBPROTOCOL, SUBPROTOCOL_V2]);
+    const both = await agent('rna-both', offeredSubprotocols());
+    const old = await agent('rna-old', [SUBPROTOCOL]);
+    expect(both.ws.protocol).toBe(SUBPROTOCOL_V2);
+    expect(old.ws.protocol).toBe(SUBPROTOCOL);
+  });
+
+  it('v1 agent on a v2 control plane: the call is OPEN, DATA, END and the answer RESPONSE, DATA, END', async () => {
+    const a = await agent('rna-old', [SUBPROTOCOL]);
+    const r = await call('rna-old', Buffer.from('hello'));
+    expect(r).toEqual({ status: 200, body: Buffer.from('hello') });
+    expect(streamFrames(a.received)).toEqual(['open', 'data', 'end']);
+    expect(streamFrames(a.sent)).toEqual(['response', 'data', 'end']);
+  });
+
+  it('v2 agent: a small call is one CALL frame and its answer one REPLY frame', async () => {
+    const a = await agent('rna-new', offeredSubprotocols());
+    expect(await call('rna-new', Buffer.from('hello'))).toEqual({ status: 200, body: Buffer.from('hello') });
+    expect(await call('rna-new', null)).toEqual({ status: 200, body: Buffer.alloc(0) });
+    expect(streamFrames(a.received)).toEqual(['call', 'call']);
+    expect(streamFrames(a.sent)).toEqual(['reply', 'reply']);
+  });
+
+  it('v2 agent: a body larger than one frame streams with credit, as in v1', async () => {
+    const a = await agent('rna-big', offeredSubprotocols());
+    const big = Buffer.alloc(300 * 1024, 7);
+    const r = await call('rna-big', big);
+    expect(r.status).toBe(200);
+    expect(r.body.equals(big)).toBe(true);
+    expect(streamFrames(a.received)[0]).toBe('open');
+    expect(streamFrames(a.received)).toContain('data');
+    expect(streamFrames(a.sent).filter((t) => t !== 'credit')[0]).toBe('response');
+  });
+});
