@@ -29,7 +29,13 @@ export function startRole(name, script, { args = [], env = {}, nodeArgs = [] } =
     ],
     {
       cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        // An experiment's switch passes through: WS_NO_BUFFER_UTIL=1 makes ws mask in JavaScript.
+        ...(process.env.WS_NO_BUFFER_UTIL ? { WS_NO_BUFFER_UTIL: process.env.WS_NO_BUFFER_UTIL } : {}),
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

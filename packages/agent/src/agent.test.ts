@@ -311,7 +311,10 @@ describe('agent against a real control plane double', () => {
         status: 426,
         headers: { 'x-borealis-protocol-versions': '3' },
         body: JSON.stringify({
-          error: { code: 'BRL_ERR_PROTOCOL_VERSION', message: 'agent speaks v1 and v2, control plane speaks v3' },
+          error: {
+            code: 'BRL_ERR_PROTOCOL_VERSION',
+            message: 'agent speaks v1 and v2, control plane speaks v3',
+          },
         }),
       }),
     });
