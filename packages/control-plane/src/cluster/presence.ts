@@ -149,7 +149,7 @@ export class ClusterPresence {
       alive: true,
       connections: [],
     };
-    this.options.bus.publish(TOPIC, encode(a));
+    this.options.bus.publish(TOPIC, ClusterMessages.presence.encode(a));
   }
 
   private receive(data: Uint8Array): void {
