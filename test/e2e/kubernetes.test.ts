@@ -142,6 +142,15 @@ function waitFor(id: string, pred: (v: View) => boolean, what: string, timeoutMs
 }
 
 const versionOf = (id: string) => `v-${id.slice(0, 8)}`;
+
+/** Strategy `c`: a canary at half weight that waits for a person. */
+const HALF_THEN_APPROVAL = `strategies:
+  c:
+    canary:
+      steps:
+        - setWeight: { weight: 50 }
+        - pause: { untilApproved: true }
+`;
 const replicasOf = (ns: string, name: string) =>
   k8s.get('deployments', ns, name)?.spec?.replicas as number | undefined;
 
@@ -497,13 +506,7 @@ ${webhookYaml({ name: 'canary-gate', uri: `${hooks.url}/hold/canary-gate`, netwo
         namespace: 'smi',
         manifests: [webManifest(image, 2), service('web')],
         ...(withStrategy ? { strategy: 'c' } : {}),
-        extra: `strategies:
-  c:
-    canary:
-      steps:
-        - setWeight: { weight: 50 }
-        - pause: { untilApproved: true }
-trafficManagement:
+        extra: `${HALF_THEN_APPROVAL}trafficManagement:
   - targets: [prod]
     smi:
       - rootServiceName: web
@@ -552,13 +555,7 @@ spec:
         namespace: 'istio',
         manifests: [webManifest(image, 2), service('web'), istio],
         ...(withStrategy ? { strategy: 'c' } : {}),
-        extra: `strategies:
-  c:
-    canary:
-      steps:
-        - setWeight: { weight: 50 }
-        - pause: { untilApproved: true }
-trafficManagement:
+        extra: `${HALF_THEN_APPROVAL}trafficManagement:
   - targets: [prod]
     istio:
       - virtualService: { name: web, httpRouteName: primary }
