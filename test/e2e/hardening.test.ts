@@ -122,18 +122,7 @@ describe('callbacks behind a shared hop', () => {
       'the deployment to succeed',
     );
     // The spoofed header reached nothing else either: the audit's source is the hop.
-    await fetch(`${h.url}/api/v1/tokens`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${TEST_TOKEN}`,
-        'content-type': 'application/json',
-        'x-forwarded-for': '192.0.2.99',
-      },
-      body: JSON.stringify({ name: 'via-hop', roles: ['viewer'] }),
-    });
-    const audit = await s.api('GET', '/api/v1/audit?actor=env');
-    const created = audit.json.entries.find((e: { action: string }) => e.action === 'token.create');
-    expect(created.source).toBe('127.0.0.1');
+    expect(await tokenSourceVia(s, h.url, '192.0.2.99', 'via-hop')).toBe('127.0.0.1');
   });
 
   it('through a trusted proxy, X-Forwarded-For is honoured: each caller has its own limit and the audit names it', async () => {
@@ -150,20 +139,27 @@ describe('callbacks behind a shared hop', () => {
     // Another caller behind the same proxy is not affected by the loud one.
     for (let i = 0; i < 5; i++) expect((await postCallback(unknown(), '198.51.100.7')).status).toBe(404);
     expect((await postCallback(`${h.url}${new URL(uri).pathname}`, '203.0.113.5')).status).toBe(200);
-    await fetch(`${h.url}/api/v1/tokens`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${TEST_TOKEN}`,
-        'content-type': 'application/json',
-        'x-forwarded-for': '192.0.2.44',
-      },
-      body: JSON.stringify({ name: 'via-proxy', roles: ['viewer'] }),
-    });
-    const audit = await s.api('GET', '/api/v1/audit?actor=env');
-    const created = audit.json.entries.find((e: { action: string }) => e.action === 'token.create');
-    expect(created.source).toBe('192.0.2.44');
+    expect(await tokenSourceVia(s, h.url, '192.0.2.44', 'via-proxy')).toBe('192.0.2.44');
   });
 });
+
+/**
+ * Creates a viewer token through `url` (a hop in front of `s`) claiming to come from
+ * `forwardedFor`; the source the audit recorded for it.
+ */
+async function tokenSourceVia(s: ServerProc, url: string, forwardedFor: string, name: string) {
+  await fetch(`${url}/api/v1/tokens`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${TEST_TOKEN}`,
+      'content-type': 'application/json',
+      'x-forwarded-for': forwardedFor,
+    },
+    body: JSON.stringify({ name, roles: ['viewer'] }),
+  });
+  const audit = await s.api('GET', '/api/v1/audit?actor=env');
+  return audit.json.entries.find((e: { action: string }) => e.action === 'token.create').source;
+}
 
 describe('text from outside never drives the terminal', () => {
   let s: ServerProc;
