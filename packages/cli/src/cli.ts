@@ -1,5 +1,6 @@
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { basename, delimiter, join } from 'node:path';
+import { packageVersion } from '@borealis/protocol';
 import type { Command } from 'commander';
 import YAML from 'yaml';
 import { type ClientConfig, configPath, type Env, resolveClientConfig } from './cli-config.js';
@@ -10,16 +11,7 @@ export const OUTPUT_FORMATS = ['table', 'json', 'yaml'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** The CLI's version, from its package.json (one level above both src/ and dist/). */
-export const CLI_VERSION: string = (() => {
-  try {
-    return (
-      (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string })
-        .version ?? '0.0.0'
-    );
-  } catch {
-    return '0.0.0';
-  }
-})();
+export const CLI_VERSION: string = packageVersion(new URL('../package.json', import.meta.url));
 
 /** What every command shares: where output goes, the environment, and the name it was run by. */
 export interface Cli {

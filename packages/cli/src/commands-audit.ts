@@ -1,4 +1,4 @@
-import type { AuditEntryView } from '@borealis/control-plane';
+import type { AuditEntryView } from '@borealis/deploy-spec';
 import type { Command } from 'commander';
 import type { Cli } from './cli.js';
 import { table } from './table.js';

@@ -5,10 +5,8 @@ import {
   type DeploymentView,
   type Diagnostic,
   formatDiagnostics,
-  formatPlan,
   parseDeployFile,
-  planDeployment,
-} from '@borealis/control-plane';
+} from '@borealis/deploy-spec';
 import type { Command } from 'commander';
 import { type Cli, offline, type RunContext } from './cli.js';
 import { CliError } from './errors.js';
@@ -59,7 +57,7 @@ export function registerDeployCommands(program: Command, cli: Cli): void {
       .requiredOption('-f, --file <file>', 'the deploy file')
       .option('-e, --env <environment>', 'only this environment')
       .action(
-        cli.run((ctx) => {
+        cli.run(async (ctx) => {
           const file = ctx.opts.file as string;
           const text = readDeployFile(file);
           const parsed = parseDeployFile(text, { fileName: file, baseDir: dirname(resolve(file)) });
@@ -69,6 +67,8 @@ export function registerDeployCommands(program: Command, cli: Cli): void {
             throw new CliError(`${file}: ${errors.length} error(s); nothing to plan`, 1);
           }
           const manifestFiles = readManifestFiles(file, text);
+          // The planner is the kubernetes driver's own code: only this command loads the control plane.
+          const { formatPlan, planDeployment } = await import('@borealis/control-plane');
           let plans = planDeployment({ ...parsed.spec, manifestFiles });
           const env = ctx.opts.env as string | undefined;
           if (env !== undefined) {

@@ -1,4 +1,4 @@
-import type { ApplicationHistory } from '@borealis/control-plane';
+import type { ApplicationHistory } from '@borealis/deploy-spec';
 import type { Command } from 'commander';
 import type { Cli } from './cli.js';
 import { ago, table } from './table.js';

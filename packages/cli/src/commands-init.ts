@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseDeployFile } from '@borealis/control-plane';
+import { parseDeployFile } from '@borealis/deploy-spec';
 import type { Command } from 'commander';
 import { type Cli, offline } from './cli.js';
 import { CliError } from './errors.js';

@@ -1,24 +1,12 @@
+import type { MetricProviderAnswer } from '@borealis/deploy-spec';
 import type { Command } from 'commander';
 import type { Cli } from './cli.js';
 import { CliError } from './client.js';
 import { table } from './table.js';
 
-interface ProviderView {
-  name: string;
-  type: string;
-  baseUrl: string;
-  networkMode: string;
-  agentIdentifier?: string;
-  headers: Array<{ key: string; value: string }>;
-  jsonPath?: string;
-  timeoutSeconds: number;
-  updatedAt: string;
-  warnings?: string[];
-}
-
 const collect = (value: string, previous: string[]) => [...previous, value];
 const path = (name: string) => `/api/v1/metric-providers/${encodeURIComponent(name)}`;
-const route = (p: ProviderView) =>
+const route = (p: MetricProviderAnswer) =>
   p.networkMode === 'direct' ? 'direct' : `agent ${p.agentIdentifier ?? "(the target's account)"}`;
 
 function rawArgs(program: Command): string[] {
@@ -92,7 +80,7 @@ export function registerMetricProviderCommands(program: Command, cli: Cli): void
           if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1)
             throw new CliError(`--timeout ${opts.timeout}: expected a whole number of seconds`, 2);
         }
-        const p = await ctx.api<ProviderView>('PUT', path(name), {
+        const p = await ctx.api<MetricProviderAnswer>('PUT', path(name), {
           type: opts.type,
           baseUrl: opts.url,
           networkMode: opts.agent ? 'remoteNetworkAgent' : 'direct',
@@ -115,7 +103,10 @@ export function registerMetricProviderCommands(program: Command, cli: Cli): void
     .action(
       cli.run(async (ctx) => {
         ctx.format();
-        const answer = await ctx.api<{ metricProviders: ProviderView[] }>('GET', '/api/v1/metric-providers');
+        const answer = await ctx.api<{ metricProviders: MetricProviderAnswer[] }>(
+          'GET',
+          '/api/v1/metric-providers',
+        );
         ctx.print(answer, (a) =>
           a.metricProviders.length === 0
             ? `No metric providers. Add one with: ${cli.bin} metric-providers set NAME --type prometheus --url URL`

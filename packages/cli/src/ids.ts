@@ -1,4 +1,4 @@
-import type { DeploymentSummary } from '@borealis/control-plane';
+import type { DeploymentSummary } from '@borealis/deploy-spec';
 import type { RunContext } from './cli.js';
 import { CliError } from './errors.js';
 

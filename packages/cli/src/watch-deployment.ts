@@ -1,4 +1,4 @@
-import type { DeploymentView } from '@borealis/control-plane';
+import { type DeploymentView, isFinal, type QueryVerdict } from '@borealis/deploy-spec';
 import type { ClientConfig } from './cli-config.js';
 import { apiCall } from './client.js';
 import { ApiError, CliError } from './errors.js';
@@ -13,7 +13,6 @@ interface EventData {
   [key: string]: unknown;
 }
 
-const FINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK']);
 const MARK: Record<string, string> = { succeeded: '✓', skipped: '○', failed: '✗', cancelled: '–' };
 
 /** Exit code when the watch gives up on an unreachable control plane: the outcome is unknown. */
@@ -127,7 +126,7 @@ export async function watchDeployment(
       continue;
     }
     const view = await currentView(config, id, bin, lost);
-    if (FINAL.has(view.status)) return view.status;
+    if (isFinal(view.status)) return view.status;
   }
 }
 
@@ -159,25 +158,14 @@ async function currentView(
   }
 }
 
-interface QueryLine {
-  query: string;
-  provider?: string;
-  value?: number;
-  lowerLimit?: number;
-  upperLimit?: number;
-  passed: boolean;
-  message: string;
-  via?: string;
-}
-
 const iso = (t: number) => new Date(t).toISOString().slice(11, 19);
 
 /** `✓ error-rate = 0.02 in [0, 0.05] (prom via agent rna)` or the failure's own message. */
-export function queryLine(raw: QueryLine): string {
+export function queryLine(raw: QueryVerdict): string {
   // Provider answers come from outside: each string one terminal-safe line.
   const q = Object.fromEntries(
     Object.entries(raw).map(([k, v]) => [k, typeof v === 'string' ? oneLine(v) : v]),
-  ) as unknown as QueryLine;
+  ) as unknown as QueryVerdict;
   const limits = `[${q.lowerLimit ?? '-∞'}, ${q.upperLimit ?? '+∞'}]`;
   const where = `${q.provider ?? 'no provider'}${q.via ? ` via ${q.via}` : ''}`;
   if (q.value !== undefined)
@@ -235,7 +223,7 @@ function describe(raw: EventData, rawId: string, bin: string): string | undefine
       const w = e.window as { start: number; end: number } | undefined;
       const span = w ? ` window ${iso(w.start)}–${iso(w.end)}` : '';
       const head = `${time} ${where}${e.location as string}: judgment ${Number(e.index) + 1} of ${String(e.of)} ${e.passed ? 'passed' : 'FAILED'}${span}`;
-      const queries = (e.queries as QueryLine[] | undefined) ?? [];
+      const queries = (e.queries as QueryVerdict[] | undefined) ?? [];
       return [head, ...queries.map((q) => `         ${queryLine(q)}`)].join('\n');
     }
     case 'deployment.finished':

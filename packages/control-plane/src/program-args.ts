@@ -1,18 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { formatDuration } from '@borealis/protocol';
+import { formatDuration, packageVersion } from '@borealis/protocol';
 import { Defaults } from './control-plane-options.js';
 
 /** The control plane's version, from its package.json (one level above both src/ and dist/). */
-export const SERVER_VERSION: string = (() => {
-  try {
-    return (
-      (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string })
-        .version ?? '0.0.0'
-    );
-  } catch {
-    return '0.0.0';
-  }
-})();
+export const SERVER_VERSION: string = packageVersion(new URL('../package.json', import.meta.url));
 
 export const SERVER_HELP = `Usage: borealis-server [--help] [--version]
 

@@ -1,10 +1,11 @@
 /**
  * @borealis/deploy-spec: the deploy file on its own runtime boundary. Parse, validate and
  * normalise deploy files (`deployfile/`), the webhook template language they use (`templates/`)
- * and the role-name grammar of `requiresRoles`. Depends on `@borealis/protocol` (header and
+ * the role-name grammar of `requiresRoles`, and the API's answers as clients read them (`views/`). Depends on `@borealis/protocol` (header and
  * agent-identifier grammars), `yaml` and `handlebars` only: the CLI validates without loading the
  * server (fastify, pg, nats, SQLite).
  */
 export * from './deployfile/index.js';
 export { isRoleName, ROLE_NAME_PATTERN } from './roles.js';
 export * from './templates/index.js';
+export * from './views/index.js';

@@ -46,6 +46,7 @@ export {
 } from './handshake.js';
 export { HeartbeatDefaults, heartbeatDetectionBoundMs, heartbeatTimeoutMs } from './heartbeat.js';
 export { serializeError } from './log-serializers.js';
+export { packageVersion } from './package-version.js';
 export { createPrettyLogStream, LOG_FORMATS, prettyLogLine } from './pretty-log.js';
 export {
   closeReason,

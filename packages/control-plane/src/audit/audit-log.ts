@@ -1,6 +1,9 @@
+import type { AuditEntryView } from '@borealis/deploy-spec';
 import type { FastifyRequest } from 'fastify';
 import { BorealisError } from '../errors.js';
 import type { AuditLogRepository, AuditRow } from '../store/index.js';
+
+export type { AuditEntryView } from '@borealis/deploy-spec';
 
 /** What a module records about one change; who, when and from where come from the request. */
 export interface AuditRecord {
@@ -12,21 +15,6 @@ export interface AuditRecord {
   reason?: string;
   /** Names and ids that say what changed. NEVER a secret value, token or client secret. */
   details?: Record<string, unknown>;
-}
-
-/** One entry as the API answers it. */
-export interface AuditEntryView {
-  id: string;
-  at: string;
-  /** The token's name; `borealis` for what the control plane decided itself. */
-  actor: string;
-  tokenId: string | null;
-  action: string;
-  deploymentId: string | null;
-  environment: string | null;
-  reason: string | null;
-  source: string | null;
-  details: Record<string, unknown>;
 }
 
 export interface AuditFilter {

@@ -1,7 +1,9 @@
-import type { DeploymentSpec } from '@borealis/deploy-spec';
+import type { ApplicationHistory, DeploymentSpec, Revision } from '@borealis/deploy-spec';
 import { parseAllDocuments } from 'yaml';
 import { BorealisError } from '../errors.js';
 import type { DeploymentHistoryRepository } from '../store/index.js';
+
+export type { ApplicationHistory, Revision } from '@borealis/deploy-spec';
 
 /**
  * What a deployment deploys, for people: the `version` context value when there is one (the
@@ -55,25 +57,6 @@ export function imagesOf(spec: Pick<DeploymentSpec, 'manifests'>, environment?: 
     }
   }
   return [...found];
-}
-
-export interface Revision {
-  /** 1, 2, 3… per application and environment, in the order they were deployed. */
-  revision: number;
-  version: string;
-  images: string[];
-  deploymentId: string;
-  deployedAt: string;
-  startedBy: string;
-  /** Who approved this environment's manual approvals in that deployment (from the audit log). */
-  approvedBy: string[];
-  /** Set when this revision was itself a rollback. */
-  rollbackOf?: { revision: number; deploymentId: string };
-}
-
-export interface ApplicationHistory {
-  application: string;
-  environments: Array<{ name: string; current: number | null; revisions: Revision[] }>;
 }
 
 /**

@@ -1,4 +1,6 @@
-import type { AnalysisQuerySpec, AnalysisStep } from '@borealis/deploy-spec';
+import type { AnalysisQuerySpec, AnalysisStep, QueryVerdict } from '@borealis/deploy-spec';
+
+export type { QueryVerdict } from '@borealis/deploy-spec';
 
 /** The span of time one judgment run asks about (epoch milliseconds). */
 export interface JudgmentWindow {
@@ -22,20 +24,6 @@ export interface JudgmentRequest {
   /** 0-based judgment run. */
   index: number;
   window: JudgmentWindow;
-}
-
-/** One query's part of a judgment run: what it asked, what came back, and whether it passed. */
-export interface QueryVerdict {
-  query: string;
-  provider?: string;
-  /** Set when the query yielded its one number. */
-  value?: number;
-  lowerLimit?: number;
-  upperLimit?: number;
-  passed: boolean;
-  message: string;
-  /** The agent that carried the query, when one did. */
-  via?: string;
 }
 
 export interface JudgmentOutcome {

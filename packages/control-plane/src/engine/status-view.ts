@@ -1,107 +1,33 @@
-import type { AnalysisStep, DeploymentSpec } from '@borealis/deploy-spec';
+import type {
+  AnalysisStep,
+  AnalysisView,
+  DeploymentListEntry,
+  DeploymentSpec,
+  DeploymentSummary,
+  DeploymentView,
+  EnvironmentView,
+  StepView,
+  WebhookRunView,
+} from '@borealis/deploy-spec';
 import type { AuditEntryView } from '../audit/index.js';
 import type { DeploymentEnvironmentRow, DeploymentRow } from '../store/index.js';
 import type { WebhookRun } from '../webhooks/types.js';
 import { revisionOf } from './history.js';
-import type { QueryVerdict } from './metric-provider.js';
 import { allPlannedItems, describeStep, webhookRoute } from './plan.js';
-import type { TargetDriver, TargetView } from './target-driver.js';
+import type { TargetDriver } from './target-driver.js';
 import type { EnvironmentState, ItemState } from './types.js';
 
-export interface DeploymentSummary {
-  id: string;
-  application: string;
-  /** What it deploys, for people: the `version` context, else the manifests' image tag (see history). */
-  version: string;
-  status: string;
-  message: string | null;
-  createdBy: string;
-  createdAt: string;
-  updatedAt: string;
-  finishedAt: string | null;
-}
-
-export interface StepView {
-  location: string;
-  step: string;
-  status: 'pending' | 'running' | 'waiting' | 'succeeded' | 'skipped' | 'failed' | 'cancelled';
-  message?: string;
-  startedAt?: string;
-  finishedAt?: string;
-  deadlineAt?: string;
-  /** What a person is asked for, and the command that gives it. */
-  awaiting?: { decision: string; commands: string[] };
-  decidedBy?: string;
-  via?: string;
-  /**
-   * Approval pauses: the roles that may approve (any one of them; admin always may). Empty: the
-   * deployer role, as for any other decision.
-   */
-  requiresRoles?: string[];
-  /** Analysis steps: how they judge, and every judgment run so far. */
-  analysis?: AnalysisView;
-}
-
-export interface AnalysisView {
-  interval: string;
-  numberOfJudgmentRuns: number;
-  lookbackMethod: 'growing' | 'sliding';
-  rollBackMode: string;
-  rollForwardMode: string;
-  abortOnFailedJudgment: boolean;
-  queries: string[];
-  nextJudgmentAt?: string;
-  runs: JudgmentRunView[];
-}
-
-export interface JudgmentRunView {
-  /** 1-based, as people count. */
-  run: number;
-  verdict: 'passed' | 'failed';
-  scheduledAt: string;
-  at: string;
-  window: { start: string; end: string };
-  message: string;
-  /** Per query: the value it returned, its limits, its verdict (and the agent that carried it). */
-  queries: QueryVerdict[];
-}
-
-export interface WebhookRunView {
-  id: string;
-  location: string;
-  webhookName: string;
-  status: string;
-  callId: string;
-  attempts: number;
-  agent?: { agentIdentifier: string; instanceId: string };
-  mdMessage?: string;
-  reason?: string;
-  /** While the run waits for an agent of its identifier to connect (it has made no call yet). */
-  waiting?: { agentIdentifier: string; since: string; until: string; message: string };
-  createdAt: string;
-  settledAt?: string;
-  deadlineAt: string;
-}
-
-export interface EnvironmentView {
-  name: string;
-  status: string;
-  phase: string;
-  dependsOn: string[];
-  strategy: string | null;
-  message: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  steps: StepView[];
-  webhookRuns: WebhookRunView[];
-  /** What runs there now, as the target driver sees it (versions and traffic weights). */
-  target: TargetView | null;
-}
-
-/** A deployment as listed: its summary and each environment's status, in deploy-file order. */
-export interface DeploymentListEntry extends DeploymentSummary {
-  environments: Array<{ name: string; status: string }>;
-}
+// The API's deployment views are declared in @borealis/deploy-spec, which clients read.
+export type {
+  AnalysisView,
+  DeploymentListEntry,
+  DeploymentSummary,
+  DeploymentView,
+  EnvironmentView,
+  JudgmentRunView,
+  StepView,
+  WebhookRunView,
+} from '@borealis/deploy-spec';
 
 export function listEntryOf(
   row: DeploymentRow,
@@ -119,13 +45,6 @@ export function listEntryOf(
     ...[...byName.keys()].filter((n) => !order.includes(n)),
   ];
   return { ...summaryOf(row), environments: names.map((name) => ({ name, status: byName.get(name)! })) };
-}
-
-export interface DeploymentView extends DeploymentSummary {
-  driver: string;
-  environments: EnvironmentView[];
-  /** This deployment's audit entries, oldest first: who started it, who decided what, and why. */
-  audit: AuditEntryView[];
 }
 
 const iso = (t: number | null | undefined) =>

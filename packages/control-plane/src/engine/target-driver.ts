@@ -1,5 +1,7 @@
-import type { DeploymentKind, DeploymentSpec } from '@borealis/deploy-spec';
+import type { DeploymentKind, DeploymentSpec, TargetView } from '@borealis/deploy-spec';
 import type { DriverOp } from './types.js';
+
+export type { TargetVersion, TargetView } from '@borealis/deploy-spec';
 
 /** Which rollout a driver action belongs to. */
 export interface TargetRef {
@@ -10,26 +12,6 @@ export interface TargetRef {
   version: string;
   account?: string;
   namespace?: string;
-}
-
-export interface TargetVersion {
-  version: string;
-  deploymentId: string;
-  /** Share of traffic, 0..100. */
-  weight: number;
-  role: 'active' | 'canary' | 'preview';
-  /** Drivers that run pods: desired and available replicas of this version, and its workloads. */
-  replicas?: number;
-  availableReplicas?: number;
-  workloads?: string[];
-}
-
-export interface TargetView {
-  driver: string;
-  versions: TargetVersion[];
-  exposedServices: string[];
-  /** Where it runs (a driver's words: `namespace shop through agent prod-eu`). */
-  location?: string;
 }
 
 /** The deploy file as the engine stored it: the spec, plus the manifest files the client sent. */

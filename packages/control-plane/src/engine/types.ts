@@ -1,29 +1,8 @@
-import type { AnalysisStep, DeploymentSpec, RunWebhookStep } from '@borealis/deploy-spec';
+import type { AnalysisStep, DeploymentSpec, EnvironmentStatus, RunWebhookStep } from '@borealis/deploy-spec';
 import type { JudgmentOutcome, JudgmentWindow, QueryVerdict } from './metric-provider.js';
 
-/** Statuses people see, for a deployment and for each of its environments. */
-export const DeploymentStatus = {
-  queued: 'QUEUED',
-  running: 'RUNNING',
-  paused: 'PAUSED',
-  awaitingApproval: 'AWAITING_APPROVAL',
-  succeeded: 'SUCCEEDED',
-  failed: 'FAILED',
-  cancelled: 'CANCELLED',
-  rolledBack: 'ROLLED_BACK',
-} as const;
-export type DeploymentStatus = (typeof DeploymentStatus)[keyof typeof DeploymentStatus];
-
-/** Environments also start as PENDING (waiting for `dependsOn`). */
-export type EnvironmentStatus = DeploymentStatus | 'PENDING';
-
-export const FINAL_STATUSES: ReadonlySet<string> = new Set([
-  'SUCCEEDED',
-  'FAILED',
-  'CANCELLED',
-  'ROLLED_BACK',
-]);
-export const isFinal = (status: string): boolean => FINAL_STATUSES.has(status);
+// Statuses people see, and the final ones: declared with the API's views in @borealis/deploy-spec.
+export { DeploymentStatus, type EnvironmentStatus, FINAL_STATUSES, isFinal } from '@borealis/deploy-spec';
 
 /** Where an environment stands in its life. */
 export const Phase = {

@@ -1,6 +1,9 @@
+import type { MetricProviderView } from '@borealis/deploy-spec';
 import { BorealisError } from '../errors.js';
 import type { MetricProviderRecord } from '../store/index.js';
 import { inspectTemplate } from '../templates/index.js';
+
+export type { MetricProviderView } from '@borealis/deploy-spec';
 
 export const METRIC_PROVIDER_TYPES = ['prometheus', 'web'] as const;
 export type MetricProviderType = (typeof METRIC_PROVIDER_TYPES)[number];
@@ -167,20 +170,6 @@ export function parseJsonPath(path: string): Array<string | number> {
     i = re.lastIndex;
   }
   return parts;
-}
-
-/** A provider as the API shows it: header values as written (templates), literal credentials masked. */
-export interface MetricProviderView {
-  name: string;
-  type: string;
-  baseUrl: string;
-  networkMode: string;
-  agentIdentifier?: string;
-  headers: Array<{ key: string; value: string }>;
-  jsonPath?: string;
-  timeoutSeconds: number;
-  createdAt: string;
-  updatedAt: string;
 }
 
 const CREDENTIAL_HEADER =
