@@ -7,8 +7,8 @@ import { AGENT_IDENTIFIER_RULE, isAgentIdentifier } from '@borealis/protocol';
 import type { Located, WebhookCallSite } from './call-sites.js';
 import type { DiagnosticSink } from './diagnostic.js';
 import { agentFor, suggestIdentifier } from './routing.js';
-import { joinPath } from './schema-kit.js';
 import type { DeploymentSpec } from './spec-types.js';
+import { joinPath } from './yaml-nodes.js';
 
 export function checkAgents(
   spec: DeploymentSpec,

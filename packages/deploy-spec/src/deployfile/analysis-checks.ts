@@ -7,8 +7,8 @@ import { inspectTemplate, QUERY_ARMORY_VARIABLES } from '../templates/index.js';
 import { allSteps, type Located } from './call-sites.js';
 import type { DiagnosticSink } from './diagnostic.js';
 import { didYouMean } from './did-you-mean.js';
-import { joinPath } from './schema-kit.js';
 import type { DeploymentSpec } from './spec-types.js';
+import { joinPath } from './yaml-nodes.js';
 
 export function checkAnalysis(
   spec: DeploymentSpec,

@@ -3,8 +3,8 @@
  * that run it, every runWebhook call site, and how a check finds the position of a path.
  */
 import type { Position } from './diagnostic.js';
-import { joinPath } from './schema-kit.js';
 import type { DeploymentSpec, RunWebhookStep, StrategySpec } from './spec-types.js';
+import { joinPath } from './yaml-nodes.js';
 
 export interface Located {
   at(path: string): Position;

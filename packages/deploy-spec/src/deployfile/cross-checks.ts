@@ -8,8 +8,8 @@ import { checkAgents } from './agent-checks.js';
 import { allSteps, type Located, webhookCallSites } from './call-sites.js';
 import type { DiagnosticSink, Position } from './diagnostic.js';
 import { didYouMean } from './did-you-mean.js';
-import { joinPath } from './schema-kit.js';
 import type { DeploymentSpec, TargetSpec } from './spec-types.js';
+import { joinPath } from './yaml-nodes.js';
 
 export function crossCheck(spec: DeploymentSpec, loc: Located, sink: DiagnosticSink): void {
   const targetNames = Object.keys(spec.targets);

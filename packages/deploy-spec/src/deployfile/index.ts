@@ -12,7 +12,8 @@ export { type ParseOptions, type ParseResult, parseDeployFile } from './parse-de
 export { MAX_DEPLOY_FILE_BYTES } from './read-source.js';
 export { deployFileReference } from './reference.js';
 export { agentFor, suggestIdentifier } from './routing.js';
-export { KINDS, MAX_RETRY_COUNT, MIN_DEPLOYMENT_TIMEOUT_MS, slugOf } from './schema.js';
+export { KINDS, slugOf } from './schema.js';
+export { MAX_RETRY_COUNT, MIN_DEPLOYMENT_TIMEOUT_MS } from './schema-primitives.js';
 export type {
   AfterDeploymentStep,
   AnalysisMode,

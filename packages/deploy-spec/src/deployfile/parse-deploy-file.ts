@@ -4,12 +4,14 @@ import { isMap, isScalar, type Node } from 'yaml';
 import { checkAnalysis } from './analysis-checks.js';
 import { allSteps, webhookCallSites } from './call-sites.js';
 import { crossCheck } from './cross-checks.js';
+import { decode } from './decode.js';
 import { type Diagnostic, DiagnosticSink, type Position } from './diagnostic.js';
 import { readSource } from './read-source.js';
 import { deployFileSchema, slugOf } from './schema.js';
-import { type DecodeContext, decode, posOf } from './schema-kit.js';
+import type { DecodeContext } from './schema-language.js';
 import type { DeploymentSpec } from './spec-types.js';
 import { checkTemplates } from './template-checks.js';
+import { posOf } from './yaml-nodes.js';
 
 export interface ParseOptions {
   /** Only used in messages. */

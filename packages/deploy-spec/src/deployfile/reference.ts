@@ -1,5 +1,5 @@
 import { deployFileSchema } from './schema.js';
-import type { Field, ObjectSchema, Schema } from './schema-kit.js';
+import type { Field, ObjectSchema, Schema } from './schema-language.js';
 
 /**
  * docs/deploy-file-reference.md, generated from `deployFileSchema` — the schema the parser

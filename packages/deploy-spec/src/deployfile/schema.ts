@@ -3,228 +3,25 @@
  * Every key, both spellings where two are in use, and every default live here and only here.
  */
 
-import { AGENT_IDENTIFIER_RULE, HTTP_TOKEN_PATTERN, isAgentIdentifier } from '@borealis/protocol';
-import { isRoleName } from '../roles.js';
-import { suggestIdentifier } from './routing.js';
-import type { ObjectSchema, OneKeySchema, RefineAt, Schema, StringSchema } from './schema-kit.js';
-import { type Duration, HTTP_METHODS, NETWORK_MODES, TIME_UNITS, type TimeUnit } from './spec-types.js';
-
-const MS: Record<TimeUnit, number> = { seconds: 1_000, minutes: 60_000, hours: 3_600_000 };
-
-/** Webhook calls may be retried, but a deploy file cannot turn one call into a flood. */
-export const MAX_RETRY_COUNT = 10;
-export const MIN_DEPLOYMENT_TIMEOUT_MS = 60_000;
-
-/**
- * Target, strategy and application names are any non-empty text (`prod-apac (canary-istio)`,
- * `Potato Facts` are in Armory's own demos); where a name must become a Kubernetes label or a URL
- * part, `slugOf` derives one and the original stays for display.
- */
-const ANY_NAME = /\S/;
-const ANY_NAME_HINT = 'a name needs at least one character that is not a space';
-// RFC 9110 token characters.
-const HEADER_NAME = HTTP_TOKEN_PATTERN;
-
-const text = (extra: Partial<StringSchema> = {}): Schema => ({
-  kind: 'string',
-  ...extra,
-});
-const name = (): Schema => text({ nonEmpty: true });
-const names = (what: string, minItems?: number): Schema => ({ kind: 'list', what, items: name(), minItems });
-/** References to targets: checked against the names the file defines, whatever their text. */
-const targetNames = (): Schema => ({ kind: 'list', what: 'a list of target names', items: text() });
-const bool: Schema = { kind: 'bool' };
-const num: Schema = { kind: 'number' };
-const positiveInt: Schema = {
-  kind: 'int',
-  min: 1,
-  rangeCode: 'BRL_DF_DURATION',
-  rangeHint: 'durations are positive whole numbers; pick a smaller unit for shorter spans',
-};
-const timeUnit = text({ enum: TIME_UNITS });
-const kubernetesName = text({ nonEmpty: true });
-const contextMap: Schema = {
-  kind: 'map',
-  what: 'a mapping of names to values',
-  values: text({ coerce: true }),
-  emptyListIsEmpty: true,
-};
-
-function toDuration(value: { duration: number; unit: TimeUnit }): Duration {
-  return { duration: value.duration, unit: value.unit, ms: value.duration * MS[value.unit] };
-}
-
-const duration: ObjectSchema = {
-  kind: 'object',
-  what: 'a duration {duration, unit}',
-  fields: {
-    duration: { schema: positiveInt, required: true },
-    unit: { schema: timeUnit, required: true },
-  },
-  aliases: { units: 'unit' },
-  refine: toDuration,
-};
-
-const runWebhook: ObjectSchema = {
-  kind: 'object',
-  what: 'a runWebhook {name, context}',
-  fields: {
-    name: { schema: name(), required: true },
-    context: { schema: contextMap, default: () => ({}) },
-    // Armory's own `template` command writes `unit: SECONDS` into runWebhook steps.
-    unit: { schema: { kind: 'any' }, ignored: "a runWebhook has no unit (Armory's template writes one)" },
-  },
-};
-
-const pause: ObjectSchema = {
-  kind: 'object',
-  what: 'a pause {duration, unit} or {untilApproved: true}',
-  fields: {
-    duration: { schema: positiveInt },
-    unit: { schema: timeUnit },
-    untilApproved: { schema: bool },
-    requiresRoles: { schema: names('a list of role names') },
-    approvalExpiration: { schema: duration },
-  },
-  aliases: { requiresRole: 'requiresRoles', units: 'unit' },
-  refine: (
-    v: {
-      duration?: number;
-      unit?: TimeUnit;
-      untilApproved?: boolean;
-      requiresRoles?: string[];
-      approvalExpiration?: Duration;
-    },
-    at: RefineAt,
-  ) => {
-    const timed = v.duration !== undefined || v.unit !== undefined;
-    if (v.untilApproved === true) {
-      if (timed) {
-        at.report(
-          'BRL_DF_PAUSE',
-          'a pause is either timed or waits for approval, not both',
-          'remove duration/unit, or untilApproved',
-        );
-        return undefined;
-      }
-      const unholdable = (v.requiresRoles ?? []).filter((r) => !isRoleName(r));
-      if (unholdable.length) {
-        at.report(
-          'BRL_DF_ROLE_NAME',
-          `requiresRoles names ${unholdable.map((r) => JSON.stringify(r)).join(', ')}, which no API token can hold: only an admin could approve this pause`,
-          'use role names of ASCII letters, digits, spaces, . _ : @ + / - (e.g. prod-approvers), and give people tokens with them: borealis tokens create NAME --role prod-approvers',
-        );
-      }
-      const out: Record<string, unknown> = { untilApproved: true, requiresRoles: v.requiresRoles ?? [] };
-      if (v.approvalExpiration) out.approvalExpiration = v.approvalExpiration;
-      return out;
-    }
-    if (v.requiresRoles !== undefined || v.approvalExpiration !== undefined) {
-      at.report(
-        'BRL_DF_PAUSE',
-        'requiresRoles and approvalExpiration only apply to untilApproved: true',
-        'add untilApproved: true',
-      );
-      return undefined;
-    }
-    if (v.duration === undefined || v.unit === undefined) {
-      at.report(
-        'BRL_DF_PAUSE',
-        `a timed pause needs both duration and unit${v.untilApproved === false ? ' (untilApproved is false)' : ''}`,
-        'write pause: {duration: 10, unit: minutes} or pause: {untilApproved: true}',
-      );
-      return undefined;
-    }
-    return { untilApproved: false, duration: toDuration({ duration: v.duration, unit: v.unit }) };
-  },
-};
-
-const mode = text({ enum: ['manual', 'automatic'] });
-const analysisStep: ObjectSchema = {
-  kind: 'object',
-  what: 'an analysis step',
-  fields: {
-    metricProviderName: { schema: name() },
-    context: { schema: contextMap, default: () => ({}) },
-    interval: { schema: positiveInt, required: true },
-    units: { schema: timeUnit, required: true },
-    numberOfJudgmentRuns: {
-      schema: {
-        kind: 'int',
-        min: 1,
-        rangeHint: 'numberOfJudgmentRuns counts judgments: 1 or more (the analysis judges every interval)',
-      },
-      required: true,
-    },
-    rollBackMode: { schema: mode, default: () => 'automatic' },
-    rollForwardMode: { schema: mode, default: () => 'automatic' },
-    queries: {
-      schema: names('a list of query names', 1),
-      required: true,
-    },
-    lookbackMethod: { schema: text({ enum: ['growing', 'sliding'] }) },
-    abortOnFailedJudgment: { schema: bool },
-  },
-  aliases: { unit: 'units' },
-};
-
-const setWeight: ObjectSchema = {
-  kind: 'object',
-  what: 'a setWeight {weight}',
-  typeHint: 'write setWeight: {weight: 25} (the weight goes under weight:)',
-  fields: {
-    weight: {
-      schema: {
-        kind: 'int',
-        min: 0,
-        max: 100,
-        rangeHint: 'weight is the percentage of traffic the new version gets: 0 to 100',
-      },
-      required: true,
-    },
-  },
-};
-
-const exposeServices: ObjectSchema = {
-  kind: 'object',
-  what: 'an exposeServices {services, ttl}',
-  fields: {
-    services: {
-      schema: names('a list of service names', 1),
-      required: true,
-    },
-    ttl: { schema: duration },
-  },
-};
-
-const STEP_KINDS = { setWeight, pause, runWebhook, analysis: analysisStep, exposeServices } as const;
-
-function steps(what: string, allowed: ReadonlyArray<keyof typeof STEP_KINDS>, where: string): Schema {
-  const variants: Record<string, Schema> = {};
-  const notHere: Record<string, string> = {};
-  for (const [kind, schema] of Object.entries(STEP_KINDS)) {
-    if ((allowed as readonly string[]).includes(kind)) variants[kind] = schema;
-    else notHere[kind] = `${where} accepts ${allowed.join(', ')}`;
-  }
-  const item: OneKeySchema = { kind: 'oneKey', what: 'step', variants, notHere };
-  return { kind: 'list', what, items: item };
-}
-
-const constraints: ObjectSchema = {
-  kind: 'object',
-  what: 'constraints {dependsOn, beforeDeployment, afterDeployment}',
-  fields: {
-    dependsOn: { schema: targetNames(), default: () => [] },
-    beforeDeployment: {
-      schema: steps('a list of steps', ['pause', 'runWebhook'], 'beforeDeployment'),
-      default: () => [],
-    },
-    afterDeployment: {
-      schema: steps('a list of steps', ['pause', 'runWebhook', 'analysis'], 'afterDeployment'),
-      default: () => [],
-    },
-  },
-};
+import type { ObjectSchema, RefineAt } from './schema-language.js';
+import {
+  ANY_NAME,
+  ANY_NAME_HINT,
+  bool,
+  contextMap,
+  duration,
+  kubernetesName,
+  list,
+  MIN_DEPLOYMENT_TIMEOUT_MS,
+  name,
+  num,
+  targetNames,
+  text,
+  toDuration,
+} from './schema-primitives.js';
+import { constraints, steps } from './schema-steps.js';
+import { webhook } from './schema-webhook.js';
+import type { TimeUnit } from './spec-types.js';
 
 const target: ObjectSchema = {
   kind: 'object',
@@ -353,8 +150,6 @@ const lambdaProviderOptions: ObjectSchema = {
   },
 };
 
-const list = (what: string, items: Schema): Schema => ({ kind: 'list', what, items });
-
 const trafficManagementEntry: ObjectSchema = {
   kind: 'object',
   what: 'a traffic management entry {targets, kubernetes|smi|istio}',
@@ -412,76 +207,6 @@ const trafficManagementEntry: ObjectSchema = {
     alias: { schema: { kind: 'any' } },
   },
 };
-
-const webhook: ObjectSchema = {
-  kind: 'object',
-  what: 'a webhook definition',
-  fields: {
-    name: { schema: name(), required: true },
-    method: {
-      schema: text({ enum: HTTP_METHODS, enumCode: 'BRL_DF_HTTP_METHOD' }),
-      required: true,
-    },
-    uriTemplate: { schema: text({ template: true, nonEmpty: true }), required: true },
-    networkMode: { schema: text({ enum: NETWORK_MODES }), default: () => 'direct' },
-    agentIdentifier: {
-      schema: text({
-        nonEmpty: true,
-        // An agent can only be called what the protocol allows: `prod eu` would validate and then
-        // fail at dispatch as "no agent connected".
-        refine: (id: string, at: RefineAt) => {
-          if (!isAgentIdentifier(id))
-            at.report(
-              'BRL_DF_AGENT_IDENTIFIER',
-              `agentIdentifier ${JSON.stringify(id)} is not a name an agent can have: ${AGENT_IDENTIFIER_RULE}`,
-              `write the identifier the agent was started with (its BOREALIS_AGENT_IDENTIFIER; borealis agents list shows them), e.g. ${suggestIdentifier(id)}`,
-            );
-          return id;
-        },
-      }),
-    },
-    headers: {
-      schema: {
-        kind: 'list',
-        what: 'a list of {key, value}',
-        items: {
-          kind: 'object',
-          what: 'a header {key, value}',
-          fields: {
-            key: { schema: text({ nonEmpty: true }), required: true },
-            value: { schema: text({ coerce: true, template: true }), required: true },
-          },
-        },
-      },
-      default: () => [],
-    },
-    bodyTemplate: {
-      schema: {
-        kind: 'object',
-        what: 'a bodyTemplate {inline}',
-        fields: { inline: { schema: text({ template: true }), required: true } },
-      },
-    },
-    retryCount: {
-      schema: {
-        kind: 'int',
-        min: 0,
-        max: MAX_RETRY_COUNT,
-        rangeHint: `retryCount is capped at ${MAX_RETRY_COUNT}`,
-      },
-      default: () => 0,
-    },
-    disableCallback: { schema: bool, default: () => false },
-    signingSecret: {
-      schema: text({
-        pattern: /^[A-Za-z0-9_.-]+$/,
-        patternHint: 'signingSecret is the NAME of a Borealis secret, not its value',
-      }),
-    },
-  },
-};
-
-export const HEADER_NAME_PATTERN = HEADER_NAME;
 
 export const KINDS = ['kubernetes', 'lambda'] as const;
 

@@ -20,9 +20,10 @@ import type { DiagnosticSink, Position } from './diagnostic.js';
 import { didYouMean } from './did-you-mean.js';
 import { findJsonProblem } from './json-error.js';
 import { scalarValuePosition } from './scalar-positions.js';
-import { HEADER_NAME_PATTERN } from './schema.js';
-import { type DecodeContext, joinPath } from './schema-kit.js';
+import type { DecodeContext } from './schema-language.js';
+import { HEADER_NAME_PATTERN } from './schema-webhook.js';
 import type { DeploymentSpec } from './spec-types.js';
+import { joinPath } from './yaml-nodes.js';
 
 /** Inert stand-in for every variable when checking what a template renders to. */
 const PLACEHOLDER = 'placeholder';
