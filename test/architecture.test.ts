@@ -23,10 +23,7 @@ import {
  */
 const KNOWN_VIOLATIONS = {
   /** (a) Source files over 450 lines (being split by the engine, webhooks, wire, store, deploy-spec and config work). */
-  oversized: [
-    'packages/cli/src/commands-deploy.ts',
-    'packages/control-plane/ui-assets/view-deployment.js',
-  ],
+  oversized: ['packages/control-plane/ui-assets/view-deployment.js'],
   /**
    * (b) Import cycles, each named by files it holds (joined with ` + `). Type-only imports count:
    * a type that makes a lower floor import a higher one is a cycle in the plan though no code runs.
@@ -36,10 +33,7 @@ const KNOWN_VIOLATIONS = {
   /** (c) Files outside packages/control-plane/src/store/ that build SQL with Kysely. */
   sqlOutsideStore: [] as string[],
   /** (d) The CLI's ties to @borealis/control-plane (its package.json field, or the importing file; the deploy-spec work). */
-  cliOnControlPlane: [
-    'packages/cli/package.json dependencies',
-    'packages/cli/src/commands-deploy.ts',
-  ],
+  cliOnControlPlane: ['packages/cli/package.json dependencies', 'packages/cli/src/commands-deploy.ts'],
 };
 
 const root = fileURLToPath(new URL('../', import.meta.url));

@@ -1,5 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import {
   type DeploymentSummary,
   type DeploymentView,
@@ -9,11 +8,13 @@ import {
 } from '@borealis/deploy-spec';
 import type { Command } from 'commander';
 import { type Cli, offline, type RunContext } from './cli.js';
+import { readDeployFile, readManifestFiles } from './deploy-file-input.js';
+import { renderStatus } from './deployment-status.js';
 import { CliError } from './errors.js';
 import { IdPrefixError, resolveDeploymentId } from './ids.js';
 import { ago, table } from './table.js';
 import { oneLine, terminalSafe } from './terminal-text.js';
-import { queryLine, watchDeployment } from './watch-deployment.js';
+import { watchDeployment } from './watch-deployment.js';
 
 /** Exit codes of `deploy start --watch`: 0 only when the deployment succeeded. */
 export const WATCH_EXIT = { SUCCEEDED: 0, FAILED: 1, ROLLED_BACK: 1, CANCELLED: 3 } as const;
@@ -329,43 +330,6 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/**
- * The files the deploy file's `manifests[].path` entries name, read relative to the deploy file:
- * the control plane cannot read the user's disk, so they travel with the deploy file.
- */
-function readManifestFiles(file: string, text: string): Record<string, string> {
-  const parsed = parseDeployFile(text, { fileName: file });
-  const files: Record<string, string> = {};
-  for (const m of parsed.spec?.manifests ?? []) {
-    if (!('path' in m) || m.path in files) continue;
-    const where = isAbsolute(m.path) ? m.path : resolve(dirname(file), m.path);
-    try {
-      // A folder stands for its YAML files, in name order, as one multi-document stream.
-      files[m.path] = statSync(where).isDirectory()
-        ? readdirSync(where)
-            .filter((f) => /\.ya?ml$/i.test(f))
-            .sort()
-            .map((f) => readFileSync(resolve(where, f), 'utf8'))
-            .join('\n---\n')
-        : readFileSync(where, 'utf8');
-    } catch (err) {
-      throw new CliError(
-        `${file}: manifests path ${m.path} cannot be read (${where}): ${(err as Error).message}`,
-        2,
-      );
-    }
-  }
-  return files;
-}
-
-function readDeployFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new CliError(`Cannot read ${file}: ${(err as Error).message}`, 2);
-  }
-}
-
 async function startDeployment(
   ctx: RunContext,
   deployFile: string,
@@ -387,83 +351,4 @@ async function startDeployment(
       throw new CliError(`${formatDiagnostics(errors, basename(fileName))}\n${(err as Error).message}`, 1);
     throw err;
   }
-}
-
-export function renderStatus(view: DeploymentView): string {
-  // Every value below may come from outside (deploy file, callbacks, endpoints): one line each.
-  const t = oneLine;
-  const lines = [
-    `Deployment ${t(view.id)}  ${t(view.application)} ${t(view.version ?? '')}  ${t(view.status)}  (driver: ${t(view.driver)})`,
-  ];
-  if (view.message) lines.push(`  ${t(view.message)}`);
-  lines.push(`  started by ${t(view.createdBy)} at ${t(view.createdAt)}`);
-  for (const env of view.environments) {
-    lines.push(
-      '',
-      `${t(env.name)}: ${t(env.status)} (${t(env.phase)})${env.dependsOn.length ? `  after ${env.dependsOn.map(t).join(', ')}` : ''}`,
-    );
-    if (env.message) lines.push(`  ${t(env.message)}`);
-    lines.push(
-      table(
-        ['  STEP', 'STATUS', 'DETAIL'],
-        env.steps.map((s) => [
-          `  ${t(s.step)}`,
-          t(s.status),
-          [s.message ? t(s.message) : '', s.via ? `via ${t(s.via)}` : ''].filter(Boolean).join('; '),
-        ]),
-      ),
-    );
-    for (const s of env.steps)
-      if (s.awaiting)
-        lines.push(
-          `  waiting for you: ${s.awaiting.commands.map(t).join('   or   ')}${s.awaiting.decision === 'approve or reject' ? `  (${approvers(s.requiresRoles)})` : ''}`,
-        );
-    for (const s of env.steps) {
-      const a = s.analysis;
-      if (!a || (a.runs.length === 0 && !a.nextJudgmentAt)) continue;
-      lines.push(
-        `  analysis ${t(s.location)}: ${a.runs.length} of ${a.numberOfJudgmentRuns} run(s), every ${a.interval}, ${a.lookbackMethod} window${a.nextJudgmentAt ? `; next at ${a.nextJudgmentAt}` : ''}`,
-      );
-      for (const r of a.runs) {
-        lines.push(`    run ${r.run} ${r.verdict} at ${r.at}, window ${r.window.start} – ${r.window.end}`);
-        for (const q of r.queries) lines.push(`      ${queryLine(q)}`);
-        if (r.queries.length === 0) lines.push(`      ${t(r.message)}`);
-      }
-    }
-    for (const r of env.webhookRuns) {
-      lines.push(
-        `  webhook ${t(r.webhookName)} (${t(r.location)}): ${t(r.status)}${r.agent ? ` via agent ${t(r.agent.agentIdentifier)}` : ''}${r.mdMessage ? ` — ${t(r.mdMessage)}` : ''}${r.reason ? ` (${t(r.reason)})` : ''}${r.waiting ? ` — ${t(r.waiting.message)}` : ''}`,
-      );
-    }
-    if (env.target?.versions.length) {
-      lines.push(
-        `  ${t(env.target.driver)} target: ${env.target.versions.map((v) => `${t(v.version)} ${t(v.weight)}% ${t(v.role)}`).join(', ')}`,
-      );
-    }
-  }
-  // Who decided what, and why (the deployment's audit entries).
-  const audit = view.audit ?? [];
-  if (audit.length) {
-    lines.push('', 'Decisions:');
-    lines.push(
-      table(
-        ['  WHEN', 'WHO', 'WHAT', 'ENVIRONMENT', 'FROM', 'WHY'],
-        audit.map((e) => [
-          `  ${t(e.at)}`,
-          t(e.actor),
-          t(e.action),
-          e.environment ? t(e.environment) : '-',
-          e.source ? t(e.source) : '-',
-          e.reason ? t(e.reason) : '-',
-        ]),
-      ),
-    );
-  }
-  return lines.join('\n');
-}
-
-/** Who may approve a pause, as the control plane judges it: one of its roles, or admin. */
-function approvers(requiresRoles: readonly string[] | undefined): string {
-  const roles = requiresRoles?.length ? requiresRoles : ['deployer'];
-  return `needs the role ${[...roles, 'admin'].map(oneLine).join(' or ')}`;
 }
