@@ -57,6 +57,20 @@ const target = (name: string, body = '') => `  ${name}:
     namespace: myApp-${name}
 ${body}`;
 
+/** A deploy file up to its blue/green `redirectTrafficAfter:` list (prod, strategy myBlueGreen). */
+function blueGreenHead(application: string): string {
+  return `application: ${application}
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
+targets:
+${target('prod', '    strategy: myBlueGreen\n')}strategies:
+  myBlueGreen:
+    blueGreen:
+      activeService: myApp-external
+      previewService: myApp-preview
+      redirectTrafficAfter:
+`;
+}
+
 describe('beforeDeployment', () => {
   const file = (app: string, mode: 'ok' | 'fail') => `version: v1
 kind: kubernetes
@@ -182,20 +196,7 @@ ${webhook('Update-Database-Schema', hooks.url, 'fail')}`);
   });
 
   it('in blue/green redirectTrafficAfter: rolls back without the approval', async () => {
-    const id = await start(`application: approval-bg
-manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
-targets:
-${target(
-  'prod',
-  `    strategy: myBlueGreen
-`,
-)}strategies:
-  myBlueGreen:
-    blueGreen:
-      activeService: myApp-external
-      previewService: myApp-preview
-      redirectTrafficAfter:
-        - pause:
+    const id = await start(`${blueGreenHead('approval-bg')}        - pause:
             untilApproved: true
         - runWebhook:
             name: security-scan
@@ -212,20 +213,11 @@ ${webhook('security-scan', hooks.url, 'fail')}`);
 });
 
 describe('blue/green with security-scan and an analysis in parallel', () => {
-  const file = (app: string, scan: 'ok' | 'hold', provider = 'healthy') => `application: ${app}
-manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
-targets:
-${target(
-  'prod',
-  `    strategy: myBlueGreen
-`,
-)}strategies:
-  myBlueGreen:
-    blueGreen:
-      activeService: myApp-external
-      previewService: myApp-preview
-      redirectTrafficAfter:
-        - analysis:
+  const file = (
+    app: string,
+    scan: 'ok' | 'hold',
+    provider = 'healthy',
+  ) => `${blueGreenHead(app)}        - analysis:
             metricProviderName: ${provider}
             interval: 1
             units: seconds
