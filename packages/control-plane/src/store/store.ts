@@ -16,6 +16,7 @@ import type { StoreLogger } from './logger.js';
 import { migrationProvider } from './migrations/index.js';
 import { createRepositories, type StoreRepositories } from './repositories.js';
 import type { Database } from './schema.js';
+import { cachingStatements } from './sqlite-statements.js';
 
 export interface CreateStoreOptions {
   /** `BOREALIS_DATABASE_URL`: a `postgres://` URL, or a SQLite path / `sqlite:` / `file:` URL. */
@@ -123,7 +124,7 @@ function openSqlite(path: string): Kysely<Database> {
       { cause, details: { database: 'sqlite', location: path } },
     );
   }
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(database) }) });
 }
 
 function openPostgres(url: string, logger: StoreLogger | undefined): Kysely<Database> {
