@@ -27,6 +27,8 @@ const hooks = createServer((req, res) => {
     } catch {}
   });
 });
+// Keep idle sockets open longer than the client does, so a reused socket is never reset under load.
+hooks.keepAliveTimeout = 120_000;
 await new Promise((r) => hooks.listen(0, '127.0.0.1', r));
 const hookUrl = `http://127.0.0.1:${hooks.address().port}`;
 const port = await new Promise((r) => {
