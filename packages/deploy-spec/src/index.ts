@@ -1,9 +1,10 @@
 /**
  * @borealis/deploy-spec: the deploy file on its own runtime boundary. Parse, validate and
- * normalise deploy files (`deployfile/`), the webhook template language they use (`templates/`)
- * the role-name grammar of `requiresRoles`, and the API's answers as clients read them (`views/`). Depends on `@borealis/protocol` (header and
- * agent-identifier grammars), `yaml` and `handlebars` only: the CLI validates without loading the
- * server (fastify, pg, nats, SQLite).
+ * normalise deploy files (`deployfile/`, with `agentFor`, the one webhook routing rule), the
+ * webhook template language they use (`templates/`), the role-name grammar of `requiresRoles`,
+ * and the API's answers as clients read them, with the final deployment statuses (`views/`).
+ * Depends on `@borealis/protocol` (header and agent-identifier grammars), `yaml` and `handlebars`
+ * only: the CLI validates without loading the server (fastify, pg, nats, SQLite).
  */
 export * from './deployfile/index.js';
 export { isRoleName, ROLE_NAME_PATTERN } from './roles.js';
