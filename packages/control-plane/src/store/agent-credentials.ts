@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { BorealisError } from '../errors.js';
 import { digestsEqual, randomToken, sha256Hex } from './hashing.js';
-import type { Database } from './schema.js';
 
 export interface AgentCredentialsTable {
   client_id: string;
@@ -13,6 +12,11 @@ export interface AgentCredentialsTable {
   allowed_identifiers: string;
   created_at: number;
   revoked_at: number | null;
+}
+
+/** This concern's tables, by name (`schema.ts` joins every concern's into `Database`). */
+export interface AgentCredentialTables {
+  agent_credentials: AgentCredentialsTable;
 }
 
 export interface CreateAgentCredentialInput {
@@ -88,7 +92,9 @@ const IDENTIFIER_PATTERN = /^[A-Za-z0-9_.*-]{1,128}$/;
 /** Compared against when the client id is unknown, so that case costs the same as a wrong secret. */
 const UNKNOWN_CLIENT_HASH = sha256Hex(randomToken());
 
-export function createAgentCredentialRepository(db: Kysely<Database>): AgentCredentialRepository {
+export function createAgentCredentialRepository(
+  db: Kysely<AgentCredentialTables>,
+): AgentCredentialRepository {
   async function check(clientId: string, clientSecret: string): Promise<AgentCredentialCheck> {
     if (typeof clientId !== 'string' || typeof clientSecret !== 'string') return { status: 'invalid' };
     if (clientId.length > 256 || clientSecret.length > 512) return { status: 'invalid' };

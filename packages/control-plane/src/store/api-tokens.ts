@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { chmod, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Kysely } from 'kysely';
-import { BuiltInRole, validateRoles, validateTokenName } from '../access/index.js';
+// The role rules only (roles.ts), not the access folder's door: access imports the store.
+import { BuiltInRole, validateRoles, validateTokenName } from '../access/roles.js';
 import { BorealisError } from '../errors.js';
 import { digestsEqual, randomToken, sha256Hex } from './hashing.js';
 import type { StoreLogger } from './logger.js';
-import type { Database } from './schema.js';
 
 export interface ApiTokensTable {
   id: string;
@@ -18,6 +18,11 @@ export interface ApiTokensTable {
   roles: string;
   created_at: number;
   revoked_at: number | null;
+}
+
+/** This concern's tables, by name (`schema.ts` joins every concern's into `Database`). */
+export interface ApiTokenTables {
+  api_tokens: ApiTokensTable;
 }
 
 /** Who made an API call, as the audit log records it, and what they may do. */
@@ -80,7 +85,10 @@ const BOOTSTRAP_TOKEN_NAME = 'bootstrap';
 const MAX_TOKEN_LENGTH = 512;
 const MIN_FILE_TOKEN_LENGTH = 16;
 
-export function createApiTokenRepository(db: Kysely<Database>, logger?: StoreLogger): ApiTokenRepository {
+export function createApiTokenRepository(
+  db: Kysely<ApiTokenTables>,
+  logger?: StoreLogger,
+): ApiTokenRepository {
   let envTokenHash: string | undefined;
 
   async function insert(

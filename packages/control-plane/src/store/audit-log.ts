@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
-import type { Database } from './schema.js';
 
 /** Who did what, when and why (migrations 0010, 0060). `details` is JSON text. */
 export interface AuditLogTable {
@@ -18,6 +17,11 @@ export interface AuditLogTable {
   source: string | null;
   /** Which token was used (names need not be unique). */
   token_id: string | null;
+}
+
+/** This concern's tables, by name (`schema.ts` joins every concern's into `Database`). */
+export interface AuditLogTables {
+  audit_log: AuditLogTable;
 }
 
 export type AuditRow = Selectable<AuditLogTable>;
@@ -46,7 +50,7 @@ export interface AuditLogRepository {
   forDeployment(deploymentId: string): Promise<AuditRow[]>;
 }
 
-export function createAuditLogRepository(db: Kysely<Database>): AuditLogRepository {
+export function createAuditLogRepository(db: Kysely<AuditLogTables>): AuditLogRepository {
   return {
     insert: (entry) => insertAudit(db, entry),
     async list(filter) {
@@ -69,7 +73,7 @@ export function createAuditLogRepository(db: Kysely<Database>): AuditLogReposito
 }
 
 /** For repositories that write an entry in the same statement batch (a deployment transition). */
-export async function insertAudit(db: Kysely<Database>, e: AuditEntry): Promise<void> {
+export async function insertAudit(db: Kysely<AuditLogTables>, e: AuditEntry): Promise<void> {
   await db
     .insertInto('audit_log')
     .values({

@@ -1,10 +1,14 @@
 import type { Kysely } from 'kysely';
-import type { Database } from './schema.js';
 
 export interface ClusterSettingsTable {
   /** e.g. `cluster_id`: the bus namespace of the replicas sharing this database. */
   name: string;
   value: string;
+}
+
+/** This concern's tables, by name (`schema.ts` joins every concern's into `Database`). */
+export interface ClusterSettingsTables {
+  cluster_settings: ClusterSettingsTable;
 }
 
 /** Settings every replica sharing the database shares (`cluster_id`). */
@@ -16,7 +20,9 @@ export interface ClusterSettingsRepository {
   putIfAbsent(name: string, value: string): Promise<string>;
 }
 
-export function createClusterSettingsRepository(db: Kysely<Database>): ClusterSettingsRepository {
+export function createClusterSettingsRepository(
+  db: Kysely<ClusterSettingsTables>,
+): ClusterSettingsRepository {
   return {
     async putIfAbsent(name, value) {
       await db

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Database } from './schema.js';
+import type { DeploymentAndAuditTables } from './deployments.js';
 
 /** What an application's revision history is made of, as stored (the engine makes revisions). */
 export interface DeploymentHistoryRows {
@@ -25,7 +25,9 @@ export interface DeploymentHistoryRepository {
 /** Ids per `in (...)` list, well below both databases' limits on bound parameters. */
 const CHUNK = 500;
 
-export function createDeploymentHistoryRepository(db: Kysely<Database>): DeploymentHistoryRepository {
+export function createDeploymentHistoryRepository(
+  db: Kysely<DeploymentAndAuditTables>,
+): DeploymentHistoryRepository {
   return {
     async rows(application, environment) {
       const deployments = await db

@@ -1,6 +1,5 @@
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
-import { type AuditEntry, type AuditRow, createAuditLogRepository, insertAudit } from './audit-log.js';
-import type { Database } from './schema.js';
+import type { AuditEntry, AuditLogRepository, AuditLogTables, AuditRow } from './audit-log.js';
 
 /** Row shapes of the deployment engine's tables (migration 0010). JSON columns are text. */
 
@@ -52,6 +51,16 @@ export interface DeploymentEventsTable {
   environment: string | null;
   data: string;
 }
+
+/** This concern's tables, by name (`schema.ts` joins every concern's into `Database`). */
+export interface DeploymentTables {
+  deployments: DeploymentsTable;
+  deployment_environments: DeploymentEnvironmentsTable;
+  deployment_events: DeploymentEventsTable;
+}
+
+/** The history's queries read the deployments' tables and the audit log together. */
+export interface DeploymentAndAuditTables extends DeploymentTables, AuditLogTables {}
 
 export type DeploymentRow = Selectable<DeploymentsTable>;
 export type DeploymentEnvironmentRow = Selectable<DeploymentEnvironmentsTable>;
@@ -130,7 +139,14 @@ export interface DeploymentRepository {
 /** Statuses that are over; everything else is driven by some replica. */
 const FINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK'];
 
-export function createDeploymentRepository(db: Kysely<Database>): DeploymentRepository {
+/**
+ * `auditLog` must be bound to the same database or transaction as `db`, so a transition and its
+ * audit entry commit together (`repositories.ts` builds both on one).
+ */
+export function createDeploymentRepository(
+  db: Kysely<DeploymentTables>,
+  auditLog: AuditLogRepository,
+): DeploymentRepository {
   return {
     async insert(row, environments, events) {
       await db.insertInto('deployments').values(row).execute();
@@ -309,7 +325,7 @@ export function createDeploymentRepository(db: Kysely<Database>): DeploymentRepo
           .execute();
       }
       if (w.events.length) await db.insertInto('deployment_events').values(w.events).execute();
-      if (w.audit) await insertAudit(db, w.audit);
+      if (w.audit) await auditLog.insert(w.audit);
       return true;
     },
 
@@ -333,8 +349,8 @@ export function createDeploymentRepository(db: Kysely<Database>): DeploymentRepo
       return Number(r?.seq ?? 0);
     },
 
-    insertAudit: (entry) => insertAudit(db, entry),
+    insertAudit: (entry) => auditLog.insert(entry),
 
-    audit: (deploymentId) => createAuditLogRepository(db).forDeployment(deploymentId),
+    audit: (deploymentId) => auditLog.forDeployment(deploymentId),
   };
 }

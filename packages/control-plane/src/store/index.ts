@@ -5,15 +5,18 @@
  *
  * One convention for every concern (deployments, webhook runs, secrets, target drivers, ...):
  * 1. `<concern>.ts` here declares the concern's tables (`<Name>Table` row interfaces: timestamps
- *    as `number` milliseconds, JSON as `string`), an explicit `<Concern>Repository` interface of
- *    async methods, and `create<Concern>Repository(db: Kysely<Database>): <Concern>Repository`.
- *    Taking the Kysely instance lets the same code run on the store or inside a transaction.
+ *    as `number` milliseconds, JSON as `string`) and `<Concern>Tables` (name to row interface),
+ *    an explicit `<Concern>Repository` interface of async methods, and
+ *    `create<Concern>Repository(db: Kysely<<Concern>Tables>): <Concern>Repository`. Typed on its
+ *    own tables, a repository never imports `schema.ts`; taking the Kysely instance lets the same
+ *    code run on the store or inside a transaction.
  *    What the rows mean beyond the table (sealing secrets, a driver's JSON) stays in its folder.
- * 2. `schema.ts` lists the table in `Database` (name to row interface, nothing else).
+ * 2. `schema.ts` adds `<Concern>Tables` to `Database` (the join of all, nothing else).
  * 3. `migrations/NNNN-<concern>.ts` has `up`/`down` written with the schema builder (no raw SQL,
  *    so it runs on both databases; `bigint` for timestamps, `text` for JSON), listed in
  *    `migrations/index.ts`. Never edit a shipped migration; add a new one.
- * 4. `repositories.ts` adds the repository to `StoreRepositories`, so it is a property of the
+ * 4. `repositories.ts` adds the repository to `StoreRepositories` (built on
+ *    `narrowed<<Concern>Tables>(db)`), so it is a property of the
  *    store and of what `store.transaction(fn)` hands `fn` (the same repositories, bound to the
  *    transaction).
  * 5. Export from this file only what other folders call. Test it with

@@ -1,5 +1,4 @@
 import type { Kysely } from 'kysely';
-import type { Database } from './schema.js';
 
 export interface KubernetesRolloutsTable {
   deployment_id: string;
@@ -8,6 +7,11 @@ export interface KubernetesRolloutsTable {
   /** The Kubernetes driver's record of one rollout, as JSON (kubernetes/rollout-record.ts). */
   state: string;
   updated_at: number;
+}
+
+/** This concern's tables, by name (`schema.ts` joins every concern's into `Database`). */
+export interface KubernetesRolloutTables {
+  kubernetes_rollouts: KubernetesRolloutsTable;
 }
 
 /** The Kubernetes driver's record of each rollout (its JSON is the driver's business). */
@@ -22,7 +26,9 @@ export interface KubernetesRolloutRepository {
   latest(application: string, environment: string): Promise<string | undefined>;
 }
 
-export function createKubernetesRolloutRepository(db: Kysely<Database>): KubernetesRolloutRepository {
+export function createKubernetesRolloutRepository(
+  db: Kysely<KubernetesRolloutTables>,
+): KubernetesRolloutRepository {
   return {
     async get(deploymentId, environment) {
       const row = await db

@@ -1,5 +1,4 @@
 import type { Kysely } from 'kysely';
-import type { Database } from './schema.js';
 
 export interface MetricProvidersTable {
   name: string;
@@ -13,6 +12,11 @@ export interface MetricProvidersTable {
   settings: string;
   created_at: number;
   updated_at: number;
+}
+
+/** This concern's tables, by name (`schema.ts` joins every concern's into `Database`). */
+export interface MetricProviderTables {
+  metric_providers: MetricProvidersTable;
 }
 
 /** A metric provider as stored (already validated by `metrics/`). */
@@ -41,7 +45,7 @@ export interface MetricProviderRepository {
   delete(name: string): Promise<boolean>;
 }
 
-export function createMetricProviderRepository(db: Kysely<Database>): MetricProviderRepository {
+export function createMetricProviderRepository(db: Kysely<MetricProviderTables>): MetricProviderRepository {
   const get = async (name: string) => {
     const row = await db
       .selectFrom('metric_providers')

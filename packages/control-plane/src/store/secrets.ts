@@ -1,5 +1,4 @@
 import type { Kysely } from 'kysely';
-import type { Database } from './schema.js';
 
 export interface SecretsTable {
   name: string;
@@ -9,6 +8,11 @@ export interface SecretsTable {
   key_id: string;
   created_at: number;
   updated_at: number;
+}
+
+/** This concern's tables, by name (`schema.ts` joins every concern's into `Database`). */
+export interface SecretTables {
+  secrets: SecretsTable;
 }
 
 /** A secret as stored: sealed bytes only. Sealing and opening are `secrets/`'s business. */
@@ -37,7 +41,7 @@ export interface SealedSecretRepository {
   sealedWithOtherKey(keyId: string): Promise<{ example: SealedSecretRow; count: number } | undefined>;
 }
 
-export function createSealedSecretRepository(db: Kysely<Database>): SealedSecretRepository {
+export function createSealedSecretRepository(db: Kysely<SecretTables>): SealedSecretRepository {
   return {
     async insertIfAbsent(row, now) {
       const inserted = await db

@@ -1,5 +1,4 @@
 import type { Kysely } from 'kysely';
-import type { Database } from './schema.js';
 
 export interface SimulatedTargetsTable {
   application: string;
@@ -9,13 +8,20 @@ export interface SimulatedTargetsTable {
   updated_at: number;
 }
 
+/** This concern's tables, by name (`schema.ts` joins every concern's into `Database`). */
+export interface SimulatedTargetTables {
+  simulated_targets: SimulatedTargetsTable;
+}
+
 /** The simulated driver's record of each environment (its JSON is the driver's business). */
 export interface SimulatedTargetRepository {
   get(application: string, environment: string): Promise<string | undefined>;
   put(application: string, environment: string, state: string, now: number): Promise<void>;
 }
 
-export function createSimulatedTargetRepository(db: Kysely<Database>): SimulatedTargetRepository {
+export function createSimulatedTargetRepository(
+  db: Kysely<SimulatedTargetTables>,
+): SimulatedTargetRepository {
   return {
     async get(application, environment) {
       const row = await db

@@ -4,7 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { BorealisError, isBorealisError } from '../errors.js';
-import { type ApiTokenRepository, createApiTokenRepository } from './api-tokens.js';
+import { type ApiTokenRepository, type ApiTokenTables, createApiTokenRepository } from './api-tokens.js';
 import {
   type DatabaseTarget,
   DEFAULT_DATA_DIR,
@@ -14,7 +14,7 @@ import {
 } from './database-url.js';
 import type { StoreLogger } from './logger.js';
 import { migrationProvider } from './migrations/index.js';
-import { createRepositories, type StoreRepositories } from './repositories.js';
+import { createRepositories, narrowed, type StoreRepositories } from './repositories.js';
 import type { Database } from './schema.js';
 import { cachingStatements } from './sqlite-statements.js';
 
@@ -88,7 +88,7 @@ export async function createStore(options: CreateStoreOptions = {}): Promise<Sto
     kind: target.kind,
     location,
     ...createRepositories(db),
-    apiTokens: createApiTokenRepository(db, logger),
+    apiTokens: createApiTokenRepository(narrowed<ApiTokenTables>(db), logger),
     transaction: (fn) => db.transaction().execute((tx) => fn(createRepositories(tx))),
     // At run time the answer may reach an API caller or the public /readyz: no path, no host.
     ping: () => ping(db),

@@ -1,5 +1,4 @@
 import type { Kysely } from 'kysely';
-import type { Database } from './schema.js';
 
 /** Which driver an environment of a deployment uses, chosen at its first action. */
 export interface TargetDriversTable {
@@ -16,6 +15,12 @@ export interface TargetDriversTable {
 export interface KubernetesAccountsTable {
   identifier: string;
   seen_at: number;
+}
+
+/** This concern's tables, by name (`schema.ts` joins every concern's into `Database`). */
+export interface TargetDriverTables {
+  target_drivers: TargetDriversTable;
+  kubernetes_accounts: KubernetesAccountsTable;
 }
 
 export interface TargetDriverChoice {
@@ -43,7 +48,7 @@ export interface TargetDriverRepository {
   isKubernetesAgent(identifier: string): Promise<boolean>;
 }
 
-export function createTargetDriverRepository(db: Kysely<Database>): TargetDriverRepository {
+export function createTargetDriverRepository(db: Kysely<TargetDriverTables>): TargetDriverRepository {
   return {
     chosen: (deploymentId, environment) =>
       db

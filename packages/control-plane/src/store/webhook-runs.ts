@@ -1,5 +1,4 @@
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
-import type { Database } from './schema.js';
 
 /**
  * Tables of the webhooks concern. A run row holds everything `WebhookRun` shows plus what a
@@ -52,6 +51,12 @@ export interface WebhookCallbackTokensTable {
   created_at: number;
 }
 
+/** This concern's tables, by name (`schema.ts` joins every concern's into `Database`). */
+export interface WebhookRunTables {
+  webhook_runs: WebhookRunsTable;
+  webhook_callback_tokens: WebhookCallbackTokensTable;
+}
+
 export type WebhookRunRow = Selectable<WebhookRunsTable>;
 export type NewWebhookRunRow = Insertable<WebhookRunsTable>;
 export type WebhookRunPatch = Omit<Updateable<WebhookRunsTable>, 'id'>;
@@ -81,7 +86,7 @@ export interface WebhookRunRepository {
   findCallbackToken(tokenHash: string): Promise<WebhookCallbackTokenRow | undefined>;
 }
 
-export function createWebhookRunRepository(db: Kysely<Database>): WebhookRunRepository {
+export function createWebhookRunRepository(db: Kysely<WebhookRunTables>): WebhookRunRepository {
   const get = (id: string) =>
     db.selectFrom('webhook_runs').selectAll().where('id', '=', id).executeTakeFirst();
   const find = (deploymentId: string, environment: string, location: string) =>
