@@ -1,3 +1,4 @@
+import { FINAL_STATUSES } from '@borealis/deploy-spec';
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
 import type { AuditEntry, AuditLogRepository, AuditLogTables, AuditRow } from './audit-log.js';
 
@@ -136,8 +137,8 @@ export interface DeploymentRepository {
   audit(deploymentId: string): Promise<AuditRow[]>;
 }
 
-/** Statuses that are over; everything else is driven by some replica. */
-const FINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK'];
+/** Statuses that are over (deploy-spec's list); everything else is driven by some replica. */
+const FINAL = [...FINAL_STATUSES];
 
 /**
  * `auditLog` must be bound to the same database or transaction as `db`, so a transition and its

@@ -1,3 +1,4 @@
+import { FINAL_STATUSES } from '@borealis/deploy-spec';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
@@ -6,7 +7,6 @@ import type { RelayHub } from '../relay/index.js';
 import type { Store } from '../store/index.js';
 import type { WebhookService } from '../webhooks/types.js';
 
-const FINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK'];
 /** Paths probed or polled all the time: their requests are logged at debug, not info. */
 const QUIET = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -111,7 +111,7 @@ export function createMetrics(deps: {
     labelNames: ['result'],
     registers: [registry],
   });
-  for (const outcome of FINAL) finished.inc({ outcome }, 0);
+  for (const outcome of FINAL_STATUSES) finished.inc({ outcome }, 0);
   for (const result of ['passed', 'failed']) analysisRuns.inc({ result }, 0);
   const log = deps.logger;
   deps.engine.observe((deploymentId, e) => {
