@@ -4,7 +4,9 @@ import {
   type DeploymentView,
   type Diagnostic,
   formatDiagnostics,
+  formatPlan,
   parseDeployFile,
+  planDeployment,
 } from '@borealis/deploy-spec';
 import type { Command } from 'commander';
 import { type Cli, offline, type RunContext } from './cli.js';
@@ -68,8 +70,6 @@ export function registerDeployCommands(program: Command, cli: Cli): void {
             throw new CliError(`${file}: ${errors.length} error(s); nothing to plan`, 1);
           }
           const manifestFiles = readManifestFiles(file, text);
-          // The planner is the kubernetes driver's own code: only this command loads the control plane.
-          const { formatPlan, planDeployment } = await import('@borealis/control-plane');
           let plans = planDeployment({ ...parsed.spec, manifestFiles });
           const env = ctx.opts.env as string | undefined;
           if (env !== undefined) {

@@ -12,6 +12,7 @@ const run = promisify(execFile);
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const bin = here('../bin/borealis.js');
 const recorder = here('../test/record-loads.mjs');
+const controlPlane = new URL('../../control-plane/dist/index.js', import.meta.url).href;
 const example = here('../../deploy-spec/test/fixtures/deployfiles/valid/09-full-reference.yaml');
 const work = mkdtempSync(join(tmpdir(), 'borealis-loads-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -19,12 +20,12 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 /** The server's parts: its HTTP framework, its databases, its bus, and the package itself. */
 const SERVER_PARTS = ['fastify', 'pg', 'nats', 'better-sqlite3', 'kysely', 'control-plane'];
 
-/** Runs the CLI with the recorder; returns the packages (node_modules names) and workspace packages it loaded. */
+/** Runs node with the recorder; returns the packages (node_modules names) and workspace packages it loaded. */
 async function loadedBy(args: string[], name: string): Promise<{ packages: Set<string>; code: number }> {
   const file = join(work, `${name}.txt`);
   let code = 0;
   try {
-    await run(process.execPath, ['--import', recorder, bin, ...args], {
+    await run(process.execPath, ['--import', recorder, ...args], {
       env: { ...process.env, BOREALIS_LOADS_FILE: file, NO_COLOR: '1' },
     });
   } catch (err) {
@@ -44,7 +45,7 @@ async function loadedBy(args: string[], name: string): Promise<{ packages: Set<s
 
 describe('borealis deploy validate', () => {
   it('loads none of the server: no fastify, pg, nats, better-sqlite3 or @borealis/control-plane', async () => {
-    const { packages, code } = await loadedBy(['deploy', 'validate', '-f', example], 'validate');
+    const { packages, code } = await loadedBy([bin, 'deploy', 'validate', '-f', example], 'validate');
     expect(code).toBe(0);
     // The recorder saw the program: the CLI and the deploy-file package are there.
     expect(packages).toContain('cli');
@@ -52,9 +53,18 @@ describe('borealis deploy validate', () => {
     expect(SERVER_PARTS.filter((p) => packages.has(p))).toEqual([]);
   });
 
-  it('the recorder sees the server when a command does load it (deploy plan runs its planner)', async () => {
-    const { packages } = await loadedBy(['deploy', 'plan', '-f', example], 'plan');
+  it('the recorder sees the server where it is loaded (the control plane package imported as a program would)', async () => {
+    const { packages } = await loadedBy(
+      ['--input-type=module', '-e', `await import(${JSON.stringify(controlPlane)})`],
+      'server',
+    );
     expect(packages).toContain('control-plane');
     expect(packages).toContain('fastify');
+  });
+
+  it('deploy plan, offline, loads none of the server either', async () => {
+    const { packages } = await loadedBy([bin, 'deploy', 'plan', '-f', example], 'plan');
+    expect(packages).toContain('deploy-spec');
+    expect(SERVER_PARTS.filter((p) => packages.has(p))).toEqual([]);
   });
 });

@@ -1,7 +1,9 @@
-import type { DeploymentKind, DeploymentSpec, TargetView } from '@borealis/deploy-spec';
+import type { DeploymentKind, StoredSpec, TargetView } from '@borealis/deploy-spec';
 import type { DriverOp } from './types.js';
 
-export type { TargetVersion, TargetView } from '@borealis/deploy-spec';
+export type { StoredSpec, TargetVersion, TargetView } from '@borealis/deploy-spec';
+// The driver's refusal is shared with the planner in @borealis/deploy-spec (one class, so instanceof holds).
+export { TargetDriverError } from '@borealis/deploy-spec';
 
 /** Which rollout a driver action belongs to. */
 export interface TargetRef {
@@ -14,12 +16,6 @@ export interface TargetRef {
   namespace?: string;
 }
 
-/** The deploy file as the engine stored it: the spec, plus the manifest files the client sent. */
-export type StoredSpec = DeploymentSpec & {
-  /** Contents of `manifests[].path` entries, read by the client next to the deploy file. */
-  manifestFiles?: Record<string, string>;
-};
-
 /** What an action may need beyond the target: the deploy file, time, cancellation, progress. */
 export interface DriverContext {
   spec: StoredSpec;
@@ -29,18 +25,6 @@ export interface DriverContext {
   deadlineAt?: number;
   /** Progress for people (`web: 2/4 available`); the engine shows the latest on the step. */
   progress(message: string): void;
-}
-
-/**
- * A failure the driver cannot fix by trying again (a forbidden namespace, an invalid manifest):
- * the step fails with this message, in the API's own words and with what to do. Any other error
- * is treated as transient and the action is tried again.
- */
-export class TargetDriverError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TargetDriverError';
-  }
 }
 
 /**

@@ -1,7 +1,9 @@
+import { type ApiCall, applyCall, FIELD_MANAGER, type KubeObject } from '@borealis/deploy-spec';
 import { KUBERNETES_API_HOST } from '@borealis/protocol';
 import { BorealisError } from '../errors.js';
 import type { Dispatcher } from '../relay/index.js';
-import { FIELD_MANAGER, type KubeObject } from './objects.js';
+
+export { type ApiCall, applyCall };
 
 /**
  * The Kubernetes API as the driver uses it, in plain REST through the agent's tunnel: every call
@@ -51,28 +53,10 @@ export class KubernetesApiError extends Error {
 
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 
-export interface ApiCall {
-  method: string;
-  path: string;
-  query?: Record<string, string>;
-  contentType?: string;
-  body?: KubeObject;
-}
-
 /** The URL a call travels to through the tunnel. */
 export function callUrl(call: Pick<ApiCall, 'path' | 'query'>): string {
   const q = call.query && Object.keys(call.query).length ? `?${new URLSearchParams(call.query)}` : '';
   return `https://${KUBERNETES_API_HOST}${call.path}${q}`;
-}
-
-export function applyCall(path: string, object: KubeObject, force = false): ApiCall {
-  return {
-    method: 'PATCH',
-    path,
-    query: { fieldManager: FIELD_MANAGER, ...(force ? { force: 'true' } : {}) },
-    contentType: 'application/apply-patch+yaml',
-    body: object,
-  };
 }
 
 export function createKubernetesApi(

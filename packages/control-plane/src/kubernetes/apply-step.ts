@@ -1,20 +1,23 @@
-import { type DriverContext, TargetDriverError, type TargetRef } from '../engine/target-driver.js';
-import { createKubernetesApi, type KubernetesApi } from './api-client.js';
-import { blueGreenOf, deployObjects, withoutReplaced, workloadSelector } from './deploy-objects.js';
 import {
   Annotations,
   applyOrder,
+  blueGreenOf,
   collectionPath,
+  deployObjects,
   describeObject,
   type KubeObject,
   Labels,
   objectPath,
   renderManifests,
+  trafficObjects,
   versionedName,
-} from './objects.js';
+  withoutReplaced,
+  workloadSelector,
+} from '@borealis/deploy-spec';
+import { type DriverContext, TargetDriverError, type TargetRef } from '../engine/target-driver.js';
+import { createKubernetesApi, type KubernetesApi } from './api-client.js';
 import type { OldVersion, RolloutMode, RolloutRecord, Workload } from './rollout-record.js';
 import { deploymentPath, type StepKit } from './step-kit.js';
-import { trafficObjects } from './traffic.js';
 
 /**
  * The deploy action: finds the versions already running, records what every touched object was

@@ -1,3 +1,4 @@
+import { ManifestError } from '@borealis/deploy-spec';
 import type { Logger } from 'pino';
 import { type DriverContext, type TargetDriver, TargetDriverError } from '../engine/target-driver.js';
 import type { DriverOp } from '../engine/types.js';
@@ -5,7 +6,6 @@ import type { Dispatcher } from '../relay/index.js';
 import type { KubernetesRolloutRepository } from '../store/index.js';
 import { KubernetesApiError } from './api-client.js';
 import { applyDeploy } from './apply-step.js';
-import { ManifestError } from './objects.js';
 import { rollback } from './rollback-step.js';
 import { createRolloutRecords, KUBERNETES_DRIVER_NAME, type RolloutRecord } from './rollout-record.js';
 import { createStepKit } from './step-kit.js';

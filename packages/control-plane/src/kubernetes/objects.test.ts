@@ -1,7 +1,12 @@
-import { parseDeployFile } from '@borealis/deploy-spec';
+import {
+  ManifestError,
+  objectPath,
+  parseDeployFile,
+  pluralOf,
+  renderManifests,
+  type StoredSpec,
+} from '@borealis/deploy-spec';
 import { describe, expect, it } from 'vitest';
-import type { StoredSpec } from '../engine/target-driver.js';
-import { ManifestError, objectPath, pluralOf, renderManifests } from './objects.js';
 import { rolloutState } from './rollout.js';
 
 function spec(manifests: string, files: Record<string, string> = {}): StoredSpec {

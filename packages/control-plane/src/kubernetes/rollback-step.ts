@@ -1,6 +1,6 @@
+import { appliable } from '@borealis/deploy-spec';
 import type { DriverContext, TargetRef } from '../engine/target-driver.js';
 import { createKubernetesApi } from './api-client.js';
-import { appliable } from './objects.js';
 import type { StepKit } from './step-kit.js';
 
 /** Puts back every object the rollout touched as its snapshot recorded it, newest change first. */

@@ -1,32 +1,15 @@
+import type { KubeObject, OldVersion, RolloutMode, Workload } from '@borealis/deploy-spec';
 import {
   TargetDriverError,
   type TargetRef,
   type TargetVersion,
   type TargetView,
 } from '../engine/target-driver.js';
-
 import type { KubernetesRolloutRepository } from '../store/index.js';
-import type { KubeObject } from './objects.js';
+
+export type { OldVersion, RolloutMode, Workload } from '@borealis/deploy-spec';
 
 export const KUBERNETES_DRIVER_NAME = 'kubernetes';
-
-export type RolloutMode = 'replace' | 'canary' | 'blueGreen';
-
-export interface OldVersion {
-  name: string;
-  replicas: number;
-  version?: string;
-  deploymentId?: string;
-}
-
-export interface Workload {
-  /** The Deployment's name in the manifest. */
-  name: string;
-  /** The name it runs under in this rollout (`web`, or `web-v-1a2b3c4d` beside the old one). */
-  newName: string;
-  total: number;
-  olds: OldVersion[];
-}
 
 /** What the driver keeps per rollout (table kubernetes_rollouts), written before it acts. */
 export interface RolloutRecord {

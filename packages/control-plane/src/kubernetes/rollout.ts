@@ -1,6 +1,6 @@
+import { collectionPath, type KubeObject, objectPath } from '@borealis/deploy-spec';
 import { TargetDriverError } from '../engine/target-driver.js';
 import type { KubernetesApi } from './api-client.js';
-import { collectionPath, type KubeObject, objectPath } from './objects.js';
 
 export interface RolloutState {
   done: boolean;

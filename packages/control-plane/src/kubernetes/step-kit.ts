@@ -1,7 +1,7 @@
+import { collectionPath, type KubeObject } from '@borealis/deploy-spec';
 import type { DriverContext } from '../engine/target-driver.js';
 import type { Dispatcher } from '../relay/index.js';
 import type { KubernetesApi } from './api-client.js';
-import { collectionPath, type KubeObject } from './objects.js';
 import { waitForRollout } from './rollout.js';
 import type { RolloutRecords } from './rollout-record.js';
 

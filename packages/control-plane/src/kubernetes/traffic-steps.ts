@@ -1,9 +1,16 @@
+import {
+  appliable,
+  blueGreenOf,
+  collectionPath,
+  Labels,
+  objectPath,
+  pinnedService,
+  renderManifests,
+  trafficObjects,
+} from '@borealis/deploy-spec';
 import { type DriverContext, TargetDriverError, type TargetRef } from '../engine/target-driver.js';
 import { createKubernetesApi } from './api-client.js';
-import { blueGreenOf } from './deploy-objects.js';
-import { appliable, collectionPath, Labels, objectPath, pinnedService, renderManifests } from './objects.js';
 import { deploymentPath, type StepKit } from './step-kit.js';
-import { trafficObjects } from './traffic.js';
 
 /** The steps that move a running rollout along: canary weights, the blue/green switch, the old version's end. */
 

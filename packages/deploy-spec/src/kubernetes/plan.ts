@@ -1,19 +1,37 @@
 import { stringify } from 'yaml';
-import type { StoredSpec } from '../engine/target-driver.js';
-import { type ApiCall, applyCall } from './api-client.js';
+import type { RolloutMode, StoredSpec, Workload } from './contracts.js';
 import { blueGreenOf, deployObjects, modeOf, withoutReplaced, workloadSelector } from './deploy-objects.js';
 import {
   applyOrder,
   collectionPath,
   describeObject,
+  FIELD_MANAGER,
   type KubeObject,
   Labels,
   objectPath,
   renderManifests,
   versionedName,
 } from './objects.js';
-import type { RolloutMode, Workload } from './rollout-record.js';
 import { trafficObjects } from './traffic.js';
+
+/** One call to the Kubernetes API, as the driver sends it and `deploy plan` prints it. */
+export interface ApiCall {
+  method: string;
+  path: string;
+  query?: Record<string, string>;
+  contentType?: string;
+  body?: KubeObject;
+}
+
+export function applyCall(path: string, object: KubeObject, force = false): ApiCall {
+  return {
+    method: 'PATCH',
+    path,
+    query: { fieldManager: FIELD_MANAGER, ...(force ? { force: 'true' } : {}) },
+    contentType: 'application/apply-patch+yaml',
+    body: object,
+  };
+}
 
 /** Placeholders `deploy plan` uses for what only a start knows; valid as Kubernetes values. */
 export const PLANNED_DEPLOYMENT_ID = 'PLANNED';

@@ -1,5 +1,4 @@
-import type { StoredSpec } from '../engine/target-driver.js';
-import { TargetDriverError } from '../engine/target-driver.js';
+import { type StoredSpec, TargetDriverError } from './contracts.js';
 import { type KubeObject, Labels, pinnedService, renderManifests } from './objects.js';
 
 interface IstioConfig {

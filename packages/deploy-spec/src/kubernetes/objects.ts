@@ -1,6 +1,6 @@
-import { slugOf } from '@borealis/deploy-spec';
 import { parseAllDocuments } from 'yaml';
-import type { StoredSpec } from '../engine/target-driver.js';
+import { slugOf } from '../deployfile/index.js';
+import type { StoredSpec } from './contracts.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are free-form JSON.
 export type KubeObject = Record<string, any>;

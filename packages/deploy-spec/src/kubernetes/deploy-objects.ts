@@ -1,6 +1,5 @@
-import { type StoredSpec, TargetDriverError } from '../engine/target-driver.js';
+import { type RolloutMode, type StoredSpec, TargetDriverError, type Workload } from './contracts.js';
 import { type KubeObject, Labels, labelValue, pinnedService, versionedDeployment } from './objects.js';
-import type { RolloutMode, Workload } from './rollout-record.js';
 
 /** What a rollout applies, as pure functions of the deploy file: shared by the driver and `deploy plan`. */
 
