@@ -63,7 +63,9 @@ async function forward(req, signal) {
   const headers = forwardedHeaders(req.rawHeaders);
   const body = hasBody(req) ? req : null;
   if (req.headers['x-bench-track'] === '1') {
-    const tunnel = cp.hub.pick(identifier).tunnel;
+    const session = cp.hub.sessions().find((x) => x.meta.agentIdentifier === identifier && !x.tunnel.closed);
+    if (!session) throw new Error(`no session of ${identifier}`);
+    const tunnel = session.tunnel;
     const res = await tunnel.request({ method: req.method, url, headers, timeoutMs: 0 }, body, signal);
     track(res.stream);
     return res;
