@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../kit/until.js';
 import { type ApiServerDouble, startApiServerDouble } from './api-server-double.js';
 
 /**
@@ -44,16 +45,6 @@ const deployment = (name: string, image: string, replicas = 2, extra: Record<str
   },
 });
 const path = (name: string, ns = 'shop') => `/apis/apps/v1/namespaces/${ns}/deployments/${name}`;
-
-async function until<T>(fn: () => Promise<T | undefined>, what: string): Promise<T> {
-  const end = Date.now() + 10_000;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('Kubernetes API server double', () => {
   it('refuses calls without the bearer token with a 401 Status', async () => {

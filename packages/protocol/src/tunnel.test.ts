@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../../../test/kit/until.js';
 import { encodeFrame } from './codec.js';
 import { ProtocolError } from './errors.js';
 import { type FrameSink, Tunnel, type TunnelCloseInfo, type TunnelOptions } from './tunnel.js';
@@ -67,14 +68,6 @@ async function readAll(body: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of body) chunks.push(Buffer.from(c));
   return Buffer.concat(chunks);
-}
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 /** Echo server: answers 200 with the request body, plus the request line in a header. */

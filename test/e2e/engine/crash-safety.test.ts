@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { deployFileHead } from '../../kit/deploy-file.js';
 import { fetchJson } from '../../kit/fetch-json.js';
+import { freePort } from '../../kit/free-port.mjs';
 import { bins, type Proc, startProcess, stopAll, until } from '../support/processes.js';
 import { type DeploymentJson, type HookServer, startHookServer, TOKEN, webhook } from './support.js';
 
@@ -29,15 +29,6 @@ const base = () => `http://127.0.0.1:${port}`;
 
 const api = <T = any>(method: string, path: string, body?: unknown, contentType?: string) =>
   fetchJson<T>(base(), TOKEN, method, path, body, contentType);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 async function startServer(): Promise<Proc> {
   const p = startProcess(bins.server, { env: env() });

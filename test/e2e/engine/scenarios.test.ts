@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawDatabase } from '../../../packages/control-plane/src/store/raw-database.test-util.js';
 import { deployFileHead } from '../../kit/deploy-file.js';
+import { until } from '../../kit/until.js';
 import { env, type HookServer, startHookServer, startPlane, type TestPlane, webhook } from './support.js';
 
 /** The product page's scenarios, as written, against the real control plane and real receivers. */
@@ -438,13 +439,3 @@ ${queue ? 'deploymentConfig:\n  ifDeploymentInProgress:\n    strategy: enqueueOn
     expect([...rest.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))).toEqual([ids.length]);
   });
 });
-
-async function until<T>(fn: () => T, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -14,6 +14,7 @@ import {
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { until } from '../../../../test/kit/until.js';
 import { type ControlPlane, createControlPlane } from '../server.js';
 
 /**
@@ -87,14 +88,6 @@ async function agent(identifier: string, protocols: string[]) {
   ws.on('close', (c, r) => tunnel.transportClosed(c, r.toString()));
   await until(() => cp.hub.hasAgent(identifier));
   return { ws, received, sent };
-}
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 async function call(identifier: string, body: Buffer | null) {
