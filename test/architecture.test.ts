@@ -22,8 +22,8 @@ import {
  * fails, and so does a listed one that no longer offends (delete its line), so a list only shrinks.
  */
 const KNOWN_VIOLATIONS = {
-  /** (a) Source files over 450 lines (being split by the engine, webhooks, wire, store, deploy-spec and config work). */
-  oversized: ['packages/control-plane/ui-assets/view-deployment.js'],
+  /** (a) Source files over 450 lines. */
+  oversized: [] as string[],
   /**
    * (b) Import cycles, each named by files it holds (joined with ` + `). Type-only imports count:
    * a type that makes a lower floor import a higher one is a cycle in the plan though no code runs.
