@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForDeployment } from '../kit/deployments.js';
 import { createPrivateNetwork, type PrivateNetwork } from '../kit/netns.mjs';
 import { until } from '../kit/until.js';
 import { freePort, type ServerProc, startServer, TEST_TOKEN } from './support/control-plane.js';

@@ -405,6 +405,9 @@ describe('agent against a real control plane double', () => {
     if (clean) session.tunnel.close(CloseCodes.goingAway, 'control plane shutting down');
     else session.ws.terminate();
     await cp.waitForSessions(2);
+    // The double sees the session as soon as it accepts the upgrade; the agent counts its second
+    // connection only once it has read WELCOME, a moment later.
+    await until(() => a.status().connections === 2);
     const ceilings = a.lines.filter((l) => typeof l.ceilingMs === 'number').map((l) => l.ceilingMs);
     expect(ceilings).toEqual(expectedCeilings);
     expect(a.status().connections).toBe(2);
