@@ -4,23 +4,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closeTestControlPlanes } from '../../../../test/kit/control-plane.js';
 import type { ControlPlane } from '../server.js';
 import type { WebhookService } from '../webhooks/index.js';
-import {
-  githubLikeWebhook,
-  invocationFor,
-  type Receiver,
-  sideWebhookService,
-  startReceiver,
-  startWebhookTestControlPlane,
-  waitForRun,
-} from '../webhooks/receivers.test-util.js';
+import * as wh from '../webhooks/receivers.test-util.js';
 
 /** POST /callbacks/:token/callback, over real HTTP: every answer the product promises. */
 let cp: ControlPlane;
-const receivers: Receiver[] = [];
+const receivers: wh.Receiver[] = [];
 let logs: string[] = [];
 
 beforeAll(async () => {
-  const started = await startWebhookTestControlPlane({ log: 'debug' });
+  const started = await wh.startWebhookTestControlPlane({ log: 'debug' });
   cp = started.cp;
   logs = started.logs;
 });
@@ -33,10 +25,10 @@ afterAll(closeTestControlPlanes);
 
 /** A run that was called and now awaits its callback; returns its callback URI. */
 async function awaitingRun(service: WebhookService = cp.webhooks) {
-  const r = await startReceiver();
+  const r = await wh.startReceiver();
   receivers.push(r);
-  const run = await service.start(invocationFor(githubLikeWebhook(`${r.url}/hook`)));
-  await waitForRun(service, run.id, (x) => x.status === 'awaiting_callback');
+  const run = await service.start(wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`)));
+  await wh.waitForRun(service, run.id, (x) => x.status === 'awaiting_callback');
   const uri = /"callbackUri": "([^"]+)"/.exec(r.requests[0]!.body)?.[1];
   if (!uri) throw new Error('the receiver got no callback URI');
   return { run, uri };
@@ -201,14 +193,14 @@ describe('callback answers', () => {
 describe('late callbacks', () => {
   function shortDeadlineService(callbackTimeoutMs: number) {
     // Same store and routes as the control plane; only the deadline is short.
-    return sideWebhookService(cp, { callbackTimeoutMs, directAllow: ['127.0.0.1/32'] });
+    return wh.sideWebhookService(cp, { callbackTimeoutMs, directAllow: ['127.0.0.1/32'] });
   }
 
   it('409 after the run failed at its deadline', async () => {
     const service = shortDeadlineService(600);
     try {
       const { run, uri } = await awaitingRun(service);
-      const failed = await waitForRun(service, run.id);
+      const failed = await wh.waitForRun(service, run.id);
       expect(failed.status).toBe('failed');
       expect(failed.reason).toBe('no callback within 600ms (BOREALIS_CALLBACK_TIMEOUT)');
       const res = await post(uri, JSON.stringify({ success: true }));

@@ -2,14 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../../../test/kit/free-port.mjs';
 import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../../../../test/kit/store.js';
 import type { ControlPlane } from '../server.js';
-import {
-  githubLikeWebhook,
-  invocationFor,
-  type Receiver,
-  startReceiver,
-  startWebhookTestControlPlane,
-  waitForRun,
-} from './receivers.test-util.js';
+import * as wh from './receivers.test-util.js';
 
 /**
  * Deadlines are stored timestamps: a control plane stopped and started again (same data
@@ -22,7 +15,7 @@ afterEach(async () => {
 
 describe.each(TEST_BACKENDS)('on $kind', ({ kind }) => {
   async function controlPlane(database: TestDatabase, callbackTimeoutMs: number): Promise<ControlPlane> {
-    const started = await startWebhookTestControlPlane({
+    const started = await wh.startWebhookTestControlPlane({
       dataDir: database.dir,
       databaseUrl: database.databaseUrl,
       callbackTimeoutMs,
@@ -38,8 +31,8 @@ describe.each(TEST_BACKENDS)('on $kind', ({ kind }) => {
     return database;
   }
 
-  async function silentReceiver(port?: number, withCallback = false): Promise<Receiver> {
-    const r = await startReceiver({
+  async function silentReceiver(port?: number, withCallback = false): Promise<wh.Receiver> {
+    const r = await wh.startReceiver({
       ...(port ? { port } : {}),
       ...(withCallback ? { callback: { success: true } } : {}),
     });
@@ -51,9 +44,9 @@ describe.each(TEST_BACKENDS)('on $kind', ({ kind }) => {
     it('fails a run whose callback never comes, at its deadline', async () => {
       const cp = await controlPlane(await tempDir(), 800);
       const r = await silentReceiver();
-      const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`)));
-      await waitForRun(cp.webhooks, run.id, (x) => x.status === 'awaiting_callback');
-      const done = await waitForRun(cp.webhooks, run.id);
+      const run = await cp.webhooks.start(wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`)));
+      await wh.waitForRun(cp.webhooks, run.id, (x) => x.status === 'awaiting_callback');
+      const done = await wh.waitForRun(cp.webhooks, run.id);
       expect(done).toMatchObject({
         status: 'failed',
         reason: 'no callback within 800ms (BOREALIS_CALLBACK_TIMEOUT)',
@@ -66,8 +59,8 @@ describe.each(TEST_BACKENDS)('on $kind', ({ kind }) => {
       const dir = await tempDir();
       const first = await controlPlane(dir, 1000);
       const r = await silentReceiver();
-      const run = await first.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`)));
-      await waitForRun(first.webhooks, run.id, (x) => x.status === 'awaiting_callback');
+      const run = await first.webhooks.start(wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`)));
+      await wh.waitForRun(first.webhooks, run.id, (x) => x.status === 'awaiting_callback');
       await first.close();
       await new Promise((resolve) => setTimeout(resolve, 1200));
 
@@ -81,13 +74,13 @@ describe.each(TEST_BACKENDS)('on $kind', ({ kind }) => {
       const dir = await tempDir();
       const first = await controlPlane(dir, 2000);
       const r = await silentReceiver();
-      const run = await first.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`)));
-      await waitForRun(first.webhooks, run.id, (x) => x.status === 'awaiting_callback');
+      const run = await first.webhooks.start(wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`)));
+      await wh.waitForRun(first.webhooks, run.id, (x) => x.status === 'awaiting_callback');
       await first.close();
 
       const second = await controlPlane(dir, 2000);
       expect((await second.webhooks.get(run.id))?.status).toBe('awaiting_callback');
-      const done = await waitForRun(second.webhooks, run.id);
+      const done = await wh.waitForRun(second.webhooks, run.id);
       expect(done).toMatchObject({ status: 'failed', reasonCode: 'BRL_ERR_WEBHOOK_CALLBACK_TIMEOUT' });
       expect(done.settledAt).toBeGreaterThanOrEqual(done.deadlineAt);
     });
@@ -97,15 +90,15 @@ describe.each(TEST_BACKENDS)('on $kind', ({ kind }) => {
       const first = await controlPlane(dir, 60_000);
       const port = await freePort();
       const run = await first.webhooks.start(
-        invocationFor(githubLikeWebhook(`http://127.0.0.1:${port}/hook`, { retryCount: 5 })),
+        wh.invocationFor(wh.githubLikeWebhook(`http://127.0.0.1:${port}/hook`, { retryCount: 5 })),
       );
-      const waiting = await waitForRun(first.webhooks, run.id, (x) => x.attempts.length >= 1);
+      const waiting = await wh.waitForRun(first.webhooks, run.id, (x) => x.attempts.length >= 1);
       expect(waiting.status).toBe('pending');
       await first.close();
 
       const r = await silentReceiver(port, true);
       const second = await controlPlane(dir, 60_000);
-      const done = await waitForRun(second.webhooks, run.id, undefined, 20_000);
+      const done = await wh.waitForRun(second.webhooks, run.id, undefined, 20_000);
       expect(done.status).toBe('succeeded');
       expect(done.attempts.at(-1)?.status).toBe(204);
       expect(r.requests[0]?.headers['webhook-id']).toBe(run.callId);

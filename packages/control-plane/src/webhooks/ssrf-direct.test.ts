@@ -1,15 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeTestControlPlanes } from '../../../../test/kit/control-plane.js';
 import type { ControlPlane } from '../server.js';
-import {
-  githubLikeWebhook,
-  invocationFor,
-  type Receiver,
-  sideWebhookService,
-  startReceiver,
-  startWebhookTestControlPlane,
-  waitForRun,
-} from './receivers.test-util.js';
+import * as wh from './receivers.test-util.js';
 import type { LookupAll } from './ssrf-guard.js';
 
 /**
@@ -18,14 +10,14 @@ import type { LookupAll } from './ssrf-guard.js';
  * rule; once allowed, the same call goes through.
  */
 let cp: ControlPlane;
-let v4: Receiver;
-let v6: Receiver;
+let v4: wh.Receiver;
+let v6: wh.Receiver;
 
 beforeAll(async () => {
   // No BOREALIS_DIRECT_ALLOW: the guard refuses every internal address.
-  cp = (await startWebhookTestControlPlane({ directAllow: [] })).cp;
-  v4 = await startReceiver({ callback: { success: true } });
-  v6 = await startReceiver({ host: '::1', answer: () => ({ status: 200 }) });
+  cp = (await wh.startWebhookTestControlPlane({ directAllow: [] })).cp;
+  v4 = await wh.startReceiver({ callback: { success: true } });
+  v6 = await wh.startReceiver({ host: '::1', answer: () => ({ status: 200 }) });
 });
 
 afterAll(async () => {
@@ -35,7 +27,7 @@ afterAll(async () => {
 });
 
 function serviceWith(directAllow: string[], lookup?: LookupAll) {
-  return sideWebhookService(cp, { directAllow, ...(lookup ? { lookup } : {}) });
+  return wh.sideWebhookService(cp, { directAllow, ...(lookup ? { lookup } : {}) });
 }
 
 describe('direct webhooks and the SSRF guard', () => {
@@ -52,8 +44,8 @@ describe('direct webhooks and the SSRF guard', () => {
     ['localhost', () => `http://localhost:${v4.port}/hook`, 'loopback', '127.0.0.1/32'],
   ])('refuses %s, naming the rule and the setting that allows it', async (_name, url, rule, allowEntry) => {
     const seen = v4.requests.length + v6.requests.length;
-    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(url(), { retryCount: 3 })));
-    const done = await waitForRun(cp.webhooks, run.id, undefined, 5_000);
+    const run = await cp.webhooks.start(wh.invocationFor(wh.githubLikeWebhook(url(), { retryCount: 3 })));
+    const done = await wh.waitForRun(cp.webhooks, run.id, undefined, 5_000);
     expect(done.status).toBe('failed');
     expect(done.reasonCode).toBe('BRL_ERR_WEBHOOK_SSRF_REFUSED');
     expect(done.reason).toContain(`a ${rule} address`);
@@ -72,9 +64,9 @@ describe('direct webhooks and the SSRF guard', () => {
     const service = serviceWith([], rebinding);
     try {
       const run = await service.start(
-        invocationFor(githubLikeWebhook(`http://hooks.example.com:${v4.port}/hook`)),
+        wh.invocationFor(wh.githubLikeWebhook(`http://hooks.example.com:${v4.port}/hook`)),
       );
-      const done = await waitForRun(service, run.id, undefined, 5_000);
+      const done = await wh.waitForRun(service, run.id, undefined, 5_000);
       expect(resolved).toEqual(['hooks.example.com']);
       expect(done.reasonCode).toBe('BRL_ERR_WEBHOOK_SSRF_REFUSED');
       expect(done.reason).toContain('hooks.example.com (127.0.0.1)');
@@ -89,15 +81,15 @@ describe('direct webhooks and the SSRF guard', () => {
     try {
       for (const url of [`${v4.url}/hook`, `http://localhost:${v4.port}/hook`]) {
         const before = v4.requests.length;
-        const run = await service.start(invocationFor(githubLikeWebhook(url)));
-        const done = await waitForRun(service, run.id, undefined, 5_000);
+        const run = await service.start(wh.invocationFor(wh.githubLikeWebhook(url)));
+        const done = await wh.waitForRun(service, run.id, undefined, 5_000);
         expect(done.status, url).toBe('succeeded');
         expect(v4.requests.length).toBe(before + 1);
       }
       const run6 = await service.start(
-        invocationFor(githubLikeWebhook(`${v6.url}/hook`, { disableCallback: true })),
+        wh.invocationFor(wh.githubLikeWebhook(`${v6.url}/hook`, { disableCallback: true })),
       );
-      expect((await waitForRun(service, run6.id, undefined, 5_000)).status).toBe('succeeded');
+      expect((await wh.waitForRun(service, run6.id, undefined, 5_000)).status).toBe('succeeded');
       expect(v6.requests).toHaveLength(1);
     } finally {
       await service.close();

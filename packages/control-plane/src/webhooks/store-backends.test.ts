@@ -1,14 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../../../../test/kit/store.js';
 import type { ControlPlane } from '../server.js';
-import {
-  githubLikeWebhook,
-  invocationFor,
-  type Receiver,
-  startReceiver,
-  startWebhookTestControlPlane,
-  waitForRun,
-} from './receivers.test-util.js';
+import * as wh from './receivers.test-util.js';
 
 /**
  * The webhook-run repository and the service on both databases: the conditional updates that
@@ -18,18 +11,18 @@ import {
 describe.each(TEST_BACKENDS)('webhook runs on $kind', ({ kind }) => {
   let database: TestDatabase;
   let cp: ControlPlane;
-  let receiver: Receiver;
+  let receiver: wh.Receiver;
 
   beforeAll(async () => {
     database = await createTestDatabase(kind);
     cp = (
-      await startWebhookTestControlPlane({
+      await wh.startWebhookTestControlPlane({
         dataDir: database.dir,
         databaseUrl: database.databaseUrl,
         callbackTimeoutMs: 60_000,
       })
     ).cp;
-    receiver = await startReceiver({ callback: { success: true } });
+    receiver = await wh.startReceiver({ callback: { success: true } });
   });
 
   afterAll(async () => {
@@ -85,8 +78,8 @@ describe.each(TEST_BACKENDS)('webhook runs on $kind', ({ kind }) => {
   });
 
   it('runs a webhook to its callback', async () => {
-    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`${receiver.url}/hook`)));
-    const done = await waitForRun(cp.webhooks, run.id);
+    const run = await cp.webhooks.start(wh.invocationFor(wh.githubLikeWebhook(`${receiver.url}/hook`)));
+    const done = await wh.waitForRun(cp.webhooks, run.id);
     expect(done).toMatchObject({ status: 'succeeded', callback: { success: true } });
     expect(done.attempts[0]?.status).toBe(204);
   });

@@ -1,13 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closeTestControlPlanes } from '../../../../test/kit/control-plane.js';
 import type { ControlPlane } from '../server.js';
-import {
-  invocationFor,
-  type Receiver,
-  startReceiver,
-  startWebhookTestControlPlane,
-  waitForRun,
-} from './receivers.test-util.js';
+import * as wh from './receivers.test-util.js';
 
 /**
  * Issue 13: `uriTemplate: '{{secrets.slackwebhookURL}}'` (Armory's docs write it so). The URL is
@@ -16,10 +10,10 @@ import {
  * a message that names the variable and never the value.
  */
 let cp: ControlPlane;
-const receivers: Receiver[] = [];
+const receivers: wh.Receiver[] = [];
 
 beforeAll(async () => {
-  cp = (await startWebhookTestControlPlane()).cp;
+  cp = (await wh.startWebhookTestControlPlane()).cp;
 });
 afterEach(async () => {
   await Promise.all(receivers.splice(0).map((r) => r.close()));
@@ -39,11 +33,11 @@ const slackLike = (uriTemplate: string) => ({
 
 describe('a uriTemplate that is wholly a variable', () => {
   it('calls the URL the secret holds', async () => {
-    const r = await startReceiver({});
+    const r = await wh.startReceiver({});
     receivers.push(r);
     await cp.secrets.put('slackwebhookURL', `${r.url}/services/T000/B000/xyz`);
-    const run = await cp.webhooks.start(invocationFor(slackLike('{{secrets.slackwebhookURL}}')));
-    const done = await waitForRun(cp.webhooks, run.id);
+    const run = await cp.webhooks.start(wh.invocationFor(slackLike('{{secrets.slackwebhookURL}}')));
+    const done = await wh.waitForRun(cp.webhooks, run.id);
     expect(done.status, done.reason).toBe('succeeded');
     expect(r.requests[0]?.url).toBe('/services/T000/B000/xyz');
     expect(JSON.parse(r.requests[0]?.body ?? '{}')).toEqual({ text: 'deployed my-app' });
@@ -52,8 +46,8 @@ describe('a uriTemplate that is wholly a variable', () => {
   it('a value without scheme and host fails the run, naming the variable, not the value', async () => {
     const value = 'hooks.slack.example/services/secret-part';
     await cp.secrets.put('badwebhookURL', value);
-    const run = await cp.webhooks.start(invocationFor(slackLike('{{secrets.badwebhookURL}}')));
-    const done = await waitForRun(cp.webhooks, run.id);
+    const run = await cp.webhooks.start(wh.invocationFor(slackLike('{{secrets.badwebhookURL}}')));
+    const done = await wh.waitForRun(cp.webhooks, run.id);
     expect(done.status).toBe('failed');
     expect(done.reason).toContain('{{secrets.badwebhookURL}}');
     expect(done.reason).toContain('scheme and host');
@@ -61,14 +55,14 @@ describe('a uriTemplate that is wholly a variable', () => {
   });
 
   it('a context value supplies the base URL the same way', async () => {
-    const r = await startReceiver({});
+    const r = await wh.startReceiver({});
     receivers.push(r);
     const run = await cp.webhooks.start(
-      invocationFor(slackLike('{{context.uri}}/notify'), {
+      wh.invocationFor(slackLike('{{context.uri}}/notify'), {
         context: { environment: 'staging', uri: `${r.url}/base` },
       }),
     );
-    const done = await waitForRun(cp.webhooks, run.id);
+    const done = await wh.waitForRun(cp.webhooks, run.id);
     expect(done.status, done.reason).toBe('succeeded');
     expect(r.requests[0]?.url).toBe('/base/notify');
   });

@@ -5,15 +5,7 @@ import { freePort } from '../../../../test/kit/free-port.mjs';
 import { until } from '../../../../test/kit/until.js';
 import type { Dispatcher } from '../relay/index.js';
 import type { ControlPlane } from '../server.js';
-import {
-  githubLikeWebhook,
-  invocationFor,
-  type Receiver,
-  sideWebhookService,
-  startReceiver,
-  startWebhookTestControlPlane,
-  waitForRun,
-} from './receivers.test-util.js';
+import * as wh from './receivers.test-util.js';
 import type { WebhookRun } from './types.js';
 
 /**
@@ -27,16 +19,16 @@ const API_TOKEN = 'webhooks-test-token-0123456789';
 let cp: ControlPlane;
 let logs: string[] = [];
 const settled: WebhookRun[] = [];
-const receivers: Receiver[] = [];
+const receivers: wh.Receiver[] = [];
 
-async function receiver(options: Parameters<typeof startReceiver>[0] = {}): Promise<Receiver> {
-  const r = await startReceiver(options);
+async function receiver(options: Parameters<typeof wh.startReceiver>[0] = {}): Promise<wh.Receiver> {
+  const r = await wh.startReceiver(options);
   receivers.push(r);
   return r;
 }
 
 beforeAll(async () => {
-  const started = await startWebhookTestControlPlane({
+  const started = await wh.startWebhookTestControlPlane({
     apiToken: API_TOKEN,
     log: 'debug',
     githubToken: GITHUB_TOKEN,
@@ -56,10 +48,12 @@ afterAll(closeTestControlPlanes);
 describe('a webhook like the product page GitHub example (direct)', () => {
   it('settles as succeeded when the receiver answers 204 and then calls back success: true', async () => {
     const r = await receiver({ callback: { success: true, delayMs: 100 } });
-    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/repos/demo/dispatches`)));
+    const run = await cp.webhooks.start(
+      wh.invocationFor(wh.githubLikeWebhook(`${r.url}/repos/demo/dispatches`)),
+    );
     expect(run.status).toBe('pending');
 
-    const done = await waitForRun(cp.webhooks, run.id);
+    const done = await wh.waitForRun(cp.webhooks, run.id);
     expect(done.status).toBe('succeeded');
     expect(done.callback).toMatchObject({ success: true });
     expect(done.attempts).toHaveLength(1);
@@ -83,8 +77,8 @@ describe('a webhook like the product page GitHub example (direct)', () => {
   it('settles as failed, keeping the mdMessage, when the callback says success: false', async () => {
     const mdMessage = '## Tests failed\n\n<script>alert(1)</script> 3 of 120 failed';
     const r = await receiver({ callback: { success: false, mdMessage } });
-    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`)));
-    const done = await waitForRun(cp.webhooks, run.id);
+    const run = await cp.webhooks.start(wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`)));
+    const done = await wh.waitForRun(cp.webhooks, run.id);
     expect(done.status).toBe('failed');
     expect(done.callback).toMatchObject({ success: false, mdMessage });
     expect(done.reasonCode).toBe('BRL_ERR_WEBHOOK_CALLBACK_FAILED');
@@ -101,8 +95,8 @@ describe('a webhook like the product page GitHub example (direct)', () => {
 
   it('sends the secret in the call but keeps it, and the callback token, out of the record and the logs', async () => {
     const r = await receiver({ callback: { success: true } });
-    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`)));
-    const done = await waitForRun(cp.webhooks, run.id);
+    const run = await cp.webhooks.start(wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`)));
+    const done = await wh.waitForRun(cp.webhooks, run.id);
     expect(done.status).toBe('succeeded');
     expect(r.requests[0]?.headers.authorization).toBe(`token ${GITHUB_TOKEN}`);
     const token = /\/callbacks\/([^/]+)\/callback/.exec(r.requests[0]!.body)?.[1];
@@ -126,9 +120,9 @@ describe('a webhook like the product page GitHub example (direct)', () => {
   it('signs calls (Standard Webhooks) when the webhook names a signing secret, verifiable by the receiver', async () => {
     const r = await receiver({ callback: { success: true } });
     const run = await cp.webhooks.start(
-      invocationFor(githubLikeWebhook(`${r.url}/hook`, { signingSecret: 'signing' })),
+      wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`, { signingSecret: 'signing' })),
     );
-    await waitForRun(cp.webhooks, run.id);
+    await wh.waitForRun(cp.webhooks, run.id);
     const sent = r.requests[0]!;
     const id = String(sent.headers['webhook-id']);
     const timestamp = Number(sent.headers['webhook-timestamp']);
@@ -140,8 +134,8 @@ describe('a webhook like the product page GitHub example (direct)', () => {
 
   it('takes a callback that arrives before the answer to the call, and still records that answer', async () => {
     const r = await receiver({ callback: { success: true, delayMs: 0, beforeAnswering: true } });
-    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`)));
-    const done = await waitForRun(
+    const run = await cp.webhooks.start(wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`)));
+    const done = await wh.waitForRun(
       cp.webhooks,
       run.id,
       (x) => x.status === 'succeeded' && x.attempts.length === 1,
@@ -154,20 +148,20 @@ describe('a webhook like the product page GitHub example (direct)', () => {
   it('settles at once on the 2xx answer with disableCallback: true', async () => {
     const r = await receiver({ answer: () => ({ status: 200, body: 'ok' }) });
     const run = await cp.webhooks.start(
-      invocationFor(githubLikeWebhook(`${r.url}/hook`, { disableCallback: true })),
+      wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`, { disableCallback: true })),
     );
-    const done = await waitForRun(cp.webhooks, run.id);
+    const done = await wh.waitForRun(cp.webhooks, run.id);
     expect(done.status).toBe('succeeded');
     expect(done.callback).toBeUndefined();
   });
 
   it('is idempotent: starting the same invocation again returns the run and calls nothing', async () => {
     const r = await receiver({ callback: { success: true } });
-    const invocation = invocationFor(githubLikeWebhook(`${r.url}/hook`));
+    const invocation = wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`));
     const first = await cp.webhooks.start(invocation);
     const again = await cp.webhooks.start(invocation);
     expect(again.id).toBe(first.id);
-    await waitForRun(cp.webhooks, first.id);
+    await wh.waitForRun(cp.webhooks, first.id);
     expect(r.requests).toHaveLength(1);
     expect(
       await cp.webhooks.find(invocation.deploymentId, invocation.environment, invocation.location),
@@ -185,15 +179,15 @@ describe('retries', () => {
     // A second service on the same store, with backoff in milliseconds and no jitter, so the test
     // knows when the third attempt comes (300 ms after the first, then 600 ms after the second).
     // Its callback lands on the control plane's route and settles the run through the shared store.
-    const fast = sideWebhookService(cp, {
+    const fast = wh.sideWebhookService(cp, {
       directAllow: ['127.0.0.1/32'],
       backoff: { baseMs: 300, capMs: 5_000, random: () => 0.999 },
     });
     try {
       const port = await freePort();
-      const webhook = githubLikeWebhook(`http://127.0.0.1:${port}/hook`, { retryCount: 3 });
-      const run = await fast.start(invocationFor(webhook));
-      const twoFailed = await waitForRun(fast, run.id, (x) => x.attempts.length >= 2);
+      const webhook = wh.githubLikeWebhook(`http://127.0.0.1:${port}/hook`, { retryCount: 3 });
+      const run = await fast.start(wh.invocationFor(webhook));
+      const twoFailed = await wh.waitForRun(fast, run.id, (x) => x.attempts.length >= 2);
       expect(twoFailed.status).toBe('pending');
       expect(twoFailed.nextAttemptAt).toBeGreaterThan(Date.now());
       expect(twoFailed.attempts.map((a) => a.errorCode)).toEqual([
@@ -202,7 +196,7 @@ describe('retries', () => {
       ]);
       expect(twoFailed.attempts[0]?.message).toContain('connection refused');
       const r = await receiver({ port, callback: { success: true } });
-      const done = await waitForRun(fast, run.id);
+      const done = await wh.waitForRun(fast, run.id);
       expect(done.status).toBe('succeeded');
       expect(done.attempts.map((a) => a.status ?? a.errorCode)).toEqual([
         'BRL_ERR_WEBHOOK_UNREACHABLE',
@@ -217,8 +211,10 @@ describe('retries', () => {
 
   it('fails at once with a "could not reach" reason when retryCount is 0', async () => {
     const port = await freePort();
-    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`http://127.0.0.1:${port}/hook`)));
-    const done = await waitForRun(cp.webhooks, run.id, undefined, 5_000);
+    const run = await cp.webhooks.start(
+      wh.invocationFor(wh.githubLikeWebhook(`http://127.0.0.1:${port}/hook`)),
+    );
+    const done = await wh.waitForRun(cp.webhooks, run.id, undefined, 5_000);
     expect(done.status).toBe('failed');
     expect(done.attempts).toHaveLength(1);
     expect(done.reason).toContain('could not reach');
@@ -237,8 +233,10 @@ describe('retries', () => {
       callback: { success: true },
     });
     const started = Date.now();
-    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`, { retryCount: 2 })));
-    const done = await waitForRun(cp.webhooks, run.id);
+    const run = await cp.webhooks.start(
+      wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`, { retryCount: 2 })),
+    );
+    const done = await wh.waitForRun(cp.webhooks, run.id);
     expect(done.status).toBe('succeeded');
     expect(done.attempts.map((a) => a.status)).toEqual([503, 429, 204]);
     expect(new Set(r.requests.map((q) => q.headers['webhook-id']))).toEqual(new Set([done.callId]));
@@ -249,8 +247,10 @@ describe('retries', () => {
   it('does not retry any other non-2xx: fails with the status and the start of the body', async () => {
     const long = `bad request: ${'x'.repeat(1000)}`;
     const r = await receiver({ answer: () => ({ status: 400, body: long }) });
-    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`, { retryCount: 5 })));
-    const done = await waitForRun(cp.webhooks, run.id);
+    const run = await cp.webhooks.start(
+      wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`, { retryCount: 5 })),
+    );
+    const done = await wh.waitForRun(cp.webhooks, run.id);
     expect(done.status).toBe('failed');
     expect(r.requests).toHaveLength(1);
     expect(done.reasonCode).toBe('BRL_ERR_WEBHOOK_HTTP_STATUS');
@@ -276,8 +276,10 @@ describe('retries', () => {
           : { status: 204 },
       callback: { success: true },
     });
-    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`, { retryCount: 1 })));
-    const done = await waitForRun(cp.webhooks, run.id);
+    const run = await cp.webhooks.start(
+      wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`, { retryCount: 1 })),
+    );
+    const done = await wh.waitForRun(cp.webhooks, run.id);
     expect(done.status).toBe('succeeded');
     const [first, second] = done.attempts;
     expect(first?.status).toBe(503);
@@ -300,8 +302,10 @@ describe('retries', () => {
     const r = await receiver({
       answer: () => ({ status: 502, headers: { 'retry-after': '0' }, body: 'gateway down' }),
     });
-    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`, { retryCount: 1 })));
-    const done = await waitForRun(cp.webhooks, run.id);
+    const run = await cp.webhooks.start(
+      wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`, { retryCount: 1 })),
+    );
+    const done = await wh.waitForRun(cp.webhooks, run.id);
     expect(done.status).toBe('failed');
     expect(r.requests).toHaveLength(2);
     expect(done.reason).toContain('answered 502: gateway down');
@@ -311,11 +315,11 @@ describe('retries', () => {
 
 describe('remoteNetworkAgent without an agent', () => {
   it('fails with a clear reason when neither the webhook nor the target names an agent', async () => {
-    const webhook = githubLikeWebhook('http://10.9.9.9/hook', { networkMode: 'remoteNetworkAgent' });
-    const invocation = invocationFor(webhook);
+    const webhook = wh.githubLikeWebhook('http://10.9.9.9/hook', { networkMode: 'remoteNetworkAgent' });
+    const invocation = wh.invocationFor(webhook);
     delete invocation.account;
     const run = await cp.webhooks.start(invocation);
-    const done = await waitForRun(cp.webhooks, run.id);
+    const done = await wh.waitForRun(cp.webhooks, run.id);
     expect(done.status).toBe('failed');
     expect(done.reasonCode).toBe('BRL_ERR_WEBHOOK_NO_AGENT');
     expect(done.reason).toContain('agentIdentifier');
@@ -324,15 +328,15 @@ describe('remoteNetworkAgent without an agent', () => {
   it('uses the target account as the agent identifier, waits for it, then says no such agent connected', async () => {
     // No agent is not a failed call: the run waits (BOREALIS_AGENT_WAIT, here 400 ms) and shows
     // what it waits for, then fails naming the agent and the fix. (Before, it failed at once.)
-    const waiting = sideWebhookService(cp, { agentWaitMs: 400 });
+    const waiting = wh.sideWebhookService(cp, { agentWaitMs: 400 });
     try {
-      const webhook = githubLikeWebhook('http://10.9.9.9/hook', { networkMode: 'remoteNetworkAgent' });
-      const run = await waiting.start(invocationFor(webhook, { account: 'prod-cluster-rna' }));
-      const seen = await waitForRun(waiting, run.id, (x) => x.waitingForAgent !== undefined);
+      const webhook = wh.githubLikeWebhook('http://10.9.9.9/hook', { networkMode: 'remoteNetworkAgent' });
+      const run = await waiting.start(wh.invocationFor(webhook, { account: 'prod-cluster-rna' }));
+      const seen = await wh.waitForRun(waiting, run.id, (x) => x.waitingForAgent !== undefined);
       expect(seen.status).toBe('pending');
       expect(seen.waitingForAgent).toMatchObject({ agentIdentifier: 'prod-cluster-rna' });
       expect(seen.waitingForAgent!.until - seen.waitingForAgent!.since).toBe(400);
-      const done = await waitForRun(waiting, run.id);
+      const done = await wh.waitForRun(waiting, run.id);
       expect(done.status).toBe('failed');
       expect(done.reasonCode).toBe('BRL_ERR_AGENT_NOT_CONNECTED');
       expect(done.reason).toContain('no agent "prod-cluster-rna" connected within');
@@ -354,11 +358,11 @@ describe('remoteNetworkAgent without an agent', () => {
       hasAgent: () => true,
       waitForAgent: async () => true,
     };
-    const waiting = sideWebhookService(cp, { agentWaitMs: 500 }, { dispatcher: stale });
+    const waiting = wh.sideWebhookService(cp, { agentWaitMs: 500 }, { dispatcher: stale });
     try {
-      const webhook = githubLikeWebhook('http://10.9.9.9/hook', { networkMode: 'remoteNetworkAgent' });
-      const run = await waiting.start(invocationFor(webhook, { account: 'phantom-rna' }));
-      const done = await waitForRun(waiting, run.id, undefined, 10_000);
+      const webhook = wh.githubLikeWebhook('http://10.9.9.9/hook', { networkMode: 'remoteNetworkAgent' });
+      const run = await waiting.start(wh.invocationFor(webhook, { account: 'phantom-rna' }));
+      const done = await wh.waitForRun(waiting, run.id, undefined, 10_000);
       expect(done.status).toBe('failed');
       expect(done.reasonCode).toBe('BRL_ERR_AGENT_NOT_CONNECTED');
       expect(done.reason).toContain('BOREALIS_AGENT_WAIT=500ms');
@@ -369,13 +373,13 @@ describe('remoteNetworkAgent without an agent', () => {
   });
 
   it('never waits past the run deadline: the deadline settles it', async () => {
-    const waiting = sideWebhookService(cp, { callbackTimeoutMs: 300 });
+    const waiting = wh.sideWebhookService(cp, { callbackTimeoutMs: 300 });
     try {
-      const webhook = githubLikeWebhook('http://10.9.9.9/hook', { networkMode: 'remoteNetworkAgent' });
-      const run = await waiting.start(invocationFor(webhook, { account: 'late-cluster-rna' }));
-      const seen = await waitForRun(waiting, run.id, (x) => x.waitingForAgent !== undefined);
+      const webhook = wh.githubLikeWebhook('http://10.9.9.9/hook', { networkMode: 'remoteNetworkAgent' });
+      const run = await waiting.start(wh.invocationFor(webhook, { account: 'late-cluster-rna' }));
+      const seen = await wh.waitForRun(waiting, run.id, (x) => x.waitingForAgent !== undefined);
       expect(seen.waitingForAgent!.until).toBe(seen.deadlineAt);
-      const done = await waitForRun(waiting, run.id);
+      const done = await wh.waitForRun(waiting, run.id);
       expect(done.status).toBe('failed');
       expect(done.attempts).toHaveLength(0);
     } finally {
@@ -399,13 +403,17 @@ describe('a settled run when the store fails to read it back', () => {
         return repo.get(id);
       },
     };
-    const svc = sideWebhookService(cp, { directAllow: ['127.0.0.1/32'] }, { store: { webhookRuns: flaky } });
+    const svc = wh.sideWebhookService(
+      cp,
+      { directAllow: ['127.0.0.1/32'] },
+      { store: { webhookRuns: flaky } },
+    );
     try {
       const heard: WebhookRun[] = [];
       svc.onSettled((r) => heard.push(r));
       const r = await receiver();
-      const run = await svc.start(invocationFor(githubLikeWebhook(`${r.url}/hook`)));
-      await waitForRun(svc, run.id, (x) => x.status === 'awaiting_callback');
+      const run = await svc.start(wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`)));
+      await wh.waitForRun(svc, run.id, (x) => x.status === 'awaiting_callback');
       const token = /callbacks\/([^/"]+)/.exec(r.requests[0]!.body)?.[1];
       // acceptCallback reads the run (read 0), settles it, then reads it back to tell (read 1).
       reads = 0;
@@ -421,8 +429,8 @@ describe('a settled run when the store fails to read it back', () => {
 describe('cancel', () => {
   it('cancels a run awaiting its callback, tells the engine, and answers a later callback 409', async () => {
     const r = await receiver();
-    const run = await cp.webhooks.start(invocationFor(githubLikeWebhook(`${r.url}/hook`)));
-    await waitForRun(cp.webhooks, run.id, (x) => x.status === 'awaiting_callback');
+    const run = await cp.webhooks.start(wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`)));
+    await wh.waitForRun(cp.webhooks, run.id, (x) => x.status === 'awaiting_callback');
     await cp.webhooks.cancel(run.id, 'the deployment was cancelled');
     const done = await cp.webhooks.get(run.id);
     expect(done).toMatchObject({ status: 'cancelled', reason: 'the deployment was cancelled' });
