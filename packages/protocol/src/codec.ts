@@ -58,6 +58,16 @@ export function encodeFrame(frame: Frame): Uint8Array {
  * Decodes one WebSocket message into a frame. Any byte string either decodes into a well-formed
  * frame or raises a ProtocolError — never another exception (the fuzz tests hold it to that).
  */
+/** Fields 2-5 of `open` and `call`: method, url, headers, timeoutMs (at most a week). */
+function requestHeadAt2(f: FieldReader) {
+  return {
+    method: f.token(2, 'method', 32),
+    url: f.text(3, 'url', Limits.maxUrlLength),
+    headers: f.headers(4),
+    timeoutMs: f.uint(5, 'timeoutMs', 7 * 24 * 3600 * 1000),
+  };
+}
+
 export function decodeFrame(bytes: Uint8Array): Frame {
   if (!(bytes instanceof Uint8Array)) throw malformed('a frame must be a binary message');
   if (bytes.byteLength > Limits.maxMessageBytes) {
@@ -89,10 +99,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       const open: Frame = {
         type,
         stream: id,
-        method: f.token(2, 'method', 32),
-        url: f.text(3, 'url', Limits.maxUrlLength),
-        headers: f.headers(4),
-        timeoutMs: f.uint(5, 'timeoutMs', 7 * 24 * 3600 * 1000),
+        ...requestHeadAt2(f),
       };
       if (raw.length === 7) open.logUrl = f.text(6, 'logUrl', Limits.maxUrlLength);
       return open;
@@ -102,10 +109,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       const call: Frame = {
         type,
         stream: id,
-        method: f.token(2, 'method', 32),
-        url: f.text(3, 'url', Limits.maxUrlLength),
-        headers: f.headers(4),
-        timeoutMs: f.uint(5, 'timeoutMs', 7 * 24 * 3600 * 1000),
+        ...requestHeadAt2(f),
         body: f.chunk(7),
         end: f.bool(8, 'end'),
       };

@@ -17,14 +17,8 @@ import type {
 } from './tunnel-types.js';
 
 export { closeReason } from './errors.js';
-export type {
-  FrameSink,
-  TunnelCloseInfo,
-  TunnelOptions,
-  TunnelResponse,
-  TunnelRole,
-  TunnelStats,
-} from './tunnel-types.js';
+// Every tunnel-types name (FrameSink, TunnelCloseInfo/Options/Response/Role/Stats) is part of the tunnel's API.
+export type * from './tunnel-types.js';
 
 /**
  * One tunnel over one message transport, used by both ends: the control plane is the

@@ -7,6 +7,16 @@ import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/t
 import type { WebhookInvocation, WebhookRun, WebhookService } from '../webhooks/types.js';
 import { createEngine, type Engine } from './engine.js';
 
+/** Starts `application` (one ConfigMap manifest, then the rest of the deploy file) as user `test`. */
+function startApp(engine: Engine, application: string, rest: string) {
+  const manifests =
+    'manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]';
+  return engine.start({
+    createdBy: 'test',
+    spec: specOf(`application: ${application}\n${manifests}\n${rest}`),
+  });
+}
+
 /** The deploy file parsed as the API does before it starts a deployment. */
 function specOf(deployFile: string): DeploymentSpec {
   const parsed = parseDeployFile(deployFile);
@@ -116,11 +126,10 @@ describe.each(TEST_BACKENDS)('engine on $kind', ({ kind }) => {
   // the pause like any failed constraint, with when it expired, and the list's rules apply.
   it('an approval that expires fails its constraint (saying when), stopping the running webhook', async () => {
     const { webhooks, engine } = await setup();
-    const { deploymentId } = await engine.start({
-      createdBy: 'test',
-      spec: specOf(`application: expiry
-manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
-targets:
+    const { deploymentId } = await startApp(
+      engine,
+      'expiry',
+      `targets:
   prod:
     constraints:
       beforeDeployment:
@@ -135,8 +144,8 @@ webhooks:
   - name: hook
     method: POST
     uriTemplate: https://example.com/hook
-`),
-    });
+`,
+    );
     await until(async () => (await engine.get(deploymentId))?.status === 'FAILED');
     const view = (await engine.get(deploymentId))!;
     const prod = view.environments[0]!;
@@ -157,11 +166,10 @@ webhooks:
 
   it('an approval that expires during a canary rollout rolls it back, even across a restart', async () => {
     const a = await replica({ replicaId: 'replica-x' });
-    const { deploymentId } = await a.engine.start({
-      createdBy: 'test',
-      spec: specOf(`application: expiry-canary
-manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
-targets:
+    const { deploymentId } = await startApp(
+      a.engine,
+      'expiry-canary',
+      `targets:
   prod:
     strategy: canary
 strategies:
@@ -175,8 +183,8 @@ strategies:
             approvalExpiration:
               duration: 2
               unit: seconds
-`),
-    });
+`,
+    );
     await until(async () => (await a.engine.get(deploymentId))?.status === 'AWAITING_APPROVAL');
     const deadline = (await a.engine.get(deploymentId))!.environments[0]!.steps.find(
       (s) => s.status === 'waiting',
@@ -195,11 +203,10 @@ strategies:
 
   it("approve and reject check the pause's requiresRoles; admin may approve anything; the audit says who and why", async () => {
     const { engine } = await setup();
-    const { deploymentId } = await engine.start({
-      createdBy: 'test',
-      spec: specOf(`application: roles
-manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
-targets:
+    const { deploymentId } = await startApp(
+      engine,
+      'roles',
+      `targets:
   staging:
     constraints:
       beforeDeployment:
@@ -212,8 +219,8 @@ targets:
         - pause:
             untilApproved: true
             requiresRoles: [prod-approvers]
-`),
-    });
+`,
+    );
     await until(async () => (await engine.get(deploymentId))?.status === 'AWAITING_APPROVAL');
     // No roles named: a viewer or a mere approver of something else may not; a deployer may.
     for (const roles of [['viewer'], ['prod-approvers'], []]) {
@@ -277,11 +284,10 @@ targets:
 
   it('a webhook failing while an approval waits settles the list at once; the approval is then refused', async () => {
     const { webhooks, engine } = await setup();
-    const { deploymentId } = await engine.start({
-      createdBy: 'test',
-      spec: specOf(`application: parallel
-manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
-targets:
+    const { deploymentId } = await startApp(
+      engine,
+      'parallel',
+      `targets:
   prod:
     constraints:
       beforeDeployment:
@@ -293,8 +299,8 @@ webhooks:
   - name: hook
     method: POST
     uriTemplate: https://example.com/hook
-`),
-    });
+`,
+    );
     await until(
       async () =>
         webhooks.runs.length === 1 && (await engine.get(deploymentId))?.status === 'AWAITING_APPROVAL',
@@ -312,18 +318,17 @@ webhooks:
     const a = await replica({ replicaId: 'replica-a', leaseMs: 1_000 });
     const b = await replica({ replicaId: 'replica-b', leaseMs: 1_000 });
     await b.engine.resume();
-    const { deploymentId } = await a.engine.start({
-      createdBy: 'test',
-      spec: specOf(`application: takeover
-manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]
-targets:
+    const { deploymentId } = await startApp(
+      a.engine,
+      'takeover',
+      `targets:
   prod:
     constraints:
       beforeDeployment:
         - pause:
             untilApproved: true
-`),
-    });
+`,
+    );
     await until(async () => (await a.engine.get(deploymentId))?.status === 'AWAITING_APPROVAL');
     // B may not decide while A holds the lease (no peers to ask here).
     await expect(

@@ -115,6 +115,15 @@ function awaitRollForward(item: ItemState): void {
   item.message = `${item.message ? `${item.message}; ` : ''}rollForwardMode is manual: waiting for a person to roll forward or roll back`;
 }
 
+/** Tells watchers an item now waits for a person (what it awaits, and why). */
+function emitAwaiting(ctx: StepContext, envName: string, item: ItemState): void {
+  emit(ctx, 'item.waiting', envName, {
+    location: item.location,
+    awaiting: item.awaiting,
+    message: item.message,
+  });
+}
+
 export function settleItem(
   ctx: StepContext,
   env: EnvironmentState,
@@ -300,11 +309,7 @@ function progressAnalysis(
       item.status = 'waiting';
       item.awaiting = 'rollbackOrRollForward';
       item.message = `${message}; rollBackMode is manual: waiting for a person to roll back or roll forward`;
-      emit(ctx, 'item.waiting', env.name, {
-        location: item.location,
-        awaiting: item.awaiting,
-        message: item.message,
-      });
+      emitAwaiting(ctx, env.name, item);
       return;
     }
     settleItem(ctx, env, planned, item, 'failed', message);
@@ -316,11 +321,7 @@ function progressAnalysis(
     if (step.rollForwardMode === 'manual') {
       item.message = message;
       awaitRollForward(item);
-      emit(ctx, 'item.waiting', env.name, {
-        location: item.location,
-        awaiting: item.awaiting,
-        message: item.message,
-      });
+      emitAwaiting(ctx, env.name, item);
       return;
     }
     settleItem(ctx, env, planned, item, 'succeeded', message);

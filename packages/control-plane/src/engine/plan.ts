@@ -43,30 +43,29 @@ export const ROLLBACK_LOCATION = 'rollout.rollback';
 
 const driver = (location: string, op: DriverOp): PlannedItem => ({ location, step: { type: 'driver', op } });
 
+/** A group whose deploy-file steps run together, each located at `<section>.<name>[i]`. */
+function parallelSteps(
+  name: PlannedGroup['name'],
+  section: 'constraints' | 'strategy',
+  steps: readonly PlannedStep[],
+): PlannedGroup {
+  return {
+    name,
+    parallel: true,
+    items: steps.map((step, i) => ({ location: `${section}.${name}[${i}]`, step })),
+  };
+}
+
 export function strategyOf(spec: DeploymentSpec, target: TargetSpec): StrategySpec | undefined {
   return target.strategy === undefined ? undefined : spec.strategies[target.strategy];
 }
 
 export function beforeGroup(target: TargetSpec): PlannedGroup {
-  return {
-    name: 'beforeDeployment',
-    parallel: true,
-    items: target.constraints.beforeDeployment.map((step, i) => ({
-      location: `constraints.beforeDeployment[${i}]`,
-      step,
-    })),
-  };
+  return parallelSteps('beforeDeployment', 'constraints', target.constraints.beforeDeployment);
 }
 
 export function afterGroup(target: TargetSpec): PlannedGroup {
-  return {
-    name: 'afterDeployment',
-    parallel: true,
-    items: target.constraints.afterDeployment.map((step, i) => ({
-      location: `constraints.afterDeployment[${i}]`,
-      step,
-    })),
-  };
+  return parallelSteps('afterDeployment', 'constraints', target.constraints.afterDeployment);
 }
 
 /**
@@ -105,23 +104,9 @@ export function rolloutGroups(strategy: StrategySpec | undefined): PlannedGroup[
       parallel: false,
       items: [driver('rollout.deploy', { op: 'deploy', mode: 'blueGreen' })],
     },
-    {
-      name: 'redirectTrafficAfter',
-      parallel: true,
-      items: strategy.redirectTrafficAfter.map((step, i) => ({
-        location: `strategy.redirectTrafficAfter[${i}]`,
-        step,
-      })),
-    },
+    parallelSteps('redirectTrafficAfter', 'strategy', strategy.redirectTrafficAfter),
     { name: 'moveTraffic', parallel: false, items: [driver('rollout.moveTraffic', { op: 'moveTraffic' })] },
-    {
-      name: 'shutDownOldVersionAfter',
-      parallel: true,
-      items: strategy.shutDownOldVersionAfter.map((step, i) => ({
-        location: `strategy.shutDownOldVersionAfter[${i}]`,
-        step,
-      })),
-    },
+    parallelSteps('shutDownOldVersionAfter', 'strategy', strategy.shutDownOldVersionAfter),
     { name: 'finish', parallel: false, items: [driver('rollout.shutDownOld', { op: 'shutDownOld' })] },
   ];
 }
