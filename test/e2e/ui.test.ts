@@ -4,7 +4,7 @@ import type { ControlPlane } from '@borealis/control-plane';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestControlPlane, type TestControlPlane } from '../kit/control-plane.js';
-import { deployFileHead, webhookYaml } from '../kit/deploy-file.js';
+import { canaryAnalysisHead, deployFileHead, webhookYaml } from '../kit/deploy-file.js';
 import { waitForDeployment } from '../kit/deployments.js';
 import { type HookServer, startHookServer } from './engine/support.js';
 import { hasBrowser, needBrowser, openBrowserPage } from './support/browser.js';
@@ -244,21 +244,7 @@ ${webhookYaml({ name: 'security-scan', uri: `${hooks.url}/hold/security-scan`, n
       const started = await api<{ deploymentId: string }>(
         'POST',
         '/api/v1/deployments',
-        `application: ui-canary
-manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: ui-canary}}"}]
-targets:
-  prod:
-    strategy: c
-strategies:
-  c:
-    canary:
-      steps:
-        - setWeight:
-            weight: 10
-        - analysis:
-            interval: 1
-            units: seconds
-            numberOfJudgmentRuns: 1
+        `${canaryAnalysisHead({ application: 'ui-canary', configMap: 'ui-canary', weight: 10, interval: 1 })}            numberOfJudgmentRuns: 1
             rollBackMode: manual
             queries: [error-rate, latency]
 analysis:

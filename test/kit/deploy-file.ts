@@ -52,3 +52,39 @@ export function deployFileHead(application: string, o: { target?: string; config
     '',
   ].join('\n');
 }
+
+/**
+ * The first lines of a deploy file whose target `prod` runs canary strategy `c`: set weight, then
+ * an analysis step up to `units: seconds`, to which the caller appends the step's other fields
+ * (indented twelve spaces) and the rest of the file. `configMap` puts a one-ConfigMap manifest
+ * list right after the application; `stepExtra` is appended to the `- analysis:` line.
+ */
+export function canaryAnalysisHead(
+  o: {
+    application?: string;
+    configMap?: string;
+    weight?: number;
+    interval?: number;
+    stepExtra?: string;
+  } = {},
+): string {
+  return [
+    `application: ${o.application ?? 'app'}`,
+    ...(o.configMap
+      ? [`manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: ${o.configMap}}}"}]`]
+      : []),
+    'targets:',
+    '  prod:',
+    '    strategy: c',
+    'strategies:',
+    '  c:',
+    '    canary:',
+    '      steps:',
+    '        - setWeight:',
+    `            weight: ${o.weight ?? 20}`,
+    `        - analysis:${o.stepExtra ?? ''}`,
+    `            interval: ${o.interval ?? 10}`,
+    '            units: seconds',
+    '',
+  ].join('\n');
+}

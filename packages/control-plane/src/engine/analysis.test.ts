@@ -1,34 +1,25 @@
 import { parseDeployFile } from '@borealis/deploy-spec';
 import { describe, expect, it } from 'vitest';
+import { canaryAnalysisHead } from '../../../../test/kit/deploy-file.js';
 import { initialState, step } from './machine.js';
 import type { JudgmentOutcome } from './metric-provider.js';
 import type { DeploymentState, Effect, Facts } from './types.js';
 
-/** The judgment rules, on the pure deciding function: time and verdicts are given, effects read. */
-const spec = (analysis: string) => {
-  const parsed = parseDeployFile(`application: app
-targets:
-  prod:
-    strategy: c
-strategies:
-  c:
-    canary:
-      steps:
-        - setWeight:
-            weight: 20
-        - analysis:
-            interval: 10
-            units: seconds
-            numberOfJudgmentRuns: 3
-            queries: [q]
-${analysis}
-analysis:
+/** The file's `analysis` section: one query `q` on provider `prom`, at most 1. */
+const ANALYSIS_Q = `analysis:
   defaultMetricProviderName: prom
   queries:
     - name: q
       queryTemplate: sum(x)
       upperLimit: 1
-manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: c}}"}]
+`;
+
+/** The judgment rules, on the pure deciding function: time and verdicts are given, effects read. */
+const spec = (analysis: string) => {
+  const parsed = parseDeployFile(`${canaryAnalysisHead()}            numberOfJudgmentRuns: 3
+            queries: [q]
+${analysis}
+${ANALYSIS_Q}manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: c}}"}]
 `);
   if (!parsed.spec) throw new Error(JSON.stringify(parsed.diagnostics));
   return parsed.spec;
@@ -195,13 +186,7 @@ targets:
             numberOfJudgmentRuns: 1
             rollBackMode: manual
             queries: [q]
-analysis:
-  defaultMetricProviderName: prom
-  queries:
-    - name: q
-      queryTemplate: sum(x)
-      upperLimit: 1
-`);
+${ANALYSIS_Q}`);
     const s = parsed.spec;
     if (!s) throw new Error(JSON.stringify(parsed.diagnostics));
     let state = initialState(s);

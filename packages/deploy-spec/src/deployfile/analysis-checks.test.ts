@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { canaryAnalysisHead } from '../../../../test/kit/deploy-file.js';
 import { parseDeployFile } from './index.js';
 
-const file = (analysis: string, stepExtra = '') => `application: app
-targets:
-  prod:
-    strategy: c
-strategies:
-  c:
-    canary:
-      steps:
-        - setWeight:
-            weight: 20
-        - analysis:${stepExtra}
-            interval: 10
-            units: seconds
-            numberOfJudgmentRuns: 2
+const file = (
+  analysis: string,
+  stepExtra = '',
+) => `${canaryAnalysisHead({ stepExtra })}            numberOfJudgmentRuns: 2
             queries: [error-rate, latency]
 ${analysis}manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: c}}"}]
 `;
