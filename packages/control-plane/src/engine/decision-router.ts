@@ -1,9 +1,9 @@
+import type { DeploymentView } from '@borealis/deploy-spec';
 import { forbidden } from '../access/index.js';
 import { BorealisError } from '../errors.js';
 import type { DeploymentRepository } from '../store/index.js';
 import { applyDecision, type Decision } from './decisions.js';
 import type { LiveDeployment } from './live-deployment.js';
-import type { DeploymentView } from './status-view.js';
 import type { TransitionWriter } from './transition-writer.js';
 import { isFinal } from './types.js';
 

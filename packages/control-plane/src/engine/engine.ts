@@ -1,3 +1,4 @@
+import type { DeploymentListEntry, DeploymentView } from '@borealis/deploy-spec';
 import type { Logger } from 'pino';
 import { auditView } from '../audit/index.js';
 import type { Store } from '../store/index.js';
@@ -12,7 +13,7 @@ import { step } from './machine.js';
 import type { MetricJudge } from './metric-provider.js';
 import { WakeScheduler } from './scheduler.js';
 import { createSimulatedDriver } from './simulated-driver.js';
-import { buildView, type DeploymentListEntry, type DeploymentView, listEntryOf } from './status-view.js';
+import { buildView, listEntryOf } from './status-view.js';
 import type { TargetDriver } from './target-driver.js';
 import { createTransitionWriter, toStored } from './transition-writer.js';
 import {

@@ -8,6 +8,16 @@
  * outcomes arrive through one port, `RunOutcomes`.
  */
 
+export type {
+  AnalysisView,
+  DeploymentListEntry,
+  DeploymentSummary,
+  DeploymentView,
+  EnvironmentView,
+  JudgmentRunView,
+  StepView,
+  WebhookRunView,
+} from '@borealis/deploy-spec'; // the API's deployment views, declared where clients read them
 export type { EnginePeers } from './decision-router.js';
 export { DECISION_ACTIONS, type DecisionAction } from './decisions.js';
 export { createEngine, type Engine, type EngineOptions } from './engine.js';
@@ -28,16 +38,6 @@ export type {
   QueryVerdict,
 } from './metric-provider.js';
 export { createSimulatedDriver, SIMULATED_DRIVER_NAME } from './simulated-driver.js';
-export type {
-  AnalysisView,
-  DeploymentListEntry,
-  DeploymentSummary,
-  DeploymentView,
-  EnvironmentView,
-  JudgmentRunView,
-  StepView,
-  WebhookRunView,
-} from './status-view.js';
 export {
   type DriverContext,
   type StoredSpec,

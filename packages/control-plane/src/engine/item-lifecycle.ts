@@ -170,25 +170,13 @@ export function progressItem(
       }
       if (run.status === 'succeeded')
         settleItem(ctx, env, planned, item, 'succeeded', run.mdMessage ?? 'callback: success');
-      else if (run.status === 'failed')
-        settleItem(
-          ctx,
-          env,
-          planned,
-          item,
-          'failed',
-          `webhook failed: ${run.mdMessage ?? run.reason ?? 'callback: failure'}`,
-        );
-      else if (run.status === 'cancelled')
-        settleItem(
-          ctx,
-          env,
-          planned,
-          item,
-          'failed',
-          `webhook run was cancelled: ${run.reason ?? 'no reason given'}`,
-        );
-      else if (run.status === 'awaiting_callback' && item.message !== 'waiting for the callback') {
+      else if (run.status === 'failed' || run.status === 'cancelled') {
+        const why =
+          run.status === 'failed'
+            ? `webhook failed: ${run.mdMessage ?? run.reason ?? 'callback: failure'}`
+            : `webhook run was cancelled: ${run.reason ?? 'no reason given'}`;
+        settleItem(ctx, env, planned, item, 'failed', why);
+      } else if (run.status === 'awaiting_callback' && item.message !== 'waiting for the callback') {
         item.message = 'waiting for the callback';
         emit(ctx, 'item.waiting', env.name, {
           location: item.location,

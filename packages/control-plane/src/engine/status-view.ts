@@ -17,18 +17,6 @@ import { allPlannedItems, describeStep, webhookRoute } from './plan.js';
 import type { TargetDriver } from './target-driver.js';
 import type { EnvironmentState, ItemState } from './types.js';
 
-// The API's deployment views are declared in @borealis/deploy-spec, which clients read.
-export type {
-  AnalysisView,
-  DeploymentListEntry,
-  DeploymentSummary,
-  DeploymentView,
-  EnvironmentView,
-  JudgmentRunView,
-  StepView,
-  WebhookRunView,
-} from '@borealis/deploy-spec';
-
 export function listEntryOf(
   row: DeploymentRow,
   statuses: ReadonlyArray<{ name: string; status: string }>,

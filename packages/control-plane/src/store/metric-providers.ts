@@ -1,3 +1,4 @@
+import type { MetricProviderView } from '@borealis/deploy-spec';
 import type { Kysely } from 'kysely';
 
 export interface MetricProvidersTable {
@@ -20,13 +21,11 @@ export interface MetricProviderTables {
 }
 
 /** A metric provider as stored (already validated by `metrics/`). */
-export interface MetricProviderRecord {
-  name: string;
-  type: string;
-  baseUrl: string;
-  networkMode: string;
-  agentIdentifier?: string;
-  headers: Array<{ key: string; value: string }>;
+export interface MetricProviderRecord
+  extends Pick<
+    MetricProviderView,
+    'name' | 'type' | 'baseUrl' | 'networkMode' | 'agentIdentifier' | 'headers'
+  > {
   settings: Record<string, unknown>;
   createdAt: number;
   updatedAt: number;
