@@ -72,6 +72,15 @@ ${target('prod', '    strategy: myBlueGreen\n')}strategies:
 `;
 }
 
+/** The `strategies` section: canary `rolling-canary`, one step to weight 50. */
+const ROLLING_CANARY = `strategies:
+  rolling-canary:
+    canary:
+      steps:
+        - setWeight:
+            weight: 50
+`;
+
 describe('beforeDeployment', () => {
   const file = (app: string, mode: 'ok' | 'fail') => `version: v1
 kind: kubernetes
@@ -86,13 +95,7 @@ ${target(
         - runWebhook:
             name: Update-Database-Schema
 `,
-)}strategies:
-  rolling-canary:
-    canary:
-      steps:
-        - setWeight:
-            weight: 50
-webhooks:
+)}${ROLLING_CANARY}webhooks:
 ${webhook('Update-Database-Schema', hooks.url, mode)}`;
 
   it('proceeds when the callback says success: true', async () => {
@@ -144,13 +147,7 @@ ${target(
     constraints:
       dependsOn: ["staging"]
 `,
-)}strategies:
-  rolling-canary:
-    canary:
-      steps:
-        - setWeight:
-            weight: 50
-webhooks:
+)}${ROLLING_CANARY}webhooks:
 ${webhook('Run-Integration-Tests', hooks.url, 'fail')}`);
     const d = await plane.waitForStatus(id, ['SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'CANCELLED']);
     expect(d.status).toBe('FAILED');

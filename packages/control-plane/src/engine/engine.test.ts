@@ -8,6 +8,9 @@ import type { WebhookInvocation, WebhookRun, WebhookService } from '../webhooks/
 import { createEngine, type Engine } from './engine.js';
 
 /** Starts `application` (one ConfigMap manifest, then the rest of the deploy file) as user `test`. */
+/** The deploy file's targets up to prod's `beforeDeployment` list; callers append its steps. */
+const BEFORE_PROD = 'targets:\n  prod:\n    constraints:\n      beforeDeployment:\n';
+
 function startApp(engine: Engine, application: string, rest: string) {
   const manifests =
     'manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]';
@@ -129,11 +132,7 @@ describe.each(TEST_BACKENDS)('engine on $kind', ({ kind }) => {
     const { deploymentId } = await startApp(
       engine,
       'expiry',
-      `targets:
-  prod:
-    constraints:
-      beforeDeployment:
-        - pause:
+      `${BEFORE_PROD}        - pause:
             untilApproved: true
             approvalExpiration:
               duration: 1
@@ -287,11 +286,7 @@ strategies:
     const { deploymentId } = await startApp(
       engine,
       'parallel',
-      `targets:
-  prod:
-    constraints:
-      beforeDeployment:
-        - pause:
+      `${BEFORE_PROD}        - pause:
             untilApproved: true
         - runWebhook:
             name: hook
@@ -321,11 +316,7 @@ webhooks:
     const { deploymentId } = await startApp(
       a.engine,
       'takeover',
-      `targets:
-  prod:
-    constraints:
-      beforeDeployment:
-        - pause:
+      `${BEFORE_PROD}        - pause:
             untilApproved: true
 `,
     );

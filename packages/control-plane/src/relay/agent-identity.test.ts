@@ -50,6 +50,21 @@ async function dial(cp: ControlPlane, auth: string, identifier: string) {
 }
 
 /** An agent that accepts streams and never answers them: calls stay in flight. */
+/** A credential as stored before credentials had to name identifiers (secret `old-secret`, none allowed). */
+async function insertLegacyCredential(store: ControlPlane['store'], clientId: string): Promise<void> {
+  await rawDatabase(store)
+    .insertInto('agent_credentials')
+    .values({
+      client_id: clientId,
+      name: 'old',
+      secret_hash: sha256Hex('old-secret'),
+      allowed_identifiers: '[]',
+      created_at: Date.now(),
+      revoked_at: null,
+    })
+    .execute();
+}
+
 const holdStreams = (ws: WebSocket) => respondOn(ws, () => {});
 
 const api = (cp: ControlPlane, method: string, path: string, body?: unknown) =>
@@ -138,17 +153,7 @@ describe('agent identity: a credential serves only the identifiers it names', ()
 
   it('a credential stored before identifiers were required fails closed, saying how to fix it; fixed, it connects', async () => {
     const { cp } = await start();
-    await rawDatabase(cp.store)
-      .insertInto('agent_credentials')
-      .values({
-        client_id: 'agent_legacy0000000000000000000',
-        name: 'old',
-        secret_hash: sha256Hex('old-secret'),
-        allowed_identifiers: '[]',
-        created_at: Date.now(),
-        revoked_at: null,
-      })
-      .execute();
+    await insertLegacyCredential(cp.store, 'agent_legacy0000000000000000000');
     const auth = basic('agent_legacy0000000000000000000', 'old-secret');
     const refused = await dial(cp, auth, 'prod-eu');
     expect(refused.status).toBe(403);
@@ -175,17 +180,7 @@ describe('agent identity: a credential serves only the identifiers it names', ()
 
   it('a start with such credentials in the store warns, naming them and the fix', async () => {
     const first = await start();
-    await rawDatabase(first.cp.store)
-      .insertInto('agent_credentials')
-      .values({
-        client_id: 'agent_legacy1111111111111111111',
-        name: 'old',
-        secret_hash: sha256Hex('old-secret'),
-        allowed_identifiers: '[]',
-        created_at: Date.now(),
-        revoked_at: null,
-      })
-      .execute();
+    await insertLegacyCredential(first.cp.store, 'agent_legacy1111111111111111111');
     const dataDir = first.cp.options.dataDir;
     await first.stop();
     const again = await start({ dataDir });

@@ -21,16 +21,19 @@ function specOf(text: string): DeploymentSpec {
   return spec as DeploymentSpec;
 }
 
-describe('normalised spec', () => {
-  it('applies every default in one place', () => {
-    const spec = specOf(`application: app
+/** A file whose target `dev` runs webhook `hook` before deployment; callers append the rest. */
+const HOOK_HEAD = `application: app
 targets:
   dev:
     account: a
     constraints:
       beforeDeployment:
         - runWebhook: {name: hook}
-      afterDeployment:
+`;
+
+describe('normalised spec', () => {
+  it('applies every default in one place', () => {
+    const spec = specOf(`${HOOK_HEAD}      afterDeployment:
         - analysis: {interval: 1, units: minutes, numberOfJudgmentRuns: 1, queries: [q]}
 analysis:
   defaultMetricProviderName: prom
@@ -150,14 +153,7 @@ manifests: [{path: k8s/app.yaml}]
   });
 
   it('the product-page trap gets the quoting fix in its hint, at its line', () => {
-    const { diagnostics, spec } = parseDeployFile(`application: app
-targets:
-  dev:
-    account: a
-    constraints:
-      beforeDeployment:
-        - runWebhook: {name: hook}
-webhooks:
+    const { diagnostics, spec } = parseDeployFile(`${HOOK_HEAD}webhooks:
   - name: hook
     method: POST
     uriTemplate: https://h.example/
