@@ -1,3 +1,4 @@
+import { answerProgramArgs } from '@borealis/protocol';
 import { startAgent } from './agent.js';
 import { agentOptionsFromEnv } from './agent-options.js';
 import { AgentError } from './errors.js';
@@ -9,18 +10,7 @@ import { AGENT_HELP, AGENT_VERSION, parseAgentArgs } from './program-args.js';
  */
 async function main(): Promise<void> {
   const args = parseAgentArgs(process.argv.slice(2));
-  if ('error' in args) {
-    process.stderr.write(`borealis-agent: ${args.error}\n`);
-    process.exit(2);
-  }
-  if (args.action === 'help') {
-    process.stdout.write(`${AGENT_HELP}\n`);
-    return;
-  }
-  if (args.action === 'version') {
-    process.stdout.write(`borealis-agent ${AGENT_VERSION}\n`);
-    return;
-  }
+  if (!answerProgramArgs('borealis-agent', args, { help: AGENT_HELP, version: AGENT_VERSION })) return;
   let agent: Awaited<ReturnType<typeof startAgent>>;
   try {
     agent = await startAgent(agentOptionsFromEnv(process.env));

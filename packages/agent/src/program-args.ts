@@ -1,3 +1,4 @@
+import { type ProgramArgs, parseProgramArgs } from '@borealis/protocol';
 import { Defaults } from './agent-options.js';
 import { AGENT_VERSION } from './agent-version.js';
 
@@ -31,12 +32,6 @@ Environment:
 Full reference: packages/agent/README.md.`;
 
 /** `--help` and `--version` answer before anything starts; other arguments are usage errors. */
-export function parseAgentArgs(argv: string[]): { action: 'help' | 'version' | 'run' } | { error: string } {
-  if (argv.includes('--help') || argv.includes('-h')) return { action: 'help' };
-  if (argv.includes('--version') || argv.includes('-V')) return { action: 'version' };
-  if (argv.length > 0)
-    return {
-      error: `unknown argument ${argv[0]}: borealis-agent is configured by BOREALIS_* environment variables (see --help)`,
-    };
-  return { action: 'run' };
+export function parseAgentArgs(argv: string[]): ProgramArgs {
+  return parseProgramArgs('borealis-agent', argv);
 }

@@ -1,3 +1,4 @@
+import { answerProgramArgs } from '@borealis/protocol';
 import { controlPlaneOptionsFromEnv } from './control-plane-options.js';
 import { isBorealisError } from './errors.js';
 import { parseServerArgs, SERVER_HELP, SERVER_VERSION } from './program-args.js';
@@ -6,18 +7,7 @@ import { createControlPlane } from './server.js';
 /** `borealis-server`: the control plane, configured by BOREALIS_* environment variables. */
 async function main(): Promise<void> {
   const args = parseServerArgs(process.argv.slice(2));
-  if ('error' in args) {
-    process.stderr.write(`borealis-server: ${args.error}\n`);
-    process.exit(2);
-  }
-  if (args.action === 'help') {
-    process.stdout.write(`${SERVER_HELP}\n`);
-    return;
-  }
-  if (args.action === 'version') {
-    process.stdout.write(`borealis-server ${SERVER_VERSION}\n`);
-    return;
-  }
+  if (!answerProgramArgs('borealis-server', args, { help: SERVER_HELP, version: SERVER_VERSION })) return;
   const cp = await createControlPlane(controlPlaneOptionsFromEnv());
   await cp.listen();
   // One line for people (the JSON log has the same as `listening`).

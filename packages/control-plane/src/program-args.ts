@@ -1,4 +1,4 @@
-import { formatDuration, packageVersion } from '@borealis/protocol';
+import { formatDuration, type ProgramArgs, packageVersion, parseProgramArgs } from '@borealis/protocol';
 import { Defaults } from './control-plane-options.js';
 
 /** The control plane's version, from its package.json (one level above both src/ and dist/). */
@@ -38,12 +38,6 @@ Full reference: README.md, "Configuration".`;
  * What the command line asks for before anything starts: `--help` and `--version` answer and
  * exit; anything else is a usage error (the server takes no arguments).
  */
-export function parseServerArgs(argv: string[]): { action: 'help' | 'version' | 'run' } | { error: string } {
-  if (argv.includes('--help') || argv.includes('-h')) return { action: 'help' };
-  if (argv.includes('--version') || argv.includes('-V')) return { action: 'version' };
-  if (argv.length > 0)
-    return {
-      error: `unknown argument ${argv[0]}: borealis-server is configured by BOREALIS_* environment variables (see --help)`,
-    };
-  return { action: 'run' };
+export function parseServerArgs(argv: string[]): ProgramArgs {
+  return parseProgramArgs('borealis-server', argv);
 }

@@ -2,7 +2,8 @@
  * @borealis/protocol: the tunnel between control plane and agent — frames and their codec, the
  * `Tunnel` multiplexer and its streams, the upgrade handshake (`handshake.ts`), the WebSocket glue
  * both ends share (`websocket-transport.ts`), the character rules for what crosses the wire
- * (`validation.ts`) and the log format both programs print. No sockets are opened here.
+ * (`validation.ts`) the log format both programs print and the command line
+ * they take (`program-args.ts`). No sockets are opened here.
  */
 export { decodeFrame, encodeFrame } from './codec.js';
 export { type BareNumbers, DURATION_UNITS, formatDuration, isBareNumber, parseDuration } from './duration.js';
@@ -48,6 +49,7 @@ export { HeartbeatDefaults, heartbeatDetectionBoundMs, heartbeatTimeoutMs } from
 export { serializeError } from './log-serializers.js';
 export { packageVersion } from './package-version.js';
 export { createPrettyLogStream, LOG_FORMATS, prettyLogLine } from './pretty-log.js';
+export { answerProgramArgs, type ProgramArgs, parseProgramArgs } from './program-args.js';
 export {
   closeReason,
   type FrameSink,

@@ -1,0 +1,40 @@
+/**
+ * The command line both programs (`borealis-agent`, `borealis-server`) take: none. They are
+ * configured by BOREALIS_* environment variables; `--help` and `--version` answer before anything
+ * starts, and any other argument is a usage error.
+ */
+export type ProgramArgs = { action: 'help' | 'version' | 'run' } | { error: string };
+
+export function parseProgramArgs(program: string, argv: string[]): ProgramArgs {
+  if (argv.includes('--help') || argv.includes('-h')) return { action: 'help' };
+  if (argv.includes('--version') || argv.includes('-V')) return { action: 'version' };
+  if (argv.length > 0)
+    return {
+      error: `unknown argument ${argv[0]}: ${program} is configured by BOREALIS_* environment variables (see --help)`,
+    };
+  return { action: 'run' };
+}
+
+/**
+ * Answers what `parseArgs` made of the command line: the help or version on stdout (false: do not
+ * run), a usage error on stderr with exit code 2, or true: go on and start.
+ */
+export function answerProgramArgs(
+  program: string,
+  args: ProgramArgs,
+  texts: { help: string; version: string },
+): boolean {
+  if ('error' in args) {
+    process.stderr.write(`${program}: ${args.error}\n`);
+    process.exit(2);
+  }
+  if (args.action === 'help') {
+    process.stdout.write(`${texts.help}\n`);
+    return false;
+  }
+  if (args.action === 'version') {
+    process.stdout.write(`${program} ${texts.version}\n`);
+    return false;
+  }
+  return true;
+}
