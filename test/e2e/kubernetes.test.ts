@@ -137,6 +137,20 @@ async function view(id: string): Promise<View> {
   return (await server.api<View>('GET', `/api/v1/deployments/${id}`)).json;
 }
 
+/** Deploys `app`'s first version (`shop:1`, `replicas` of it, and `extra` manifests) and waits for it. */
+async function deployFirstVersion(
+  app: string,
+  namespace: string,
+  replicas = 2,
+  extra: string[] = [],
+): Promise<string> {
+  const first = await start(
+    deployFile({ app, namespace, manifests: [webManifest('shop:1', replicas), ...extra] }),
+  );
+  await waitFor(first, (v) => v.status === 'SUCCEEDED', 'the first version');
+  return first;
+}
+
 function waitFor(id: string, pred: (v: View) => boolean, what: string, timeoutMs = 30_000): Promise<View> {
   return waitForDeployment(server.api, id, pred, { what, timeoutMs });
 }
@@ -299,10 +313,7 @@ manifests:
   });
 
   it('a canary with two setWeight steps and a webhook gate splits the replicas at each step', async () => {
-    const first = await start(
-      deployFile({ app: 'shop', namespace: 'canary', manifests: [webManifest('shop:1', 4), service('web')] }),
-    );
-    await waitFor(first, (v) => v.status === 'SUCCEEDED', 'the first version');
+    const first = await deployFirstVersion('shop', 'canary', 4, [service('web')]);
     expect(replicasOf('canary', 'web')).toBe(4);
 
     const gate = `webhooks:
@@ -426,10 +437,7 @@ ${webhookYaml({ name: 'canary-gate', uri: `${hooks.url}/hold/canary-gate`, netwo
   });
 
   it('a rollout that never becomes available fails with the API reason and is rolled back', async () => {
-    const first = await start(
-      deployFile({ app: 'failing-shop', namespace: 'failing', manifests: [webManifest('shop:1', 2)] }),
-    );
-    await waitFor(first, (v) => v.status === 'SUCCEEDED', 'the first version');
+    const first = await deployFirstVersion('failing-shop', 'failing');
     const id = await start(
       deployFile({
         app: 'failing-shop',
@@ -477,10 +485,7 @@ ${webhookYaml({ name: 'canary-gate', uri: `${hooks.url}/hold/canary-gate`, netwo
     );
     expect(i.environments[0]?.message).toContain('kubectl apply --dry-run=server');
 
-    const first = await start(
-      deployFile({ app: 'conflict-shop', namespace: 'conflict', manifests: [webManifest('shop:1', 2)] }),
-    );
-    await waitFor(first, (v) => v.status === 'SUCCEEDED', 'the first version');
+    await deployFirstVersion('conflict-shop', 'conflict');
     // Someone scaled it by hand with server-side apply: they own spec.replicas now.
     k8s.applyAs('kubectl', {
       apiVersion: 'apps/v1',
@@ -601,10 +606,7 @@ spec:
   });
 
   it('access revoked during a failing rollout: the rollback fails too, and the environment says both', async () => {
-    const first = await start(
-      deployFile({ app: 'revoked-shop', namespace: 'revoked', manifests: [webManifest('shop:1', 2)] }),
-    );
-    await waitFor(first, (v) => v.status === 'SUCCEEDED', 'the first version');
+    await deployFirstVersion('revoked-shop', 'revoked');
     const watches = () =>
       k8s.requests.filter((r) => r.query.watch === '1' && r.path.includes('/namespaces/revoked/')).length;
     const before = watches();
@@ -636,10 +638,7 @@ spec:
   });
 
   it('a cancel while the rollout waits stops the wait and restores the previous version', async () => {
-    const first = await start(
-      deployFile({ app: 'cancel-shop', namespace: 'cancel', manifests: [webManifest('shop:1', 2)] }),
-    );
-    await waitFor(first, (v) => v.status === 'SUCCEEDED', 'the first version');
+    await deployFirstVersion('cancel-shop', 'cancel');
     const id = await start(
       deployFile({ app: 'cancel-shop', namespace: 'cancel', manifests: [webManifest('shop:broken', 2)] }),
     );
@@ -659,10 +658,7 @@ spec:
   });
 
   it('a control plane killed during a canary comes back, and the rollout goes on with the objects it recorded', async () => {
-    const first = await start(
-      deployFile({ app: 'restart-shop', namespace: 'restart', manifests: [webManifest('shop:1', 2)] }),
-    );
-    await waitFor(first, (v) => v.status === 'SUCCEEDED', 'the first version');
+    await deployFirstVersion('restart-shop', 'restart');
     const id = await start(
       deployFile({
         app: 'restart-shop',

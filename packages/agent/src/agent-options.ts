@@ -5,6 +5,7 @@ import {
   encodeBasicCredentials,
   formatDuration,
   parseDuration,
+  withDefaults,
 } from '@borealis/protocol';
 import type { Logger } from 'pino';
 import { AllowList, AllowListPatternError } from './allow-list.js';
@@ -200,19 +201,14 @@ export function agentOptionsFromEnv(env: NodeJS.ProcessEnv): AgentOptions {
 }
 
 export function addDefaults(options: AgentOptions): AgentOptionsWithDefaults {
-  return {
-    ...options,
-    healthPort: options.healthPort ?? Defaults.healthPort,
-    healthHost: options.healthHost ?? Defaults.healthHost,
-    maxStreams: options.maxStreams ?? Defaults.maxStreams,
-    drainGrace: options.drainGrace ?? Defaults.drainGrace,
-    logLevel: options.logLevel ?? Defaults.logLevel,
-    reconnectBase: options.reconnectBase ?? Defaults.reconnectBase,
-    reconnectMax: options.reconnectMax ?? Defaults.reconnectMax,
-    stableAfter: options.stableAfter ?? Defaults.stableAfter,
-    instanceId: options.instanceId ?? PROCESS_INSTANCE_ID,
-    random: options.random ?? Math.random,
-  };
+  return withDefaults(
+    {
+      ...options,
+      instanceId: options.instanceId ?? PROCESS_INSTANCE_ID,
+      random: options.random ?? Math.random,
+    },
+    Defaults,
+  );
 }
 
 /** Validates everything at once; throws AgentConfigError listing each problem and its fix. */

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { HeartbeatDefaults, isBareNumber, Limits, parseDuration } from '@borealis/protocol';
+import { HeartbeatDefaults, isBareNumber, Limits, parseDuration, withDefaults } from '@borealis/protocol';
 import { parseCidr } from '@borealis/protocol/net-guard';
 import { BorealisError, isBorealisError } from './errors.js';
 import {
@@ -170,25 +170,9 @@ export function controlPlaneOptionsFromEnv(env: Env = process.env): ControlPlane
   return options as ControlPlaneOptions;
 }
 
+/** Every key of `Defaults` the options leave unset, filled in. */
 export function addDefaults(o: ControlPlaneOptions): ControlPlaneOptionsWithDefaults {
-  return {
-    ...o,
-    host: o.host ?? Defaults.host,
-    port: o.port ?? Defaults.port,
-    dataDir: o.dataDir ?? Defaults.dataDir,
-    leaseMs: o.leaseMs ?? Defaults.leaseMs,
-    callbackTimeoutMs: o.callbackTimeoutMs ?? Defaults.callbackTimeoutMs,
-    agentWaitMs: o.agentWaitMs ?? Defaults.agentWaitMs,
-    heartbeatIntervalMs: o.heartbeatIntervalMs ?? Defaults.heartbeatIntervalMs,
-    agentMaxStreams: o.agentMaxStreams ?? Defaults.agentMaxStreams,
-    agentMaxBufferedBytes: o.agentMaxBufferedBytes ?? Defaults.agentMaxBufferedBytes,
-    maxStreams: o.maxStreams ?? Defaults.maxStreams,
-    streamWindowBytes: o.streamWindowBytes ?? Defaults.streamWindowBytes,
-    logLevel: o.logLevel ?? Defaults.logLevel,
-    shutdownGraceMs: o.shutdownGraceMs ?? Defaults.shutdownGraceMs,
-    logFormat: o.logFormat ?? Defaults.logFormat,
-    targetDriver: o.targetDriver ?? Defaults.targetDriver,
-  };
+  return withDefaults(o, Defaults);
 }
 
 /** One problem: the variable that holds it and the whole sentence saying what to do. */

@@ -49,7 +49,7 @@ export { HeartbeatDefaults, heartbeatDetectionBoundMs, heartbeatTimeoutMs } from
 export { serializeError } from './log-serializers.js';
 export { packageVersion } from './package-version.js';
 export { createPrettyLogStream, LOG_FORMATS, prettyLogLine } from './pretty-log.js';
-export { answerProgramArgs, type ProgramArgs, parseProgramArgs } from './program-args.js';
+export { answerProgramArgs, type ProgramArgs, parseProgramArgs, withDefaults } from './program-args.js';
 export {
   closeReason,
   type FrameSink,

@@ -38,3 +38,14 @@ export function answerProgramArgs(
   }
   return true;
 }
+
+/**
+ * `options` with every key of `defaults` it leaves unset (undefined or null) filled in from
+ * `defaults`; both programs' `addDefaults` (the caller names the result's type).
+ */
+export function withDefaults<R>(options: object, defaults: object): R {
+  const given = options as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...given };
+  for (const [key, value] of Object.entries(defaults)) out[key] = given[key] ?? value;
+  return out as R;
+}
