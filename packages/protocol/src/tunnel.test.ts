@@ -27,28 +27,32 @@ function pair(
       void self;
     },
   });
-  req = new Tunnel({
-    role: 'requester',
-    sink: sink(
-      () => res,
-      () => req,
-    ),
-    onClose: (i) => {
-      closes.req = i;
-    },
-    ...requester,
-  });
-  res = new Tunnel({
-    role: 'responder',
-    sink: sink(
-      () => req,
-      () => res,
-    ),
-    onClose: (i) => {
-      closes.res = i;
-    },
-    ...responder,
-  });
+  const end = (
+    side: 'req' | 'res',
+    peer: () => Tunnel,
+    self: () => Tunnel,
+    options: Partial<TunnelOptions>,
+  ) =>
+    new Tunnel({
+      role: side === 'req' ? 'requester' : 'responder',
+      sink: sink(peer, self),
+      onClose: (i) => {
+        closes[side] = i;
+      },
+      ...options,
+    });
+  req = end(
+    'req',
+    () => res,
+    () => req,
+    requester,
+  );
+  res = end(
+    'res',
+    () => req,
+    () => res,
+    responder,
+  );
   req.welcome(5000);
   tunnels.push(req, res);
   return { req, res, closes };

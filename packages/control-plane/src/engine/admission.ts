@@ -1,25 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { type DeploymentSpec, webhookCallSites } from '@borealis/deploy-spec';
-import type { Logger } from 'pino';
 import { BorealisError, isBorealisError } from '../errors.js';
-import { type DeploymentRepository, isUniqueViolation, type Store } from '../store/index.js';
+import { isUniqueViolation, type Store } from '../store/index.js';
 import { mergeContext } from '../templates/index.js';
 import type { WebhookService } from '../webhooks/types.js';
+import type { ReplicaBasics } from './lease-keeper.js';
 import { envRow, type LiveDeployment, topState } from './live-deployment.js';
 import { initialState } from './machine.js';
 import type { StoredSpec, TargetDriver } from './target-driver.js';
 import type { DeploymentStatus, StartInput } from './types.js';
 
-export interface AdmissionOptions {
+/** A deployment started here is driven here (under `owner`'s lease). */
+export interface AdmissionOptions extends ReplicaBasics {
   store: Store;
-  repo: DeploymentRepository;
   driver: TargetDriver;
   webhooks: Pick<WebhookService, 'preflightUri'>;
-  /** This replica's lease owner id: a deployment started here is driven here. */
-  owner: string;
-  leaseMs: number;
-  clock: () => number;
-  logger: Logger;
   /** Claims and starts driving a deployment now RUNNING. */
   load: (id: string) => Promise<LiveDeployment | undefined>;
   closed: () => boolean;

@@ -4,14 +4,18 @@ import type { WebhookService } from '../webhooks/types.js';
 import { type LiveDeployment, liveFromRows } from './live-deployment.js';
 import { isFinal } from './types.js';
 
-export interface LeaseKeeperOptions {
+/** What every part of a replica's engine is given: the deployments, its lease, clock and log. */
+export interface ReplicaBasics {
   repo: DeploymentRepository;
-  webhooks: Pick<WebhookService, 'adopt'>;
   /** This replica's lease owner id. */
   owner: string;
   leaseMs: number;
   clock: () => number;
   logger: Logger;
+}
+
+export interface LeaseKeeperOptions extends ReplicaBasics {
+  webhooks: Pick<WebhookService, 'adopt'>;
   /** The deployments this replica drives, by id (shared with the driving loop). */
   lives: Map<string, LiveDeployment>;
   /** Starts driving a deployment just loaded. */
