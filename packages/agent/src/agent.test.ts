@@ -69,6 +69,18 @@ async function target(
 
 const agent = bench.agent;
 
+/** A `refuse` answering 503 BRL_ERR_UNAVAILABLE (`message`) to the next `left` connections. */
+function unavailableFor(message: string, left: number) {
+  const refusals = {
+    left,
+    refuse: () =>
+      refusals.left-- > 0
+        ? { status: 503, body: JSON.stringify({ error: { code: 'BRL_ERR_UNAVAILABLE', message } }) }
+        : undefined,
+  };
+  return refusals;
+}
+
 async function get(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     httpRequest({ host: '127.0.0.1', port, path }, (res) => {
@@ -352,16 +364,8 @@ describe('agent against a real control plane double', () => {
     ['resets the backoff after a connection that stayed up', '50ms', 19],
     ['keeps counting when the connection dropped before stableAfter', '10s', 159],
   ])('%s', async (_name, stableAfter, expectedDelay) => {
-    let refusals = 3;
-    const cp = await controlPlane({
-      refuse: () =>
-        refusals-- > 0
-          ? {
-              status: 503,
-              body: JSON.stringify({ error: { code: 'BRL_ERR_UNAVAILABLE', message: 'starting' } }),
-            }
-          : undefined,
-    });
+    const refusals = unavailableFor('starting', 3);
+    const cp = await controlPlane({ refuse: refusals.refuse });
     // random → just under 1: each delay is its ceiling minus one (19, 39, 79 ms for the refusals).
     const a = await agent(cp, {
       reconnectBase: '20ms',
@@ -387,20 +391,12 @@ describe('agent against a real control plane double', () => {
     ],
     ['backs off as usual after an unclean drop', false, [1000, 2000, 4000, 8000, 16000]],
   ])('%s', async (_name, clean, expectedCeilings) => {
-    let refusals = 0;
-    const cp = await controlPlane({
-      refuse: () =>
-        refusals-- > 0
-          ? {
-              status: 503,
-              body: JSON.stringify({ error: { code: 'BRL_ERR_UNAVAILABLE', message: 'restarting' } }),
-            }
-          : undefined,
-    });
+    const refusals = unavailableFor('restarting', 0);
+    const cp = await controlPlane({ refuse: refusals.refuse });
     // A tiny random draw keeps the real waits short; the ceilings logged are what is asserted.
     const a = await agent(cp, { reconnectBase: '1s', reconnectMax: '30s', random: () => 0.001 });
     await a.ready;
-    refusals = 4;
+    refusals.left = 4;
     const session = cp.sessions[0]!;
     if (clean) session.tunnel.close(CloseCodes.goingAway, 'control plane shutting down');
     else session.ws.terminate();
