@@ -14,6 +14,9 @@ describe.each(TEST_BACKENDS)('secrets on $kind', ({ kind }) => {
   let store: Store;
   let secrets: SecretsRepository;
   let keyFile: string;
+  /** The secret's row as stored, read past the repository. */
+  const storedRow = (name: string) =>
+    rawDatabase(store).selectFrom('secrets').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
 
   beforeAll(async () => {
     database = await createTestDatabase(kind);
@@ -54,17 +57,9 @@ describe.each(TEST_BACKENDS)('secrets on $kind', ({ kind }) => {
 
   it('keeps no plaintext at rest, and seals the same value differently each time', async () => {
     await secrets.put('at_rest', PLAINTEXT);
-    const first = await rawDatabase(store)
-      .selectFrom('secrets')
-      .selectAll()
-      .where('name', '=', 'at_rest')
-      .executeTakeFirstOrThrow();
+    const first = await storedRow('at_rest');
     await secrets.put('at_rest', PLAINTEXT);
-    const second = await rawDatabase(store)
-      .selectFrom('secrets')
-      .selectAll()
-      .where('name', '=', 'at_rest')
-      .executeTakeFirstOrThrow();
+    const second = await storedRow('at_rest');
     for (const row of [first, second]) {
       const raw = JSON.stringify(row);
       expect(raw).not.toContain(PLAINTEXT);
@@ -78,11 +73,7 @@ describe.each(TEST_BACKENDS)('secrets on $kind', ({ kind }) => {
 
   it('refuses a tampered ciphertext with BRL_ERR_SECRET_UNREADABLE', async () => {
     await secrets.put('tampered', PLAINTEXT);
-    const row = await rawDatabase(store)
-      .selectFrom('secrets')
-      .selectAll()
-      .where('name', '=', 'tampered')
-      .executeTakeFirstOrThrow();
+    const row = await storedRow('tampered');
     const [format, nonce, body] = row.ciphertext.split('.') as [string, string, string];
     const bytes = Buffer.from(body, 'base64url');
     bytes[0] = (bytes[0] ?? 0) ^ 0x01;
@@ -109,11 +100,7 @@ describe.each(TEST_BACKENDS)('secrets on $kind', ({ kind }) => {
   it('refuses a ciphertext moved under another name (the name is authenticated)', async () => {
     await secrets.put('source_secret', PLAINTEXT);
     await secrets.put('target_secret', 'harmless');
-    const source = await rawDatabase(store)
-      .selectFrom('secrets')
-      .selectAll()
-      .where('name', '=', 'source_secret')
-      .executeTakeFirstOrThrow();
+    const source = await storedRow('source_secret');
     await rawDatabase(store)
       .updateTable('secrets')
       .set({ ciphertext: source.ciphertext })
