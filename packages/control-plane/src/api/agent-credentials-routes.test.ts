@@ -11,6 +11,14 @@ describe.each(TEST_BACKENDS)('agent credential routes on $kind', ({ kind }) => {
   let store: Store;
   let app: FastifyInstance;
   const changes: Array<{ clientId: string; revoked: boolean }> = [];
+  /** Creates a credential over the API, then forgets the changes reported so far. */
+  async function createCredential(allowedIdentifiers: string[]) {
+    const created = (
+      await app.inject({ method: 'POST', url: '/api/v1/agent-credentials', payload: { allowedIdentifiers } })
+    ).json();
+    changes.length = 0;
+    return created;
+  }
   let audit: AuditLog;
 
   beforeAll(async () => {
@@ -121,14 +129,7 @@ describe.each(TEST_BACKENDS)('agent credential routes on $kind', ({ kind }) => {
   });
 
   it('replaces identifiers with PUT …/allowed-identifiers and reports the change', async () => {
-    const created = (
-      await app.inject({
-        method: 'POST',
-        url: '/api/v1/agent-credentials',
-        payload: { allowedIdentifiers: ['staging'] },
-      })
-    ).json();
-    changes.length = 0;
+    const created = await createCredential(['staging']);
     const res = await app.inject({
       method: 'PUT',
       url: `/api/v1/agent-credentials/${created.clientId}/allowed-identifiers`,
@@ -174,14 +175,7 @@ describe.each(TEST_BACKENDS)('agent credential routes on $kind', ({ kind }) => {
   });
 
   it('revokes with 204: the agent can no longer authenticate, and a second revoke is 404', async () => {
-    const created = (
-      await app.inject({
-        method: 'POST',
-        url: '/api/v1/agent-credentials',
-        payload: { allowedIdentifiers: ['rna'] },
-      })
-    ).json();
-    changes.length = 0;
+    const created = await createCredential(['rna']);
     const revoked = await app.inject({
       method: 'DELETE',
       url: `/api/v1/agent-credentials/${created.clientId}`,
