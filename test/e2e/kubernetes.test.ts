@@ -151,6 +151,18 @@ async function deployFirstVersion(
   return first;
 }
 
+/** Waits until the deploy step says the rollout was updated (the driver now watches it). */
+function waitForRolloutWatched(id: string): Promise<View> {
+  return waitFor(
+    id,
+    (v) =>
+      (v.environments[0]?.steps.find((s) => s.location === 'rollout.deploy')?.message ?? '').includes(
+        'updated',
+      ),
+    'the rollout to be watched',
+  );
+}
+
 function waitFor(id: string, pred: (v: View) => boolean, what: string, timeoutMs = 30_000): Promise<View> {
   return waitForDeployment(server.api, id, pred, { what, timeoutMs });
 }
@@ -615,14 +627,7 @@ spec:
       '  replicas: 2\n  progressDeadlineSeconds: 2',
     );
     const id = await start(deployFile({ app: 'revoked-shop', namespace: 'revoked', manifests: [broken] }));
-    await waitFor(
-      id,
-      (v) =>
-        (v.environments[0]?.steps.find((s) => s.location === 'rollout.deploy')?.message ?? '').includes(
-          'updated',
-        ),
-      'the rollout to be watched',
-    );
+    await waitForRolloutWatched(id);
     // Revoked once the watch is open (RBAC is checked when a request starts, as the real server does).
     await until(() => watches() > before, 'the watch of the new rollout');
     k8s.forbid('revoked');
@@ -642,14 +647,7 @@ spec:
     const id = await start(
       deployFile({ app: 'cancel-shop', namespace: 'cancel', manifests: [webManifest('shop:broken', 2)] }),
     );
-    await waitFor(
-      id,
-      (v) =>
-        (v.environments[0]?.steps.find((s) => s.location === 'rollout.deploy')?.message ?? '').includes(
-          'updated',
-        ),
-      'the rollout to be watched',
-    );
+    await waitForRolloutWatched(id);
     const cancelled = await cli(['deploy', 'cancel', id, '--reason', 'wrong image']);
     expect(cancelled.code, cancelled.stderr).toBe(0);
     const done = await waitFor(id, (v) => v.status === 'CANCELLED', 'the cancel');

@@ -31,6 +31,16 @@ describe.each(TEST_BACKENDS)('on $kind', ({ kind }) => {
     return database;
   }
 
+  /** A run awaiting its callback (from a receiver that never calls back), then the control plane stopped. */
+  async function awaitingRunThenStop(database: TestDatabase, callbackTimeoutMs: number) {
+    const first = await controlPlane(database, callbackTimeoutMs);
+    const r = await silentReceiver();
+    const run = await first.webhooks.start(wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`)));
+    await wh.waitForRun(first.webhooks, run.id, (x) => x.status === 'awaiting_callback');
+    await first.close();
+    return run;
+  }
+
   async function silentReceiver(port?: number, withCallback = false): Promise<wh.Receiver> {
     const r = await wh.startReceiver({
       ...(port ? { port } : {}),
@@ -57,11 +67,7 @@ describe.each(TEST_BACKENDS)('on $kind', ({ kind }) => {
 
     it('fails it at start when the deadline passed while the control plane was stopped', async () => {
       const dir = await tempDir();
-      const first = await controlPlane(dir, 1000);
-      const r = await silentReceiver();
-      const run = await first.webhooks.start(wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`)));
-      await wh.waitForRun(first.webhooks, run.id, (x) => x.status === 'awaiting_callback');
-      await first.close();
+      const run = await awaitingRunThenStop(dir, 1000);
       await new Promise((resolve) => setTimeout(resolve, 1200));
 
       const second = await controlPlane(dir, 1000);
@@ -72,11 +78,7 @@ describe.each(TEST_BACKENDS)('on $kind', ({ kind }) => {
 
     it('fails it at its deadline when the control plane restarted before the deadline', async () => {
       const dir = await tempDir();
-      const first = await controlPlane(dir, 2000);
-      const r = await silentReceiver();
-      const run = await first.webhooks.start(wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`)));
-      await wh.waitForRun(first.webhooks, run.id, (x) => x.status === 'awaiting_callback');
-      await first.close();
+      const run = await awaitingRunThenStop(dir, 2000);
 
       const second = await controlPlane(dir, 2000);
       expect((await second.webhooks.get(run.id))?.status).toBe('awaiting_callback');

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import type { WebhookSpec } from '@borealis/deploy-spec';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closeTestControlPlanes } from '../../../../test/kit/control-plane.js';
 import { freePort } from '../../../../test/kit/free-port.mjs';
@@ -20,6 +21,12 @@ let cp: ControlPlane;
 let logs: string[] = [];
 const settled: WebhookRun[] = [];
 const receivers: wh.Receiver[] = [];
+
+/** Starts the GitHub-like webhook against `r` (with `overrides`) and waits for the run to settle. */
+async function runToEnd(r: wh.Receiver, overrides: Partial<WebhookSpec> = {}): Promise<WebhookRun> {
+  const run = await cp.webhooks.start(wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`, overrides)));
+  return wh.waitForRun(cp.webhooks, run.id);
+}
 
 async function receiver(options: Parameters<typeof wh.startReceiver>[0] = {}): Promise<wh.Receiver> {
   const r = await wh.startReceiver(options);
@@ -147,10 +154,7 @@ describe('a webhook like the product page GitHub example (direct)', () => {
 
   it('settles at once on the 2xx answer with disableCallback: true', async () => {
     const r = await receiver({ answer: () => ({ status: 200, body: 'ok' }) });
-    const run = await cp.webhooks.start(
-      wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`, { disableCallback: true })),
-    );
-    const done = await wh.waitForRun(cp.webhooks, run.id);
+    const done = await runToEnd(r, { disableCallback: true });
     expect(done.status).toBe('succeeded');
     expect(done.callback).toBeUndefined();
   });
@@ -233,10 +237,7 @@ describe('retries', () => {
       callback: { success: true },
     });
     const started = Date.now();
-    const run = await cp.webhooks.start(
-      wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`, { retryCount: 2 })),
-    );
-    const done = await wh.waitForRun(cp.webhooks, run.id);
+    const done = await runToEnd(r, { retryCount: 2 });
     expect(done.status).toBe('succeeded');
     expect(done.attempts.map((a) => a.status)).toEqual([503, 429, 204]);
     expect(new Set(r.requests.map((q) => q.headers['webhook-id']))).toEqual(new Set([done.callId]));
@@ -247,10 +248,7 @@ describe('retries', () => {
   it('does not retry any other non-2xx: fails with the status and the start of the body', async () => {
     const long = `bad request: ${'x'.repeat(1000)}`;
     const r = await receiver({ answer: () => ({ status: 400, body: long }) });
-    const run = await cp.webhooks.start(
-      wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`, { retryCount: 5 })),
-    );
-    const done = await wh.waitForRun(cp.webhooks, run.id);
+    const done = await runToEnd(r, { retryCount: 5 });
     expect(done.status).toBe('failed');
     expect(r.requests).toHaveLength(1);
     expect(done.reasonCode).toBe('BRL_ERR_WEBHOOK_HTTP_STATUS');
@@ -276,10 +274,7 @@ describe('retries', () => {
           : { status: 204 },
       callback: { success: true },
     });
-    const run = await cp.webhooks.start(
-      wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`, { retryCount: 1 })),
-    );
-    const done = await wh.waitForRun(cp.webhooks, run.id);
+    const done = await runToEnd(r, { retryCount: 1 });
     expect(done.status).toBe('succeeded');
     const [first, second] = done.attempts;
     expect(first?.status).toBe(503);
@@ -302,10 +297,7 @@ describe('retries', () => {
     const r = await receiver({
       answer: () => ({ status: 502, headers: { 'retry-after': '0' }, body: 'gateway down' }),
     });
-    const run = await cp.webhooks.start(
-      wh.invocationFor(wh.githubLikeWebhook(`${r.url}/hook`, { retryCount: 1 })),
-    );
-    const done = await wh.waitForRun(cp.webhooks, run.id);
+    const done = await runToEnd(r, { retryCount: 1 });
     expect(done.status).toBe('failed');
     expect(r.requests).toHaveLength(2);
     expect(done.reason).toContain('answered 502: gateway down');
