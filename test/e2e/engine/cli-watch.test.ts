@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployFileHead } from '../../kit/deploy-file.js';
 import { bins, startProcess, stopAll, until } from '../support/processes.js';
 import { type HookServer, startHookServer, startPlane, type TestPlane, TOKEN, webhook } from './support.js';
 
@@ -24,6 +25,11 @@ afterAll(async () => {
 
 function cli(args: string[]) {
   return startProcess(bins.cli, { args, env: { BOREALIS_URL: plane.cp.url, BOREALIS_API_TOKEN: TOKEN } });
+}
+
+/** `deploy <command> [extra…] -f <yaml written to name>`. */
+function deployWithFile(command: string, name: string, yaml: string, ...extra: string[]) {
+  return cli(['deploy', command, ...extra, '-f', file(name, yaml)]);
 }
 
 function file(name: string, yaml: string): string {
@@ -82,16 +88,12 @@ describe('deploy start --watch', () => {
   }, 30_000);
 
   it('shows the approval command, and exits non-zero when cancelled', async () => {
-    const p = cli([
-      'deploy',
+    const p = deployWithFile(
       'start',
+      'approval.yml',
+      `${deployFileHead('cli-cancel')}        - pause:\n            untilApproved: true\n`,
       '--watch',
-      '-f',
-      file(
-        'approval.yml',
-        'application: cli-cancel\nmanifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]\ntargets:\n  prod:\n    constraints:\n      beforeDeployment:\n        - pause:\n            untilApproved: true\n',
-      ),
-    ]);
+    );
     const line = await until(
       () => p.lines.find((l) => l.raw.includes('waiting for approval')),
       'approval line',
@@ -108,15 +110,11 @@ describe('deploy start --watch', () => {
   }, 30_000);
 
   it('validate prints compiler-style diagnostics and exits 1 on errors', async () => {
-    const p = cli([
-      'deploy',
+    const p = deployWithFile(
       'validate',
-      '-f',
-      file(
-        'bad.yml',
-        'application: x\nmanifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]\ntargets:\n  dev:\n    strategy: nope\n',
-      ),
-    ]);
+      'bad.yml',
+      'application: x\nmanifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]\ntargets:\n  dev:\n    strategy: nope\n',
+    );
     const { code } = await p.exited;
     expect(code).toBe(1);
     expect(p.output()).toMatch(/bad\.yml:\d+:\d+: error BRL_DF_/);
