@@ -11,6 +11,9 @@ import { createEngine, type Engine } from './engine.js';
 /** The deploy file's targets up to prod's `beforeDeployment` list; callers append its steps. */
 const BEFORE_PROD = 'targets:\n  prod:\n    constraints:\n      beforeDeployment:\n';
 
+/** …whose first step is a manual approval; callers append its fields or the next steps. */
+const APPROVAL_FIRST = `${BEFORE_PROD}        - pause:\n            untilApproved: true\n`;
+
 function startApp(engine: Engine, application: string, rest: string) {
   const manifests =
     'manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: app-config}}"}]';
@@ -132,9 +135,7 @@ describe.each(TEST_BACKENDS)('engine on $kind', ({ kind }) => {
     const { deploymentId } = await startApp(
       engine,
       'expiry',
-      `${BEFORE_PROD}        - pause:
-            untilApproved: true
-            approvalExpiration:
+      `${APPROVAL_FIRST}            approvalExpiration:
               duration: 1
               unit: seconds
         - runWebhook:
@@ -286,9 +287,7 @@ strategies:
     const { deploymentId } = await startApp(
       engine,
       'parallel',
-      `${BEFORE_PROD}        - pause:
-            untilApproved: true
-        - runWebhook:
+      `${APPROVAL_FIRST}        - runWebhook:
             name: hook
 webhooks:
   - name: hook
@@ -313,13 +312,7 @@ webhooks:
     const a = await replica({ replicaId: 'replica-a', leaseMs: 1_000 });
     const b = await replica({ replicaId: 'replica-b', leaseMs: 1_000 });
     await b.engine.resume();
-    const { deploymentId } = await startApp(
-      a.engine,
-      'takeover',
-      `${BEFORE_PROD}        - pause:
-            untilApproved: true
-`,
-    );
+    const { deploymentId } = await startApp(a.engine, 'takeover', `${APPROVAL_FIRST}`);
     await until(async () => (await a.engine.get(deploymentId))?.status === 'AWAITING_APPROVAL');
     // B may not decide while A holds the lease (no peers to ask here).
     await expect(
