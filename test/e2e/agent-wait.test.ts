@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookYaml } from '../kit/deploy-file.js';
 import { type HookServer, startHookServer } from './engine/support.js';
-import { type ServerProc, startServer } from './support/control-plane.js';
-import { agentEnv, bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
+import { type ServerProc, startConnectedAgent, startServer } from './support/control-plane.js';
+import { type Proc, stopAll, until } from './support/processes.js';
 
 /**
  * Waiting for an agent is not a failed attempt: a `remoteNetworkAgent` gate that finds no agent
@@ -29,16 +29,8 @@ async function server(env: Record<string, string> = {}): Promise<ServerProc> {
   return s;
 }
 
-async function startAgent(s: ServerProc, identifier: string): Promise<Proc> {
-  const { json: cred } = await s.api('POST', '/api/v1/agent-credentials', {
-    name: `${identifier}-cred`,
-    allowedIdentifiers: [identifier],
-  });
-  const agent = startProcess(bins.agent, {
-    env: agentEnv({ url: s.url, identifier, cred }),
-  });
-  await agent.waitForLog('connected');
-  return agent;
+function startAgent(s: ServerProc, identifier: string): Promise<Proc> {
+  return startConnectedAgent(s, identifier, `${identifier}-cred`);
 }
 
 /** An approval before deployment, then a gate through the agent after it (retryCount 0). */

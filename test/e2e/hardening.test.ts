@@ -9,8 +9,8 @@ import { deployFileHead } from '../kit/deploy-file.js';
 import { startTcpBalancer, type TcpBalancer } from '../kit/tcp-balancer.mjs';
 import { until } from '../kit/until.js';
 import { type HookServer, startHookServer, webhook } from './engine/support.js';
-import { type ServerProc, startServer, TEST_TOKEN } from './support/control-plane.js';
-import { agentEnv, bins, type Proc, type Run, runCli, startProcess, stopAll } from './support/processes.js';
+import { type ServerProc, startConnectedAgent, startServer, TEST_TOKEN } from './support/control-plane.js';
+import { type Proc, type Run, runCli, stopAll } from './support/processes.js';
 
 /**
  * Issue 10's smaller defects, against the real programs: callbacks starved by strangers behind a
@@ -165,7 +165,7 @@ describe('text from outside never drives the terminal', () => {
   let s: ServerProc;
   let target: Server;
   let targetUrl: string;
-  let agent: Proc;
+  let _agent: Proc;
 
   beforeAll(async () => {
     s = await server();
@@ -173,14 +173,7 @@ describe('text from outside never drives the terminal', () => {
     target = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end(HOSTILE));
     await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
     targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}/report`;
-    const { json: cred } = await s.api('POST', '/api/v1/agent-credentials', {
-      name: 'escape-cred',
-      allowedIdentifiers: ['escape-rna'],
-    });
-    agent = startProcess(bins.agent, {
-      env: agentEnv({ url: s.url, identifier: 'escape-rna', cred }),
-    });
-    await agent.waitForLog('connected');
+    _agent = await startConnectedAgent(s, 'escape-rna', 'escape-cred');
   }, 60_000);
   afterAll(async () => {
     target?.closeAllConnections();

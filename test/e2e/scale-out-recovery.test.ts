@@ -6,8 +6,8 @@ import {
   type TestDatabase,
 } from '../../packages/control-plane/src/store/test-stores.test-util.js';
 import { type HookServer, startHookServer } from './engine/support.js';
-import { freePort, type ServerProc, startServer } from './support/control-plane.js';
-import { agentEnv, bins, type Proc, startProcess, stopAll, until } from './support/processes.js';
+import { freePort, type ServerProc, startConnectedAgent, startServer } from './support/control-plane.js';
+import { type Proc, stopAll, until } from './support/processes.js';
 
 /**
  * A replica that loses NATS says so in /readyz, and recovers by itself when NATS is back: its
@@ -19,7 +19,7 @@ let hooks: HookServer;
 let natsPort: number;
 let nats: ChildProcess | undefined;
 const replicas: ServerProc[] = [];
-let agent: Proc;
+let _agent: Proc;
 
 function startNats(): ChildProcess {
   const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort)], { stdio: 'ignore' });
@@ -53,14 +53,7 @@ beforeAll(async () => {
     );
   }
   const [n1, n2] = replicas as [ServerProc, ServerProc];
-  const { json: cred } = await n1.api('POST', '/api/v1/agent-credentials', {
-    name: 'recovery',
-    allowedIdentifiers: ['recovery-rna'],
-  });
-  agent = startProcess(bins.agent, {
-    env: agentEnv({ url: n1.url, identifier: 'recovery-rna', cred }),
-  });
-  await agent.waitForLog('connected');
+  _agent = await startConnectedAgent(n1, 'recovery-rna', 'recovery');
   await until(
     async () => (await n2.api('GET', '/api/v1/agents')).json.agents.length === 1,
     'n2 to list the agent on n1',

@@ -81,6 +81,18 @@ function unavailableFor(message: string, left: number) {
   return refusals;
 }
 
+/** Listens on a free local port; the bench's cleanup destroys `sockets` and closes the server. */
+async function listenClosingSockets(server: Server, sockets: Socket[]): Promise<void> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  bench.cleanup(
+    () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  );
+}
+
 async function get(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     httpRequest({ host: '127.0.0.1', port, path }, (res) => {
@@ -263,14 +275,7 @@ describe('agent against a real control plane double', () => {
       res.writeHead(413).end('too large');
     });
     early.on('connection', (s) => sockets.push(s));
-    await new Promise<void>((r) => early.listen(0, '127.0.0.1', r));
-    bench.cleanup(
-      () =>
-        new Promise<void>((r) => {
-          for (const s of sockets) s.destroy();
-          early.close(() => r());
-        }),
-    );
+    await listenClosingSockets(early, sockets);
     const port = (early.address() as AddressInfo).port;
     const a = await agent(cp);
     await a.ready;
@@ -565,13 +570,6 @@ async function connectProxy(): Promise<{ port: number; connects: string[] }> {
       });
     }
   });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  bench.cleanup(
-    () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        proxy.close(() => r());
-      }),
-  );
+  await listenClosingSockets(proxy, sockets);
   return { port: (proxy.address() as AddressInfo).port, connects };
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bins, type Proc, startProcess } from './processes.js';
+import { agentEnv, bins, type Proc, startProcess } from './processes.js';
 
 export const TEST_TOKEN = 'e2e-api-token-0123456789abcdef';
 
@@ -48,4 +48,22 @@ export async function startServer(env: Record<string, string> = {}, dataDir?: st
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * An agent for `identifier`, connected to `server`: a credential named `name` (allowed only that
+ * identifier) is created over the API, then the agent is started with it and waited for.
+ */
+export async function startConnectedAgent(
+  server: ServerProc,
+  identifier: string,
+  name: string,
+): Promise<Proc> {
+  const { json: cred } = await server.api('POST', '/api/v1/agent-credentials', {
+    name,
+    allowedIdentifiers: [identifier],
+  });
+  const agent = startProcess(bins.agent, { env: agentEnv({ url: server.url, identifier, cred }) });
+  await agent.waitForLog('connected');
+  return agent;
 }
