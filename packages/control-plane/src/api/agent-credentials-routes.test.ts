@@ -11,11 +11,11 @@ describe.each(TEST_BACKENDS)('agent credential routes on $kind', ({ kind }) => {
   let store: Store;
   let app: FastifyInstance;
   const changes: Array<{ clientId: string; revoked: boolean }> = [];
+  const postCredential = (payload: unknown) =>
+    app.inject({ method: 'POST', url: '/api/v1/agent-credentials', payload: payload as object });
   /** Creates a credential over the API, then forgets the changes reported so far. */
   async function createCredential(allowedIdentifiers: string[]) {
-    const created = (
-      await app.inject({ method: 'POST', url: '/api/v1/agent-credentials', payload: { allowedIdentifiers } })
-    ).json();
+    const created = (await postCredential({ allowedIdentifiers })).json();
     changes.length = 0;
     return created;
   }
@@ -47,11 +47,7 @@ describe.each(TEST_BACKENDS)('agent credential routes on $kind', ({ kind }) => {
   });
 
   it('creates a credential with 201, showing the secret once, not cacheable', async () => {
-    const res = await app.inject({
-      method: 'POST',
-      url: '/api/v1/agent-credentials',
-      payload: { name: 'eu-agents', allowedIdentifiers: ['prod-*'] },
-    });
+    const res = await postCredential({ name: 'eu-agents', allowedIdentifiers: ['prod-*'] });
     expect(res.statusCode).toBe(201);
     expect(res.headers['cache-control']).toBe('no-store');
     const body = res.json();
@@ -96,18 +92,10 @@ describe.each(TEST_BACKENDS)('agent credential routes on $kind', ({ kind }) => {
   });
 
   it('creates a wildcard credential only when "*" is given explicitly, and flags it', async () => {
-    const res = await app.inject({
-      method: 'POST',
-      url: '/api/v1/agent-credentials',
-      payload: { name: 'any', allowedIdentifiers: ['*'] },
-    });
+    const res = await postCredential({ name: 'any', allowedIdentifiers: ['*'] });
     expect(res.statusCode).toBe(201);
     expect(res.json()).toMatchObject({ allowedIdentifiers: ['*'], wildcard: true });
-    const exact = await app.inject({
-      method: 'POST',
-      url: '/api/v1/agent-credentials',
-      payload: { allowedIdentifiers: ['prod-eu'] },
-    });
+    const exact = await postCredential({ allowedIdentifiers: ['prod-eu'] });
     expect(exact.json()).toMatchObject({ allowedIdentifiers: ['prod-eu'], wildcard: false });
   });
 
@@ -118,11 +106,7 @@ describe.each(TEST_BACKENDS)('agent credential routes on $kind', ({ kind }) => {
     ['a comma list in one entry', 'prod-eu,staging'],
     ['a slash', 'prod/eu'],
   ])('refuses an identifier with %s, naming the entry', async (_what, identifier) => {
-    const res = await app.inject({
-      method: 'POST',
-      url: '/api/v1/agent-credentials',
-      payload: { allowedIdentifiers: ['ok', identifier] },
-    });
+    const res = await postCredential({ allowedIdentifiers: ['ok', identifier] });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.field).toBe('allowedIdentifiers[1]');
     expect(res.json().error.message).toContain('A-Z a-z 0-9');
@@ -164,11 +148,7 @@ describe.each(TEST_BACKENDS)('agent credential routes on $kind', ({ kind }) => {
     ['an empty name', { name: '  ', allowedIdentifiers: ['rna'] }],
     ['an array body', ['prod-*']],
   ])('answers 400 for %s', async (_what, payload) => {
-    const res = await app.inject({
-      method: 'POST',
-      url: '/api/v1/agent-credentials',
-      payload: payload as object,
-    });
+    const res = await postCredential(payload as object);
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe('BRL_ERR_BAD_REQUEST');
     expect(res.json().error.message).toMatch(/allowedIdentifiers|name|JSON object/);
