@@ -43,33 +43,57 @@ export class AgentMetrics {
       lines.push(`# HELP ${PREFIX}${name} ${help}`, `# TYPE ${PREFIX}${name} ${type}`);
       for (const [labels, value] of samples) lines.push(`${PREFIX}${name}${labels} ${formatValue(value)}`);
     };
-    metric('connected', 'gauge', '1 while the tunnel to the control plane is up (after WELCOME).', [
-      ['', this.connected],
-    ]);
-    metric('reconnects_total', 'counter', 'Reconnect attempts after a failed or lost connection.', [
-      ['', this.reconnectsTotal],
-    ]);
-    metric('streams_in_flight', 'gauge', 'Requests being performed for the control plane.', [
-      ['', this.streamsInFlight],
-    ]);
+    /** A metric with one unlabelled sample. */
+    const single = (name: string, type: 'gauge' | 'counter', help: string, value: number) =>
+      metric(name, type, help, [['', value]]);
+    single(
+      'connected',
+      'gauge',
+      '1 while the tunnel to the control plane is up (after WELCOME).',
+      this.connected,
+    );
+    single(
+      'reconnects_total',
+      'counter',
+      'Reconnect attempts after a failed or lost connection.',
+      this.reconnectsTotal,
+    );
+    single(
+      'streams_in_flight',
+      'gauge',
+      'Requests being performed for the control plane.',
+      this.streamsInFlight,
+    );
     metric(
       'requests_total',
       'counter',
       'Requests performed for the control plane, by outcome.',
       [...this.requestsTotal].map(([outcome, n]) => [`{outcome="${outcome}"}`, n]),
     );
-    metric('bytes_sent_total', 'counter', 'Bytes sent to the control plane over the tunnel.', [
-      ['', this.bytesSentTotal],
-    ]);
-    metric('bytes_received_total', 'counter', 'Bytes received from the control plane over the tunnel.', [
-      ['', this.bytesReceivedTotal],
-    ]);
-    metric('refused_destinations_total', 'counter', 'Requests refused by the allow-list.', [
-      ['', this.refusedDestinationsTotal],
-    ]);
-    metric('heartbeat_rtt_seconds', 'gauge', 'Round trip of the last tunnel heartbeat.', [
-      ['', this.heartbeatRttSeconds],
-    ]);
+    single(
+      'bytes_sent_total',
+      'counter',
+      'Bytes sent to the control plane over the tunnel.',
+      this.bytesSentTotal,
+    );
+    single(
+      'bytes_received_total',
+      'counter',
+      'Bytes received from the control plane over the tunnel.',
+      this.bytesReceivedTotal,
+    );
+    single(
+      'refused_destinations_total',
+      'counter',
+      'Requests refused by the allow-list.',
+      this.refusedDestinationsTotal,
+    );
+    single(
+      'heartbeat_rtt_seconds',
+      'gauge',
+      'Round trip of the last tunnel heartbeat.',
+      this.heartbeatRttSeconds,
+    );
     return `${lines.join('\n')}\n`;
   }
 }

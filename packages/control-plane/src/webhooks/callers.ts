@@ -172,23 +172,13 @@ function classifyDirectError(err: unknown, opts: CallOptions): BorealisError {
       code,
     );
   }
-  if (code?.startsWith('UND_ERR_INVALID') || code === 'UND_ERR_NOT_SUPPORTED' || err instanceof TypeError) {
-    return webhookError(
-      'BRL_ERR_WEBHOOK_UNREACHABLE',
-      `could not call ${opts.displayUrl}: ${message}`,
-      err,
-      false,
-      code,
-    );
-  }
-  const what = describeNetworkError(code, message);
-  return webhookError(
-    'BRL_ERR_WEBHOOK_UNREACHABLE',
-    `could not reach ${opts.displayUrl}: ${what}`,
-    err,
-    true,
-    code,
-  );
+  // A request undici refuses to send is not retried; a network failure is.
+  const unsendable =
+    code?.startsWith('UND_ERR_INVALID') || code === 'UND_ERR_NOT_SUPPORTED' || err instanceof TypeError;
+  const why = unsendable
+    ? `could not call ${opts.displayUrl}: ${message}`
+    : `could not reach ${opts.displayUrl}: ${describeNetworkError(code, message)}`;
+  return webhookError('BRL_ERR_WEBHOOK_UNREACHABLE', why, err, !unsendable, code);
 }
 
 function classifyAgentError(err: unknown, agentIdentifier: string, opts: CallOptions): BorealisError {
