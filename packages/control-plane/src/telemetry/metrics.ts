@@ -26,16 +26,18 @@ export function createMetrics(deps: {
   logger: Logger;
 }): Registry {
   const registry = new Registry();
+  /** A counter with labels, in this registry. */
+  const labelledCounter = <L extends string>(name: string, help: string, labelNames: L[]) =>
+    new Counter<L>({ name, help, labelNames, registers: [registry] });
   collectDefaultMetrics({ register: registry });
   const { store } = deps;
 
   // --- HTTP -------------------------------------------------------------------------------
-  const httpRequests = new Counter({
-    name: 'borealis_http_requests_total',
-    help: 'HTTP requests answered, by method, route (the pattern, not the URL) and status',
-    labelNames: ['method', 'route', 'status'],
-    registers: [registry],
-  });
+  const httpRequests = labelledCounter(
+    'borealis_http_requests_total',
+    'HTTP requests answered, by method, route (the pattern, not the URL) and status',
+    ['method', 'route', 'status'],
+  );
   const httpDuration = new Histogram({
     name: 'borealis_http_request_duration_seconds',
     help: 'Time to answer an HTTP request, by method and route',
@@ -43,12 +45,11 @@ export function createMetrics(deps: {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  const callbacks = new Counter({
-    name: 'borealis_callbacks_total',
-    help: 'Webhook callbacks received: result accepted or refused, and the refusal reason (error code)',
-    labelNames: ['result', 'reason'],
-    registers: [registry],
-  });
+  const callbacks = labelledCounter(
+    'borealis_callbacks_total',
+    'Webhook callbacks received: result accepted or refused, and the refusal reason (error code)',
+    ['result', 'reason'],
+  );
   deps.app.addHook('onSend', async (req, reply, payload) => {
     const route = req.routeOptions.url ?? 'unmatched';
     if (route.startsWith('/callbacks/') && req.method === 'POST') {
@@ -99,18 +100,16 @@ export function createMetrics(deps: {
       for (const c of counts) this.set({ status: c.status }, c.count);
     },
   });
-  const finished = new Counter({
-    name: 'borealis_deployments_finished_total',
-    help: 'Deployments this replica saw finish, by outcome',
-    labelNames: ['outcome'],
-    registers: [registry],
-  });
-  const analysisRuns = new Counter({
-    name: 'borealis_analysis_runs_total',
-    help: 'Analysis judgment runs, by result (passed or failed)',
-    labelNames: ['result'],
-    registers: [registry],
-  });
+  const finished = labelledCounter(
+    'borealis_deployments_finished_total',
+    'Deployments this replica saw finish, by outcome',
+    ['outcome'],
+  );
+  const analysisRuns = labelledCounter(
+    'borealis_analysis_runs_total',
+    'Analysis judgment runs, by result (passed or failed)',
+    ['result'],
+  );
   for (const outcome of FINAL_STATUSES) finished.inc({ outcome }, 0);
   for (const result of ['passed', 'failed']) analysisRuns.inc({ result }, 0);
   const log = deps.logger;
@@ -146,12 +145,11 @@ export function createMetrics(deps: {
   });
 
   // --- webhook runs -----------------------------------------------------------------------
-  const runs = new Counter({
-    name: 'borealis_webhook_runs_total',
-    help: 'Webhook runs settled, by outcome (succeeded, failed, cancelled, timed out…)',
-    labelNames: ['outcome'],
-    registers: [registry],
-  });
+  const runs = labelledCounter(
+    'borealis_webhook_runs_total',
+    'Webhook runs settled, by outcome (succeeded, failed, cancelled, timed out…)',
+    ['outcome'],
+  );
   const callDuration = new Histogram({
     name: 'borealis_webhook_call_duration_seconds',
     help: 'Duration of each HTTP call a webhook run made (its attempts)',
