@@ -11,6 +11,35 @@ import { didYouMean } from './did-you-mean.js';
 import type { DeploymentSpec, TargetSpec } from './spec-types.js';
 import { joinPath } from './yaml-nodes.js';
 
+/**
+ * The names of a list's items (at `<listPath>[i].name`), each repeated one reported where it
+ * repeats: `two <plural> are named "x"`, `<singular> names must be unique`.
+ */
+function uniqueNames(
+  items: ReadonlyArray<{ name?: string } | undefined>,
+  listPath: string,
+  [plural, singular]: [string, string],
+  loc: Located,
+  sink: DiagnosticSink,
+): Set<string> {
+  const names = new Set<string>();
+  items.forEach((item, i) => {
+    const path = joinPath(joinPath(listPath, i), 'name');
+    if (!item?.name) return;
+    if (names.has(item.name)) {
+      sink.add(
+        'BRL_DF_DUPLICATE_NAME',
+        loc.at(path),
+        path,
+        `two ${plural} are named "${item.name}"`,
+        `${singular} names must be unique`,
+      );
+    }
+    names.add(item.name);
+  });
+  return names;
+}
+
 export function crossCheck(spec: DeploymentSpec, loc: Located, sink: DiagnosticSink): void {
   const targetNames = Object.keys(spec.targets);
   const unknownTarget = (name: string, path: string) =>
@@ -23,21 +52,7 @@ export function crossCheck(spec: DeploymentSpec, loc: Located, sink: DiagnosticS
     );
 
   // Webhook names: unique, and every call names one.
-  const webhookNames = new Set<string>();
-  spec.webhooks.forEach((w, i) => {
-    const path = joinPath(joinPath('webhooks', i), 'name');
-    if (!w?.name) return;
-    if (webhookNames.has(w.name)) {
-      sink.add(
-        'BRL_DF_DUPLICATE_NAME',
-        loc.at(path),
-        path,
-        `two webhooks are named "${w.name}"`,
-        'webhook names must be unique',
-      );
-    }
-    webhookNames.add(w.name);
-  });
+  const webhookNames = uniqueNames(spec.webhooks, 'webhooks', ['webhooks', 'webhook'], loc, sink);
   const sites = webhookCallSites(spec);
   const called = new Set<string>();
   for (const site of sites) {
@@ -105,21 +120,13 @@ export function crossCheck(spec: DeploymentSpec, loc: Located, sink: DiagnosticS
   });
 
   // Analysis: query names unique; steps name defined queries.
-  const queryNames = new Set<string>();
-  (spec.analysis?.queries ?? []).forEach((q, i) => {
-    const path = joinPath(joinPath(joinPath('analysis', 'queries'), i), 'name');
-    if (!q?.name) return;
-    if (queryNames.has(q.name)) {
-      sink.add(
-        'BRL_DF_DUPLICATE_NAME',
-        loc.at(path),
-        path,
-        `two analysis queries are named "${q.name}"`,
-        'query names must be unique',
-      );
-    }
-    queryNames.add(q.name);
-  });
+  const queryNames = uniqueNames(
+    spec.analysis?.queries ?? [],
+    joinPath('analysis', 'queries'),
+    ['analysis queries', 'query'],
+    loc,
+    sink,
+  );
   // Each unknown name once, where it is first used (the message says where else); a file with
   // no analysis.queries at all gets one error that says so, not one per use.
   const unknownUses = new Map<string, Array<{ path: string; at: Position }>>();
