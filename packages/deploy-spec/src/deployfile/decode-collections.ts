@@ -17,6 +17,21 @@ import type {
 } from './schema-language.js';
 import { isNullScalar, joinPath, posOf, setOwn, truncate, typeError } from './yaml-nodes.js';
 
+/** A mapping key as text and where it is; a key that is not text is reported (undefined). */
+function textKey(
+  keyNode: Node | null,
+  node: Node,
+  path: string,
+  ctx: DecodeContext,
+  pos: Position,
+): { key: string; keyPos: Position; keyNode: Node } | undefined {
+  if (!isScalar(keyNode) || keyNode.value === null || typeof keyNode.value === 'object') {
+    typeError(keyNode ?? node, path, ctx, keyNode ? posOf(keyNode, ctx) : pos, 'a mapping with text keys');
+    return undefined;
+  }
+  return { key: String(keyNode.value), keyPos: posOf(keyNode, ctx), keyNode };
+}
+
 export function decodeObject(
   decode: Decode,
   schema: ObjectSchema,
@@ -34,13 +49,9 @@ export function decodeObject(
   const written = new Map<string, string>();
   const nullKeys = new Set<string>();
   for (const pair of node.items) {
-    const keyNode = pair.key as Node | null;
-    if (!isScalar(keyNode) || keyNode.value === null || typeof keyNode.value === 'object') {
-      typeError(keyNode ?? node, path, ctx, keyNode ? posOf(keyNode, ctx) : pos, 'a mapping with text keys');
-      continue;
-    }
-    const key = String(keyNode.value);
-    const keyPos = posOf(keyNode, ctx);
+    const keyed = textKey(pair.key as Node | null, node, path, ctx, pos);
+    if (!keyed) continue;
+    const { key, keyPos } = keyed;
     const canonical = schema.aliases?.[key] ?? key;
     const field = Object.hasOwn(schema.fields, canonical) ? schema.fields[canonical] : undefined;
     const childPath = joinPath(path, canonical);
@@ -138,13 +149,9 @@ export function decodeMap(
   const out: Record<string, unknown> = {};
   const seen = new Set<string>();
   for (const pair of node.items) {
-    const keyNode = pair.key as Node | null;
-    if (!isScalar(keyNode) || keyNode.value === null || typeof keyNode.value === 'object') {
-      typeError(keyNode ?? node, path, ctx, keyNode ? posOf(keyNode, ctx) : pos, 'a mapping with text keys');
-      continue;
-    }
-    const key = String(keyNode.value);
-    const keyPos = posOf(keyNode, ctx);
+    const keyed = textKey(pair.key as Node | null, node, path, ctx, pos);
+    if (!keyed) continue;
+    const { key, keyPos, keyNode } = keyed;
     const childPath = joinPath(path, key);
     if (seen.has(key)) {
       ctx.sink.add(
