@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { stopChild } from '../kit/stop-child.mjs';
 
 export const benchDir = fileURLToPath(new URL('./', import.meta.url));
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -108,10 +109,7 @@ export function startRole(name, script, { args = [], env = {}, nodeArgs = [] } =
     /** SIGTERM, then SIGKILL after `graceMs`. */
     async stop(graceMs = 3000) {
       if (exited) return;
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exit;
-      clearTimeout(t);
+      await stopChild(child, exit, graceMs);
     },
   };
   children.add(role);

@@ -10,7 +10,7 @@
  * - `agent.ts`: dialling as an agent, and an in-process agent answering streams.
  * - `netns.mjs`, `tcp-balancer.mjs`, `cuttable-proxy.mjs`, `free-port.mjs` (a free TCP port, only for a
  *   server that must restart on the same port): plain JavaScript with `.d.mts` types, shared with
- *   `pnpm chaos`.
+ *   `pnpm chaos`; `stop-child.mjs` (SIGTERM, then SIGKILL after a grace), shared with the benchmarks.
  * - `store.ts`: `useTestStore(kind)`, a fresh real SQLite or PostgreSQL store around a `describe`.
  * Import the module you need (`test/kit/until.js`) where loading the control plane is not wanted.
  */

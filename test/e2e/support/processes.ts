@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { stopChild } from '../../kit/stop-child.mjs';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const bins = {
@@ -111,10 +112,7 @@ export function startProcess(
     },
     async stop(graceMs = 5000) {
       if (done) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
+      await stopChild(child, exited, graceMs);
     },
   };
   running.add(proc);
