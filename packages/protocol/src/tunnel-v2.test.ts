@@ -1,3 +1,4 @@
+import { PassThrough, Readable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeFrame, encodeFrame } from './codec.js';
 import { heartbeatDetectionBoundMs } from './heartbeat.js';
@@ -91,6 +92,57 @@ describe('protocol v2', () => {
     expect(sent.filter((t) => t === 'open')).toHaveLength(2);
     // The answers are over one frame's limit too: a head, then data, then end.
     expect(streamTypes(wire, 'res').filter((t) => t !== 'credit')[0]).toBe('response');
+  });
+
+  it('a Node.js Readable with a small content-length is gathered by events into the CALL', async () => {
+    const { req, wire } = pair(2, echo);
+    const body = new PassThrough();
+    const pending = req.request(
+      { method: 'POST', url: '/', headers: [['content-length', '11']], timeoutMs: 0 },
+      body,
+    );
+    body.write('hello ');
+    setImmediate(() => body.end('world'));
+    const r = await pending;
+    expect((await read(r.body)).toString()).toBe('hello world');
+    expect(streamTypes(wire, 'req')).toEqual(['call']);
+  });
+
+  it('a Readable longer than it declared streams on from where gathering stopped', async () => {
+    const { req, wire } = pair(2, echo);
+    const parts = [Buffer.alloc(40 * 1024, 1), Buffer.alloc(40 * 1024, 2), Buffer.alloc(5, 3)];
+    const r = await req.request(
+      { method: 'POST', url: '/', headers: [['content-length', '10']], timeoutMs: 0 },
+      Readable.from(parts),
+    );
+    expect((await read(r.body)).equals(Buffer.concat(parts))).toBe(true);
+    expect(streamTypes(wire, 'req').filter((t) => t === 'call')).toEqual([]);
+    expect(streamTypes(wire, 'req')[0]).toBe('open');
+  });
+
+  it('a Readable that fails while it is gathered fails the request; an abort streams what came', async () => {
+    const { req, wire } = pair(2, echo);
+    const failing = new PassThrough();
+    const failed = req.request(
+      { method: 'POST', url: '/', headers: [['content-length', '5']], timeoutMs: 0 },
+      failing,
+    );
+    failing.write('he');
+    setImmediate(() => failing.destroy(new Error('caller hung up')));
+    await expect(failed).rejects.toThrow('caller hung up');
+    expect(streamTypes(wire, 'req')).toEqual([]);
+
+    const slow = new PassThrough();
+    const ac = new AbortController();
+    const aborted = req.request(
+      { method: 'POST', url: '/', headers: [['content-length', '5']], timeoutMs: 0 },
+      slow,
+      ac.signal,
+    );
+    slow.write('he');
+    setImmediate(() => ac.abort());
+    await expect(aborted).rejects.toMatchObject({ code: 'BRL_STREAM_CANCELLED' });
+    expect(streamTypes(wire, 'req')).toEqual(['open', 'reset']);
   });
 
   it('v1 tunnels send no v2 frames, and a v1 tunnel refuses one', async () => {
