@@ -1,6 +1,5 @@
 import { formatDuration } from '@borealis/protocol';
 import type { Logger } from 'pino';
-import { Agent as UndiciAgent } from 'undici';
 import { type AgentOptions, type CompiledAgentOptions, compileAgentOptions } from './agent-options.js';
 import { AGENT_VERSION } from './agent-version.js';
 import { Dialer, type DialerStateName } from './dialer.js';
@@ -10,6 +9,7 @@ import { type HealthServer, startHealthServer } from './health-server.js';
 import { checkKubernetesAccess, logKubernetesAccess } from './kubernetes-access.js';
 import { createLogger } from './logger.js';
 import { AgentMetrics } from './metrics.js';
+import { Agent as UndiciAgent } from './undici.js';
 
 export interface AgentStatus {
   state: DialerStateName;

@@ -1,6 +1,7 @@
 import { guardConnector, type LookupAll } from '@borealis/protocol/net-guard';
-import { buildConnector } from 'undici';
+import type { buildConnector as BuildConnector } from 'undici';
 import type { AllowList } from './allow-list.js';
+import { buildConnector } from './undici.js';
 
 export type { LookupAll } from '@borealis/protocol/net-guard';
 
@@ -21,7 +22,7 @@ export class DestinationRefusedError extends Error {
 export function guardedConnector(
   allow: AllowList,
   options: { lookup?: LookupAll; connectTimeoutMs?: number } = {},
-): buildConnector.connector {
+): BuildConnector.connector {
   const refused = (host: string, port: number, address: string | undefined) =>
     new DestinationRefusedError(allow.refusal(host, port, address));
   return guardConnector(

@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { Agent as UndiciAgent } from 'undici';
-import { parse as parseYaml } from 'yaml';
+import { Agent as UndiciAgent } from './undici.js';
+
+/**
+ * yaml (about 3 MiB of RSS once loaded) is needed only to read a kubeconfig: it is loaded then,
+ * not at start by every agent (most have no BOREALIS_KUBERNETES).
+ */
+const parseYaml = (text: string): unknown =>
+  (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
 
 /**
  * How the agent speaks for the cluster it runs in (`BOREALIS_KUBERNETES`): the API server's
