@@ -39,17 +39,25 @@ export function gatherNow(
  * `{ whole }` when the body fits in `limit` bytes; otherwise `{ rest }`, the body to stream as
  * before (what was read already comes first). Stops waiting when `signal` aborts.
  */
-export async function gatherBody(
+export function gatherBody(
   body: BodySource | undefined,
   headers: HeaderList,
   limit: number,
   signal?: AbortSignal,
 ): Promise<GatheredBody> {
   const now = gatherNow(body, headers, limit);
-  if (now) return now;
-  if (signal?.aborted) return { rest: body ?? null };
+  if (now) return Promise.resolve(now);
+  if (signal?.aborted) return Promise.resolve({ rest: body ?? null });
   if (isReadable(body)) return gatherReadable(body, limit, signal);
-  const it = (body as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
+  return gatherIterable(body as AsyncIterable<Uint8Array | string>, limit, signal);
+}
+
+async function gatherIterable(
+  body: AsyncIterable<Uint8Array | string>,
+  limit: number,
+  signal?: AbortSignal,
+): Promise<GatheredBody> {
+  const it = body[Symbol.asyncIterator]();
   const chunks: Uint8Array[] = [];
   let size = 0;
   let onAbort: (() => void) | undefined;
@@ -106,10 +114,13 @@ function gatherReadable(r: ReadableLike, limit: number, signal?: AbortSignal): P
   return new Promise<GatheredBody>((resolve, reject) => {
     const chunks: Uint8Array[] = [];
     let size = 0;
+    let settled = false;
+    // The error listener stays (doing nothing once settled): a body handed on to stream is read
+    // through its iterator, which listens only once the first chunk is asked for.
     const cleanup = () => {
+      settled = true;
       r.off('readable', onReadable);
       r.off('end', onEnd);
-      r.off('error', onError);
       r.off('close', onClose);
       signal?.removeEventListener('abort', onAbort);
     };
@@ -133,6 +144,7 @@ function gatherReadable(r: ReadableLike, limit: number, signal?: AbortSignal): P
       resolve({ whole: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) });
     }
     function onError(err: unknown) {
+      if (settled) return;
       cleanup();
       reject(err);
     }
