@@ -84,7 +84,10 @@ export function createDecisionRouter(options: DecisionRouterOptions): DecisionRo
   }
 
   return async (id, d) => {
-    const live = lives.get(id) ?? (await load(id));
+    let live = lives.get(id) ?? (await load(id));
+    // Parked again while it was being read (nothing was under way): read it once more. Once the
+    // decision is in its queue it is not parked.
+    while (live?.parked) live = lives.get(id) ?? (await load(id));
     if (!live) return elsewhere(id, d);
     let refusal: BorealisError | undefined;
     await enqueue(live, async () => {

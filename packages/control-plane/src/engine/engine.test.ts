@@ -80,6 +80,7 @@ function fakeWebhooks(): WebhookService & {
     listForDeployment: async (d) => runs.filter((r) => r.deploymentId === d),
     resume: async () => undefined,
     adopt: async () => undefined,
+    adoptMany: async (ids) => runs.filter((r) => ids.includes(r.deploymentId)),
     onSettled: (l) => void listeners.push(l),
     close: async () => undefined,
     settle(location, success) {

@@ -8,7 +8,17 @@ import { createDecisionRouter, type EnginePeers } from './decision-router.js';
 import type { Decision } from './decisions.js';
 import { createEffectRunner } from './effect-runner.js';
 import { createLeaseKeeper } from './lease-keeper.js';
-import { factKey, type LiveDeployment, outcomeOf, rememberRun } from './live-deployment.js';
+import {
+  factKey,
+  isQuiet,
+  type LiveDeployment,
+  liveFromParked,
+  liveFromRows,
+  outcomeOf,
+  type Parked,
+  parkedOf,
+  rememberRun,
+} from './live-deployment.js';
 import { step } from './machine.js';
 import type { MetricJudge } from './metric-provider.js';
 import { WakeScheduler } from './scheduler.js';
@@ -20,10 +30,15 @@ import {
   type DeploymentStatus,
   type Facts,
   isFinal,
+  type RunOutcome,
   type RunOutcomes,
   type StartInput,
   type StoredEvent,
 } from './types.js';
+
+/** Deployments resumed per round of queries at start-up. */
+const RESUME_PAGE = 500;
+const SETTLED_RUN = new Set(['succeeded', 'failed', 'cancelled']);
 
 export interface EngineOptions {
   store: Store;
@@ -106,9 +121,14 @@ export function createEngine(options: EngineOptions): Engine {
   const repo = store.deployments;
   const driver = options.driver ?? createSimulatedDriver(store.simulatedTargets);
   const lives = new Map<string, LiveDeployment>();
+  // Deployments driven here that wait with nothing under way: only what a wake-up needs stays in
+  // memory (a few numbers); their spec, context and state are read again when they wake.
+  const parked = new Map<string, Parked>();
+  const waking = new Map<string, Promise<LiveDeployment | undefined>>();
   const scheduler = new WakeScheduler((id) => {
     const live = lives.get(id);
     if (live) kick(live);
+    else if (parked.has(id)) wakeAndKick(id);
   }, clock);
   let closed = false;
   const isClosed = () => closed;
@@ -120,6 +140,8 @@ export function createEngine(options: EngineOptions): Engine {
     clock,
     logger,
     lives,
+    drives: (id) => lives.has(id) || parked.has(id),
+    wake: (id) => wake(id),
     drive: (live) => kick(live),
     forget: (id) => scheduler.set(id, undefined),
     closed: isClosed,
@@ -157,11 +179,78 @@ export function createEngine(options: EngineOptions): Engine {
   };
   outcomes.subscribe((outcome) => {
     const live = lives.get(outcome.deploymentId);
-    if (!live || live.dropped) return;
-    if (rememberRun(live, outcome)) kick(live);
+    if (live) {
+      if (!live.dropped && rememberRun(live, outcome)) kick(live);
+      return;
+    }
+    // Parked: the outcome is in the store, read again on waking; it is handed over too, in case
+    // the read raced the write that settled it.
+    if (parked.has(outcome.deploymentId) && SETTLED_RUN.has(outcome.status))
+      wakeAndKick(outcome.deploymentId, outcome);
   });
 
-  function enqueue(live: LiveDeployment, fn: () => Promise<void>): Promise<void> {
+  /** Keeps only what a wake-up needs of a deployment with nothing under way. */
+  function park(live: LiveDeployment): void {
+    if (!isQuiet(live) || closed || lives.get(live.id) !== live) return;
+    live.parked = true;
+    lives.delete(live.id);
+    parked.set(live.id, parkedOf(live));
+  }
+
+  /** The driven deployment `id`, read again from the store if it was parked. */
+  function wake(id: string): Promise<LiveDeployment | undefined> {
+    const live = lives.get(id);
+    if (live) return Promise.resolve(live);
+    const known = waking.get(id);
+    if (known) return known;
+    const entry = parked.get(id);
+    if (!entry) return Promise.resolve(undefined);
+    const woken = rehydrate(id, entry).finally(() => waking.delete(id));
+    waking.set(id, woken);
+    return woken;
+  }
+
+  async function rehydrate(id: string, entry: Parked): Promise<LiveDeployment | undefined> {
+    const found = await repo.get(id);
+    const runs = (await webhooks.listForDeployment(id)).map(outcomeOf);
+    if (parked.get(id) !== entry) return lives.get(id);
+    parked.delete(id);
+    const row = found?.row;
+    if (!row || row.version !== entry.version || row.lease_owner !== owner || isFinal(row.status)) {
+      // Taken over by another replica (our lease lapsed), or over: no longer driven here.
+      scheduler.set(id, undefined);
+      logger.warn({ deploymentId: id }, 'parked deployment changed elsewhere; no longer driving it');
+      return undefined;
+    }
+    const live = liveFromParked(entry, row, found.environments, runs);
+    lives.set(id, live);
+    return live;
+  }
+
+  function wakeAndKick(id: string, outcome?: RunOutcome): void {
+    wake(id).then(
+      (live) => {
+        if (!live) return;
+        if (outcome && !live.dropped) rememberRun(live, outcome);
+        kick(live);
+      },
+      (err: unknown) => {
+        // The store failed: the wake-up is not lost, it is tried again (the outcome is stored).
+        logger.error({ err, deploymentId: id }, 'waking a parked deployment failed; trying again shortly');
+        if (parked.has(id)) scheduler.set(id, clock() + 1_000);
+      },
+    );
+  }
+
+  function enqueue(live: LiveDeployment, job: () => Promise<void>): Promise<void> {
+    live.queued++;
+    const fn = async () => {
+      try {
+        await job();
+      } finally {
+        live.queued--;
+      }
+    };
     const next = live.queue.then(fn, fn);
     live.queue = next.catch((err: unknown) => {
       logger.error(
@@ -170,10 +259,17 @@ export function createEngine(options: EngineOptions): Engine {
       );
       scheduler.set(live.id, clock() + 1_000);
     });
+    // Once its queue is idle with nothing under way, a waiting deployment is parked.
+    void live.queue.then(() => park(live));
     return next;
   }
 
   function kick(live: LiveDeployment): void {
+    if (live.parked) {
+      // A kick of an object that was parked since (a late timer, say): wake it by id.
+      if (parked.has(live.id)) wakeAndKick(live.id);
+      return;
+    }
     if (live.kickPending || live.dropped || closed) return;
     live.kickPending = true;
     void enqueue(live, async () => {
@@ -230,6 +326,45 @@ export function createEngine(options: EngineOptions): Engine {
     return buildView(found.row, found.environments, runs, driver, audit);
   }
 
+  /**
+   * Resumes one page of unfinished deployments with a handful of queries (claim, rows, runs), not
+   * several per deployment. Each is stepped once from its stored state with its stored webhook
+   * outcomes: one with nothing to do is parked at once (its spec is not kept); one with
+   * something to do (an effect not performed before the crash, a deadline past) is driven.
+   */
+  async function resumePage(ids: string[]): Promise<number> {
+    const now = clock();
+    const mine = (await repo.claimMany(ids, owner, now, now + leaseMs)).filter(
+      (id) => !lives.has(id) && !parked.has(id),
+    );
+    const loaded = await repo.loadMany(mine);
+    // Its webhook runs become ours too: deadlines timed here, unknown outcomes called again.
+    const runs = await webhooks.adoptMany(mine);
+    const runsOf = new Map<string, RunOutcome[]>();
+    for (const run of runs) {
+      const list = runsOf.get(run.deploymentId);
+      if (list) list.push(outcomeOf(run));
+      else runsOf.set(run.deploymentId, [outcomeOf(run)]);
+    }
+    let resumed = 0;
+    for (const { row, environments, lastSeq } of loaded) {
+      if (isFinal(row.status) || row.status === 'QUEUED' || lives.has(row.id) || parked.has(row.id)) continue;
+      const live = liveFromRows(row, environments, lastSeq);
+      for (const run of runsOf.get(row.id) ?? []) rememberRun(live, run);
+      resumed++;
+      const result = step(live.spec, live.state, facts(live));
+      if (!result.changed && result.effects.length === 0 && !isFinal(result.status)) {
+        // Exactly what `advance` would do with it: nothing but set its wake-up.
+        scheduler.set(row.id, result.wakeAt);
+        parked.set(row.id, parkedOf(live));
+      } else {
+        lives.set(row.id, live);
+        kick(live);
+      }
+    }
+    return resumed;
+  }
+
   return {
     driverName: driver.name,
     owner,
@@ -264,7 +399,9 @@ export function createEngine(options: EngineOptions): Engine {
       const began = Date.now();
       const ids = await repo.unfinishedIds();
       let resumed = 0;
-      for (const id of ids) if (await leases.load(id)) resumed++;
+      for (let i = 0; i < ids.length && !closed; i += RESUME_PAGE) {
+        resumed += await resumePage(ids.slice(i, i + RESUME_PAGE));
+      }
       leases.resumed();
       logger.info({ resumed, durationMs: Date.now() - began }, 'deployments resumed');
       return { resumed, durationMs: Date.now() - began };
@@ -272,6 +409,17 @@ export function createEngine(options: EngineOptions): Engine {
 
     async recheck(deploymentId) {
       let moved = 0;
+      const asleep =
+        deploymentId === undefined ? [...parked] : [[deploymentId, parked.get(deploymentId)] as const];
+      for (const [id, entry] of asleep) {
+        if (!entry || closed) continue;
+        const runs = await webhooks.listForDeployment(id);
+        const settled = runs.filter((r) => SETTLED_RUN.has(r.status)).length;
+        if (settled > entry.settled && parked.get(id) === entry) {
+          moved++;
+          wakeAndKick(id);
+        }
+      }
       const driven = deploymentId === undefined ? [...lives.values()] : [lives.get(deploymentId)];
       for (const live of driven) {
         if (!live || live.dropped || closed) continue;
@@ -291,8 +439,8 @@ export function createEngine(options: EngineOptions): Engine {
     async idle() {
       for (;;) {
         const pending = [...lives.values()].flatMap((l) => [l.queue, ...l.pending]);
-        await Promise.all(pending);
-        const again = [...lives.values()].some((l) => l.kickPending || l.pending.size > 0);
+        await Promise.all([...pending, ...[...waking.values()].map((w) => w.catch(() => undefined))]);
+        const again = waking.size > 0 || [...lives.values()].some((l) => l.kickPending || l.pending.size > 0);
         if (!again) return;
       }
     },
@@ -301,11 +449,13 @@ export function createEngine(options: EngineOptions): Engine {
       closed = true;
       scheduler.close();
       for (const l of lives.values()) for (const c of l.driverAborts.values()) c.abort(new Error('closing'));
+      await Promise.all([...waking.values()].map((w) => w.catch(() => undefined)));
       await Promise.all([...lives.values()].flatMap((l) => [l.queue, ...l.pending]));
       // Leases keep being renewed meanwhile: what is still in flight is ours until released.
       await closeOptions.beforeRelease?.();
       await leases.release();
       lives.clear();
+      parked.clear();
     },
   };
 }

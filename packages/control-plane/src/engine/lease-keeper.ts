@@ -18,6 +18,10 @@ export interface LeaseKeeperOptions extends ReplicaBasics {
   webhooks: Pick<WebhookService, 'adopt'>;
   /** The deployments this replica drives, by id (shared with the driving loop). */
   lives: Map<string, LiveDeployment>;
+  /** True when the deployment is driven here (live or parked). */
+  drives: (id: string) => boolean;
+  /** A deployment driven here but parked, read again from the store (undefined when not parked). */
+  wake: (id: string) => Promise<LiveDeployment | undefined>;
   /** Starts driving a deployment just loaded. */
   drive: (live: LiveDeployment) => void;
   /** A deployment is no longer driven here: forget its wake-up. */
@@ -75,7 +79,7 @@ export function createLeaseKeeper(options: LeaseKeeperOptions): LeaseKeeper {
     try {
       for (const id of await repo.orphanedIds(clock())) {
         if (options.closed()) return;
-        if (lives.has(id)) continue;
+        if (options.drives(id)) continue;
         const live = await load(id);
         if (live) logger.info({ deploymentId: id }, 'took over a deployment whose lease expired');
       }
@@ -85,7 +89,7 @@ export function createLeaseKeeper(options: LeaseKeeperOptions): LeaseKeeper {
   }
 
   async function load(id: string): Promise<LiveDeployment | undefined> {
-    const existing = lives.get(id);
+    const existing = lives.get(id) ?? (await options.wake(id));
     if (existing) return existing;
     const now = clock();
     if (!(await repo.claim(id, owner, now, now + leaseMs))) return undefined;
@@ -103,7 +107,7 @@ export function createLeaseKeeper(options: LeaseKeeperOptions): LeaseKeeper {
     load,
     drop(live) {
       live.dropped = true;
-      lives.delete(live.id);
+      if (lives.get(live.id) === live) lives.delete(live.id);
       options.forget(live.id);
     },
     resumed() {

@@ -45,9 +45,87 @@ export interface LiveDeployment {
   inFlight: Set<string>;
   /** Serialises everything done to this deployment. */
   queue: Promise<void>;
+  /** How many functions are in the queue (run or waiting): 0 when it is idle. */
+  queued: number;
   kickPending: boolean;
   /** Set when another replica took it over or it ended: stop driving. */
   dropped: boolean;
+  /**
+   * Set when it was parked (waiting, nothing in flight): the engine keeps only a `Parked` entry
+   * and reloads the rest from the store when it wakes. A kick of this object wakes it by id.
+   */
+  parked: boolean;
+}
+
+/**
+ * What stays in memory of a deployment driven here while it waits on something outside (a
+ * callback, a person, a deadline): what a wake-up needs. Its spec, context and state are in the
+ * store and are read again when it wakes; its webhook outcomes are read from the store too.
+ */
+export interface Parked {
+  /** Row version when parked: the row must still have it when it wakes (else someone else wrote). */
+  version: number;
+  seq: number;
+  /** Settled webhook runs known when parked (`recheck` wakes it when the store has more). */
+  settled: number;
+  /** Facts learnt in memory that the store does not hold (driver acknowledgements, verdicts). */
+  learnt?: Learnt;
+}
+
+export type Learnt = Partial<
+  Pick<LiveDeployment, 'driverDone' | 'driverFailed' | 'driverProgress' | 'judgments' | 'runs'>
+>;
+
+/** True when nothing is under way for it: it can be parked. */
+export function isQuiet(live: LiveDeployment): boolean {
+  return (
+    !live.dropped &&
+    !live.parked &&
+    !live.kickPending &&
+    live.queued === 0 &&
+    live.pending.size === 0 &&
+    live.inFlight.size === 0 &&
+    live.driverAborts.size === 0
+  );
+}
+
+/** The `Parked` entry of a quiet deployment (it keeps only what the store does not hold). */
+export function parkedOf(live: LiveDeployment): Parked {
+  let settled = 0;
+  const learnt: Learnt = {};
+  for (const [key, fact] of live.runs) {
+    if (SETTLED.has(fact.status)) settled++;
+    // A run that could not even be started has no row: the failure lives only here.
+    if (fact.id === '') {
+      learnt.runs ??= new Map();
+      learnt.runs.set(key, fact);
+    }
+  }
+  if (live.driverDone.size) learnt.driverDone = live.driverDone;
+  if (live.driverFailed.size) learnt.driverFailed = live.driverFailed;
+  if (live.driverProgress.size) learnt.driverProgress = live.driverProgress;
+  if (live.judgments.size) learnt.judgments = live.judgments;
+  const parked: Parked = { version: live.version, seq: live.seq, settled };
+  if (Object.keys(learnt).length > 0) parked.learnt = learnt;
+  return parked;
+}
+
+/** A parked deployment woken: its rows as read now, its runs from the store, what it had learnt. */
+export function liveFromParked(
+  parked: Parked,
+  row: DeploymentRow,
+  envRows: DeploymentEnvironmentRow[],
+  runs: readonly RunOutcome[],
+): LiveDeployment {
+  const live = liveFromRows(row, envRows, parked.seq);
+  const learnt = parked.learnt;
+  if (learnt?.runs) for (const [key, fact] of learnt.runs) live.runs.set(key, fact);
+  for (const run of runs) rememberRun(live, run);
+  if (learnt?.driverDone) live.driverDone = learnt.driverDone;
+  if (learnt?.driverFailed) live.driverFailed = learnt.driverFailed;
+  if (learnt?.driverProgress) live.driverProgress = learnt.driverProgress;
+  if (learnt?.judgments) live.judgments = learnt.judgments;
+  return live;
 }
 
 export const factKey = (environment: string, location: string) => `${environment}\u0000${location}`;
@@ -118,8 +196,10 @@ export function liveFromRows(
     judgments: new Map(),
     inFlight: new Set(),
     queue: Promise.resolve(),
+    queued: 0,
     kickPending: false,
     dropped: false,
+    parked: false,
   };
 }
 

@@ -67,6 +67,13 @@ export type DeploymentRow = Selectable<DeploymentsTable>;
 export type DeploymentEnvironmentRow = Selectable<DeploymentEnvironmentsTable>;
 export type DeploymentEventRow = Selectable<DeploymentEventsTable>;
 
+/** A deployment as `loadMany` reads it. */
+export interface LoadedDeployment {
+  row: DeploymentRow;
+  environments: DeploymentEnvironmentRow[];
+  lastSeq: number;
+}
+
 export interface TransitionWrite {
   id: string;
   /** The version read; the write fails (returns false) if someone else wrote since. */
@@ -126,6 +133,13 @@ export interface DeploymentRepository {
   unfinishedCounts(): Promise<Array<{ status: string; count: number }>>;
   /** Takes the lease of a deployment if it is free, expired, or already ours. */
   claim(id: string, owner: string, now: number, until: number): Promise<boolean>;
+  /** `claim` for many at once (one statement): the ids whose lease is now ours. */
+  claimMany(ids: readonly string[], owner: string, now: number, until: number): Promise<string[]>;
+  /**
+   * Everything needed to drive the deployments `ids` (rows, environment rows, last event seq) in
+   * three queries, not three per deployment (resuming many at start-up). Absent ids are left out.
+   */
+  loadMany(ids: readonly string[]): Promise<LoadedDeployment[]>;
   renewLeases(owner: string, until: number): Promise<void>;
   releaseLeases(owner: string): Promise<void>;
   /** False (nothing written) when the version or the lease owner is not the one expected. */
@@ -282,6 +296,49 @@ export function createDeploymentRepository(
         )
         .executeTakeFirst();
       return r.numUpdatedRows > 0n;
+    },
+
+    async claimMany(ids, owner, now, until) {
+      if (ids.length === 0) return [];
+      const rows = await db
+        .updateTable('deployments')
+        .set({ lease_owner: owner, lease_expires_at: until })
+        .where('id', 'in', [...ids])
+        .where((eb) =>
+          eb.or([
+            eb('lease_owner', 'is', null),
+            eb('lease_owner', '=', owner),
+            eb('lease_expires_at', '<', now),
+          ]),
+        )
+        .returning('id')
+        .execute();
+      return rows.map((r) => r.id);
+    },
+
+    async loadMany(ids) {
+      if (ids.length === 0) return [];
+      const list = [...ids];
+      const rows = await db.selectFrom('deployments').selectAll().where('id', 'in', list).execute();
+      const envs = await db
+        .selectFrom('deployment_environments')
+        .selectAll()
+        .where('deployment_id', 'in', list)
+        .execute();
+      const seqs = await db
+        .selectFrom('deployment_events')
+        .select((eb) => ['deployment_id', eb.fn.max('seq').as('seq')])
+        .where('deployment_id', 'in', list)
+        .groupBy('deployment_id')
+        .execute();
+      const byId = new Map<string, LoadedDeployment>();
+      for (const row of rows) byId.set(row.id, { row, environments: [], lastSeq: 0 });
+      for (const e of envs) byId.get(e.deployment_id)?.environments.push(e);
+      for (const s of seqs) {
+        const d = byId.get(s.deployment_id);
+        if (d) d.lastSeq = Number(s.seq ?? 0);
+      }
+      return [...byId.values()];
     },
 
     async renewLeases(owner, until) {

@@ -53,6 +53,7 @@ export type {
   DeploymentEventRow,
   DeploymentRepository,
   DeploymentRow,
+  LoadedDeployment,
   TransitionWrite,
 } from './deployments.js';
 export type { KubernetesRolloutRepository } from './kubernetes-rollouts.js';

@@ -76,6 +76,8 @@ export interface WebhookRunRepository {
   get(id: string): Promise<WebhookRunRow | undefined>;
   find(deploymentId: string, environment: string, location: string): Promise<WebhookRunRow | undefined>;
   listForDeployment(deploymentId: string): Promise<WebhookRunRow[]>;
+  /** `listForDeployment` for many deployments in one query. */
+  listForDeployments(deploymentIds: readonly string[]): Promise<WebhookRunRow[]>;
   /** Runs whose status is one of `statuses`, oldest first. */
   listByStatus(statuses: readonly string[]): Promise<WebhookRunRow[]>;
   /** How many runs have each of `statuses` (statuses with none are absent). */
@@ -119,6 +121,16 @@ export function createWebhookRunRepository(db: Kysely<WebhookRunTables>): Webhoo
         .orderBy('created_at')
         .orderBy('id')
         .execute(),
+    listForDeployments: async (deploymentIds) =>
+      deploymentIds.length === 0
+        ? []
+        : db
+            .selectFrom('webhook_runs')
+            .selectAll()
+            .where('deployment_id', 'in', [...deploymentIds])
+            .orderBy('created_at')
+            .orderBy('id')
+            .execute(),
     listByStatus: async (statuses) =>
       statuses.length === 0
         ? []

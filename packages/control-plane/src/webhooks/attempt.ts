@@ -226,6 +226,9 @@ export function createAttempts(deps: AttemptDeps): Attempts {
         );
         // A callback may have come before the answer did; then the run is settled already.
         if (!waiting) await repo.update(runId, { attempts: withAttempt });
+        // No call is made again once the receiver took it: the prepared request (body, headers,
+        // token) need not stay in memory for the whole wait.
+        else timers.prepared.delete(runId);
         return;
       }
       case 'retry': {

@@ -137,6 +137,11 @@ export interface WebhookService {
    * already drives are left alone.
    */
   adopt(deploymentId: string): Promise<void>;
+  /**
+   * `adopt` for many deployments at once (one read, resuming at start-up), answering every run
+   * of theirs, settled or not, so the engine learns their outcomes from the same read.
+   */
+  adoptMany(deploymentIds: readonly string[]): Promise<WebhookRun[]>;
   /** The engine's wake-up: called after any run settles (succeeded, failed, cancelled). */
   onSettled(listener: (run: WebhookRun) => void): void;
   /**

@@ -218,6 +218,12 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
       }
     },
 
+    async adoptMany(deploymentIds) {
+      const rows = await repo.listForDeployments(deploymentIds);
+      if (!timers.closed) for (const row of rows) if (isUnsettled(row.status)) await timers.takeUp(row);
+      return rows.map(toWebhookRun);
+    },
+
     onSettled(listener) {
       listeners.push(listener);
     },
