@@ -109,8 +109,9 @@ export function report(r, settings) {
       idleTable(r.idleAgents),
     );
   }
-  if (r.engine) {
-    out.push('', 'Engine (engine-bench.mjs)', table(['measure', 'result'], Object.entries(r.engine)));
+  for (const e of [r.engine, r.enginePostgres, r.engineSqlite]) {
+    if (!e) continue;
+    out.push('', `Engine (engine-bench.mjs, ${e.database})`, table(['measure', 'result'], Object.entries(e)));
   }
   out.push('', 'Goals:');
   for (const g of r.goals) out.push(`  ${g.met ? 'met   ' : 'MISSED'} ${g.goal}: ${g.figure}`);
@@ -127,6 +128,19 @@ export function report(r, settings) {
 export function goals(r) {
   const out = [];
   const goal = (text, met, figure) => out.push({ goal: text, met, figure });
+  for (const e of [r.engine, r.enginePostgres, r.engineSqlite]) {
+    if (!e?.restartWallPer10kMs) continue;
+    goal(
+      `memory per waiting deployment <= 16 KiB (${e.database}, ${e.deployments})`,
+      e.memoryPerWaitingDeploymentKb <= 16,
+      `${e.memoryPerWaitingDeploymentKb} KiB (after a restart ${e.memoryPerResumedDeploymentKb} KiB)`,
+    );
+    goal(
+      `waiting deployments resumed after a restart: 100,000 measured, < 5 s per 10,000 (${e.database})`,
+      e.deployments >= 100_000 && e.restartWallPer10kMs < 5000,
+      `${e.deployments} in ${f2(e.restartWallMs / 1000)} s from spawn (${f2(e.restartResumeMs / 1000)} s engine): ${f2(e.restartWallPer10kMs / 1000)} s per 10,000`,
+    );
+  }
   if (r.smallRequests) {
     const at = (p, c) => r.smallRequests.find((x) => x.path === p && x.concurrency === c);
     const ratio = at('tunnel', 64).reqPerSec / at('proxy', 64).reqPerSec;
