@@ -12,6 +12,11 @@
 // points at another built checkout whose control plane is measured (A/B: the same bench, an
 // old build and a new one back to back). Every deployment is started for real through the API
 // (no rows are seeded by hand): what the restart resumes is exactly what the engine wrote.
+// BENCH_SEED=inprocess starts them instead in a control plane process of the same build and
+// configuration through its engine (engine-seeder.mjs: parse the file, `engine.start`, as the
+// route does; only HTTP is skipped), for 100,000 on a busy machine: the rows are still the
+// engine's own, the webhook calls still made; the memory figures are then that process's, and
+// the start rate is the in-process one (said in the output).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -84,15 +89,17 @@ if (STORE === 'postgres') {
   databaseUrl = u.toString();
 }
 
-function startServer() {
+const SEED = process.env.BENCH_SEED === 'inprocess';
+
+function startServer({ seeder = false } = {}) {
   const began = performance.now();
   // The inspector lets the bench ask the server for a full garbage collection before it reads
   // memory (what is retained, not garbage not yet collected); RSS is read before it too.
   const inspectPort = serverInspectPort;
-  const args = [
-    `--inspect=127.0.0.1:${inspectPort}`,
-    join(serverRoot, 'packages/control-plane/bin/borealis-server.js'),
-  ];
+  const entry = seeder
+    ? join(root, 'test/bench/engine-seeder.mjs')
+    : join(serverRoot, 'packages/control-plane/bin/borealis-server.js');
+  const args = [`--inspect=127.0.0.1:${inspectPort}`, entry];
   const child = spawn(process.execPath, args, {
     env: {
       PATH: process.env.PATH,
@@ -103,8 +110,9 @@ function startServer() {
       BOREALIS_API_TOKEN: TOKEN,
       BOREALIS_DIRECT_ALLOW: '127.0.0.1/32',
       BOREALIS_LOG_LEVEL: 'info',
+      ...(seeder ? { BENCH_SEEDER_ROOT: serverRoot } : {}),
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', ...(seeder ? ['ipc'] : [])],
   });
   let rest = '';
   const logs = [];
@@ -217,7 +225,7 @@ webhooks:
       inline: '{"callbackUri": "{{armory.callbackUri}}/callback"}'
 `;
 
-let server = startServer();
+let server = startServer({ seeder: SEED });
 await server.waitFor('listening');
 await api('GET', '/api/v1/deployments'); // warm up
 await sleep(500);
@@ -226,7 +234,14 @@ const rssBefore = rssKb(server.child.pid);
 const heapBefore = await heapUsedKb();
 
 const t0 = performance.now();
-await pool(N, (i) => api('POST', '/api/v1/deployments', { deployFile: file(i) }));
+if (SEED) {
+  const done = new Promise((resolve, reject) => {
+    server.child.on('message', (m) => m.seeded && resolve(m));
+    server.child.once('exit', () => reject(new Error('the seeding control plane exited')));
+  });
+  server.child.send({ count: N, concurrency: CONCURRENCY, template: file('@I@') });
+  await done;
+} else await pool(N, (i) => api('POST', '/api/v1/deployments', { deployFile: file(i) }));
 const accepted = performance.now();
 await until(() => held.length >= N, 'every webhook call');
 const allWaiting = performance.now();
@@ -265,6 +280,7 @@ const results = {
   scenario: 'engine: N deployments each waiting on a webhook callback',
   database: STORE,
   deployments: N,
+  started: SEED ? 'in-process engine.start (BENCH_SEED=inprocess)' : 'POST /api/v1/deployments',
   concurrency: CONCURRENCY,
   startAcceptedPerSecond: Math.round((N / (accepted - t0)) * 1000),
   startedToWaitingPerSecond: Math.round((N / (allWaiting - t0)) * 1000),
@@ -284,6 +300,12 @@ const results = {
   resumePer10kMs: Math.round((resumed.durationMs / N) * 10_000),
   restartWallPer10kMs: Math.round((restartWallMs / N) * 10_000),
   resumed: resumed.resumed,
+  // The engine's own split of the resume (ms), when it logs one.
+  resumeSplit: Object.fromEntries(
+    ['list', 'claim', 'read', 'runs', 'step', 'write', 'parked']
+      .filter((k) => k in resumed)
+      .map((k) => [k, resumed[k]]),
+  ),
   restartGoalMs: 5000,
   restartGoalPer: 10_000,
   restartGoalMet: (restartWallMs / N) * 10_000 < 5000,
@@ -306,6 +328,7 @@ const rows = [
     `${results.memoryPerResumedDeploymentKb} KiB RSS (${results.rssBeforeMb} -> ${results.rssResumedMb} MiB), ${results.heapPerResumedDeploymentKb} KiB JS heap (after the restart and a full GC)`,
   ],
   ['restart: resume all', `${results.restartResumeMs} ms (engine), ${results.restartWallMs} ms from spawn`],
+  ['restart: split', JSON.stringify(results.resumeSplit)],
   [
     'restart: per 10,000',
     `${results.resumePer10kMs} ms (engine), ${results.restartWallPer10kMs} ms from spawn (goal < 5000)`,

@@ -19,7 +19,7 @@ import {
   parkedOf,
   rememberRun,
 } from './live-deployment.js';
-import { step } from './machine.js';
+import { type StepResult, step } from './machine.js';
 import type { MetricJudge } from './metric-provider.js';
 import { WakeScheduler } from './scheduler.js';
 import { createSimulatedDriver } from './simulated-driver.js';
@@ -39,6 +39,15 @@ import {
 /** Deployments resumed per round of queries at start-up. */
 const RESUME_PAGE = 500;
 const SETTLED_RUN = new Set(['succeeded', 'failed', 'cancelled']);
+interface ResumeTimes {
+  list: number;
+  claim: number;
+  read: number;
+  runs: number;
+  step: number;
+  write: number;
+  parked: number;
+}
 
 export interface EngineOptions {
   store: Store;
@@ -297,16 +306,20 @@ export function createEngine(options: EngineOptions): Engine {
         const ok = await writer.persist(live, result.state, result.status, result.events, result.wakeAt);
         if (!ok) return;
       }
-      scheduler.set(live.id, result.wakeAt);
-      if (isFinal(result.status)) {
-        // The last transition may still have things to stop (a sibling webhook, say).
-        await effects.perform(live, result.effects);
-        await finished(live);
-        return;
-      }
-      const learnt = await effects.perform(live, result.effects);
-      if (!learnt) return;
+      if (!(await act(live, result))) return;
     }
+  }
+
+  /** What follows a step once its transition (if any) is stored; true when worth stepping again. */
+  async function act(live: LiveDeployment, result: StepResult): Promise<boolean> {
+    scheduler.set(live.id, result.wakeAt);
+    if (isFinal(result.status)) {
+      // The last transition may still have things to stop (a sibling webhook, say).
+      await effects.perform(live, result.effects);
+      await finished(live);
+      return false;
+    }
+    return effects.perform(live, result.effects);
   }
 
   async function finished(live: LiveDeployment): Promise<void> {
@@ -327,19 +340,29 @@ export function createEngine(options: EngineOptions): Engine {
   }
 
   /**
-   * Resumes one page of unfinished deployments with a handful of queries (claim, rows, runs), not
-   * several per deployment. Each is stepped once from its stored state with its stored webhook
-   * outcomes: one with nothing to do is parked at once (its spec is not kept); one with
-   * something to do (an effect not performed before the crash, a deadline past) is driven.
+   * Resumes one page of unfinished deployments with a handful of queries (claim, rows, runs, and
+   * one transaction for the transitions the page needs), not several per deployment. Each is
+   * stepped once from its stored state with its stored webhook outcomes: one with nothing to do
+   * is parked at once (its spec is not kept); the others' transitions are written together, and
+   * only then are their effects performed (the write-ahead rule) and they are driven on.
    */
-  async function resumePage(ids: string[]): Promise<number> {
+  async function resumePage(ids: string[], took: ResumeTimes): Promise<number> {
+    let t = performance.now();
+    const lap = (what: keyof ResumeTimes) => {
+      const at = performance.now();
+      took[what] += at - t;
+      t = at;
+    };
     const now = clock();
     const mine = (await repo.claimMany(ids, owner, now, now + leaseMs)).filter(
       (id) => !lives.has(id) && !parked.has(id),
     );
+    lap('claim');
     const loaded = await repo.loadMany(mine);
+    lap('read');
     // Its webhook runs become ours too: deadlines timed here, unknown outcomes called again.
     const runs = await webhooks.adoptMany(mine);
+    lap('runs');
     const runsOf = new Map<string, RunOutcome[]>();
     for (const run of runs) {
       const list = runsOf.get(run.deploymentId);
@@ -347,13 +370,15 @@ export function createEngine(options: EngineOptions): Engine {
       else runsOf.set(run.deploymentId, [outcomeOf(run)]);
     }
     let resumed = 0;
+    const moved: Array<{ live: LiveDeployment; result: StepResult }> = [];
     for (const { row, environments, lastSeq } of loaded) {
       if (isFinal(row.status) || row.status === 'QUEUED' || lives.has(row.id) || parked.has(row.id)) continue;
       const live = liveFromRows(row, environments, lastSeq);
       for (const run of runsOf.get(row.id) ?? []) rememberRun(live, run);
       resumed++;
       const result = step(live.spec, live.state, facts(live));
-      if (!result.changed && result.effects.length === 0 && !isFinal(result.status)) {
+      if (result.changed) moved.push({ live, result });
+      else if (result.effects.length === 0 && !isFinal(result.status)) {
         // Exactly what `advance` would do with it: nothing but set its wake-up.
         scheduler.set(row.id, result.wakeAt);
         parked.set(row.id, parkedOf(live));
@@ -361,6 +386,27 @@ export function createEngine(options: EngineOptions): Engine {
         lives.set(row.id, live);
         kick(live);
       }
+    }
+    lap('step');
+    took.parked += loaded.length - moved.length;
+    if (moved.length === 0) return resumed;
+    const oks = await writer.persistMany(
+      moved.map(({ live, result }) => ({
+        live,
+        state: result.state,
+        status: result.status,
+        events: result.events,
+        wakeAt: result.wakeAt,
+      })),
+    );
+    lap('write');
+    for (const [i, { live, result }] of moved.entries()) {
+      if (!oks[i] || closed) continue;
+      lives.set(live.id, live);
+      // Then as `advance` goes on after a write: act, step again while acting taught something.
+      void enqueue(live, async () => {
+        if (await act(live, result)) await advance(live);
+      });
     }
     return resumed;
   }
@@ -399,11 +445,22 @@ export function createEngine(options: EngineOptions): Engine {
       const began = Date.now();
       const ids = await repo.unfinishedIds();
       let resumed = 0;
+      // Where the time went (ms), and how many were parked at once: logged with the count.
+      const took: ResumeTimes = {
+        list: Date.now() - began,
+        claim: 0,
+        read: 0,
+        runs: 0,
+        step: 0,
+        write: 0,
+        parked: 0,
+      };
       for (let i = 0; i < ids.length && !closed; i += RESUME_PAGE) {
-        resumed += await resumePage(ids.slice(i, i + RESUME_PAGE));
+        resumed += await resumePage(ids.slice(i, i + RESUME_PAGE), took);
       }
       leases.resumed();
-      logger.info({ resumed, durationMs: Date.now() - began }, 'deployments resumed');
+      for (const k of Object.keys(took) as Array<keyof ResumeTimes>) took[k] = Math.round(took[k]);
+      logger.info({ resumed, durationMs: Date.now() - began, ...took }, 'deployments resumed');
       return { resumed, durationMs: Date.now() - began };
     },
 

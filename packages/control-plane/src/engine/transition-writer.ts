@@ -34,8 +34,23 @@ export interface TransitionWriter {
     wakeAt: number | undefined,
     audit?: TransitionAudit,
   ): Promise<boolean>;
+  /**
+   * `persist` for many deployments in one transaction (resuming many at start-up): each write
+   * keeps its own version check, and is told to its listeners only once all are stored. One
+   * answer per transition, in order.
+   */
+  persistMany(transitions: readonly Transition[]): Promise<boolean[]>;
   subscribe(id: string, listener: EventListener): () => void;
   observe(listener: EventObserver): () => void;
+}
+
+/** One transition of one driven deployment, as `persistMany` takes it. */
+export interface Transition {
+  live: LiveDeployment;
+  state: LiveDeployment['state'];
+  status: DeploymentStatus;
+  events: EngineEvent[];
+  wakeAt: number | undefined;
 }
 
 /**
@@ -59,58 +74,81 @@ export function createTransitionWriter(options: TransitionWriterOptions): Transi
     }
   }
 
+  /** The rows one transition writes. */
+  function rowsOf(t: Transition, now: number, audit?: TransitionAudit) {
+    const { live, state, status, wakeAt } = t;
+    const all = [...t.events];
+    if (status !== live.status) all.push({ type: 'deployment.status', data: { status } });
+    const final = isFinal(status);
+    if (final && !isFinal(live.status))
+      all.push({ type: 'deployment.finished', data: { status, message: summarise(state, status) } });
+    const environments = Object.values(state.environments)
+      .map((e) => envRow(live.id, e))
+      .filter((row) => live.written.get(row.name) !== row.state);
+    const rows = all.map((e, i) => ({
+      deployment_id: live.id,
+      seq: live.seq + i + 1,
+      at: now,
+      type: e.type,
+      environment: e.environment ?? null,
+      data: JSON.stringify(e.data),
+    }));
+    const write: TransitionWrite = {
+      id: live.id,
+      expectedVersion: live.version,
+      owner,
+      patch: {
+        status,
+        state: topState(state),
+        updated_at: now,
+        wake_at: wakeAt ?? null,
+        message: summarise(state, status),
+        ...(final ? { finished_at: now, active_application: null } : {}),
+      },
+      environments,
+      events: rows,
+      ...(audit ? { audit } : {}),
+    };
+    return { write, environments, rows };
+  }
+
+  /** After the transaction committed: the live copy moves on, then the listeners hear of it. */
+  function stored(t: Transition, ok: boolean, { environments, rows }: ReturnType<typeof rowsOf>): boolean {
+    const { live, state, status } = t;
+    if (!ok) {
+      logger.warn(
+        { deploymentId: live.id },
+        'deployment was changed by another replica; no longer driving it',
+      );
+      options.onLost(live);
+      return false;
+    }
+    live.version++;
+    live.seq += rows.length;
+    live.state = state;
+    live.status = status;
+    for (const row of environments) live.written.set(row.name, row.state);
+    for (const row of rows) announce(live, toStored(row), status);
+    return true;
+  }
+
   return {
     async persist(live, state, status, events, wakeAt, audit) {
+      const t = { live, state, status, events, wakeAt };
+      const prepared = rowsOf(t, clock(), audit);
+      const ok = await store.transaction(async (tx) => tx.deployments.writeTransition(prepared.write));
+      return stored(t, ok, prepared);
+    },
+
+    async persistMany(transitions) {
       const now = clock();
-      const all = [...events];
-      if (status !== live.status) all.push({ type: 'deployment.status', data: { status } });
-      const final = isFinal(status);
-      if (final && !isFinal(live.status))
-        all.push({ type: 'deployment.finished', data: { status, message: summarise(state, status) } });
-      const environments = Object.values(state.environments)
-        .map((e) => envRow(live.id, e))
-        .filter((row) => live.written.get(row.name) !== row.state);
-      const rows = all.map((e, i) => ({
-        deployment_id: live.id,
-        seq: live.seq + i + 1,
-        at: now,
-        type: e.type,
-        environment: e.environment ?? null,
-        data: JSON.stringify(e.data),
-      }));
-      const ok = await store.transaction(async (tx) =>
-        tx.deployments.writeTransition({
-          id: live.id,
-          expectedVersion: live.version,
-          owner,
-          patch: {
-            status,
-            state: topState(state),
-            updated_at: now,
-            wake_at: wakeAt ?? null,
-            message: summarise(state, status),
-            ...(final ? { finished_at: now, active_application: null } : {}),
-          },
-          environments,
-          events: rows,
-          ...(audit ? { audit } : {}),
-        }),
-      );
-      if (!ok) {
-        logger.warn(
-          { deploymentId: live.id },
-          'deployment was changed by another replica; no longer driving it',
-        );
-        options.onLost(live);
-        return false;
-      }
-      live.version++;
-      live.seq += rows.length;
-      live.state = state;
-      live.status = status;
-      for (const row of environments) live.written.set(row.name, row.state);
-      for (const row of rows) announce(live, toStored(row), status);
-      return true;
+      const prepared = transitions.map((t) => rowsOf(t, now));
+      const oks = await store.transaction(async (tx) => {
+        const answers: boolean[] = [];
+        for (const p of prepared) answers.push(await tx.deployments.writeTransition(p.write));
+        return answers;
+      });
+      return transitions.map((t, i) => stored(t, oks[i] === true, prepared[i]!));
     },
 
     subscribe(id, listener) {
