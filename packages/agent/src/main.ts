@@ -1,3 +1,5 @@
+// First: V8 settings that must be in place before any module loads (see v8-flags.ts).
+import './v8-flags.js';
 import { answerProgramArgs } from '@borealis/protocol';
 import { startAgent } from './agent.js';
 import { agentOptionsFromEnv } from './agent-options.js';
