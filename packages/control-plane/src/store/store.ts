@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { BorealisError, isBorealisError } from '../errors.js';
 import { type ApiTokenRepository, type ApiTokenTables, createApiTokenRepository } from './api-tokens.js';
@@ -16,7 +16,7 @@ import type { StoreLogger } from './logger.js';
 import { migrationProvider } from './migrations/index.js';
 import { createRepositories, narrowed, type StoreRepositories } from './repositories.js';
 import type { Database } from './schema.js';
-import { cachingStatements } from './sqlite-statements.js';
+import { GroupCommitSqliteDialect } from './sqlite-group-commit.js';
 
 export interface CreateStoreOptions {
   /** `BOREALIS_DATABASE_URL`: a `postgres://` URL, or a SQLite path / `sqlite:` / `file:` URL. */
@@ -104,6 +104,10 @@ export async function createStore(options: CreateStoreOptions = {}): Promise<Sto
 }
 
 function openSqlite(path: string): Kysely<Database> {
+  return new Kysely<Database>({ dialect: new GroupCommitSqliteDialect(path, () => openSqliteFile(path)) });
+}
+
+function openSqliteFile(path: string): SqliteDatabase.Database {
   let database: SqliteDatabase.Database;
   try {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -124,7 +128,7 @@ function openSqlite(path: string): Kysely<Database> {
       { cause, details: { database: 'sqlite', location: path } },
     );
   }
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(database) }) });
+  return database;
 }
 
 function openPostgres(url: string, logger: StoreLogger | undefined): Kysely<Database> {
