@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { type DeploymentSpec, webhookCallSites } from '@borealis/deploy-spec';
 import { BorealisError, isBorealisError } from '../errors.js';
-import { isUniqueViolation, type Store } from '../store/index.js';
+import {
+  type DeploymentEnvironmentRow,
+  type DeploymentRow,
+  isUniqueViolation,
+  type Store,
+} from '../store/index.js';
 import { mergeContext } from '../templates/index.js';
 import type { WebhookService } from '../webhooks/types.js';
 import type { ReplicaBasics } from './lease-keeper.js';
@@ -10,6 +15,9 @@ import { initialState } from './machine.js';
 import type { StoredSpec, TargetDriver } from './target-driver.js';
 import type { DeploymentStatus, StartInput } from './types.js';
 
+/** A deployment is stored with one event, its first (`deployment.created` or `.queued`). */
+const FIRST_SEQ = 1;
+
 /** A deployment started here is driven here (under `owner`'s lease). */
 export interface AdmissionOptions extends ReplicaBasics {
   store: Store;
@@ -17,6 +25,8 @@ export interface AdmissionOptions extends ReplicaBasics {
   webhooks: Pick<WebhookService, 'preflightUri'>;
   /** Claims and starts driving a deployment now RUNNING. */
   load: (id: string) => Promise<LiveDeployment | undefined>;
+  /** Starts driving a deployment this replica has just inserted, leased to itself, from its rows. */
+  driveNew: (row: DeploymentRow, environments: DeploymentEnvironmentRow[], seq: number) => void;
   closed: () => boolean;
 }
 
@@ -58,14 +68,28 @@ export function createAdmission(options: AdmissionOptions): Admission {
     }
   }
 
+  /**
+   * Stores the deployment, its environments, its first event and the audit entry of the start in
+   * one transaction. Answers with what was written, so that a deployment started here is driven
+   * from those rows without reading them back.
+   */
   async function insertDeployment(
     spec: DeploymentSpec,
     id: string,
     now: number,
     state: ReturnType<typeof initialState>,
     input: StartInput,
-  ): Promise<DeploymentStatus> {
+  ): Promise<{ row: DeploymentRow; environments: DeploymentEnvironmentRow[] }> {
     const application = spec.application;
+    const audit = (status: DeploymentStatus) => ({
+      who: input.createdBy,
+      action: 'start',
+      deploymentId: id,
+      at: now,
+      details: { status, application },
+      ...(input.source ? { source: input.source } : {}),
+      ...(input.tokenId !== undefined ? { tokenId: input.tokenId } : {}),
+    });
     const base = {
       id,
       application,
@@ -82,7 +106,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
     };
     const envs = Object.values(state.environments).map((e) => envRow(id, e));
     const firstEvent = (type: string, data: Record<string, unknown>) => [
-      { deployment_id: id, seq: 1, at: now, type, environment: null, data: JSON.stringify(data) },
+      { deployment_id: id, seq: FIRST_SEQ, at: now, type, environment: null, data: JSON.stringify(data) },
     ];
     try {
       return await store.transaction(async (tx) => {
@@ -99,31 +123,27 @@ export function createAdmission(options: AdmissionOptions): Admission {
               `superseded by deployment ${id} (enqueueOne keeps only the newest)`,
             );
           }
-          await r.insert(
-            {
-              ...base,
-              status: 'QUEUED',
-              active_application: null,
-              lease_owner: null,
-              lease_expires_at: null,
-            },
-            envs,
-            firstEvent('deployment.queued', { behind: active.id }),
-          );
-          return 'QUEUED' as const;
-        }
-        await r.insert(
-          {
+          const row: DeploymentRow = {
             ...base,
-            status: 'RUNNING',
-            active_application: application,
-            lease_owner: owner,
-            lease_expires_at: now + leaseMs,
-          },
-          envs,
-          firstEvent('deployment.created', { status: 'RUNNING', application }),
-        );
-        return 'RUNNING' as const;
+            status: 'QUEUED',
+            active_application: null,
+            lease_owner: null,
+            lease_expires_at: null,
+          };
+          await r.insert(row, envs, firstEvent('deployment.queued', { behind: active.id }));
+          await r.insertAudit(audit('QUEUED'));
+          return { row, environments: envs };
+        }
+        const row: DeploymentRow = {
+          ...base,
+          status: 'RUNNING',
+          active_application: application,
+          lease_owner: owner,
+          lease_expires_at: now + leaseMs,
+        };
+        await r.insert(row, envs, firstEvent('deployment.created', { status: 'RUNNING', application }));
+        await r.insertAudit(audit('RUNNING'));
+        return { row, environments: envs };
       });
     } catch (err) {
       if (isUniqueViolation(err)) {
@@ -154,21 +174,14 @@ export function createAdmission(options: AdmissionOptions): Admission {
       const id = randomUUID();
       const now = clock();
       const state = initialState(spec);
-      const status = await insertDeployment(spec, id, now, state, input);
-      await repo.insertAudit({
-        who: input.createdBy,
-        action: 'start',
-        deploymentId: id,
-        at: now,
-        details: { status, application: spec.application },
-        ...(input.source ? { source: input.source } : {}),
-        ...(input.tokenId !== undefined ? { tokenId: input.tokenId } : {}),
-      });
+      const written = await insertDeployment(spec, id, now, state, input);
+      const status = written.row.status as DeploymentStatus;
       logger.info(
         { deploymentId: id, application: spec.application, status, createdBy: input.createdBy },
         status === 'RUNNING' ? 'deployment started' : 'deployment queued',
       );
-      if (status === 'RUNNING') await load(id);
+      // Leased to this replica by the insert itself: driven from the rows as written.
+      if (status === 'RUNNING') options.driveNew(written.row, written.environments, FIRST_SEQ);
       return { deploymentId: id, status };
     },
 

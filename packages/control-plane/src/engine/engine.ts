@@ -167,6 +167,7 @@ export function createEngine(options: EngineOptions): Engine {
     clock,
     logger,
     load: leases.load,
+    driveNew: leases.driveNew,
     closed: isClosed,
   });
   const decideFor = createDecisionRouter({

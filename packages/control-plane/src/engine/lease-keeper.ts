@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { DeploymentRepository } from '../store/index.js';
+import type { DeploymentEnvironmentRow, DeploymentRepository, DeploymentRow } from '../store/index.js';
 import type { WebhookService } from '../webhooks/types.js';
 import { type LiveDeployment, liveFromRows } from './live-deployment.js';
 import { isFinal } from './types.js';
@@ -36,6 +36,11 @@ export interface LeaseKeeper {
    * replica holds it, or it ended or waits in the queue.
    */
   load(id: string): Promise<LiveDeployment | undefined>;
+  /**
+   * Drives a deployment this replica has just inserted with its lease: from the rows as written
+   * (nothing to read back, and a new deployment has no webhook runs to adopt).
+   */
+  driveNew(row: DeploymentRow, environments: DeploymentEnvironmentRow[], seq: number): LiveDeployment;
   /** Stops driving a deployment (it ended, or another replica took it over). */
   drop(live: LiveDeployment): void;
   /** From now on look for orphaned deployments too (after the first resume). */
@@ -105,6 +110,12 @@ export function createLeaseKeeper(options: LeaseKeeperOptions): LeaseKeeper {
 
   return {
     load,
+    driveNew(row, environments, seq) {
+      const live = liveFromRows(row, environments, seq);
+      lives.set(row.id, live);
+      options.drive(live);
+      return live;
+    },
     drop(live) {
       live.dropped = true;
       if (lives.get(live.id) === live) lives.delete(live.id);
