@@ -374,26 +374,30 @@ function readUpTo(body: Readable, expected: number): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.byteLength;
+      if (size > expected) done(new Error(`the body is longer than its content-length (${expected})`));
+    };
+    const onEnd = () => done(undefined);
+    const onClose = () => done(new Error('the body ended before its content-length'));
     // The error listener stays: destroying undici's body makes it emit one, which must not be
     // left without a listener.
     const done = (err: Error | undefined) => {
       if (settled) return;
       settled = true;
       body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('close', onClose);
       if (err) {
         body.destroy();
         reject(err);
       } else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
-    const onData = (chunk: Buffer) => {
-      chunks.push(chunk);
-      size += chunk.byteLength;
-      if (size > expected) done(new Error(`the body is longer than its content-length (${expected})`));
-    };
     body.on('data', onData);
-    body.once('end', () => done(undefined));
+    body.on('end', onEnd);
     body.on('error', done);
-    body.once('close', () => done(new Error('the body ended before its content-length')));
+    body.on('close', onClose);
   });
 }
 
@@ -430,14 +434,17 @@ function responseHeaders(headers: Record<string, string | string[] | undefined>)
   return out;
 }
 
-/** Headers named in `Connection` are hop-by-hop too. */
-function connectionListed(list: HeaderList): Set<string> {
-  const names = new Set<string>();
+const NONE_LISTED: ReadonlySet<string> = new Set();
+
+/** Headers named in `Connection` are hop-by-hop too (no set is made when there is none). */
+function connectionListed(list: HeaderList): ReadonlySet<string> {
+  let names: Set<string> | undefined;
   for (const [name, value] of list) {
-    if (name.toLowerCase() !== 'connection') continue;
+    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
+    names ??= new Set<string>();
     for (const token of value.split(',')) names.add(token.trim().toLowerCase());
   }
-  return names;
+  return names ?? NONE_LISTED;
 }
 
 function declaresBody(list: HeaderList): boolean {
