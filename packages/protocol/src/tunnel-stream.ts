@@ -31,8 +31,6 @@ export interface StreamHost {
 export class TunnelStream {
   /** Bytes from the peer: the request body (responder) or the response body (requester). */
   readonly body: Readable;
-  /** Aborted when the stream ends abnormally (reset by either side, or the tunnel closed). */
-  readonly signal: AbortSignal;
   /** Requester: the response head. Rejects if the stream fails first. */
   readonly responseHead: Promise<ResponseHead>;
 
@@ -42,7 +40,10 @@ export class TunnelStream {
    */
   mapError: ((err: ProtocolError) => Error) | undefined;
 
-  private readonly abort = new AbortController();
+  /** Made when `signal` is first asked for: most small calls on the requester side never do. */
+  private abortController: AbortController | undefined;
+  /** Runs once when the stream is over, normally or not (see `whenOver`). */
+  private onOver: (() => void) | undefined;
   private sendWindow: number;
   private recvRemaining: number;
   /** Bytes handed to the Readable, and of those, how many had been read when we last credited. */
@@ -67,7 +68,6 @@ export class TunnelStream {
   ) {
     this.sendWindow = window;
     this.recvRemaining = window;
-    this.signal = this.abort.signal;
     this.responseHead = new Promise<ResponseHead>((resolve, reject) => {
       this.resolveHead = resolve;
       this.rejectHead = reject;
@@ -94,6 +94,24 @@ export class TunnelStream {
     // The error is kept on the stream (`body.errored`, and rethrown to any reader); an unread
     // body must not turn a peer's reset into an uncaught exception.
     this.body.on('error', () => {});
+  }
+
+  /** Aborted when the stream ends abnormally (reset by either side, or the tunnel closed). */
+  get signal(): AbortSignal {
+    if (!this.abortController) {
+      this.abortController = new AbortController();
+      if (this.failure) this.abortController.abort(this.failure);
+    }
+    return this.abortController.signal;
+  }
+
+  /**
+   * `fn` runs once, when the stream is over on this side (both directions ended, or it failed):
+   * where a caller's listeners come off. At most one; it runs at once if the stream is over.
+   */
+  whenOver(fn: () => void): void {
+    if (this.isFinished()) fn();
+    else this.onOver = fn;
   }
 
   /** Bytes received and held for the reader: the figure flow control bounds. */
@@ -229,8 +247,9 @@ export class TunnelStream {
       this.queue.length = 0;
       this.queueBytes = 0;
     }
-    if (!this.abort.signal.aborted) this.abort.abort(err);
+    if (this.abortController && !this.abortController.signal.aborted) this.abortController.abort(err);
     this.host.finished(this.id);
+    this.over();
   }
 
   /** @internal The whole body went with the CALL frame that opened the stream. */
@@ -314,7 +333,14 @@ export class TunnelStream {
     if (this.localEnded && this.remoteEnded) {
       this.creditWaiter = undefined;
       this.host.finished(this.id);
+      this.over();
     }
+  }
+
+  private over(): void {
+    const fn = this.onOver;
+    this.onOver = undefined;
+    fn?.();
   }
 
   /** Moves queued bytes into the Readable while it wants more, crediting what the reader took. */

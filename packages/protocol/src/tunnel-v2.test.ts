@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeFrame, encodeFrame } from './codec.js';
@@ -143,6 +144,23 @@ describe('protocol v2', () => {
     setImmediate(() => ac.abort());
     await expect(aborted).rejects.toMatchObject({ code: 'BRL_STREAM_CANCELLED' });
     expect(streamTypes(wire, 'req')).toEqual(['open', 'reset']);
+  });
+
+  it("a caller's abort listener comes off when the call is over; a stream's signal still tells of a failure", async () => {
+    const { req } = pair(2, echo);
+    const ac = new AbortController();
+    const r = await req.request({ method: 'POST', url: '/', headers: [], timeoutMs: 0 }, 'hi', ac.signal);
+    expect((await read(r.body)).toString()).toBe('hi');
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    expect(r.stream.signal.aborted).toBe(false);
+
+    const { req: req2 } = pair(2, () => {}); // never answers
+    const ac2 = new AbortController();
+    const pending = req2.request({ method: 'GET', url: '/', headers: [], timeoutMs: 0 }, null, ac2.signal);
+    expect(getEventListeners(ac2.signal, 'abort')).toHaveLength(1);
+    ac2.abort();
+    await expect(pending).rejects.toMatchObject({ code: 'BRL_STREAM_CANCELLED' });
+    expect(getEventListeners(ac2.signal, 'abort')).toHaveLength(0);
   });
 
   it('v1 tunnels send no v2 frames, and a v1 tunnel refuses one', async () => {

@@ -150,16 +150,16 @@ export class Tunnel {
       this.sendControl({ type: 'call', stream: id, ...head, body: body.whole, end: true });
       stream.sentWhole(body.whole.byteLength);
     } else this.sendControl({ type: 'open', stream: id, ...head });
-    const response = stream.responseHead.then((h) => ({ ...h, body: stream.body, stream }));
+    const response = stream.responseHead.then(
+      (h): TunnelResponse => ({ status: h.status, headers: h.headers, body: stream.body, stream }),
+    );
     if (signal) {
       const onAbort = () =>
         stream.reset(new ProtocolError('BRL_STREAM_CANCELLED', 'The caller cancelled the request'));
       if (signal.aborted) onAbort();
       else {
         signal.addEventListener('abort', onAbort, { once: true });
-        stream.signal.addEventListener('abort', () => signal.removeEventListener('abort', onAbort), {
-          once: true,
-        });
+        stream.whenOver(() => signal.removeEventListener('abort', onAbort));
       }
     }
     if ('rest' in body) {
