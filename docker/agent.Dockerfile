@@ -24,7 +24,12 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build --chown=root:root /out /app
+# MALLOC_ARENA_MAX: glibc reads it before node starts, so the program cannot set it on itself
+# (its V8 flag it does set, in src/v8-flags.ts). Two malloc arenas instead of one per thread:
+# measured 1.5 to 3 MiB less idle RSS (test/bench/agent-rss.mjs; 1 saved 3 MiB), no difference
+# in transfer speed that the noise of the measuring machine let show.
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     BOREALIS_AGENT_HEALTH_HOST=0.0.0.0 \
     BOREALIS_AGENT_HEALTH_PORT=9181
 # The image's user: no root inside the private network it serves.
