@@ -191,7 +191,7 @@ async function pool(count, fn) {
     }),
   );
 }
-async function until(fn, what, timeoutMs = 300_000) {
+async function until(fn, what, timeoutMs = Math.max(300_000, N * 10)) {
   const end = Date.now() + timeoutMs;
   for (;;) {
     if (await fn()) return;

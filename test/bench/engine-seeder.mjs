@@ -26,6 +26,10 @@ process.on('message', async ({ count, concurrency, template }) => {
         const parsed = parseDeployFile(template.replaceAll('@I@', String(i)), { metricProviders: [] });
         if (!parsed.spec) throw new Error(`deploy file ${i}: ${JSON.stringify(parsed.diagnostics[0])}`);
         await cp.engine.start({ spec: parsed.spec, context: {}, createdBy: 'bench' });
+        // Each HTTP start is an I/O callback of its own; without this turn of the event loop the
+        // starts (SQLite answers synchronously) would run as one stream of microtasks and the
+        // webhook calls would not leave until every deployment was started.
+        await new Promise((r) => setImmediate(r));
       }
     }),
   );

@@ -143,11 +143,9 @@ export function createTransitionWriter(options: TransitionWriterOptions): Transi
     async persistMany(transitions) {
       const now = clock();
       const prepared = transitions.map((t) => rowsOf(t, now));
-      const oks = await store.transaction(async (tx) => {
-        const answers: boolean[] = [];
-        for (const p of prepared) answers.push(await tx.deployments.writeTransition(p.write));
-        return answers;
-      });
+      const oks = await store.transaction(async (tx) =>
+        tx.deployments.writeTransitions(prepared.map((p) => p.write)),
+      );
       return transitions.map((t, i) => stored(t, oks[i] === true, prepared[i]!));
     },
 

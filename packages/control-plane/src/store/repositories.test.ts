@@ -115,6 +115,93 @@ describe.each(TEST_BACKENDS)('store repositories on $kind', ({ kind }) => {
     expect(await store.webhookRuns.countByStatus([])).toEqual([]);
   });
 
+  it('deployments: many leases claimed at once, many read at once, many transitions written at once', async () => {
+    const row = (id: string, lease_owner: string | null) => ({
+      id,
+      application: `batch-${id}`,
+      status: 'RUNNING',
+      active_application: `batch-${id}`,
+      spec: '{}',
+      context: '{}',
+      state: '{}',
+      message: null,
+      created_by: 'test',
+      created_at: 1_000,
+      updated_at: 1_000,
+      finished_at: null,
+      wake_at: null,
+      lease_owner,
+      lease_expires_at: lease_owner ? 9_000 : null,
+      version: 1,
+    });
+    const env = (id: string) => ({
+      deployment_id: id,
+      name: 'prod',
+      status: 'RUNNING',
+      phase: 'beforeDeployment',
+      state: '{"n":0}',
+      message: null,
+      started_at: 1_000,
+      finished_at: null,
+    });
+    const event = (id: string, seq: number) => ({
+      deployment_id: id,
+      seq,
+      at: 1_000,
+      type: 'x',
+      environment: null,
+      data: '{}',
+    });
+    await store.deployments.insert(row('b1', null), [env('b1')], [event('b1', 1)]);
+    await store.deployments.insert(row('b2', 'me'), [env('b2')], [event('b2', 1), event('b2', 2)]);
+    await store.deployments.insert(row('b3', 'other'), [env('b3')], [event('b3', 1)]);
+    // b3's lease is another replica's and not expired at 5,000: not claimed.
+    expect(
+      (await store.deployments.claimMany(['b1', 'b2', 'b3', 'absent'], 'me', 5_000, 20_000)).sort(),
+    ).toEqual(['b1', 'b2']);
+    const loaded = await store.deployments.loadMany(['b1', 'b2', 'absent']);
+    expect(loaded.map((l) => [l.row.id, l.row.lease_owner, l.environments.length, l.lastSeq]).sort()).toEqual(
+      [
+        ['b1', 'me', 1, 1],
+        ['b2', 'me', 1, 2],
+      ],
+    );
+    const write = (id: string, expectedVersion: number, seq: number) => ({
+      id,
+      expectedVersion,
+      owner: 'me',
+      patch: {
+        status: 'AWAITING_APPROVAL',
+        state: `{"${id}":1}`,
+        updated_at: 6_000,
+        wake_at: 7_000,
+        message: null,
+      },
+      environments: [{ ...env(id), state: `{"n":${seq}}`, message: `m-${id}` }],
+      events: [event(id, seq)],
+    });
+    // b2's version is not 7; b3 is not leased to 'me': only b1 is written.
+    const answers = await store.transaction((tx) =>
+      tx.deployments.writeTransitions([write('b1', 1, 2), write('b2', 7, 3), write('b3', 1, 2)]),
+    );
+    expect(answers).toEqual([true, false, false]);
+    const b1 = await store.deployments.get('b1');
+    expect(b1?.row).toMatchObject({
+      status: 'AWAITING_APPROVAL',
+      state: '{"b1":1}',
+      version: 2,
+      wake_at: 7_000,
+    });
+    expect(Number(b1?.row.updated_at)).toBe(6_000);
+    expect(b1?.environments[0]).toMatchObject({ state: '{"n":2}', message: 'm-b1' });
+    expect((await store.deployments.events('b1', 0)).map((e) => e.seq)).toEqual([1, 2]);
+    const b2 = await store.deployments.get('b2');
+    expect(b2?.row).toMatchObject({ status: 'RUNNING', version: 1 });
+    expect(b2?.environments[0]?.state).toBe('{"n":0}');
+    expect(await store.deployments.lastSeq('b2')).toBe(2);
+    expect(await store.deployments.lastSeq('b3')).toBe(1);
+  });
+
   it('history rows: successes and the audit entries that name approvers and rollbacks', async () => {
     expect(await store.deploymentHistory.rows('nobody')).toEqual({
       deployments: [],
