@@ -4,10 +4,12 @@
 // so the control plane sees live agents. Real agent processes (about 60 MiB each) would not fit
 // thousands to a 2-core machine.
 //
-// argv: <control-plane URL> <count> <identifier prefix>; env BENCH_CLIENT_ID, BENCH_CLIENT_SECRET.
+// argv: <control-plane URL> <count> <identifier prefix>; env BENCH_CLIENT_ID, BENCH_CLIENT_SECRET,
+// BENCH_SWARM_INFLIGHT (handshakes in flight, default 128).
 // Prints {"msg":"ready","connected":N} once every connection has its WELCOME.
 import {
   AGENT_CONNECT_PATH,
+  AgentFeatures,
   AgentHeaders,
   offeredSubprotocols,
   subprotocolVersion,
@@ -32,6 +34,9 @@ function connect(i) {
         [AgentHeaders.identifier]: `${prefix}-${i}`,
         [AgentHeaders.instanceId]: `${prefix}-instance-${i}`,
         [AgentHeaders.version]: '0.0.0-bench',
+        // As the agent announces them (BENCH_SWARM_FEATURES overrides, e.g. '' for an older agent).
+        [AgentHeaders.features]:
+          process.env.BENCH_SWARM_FEATURES ?? `${AgentFeatures.logUrl},${AgentFeatures.wsHeartbeat ?? ''}`,
       },
       perMessageDeflate: false,
     });
@@ -51,6 +56,8 @@ function connect(i) {
       }
       tunnel.receive(data);
     });
+    // The control plane's heartbeat as WebSocket pings (ws answers them by itself).
+    ws.on('ping', () => tunnel?.heard?.());
     ws.on('error', () => {});
     ws.on('close', (c, r) => {
       tunnel?.transportClosed(c, r.toString());
@@ -59,7 +66,9 @@ function connect(i) {
   });
 }
 
-// A bounded number of handshakes in flight, so the listen backlog is never the bottleneck.
+// A bounded number of handshakes in flight, so the listen backlog (511) is never the bottleneck,
+// even with several swarms connecting at once.
+const inflight = Number(process.env.BENCH_SWARM_INFLIGHT ?? 128);
 let next = 0;
 async function worker() {
   while (next < count) {
@@ -68,7 +77,7 @@ async function worker() {
   }
 }
 const started = Date.now();
-await Promise.all(Array.from({ length: Math.min(64, count) }, worker));
+await Promise.all(Array.from({ length: Math.min(inflight, count) }, worker));
 process.stdout.write(
   `${JSON.stringify({ msg: 'ready', connected: welcomed, failed, ms: Date.now() - started })}\n`,
 );

@@ -29,8 +29,11 @@ export const settings = {
   idleWindowMs: 10_000,
   // BENCH_IDLE_COUNTS=1000,5000 for a shorter experiment; the bench's own run uses the default.
   idleCounts: process.env.BENCH_IDLE_COUNTS?.split(',').map(Number) ?? [1000, 5000, 20_000],
-  /** Most agent connections one swarm process opens (each is a file descriptor there). */
-  swarmChunk: 10_000,
+  /**
+   * Most agent connections one swarm process opens (each is a file descriptor there, within that
+   * process's own open-file limit). A level's swarms connect at the same time.
+   */
+  swarmChunk: 5_000,
   heartbeatMs: HeartbeatDefaults.intervalMs,
   logLevel: 'warn (control plane and agent; the proxy does not log)',
 };
@@ -236,6 +239,7 @@ export async function idleAgents(counts = idleLevels()) {
   try {
     for (const count of counts) {
       const t = performance.now();
+      const starting = [];
       while (connected < count) {
         const add = Math.min(settings.swarmChunk, count - connected);
         const swarm = startRole(`agent swarm ${connected}+${add}`, join(benchDir, 'agent-swarm.mjs'), {
@@ -243,10 +247,16 @@ export async function idleAgents(counts = idleLevels()) {
           env: { BENCH_CLIENT_ID: cp.clientId, BENCH_CLIENT_SECRET: cp.clientSecret },
         });
         swarms.push(swarm);
-        const ready = await swarm.waitFor('ready', () => true, 300_000);
-        if (ready.connected !== add) throw new Error(`swarm connected ${ready.connected} of ${add}`);
+        starting.push(
+          swarm
+            .waitFor('ready', () => true, 300_000)
+            .then((ready) => {
+              if (ready.connected !== add) throw new Error(`swarm connected ${ready.connected} of ${add}`);
+            }),
+        );
         connected += add;
       }
+      await Promise.all(starting);
       const connectMs = performance.now() - t;
       await until(async () => (await stats()).connections === count, `${count} connections`, 60_000);
       // Past the first heartbeat rounds on every connection, so the figures are steady-state.
