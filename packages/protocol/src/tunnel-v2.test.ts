@@ -221,6 +221,100 @@ describe('protocol v2', () => {
     expect(closes[0]?.error?.code).toBe('BRL_PROTO_HEARTBEAT_TIMEOUT');
   });
 
+  it('a sink with transport pings carries the heartbeat as control frames; both ends still notice a silent peer', () => {
+    vi.useFakeTimers();
+    const frames = { req: [] as string[], res: [] as string[] };
+    const rtts: number[] = [];
+    let req!: Tunnel;
+    let res!: Tunnel;
+    const closes = { req: [] as TunnelCloseInfo[], res: [] as TunnelCloseInfo[] };
+    let agentFrozen = false;
+    const controlPlaneFrozen = false;
+    let transportPings = 0;
+    const sink = (from: 'req' | 'res') => ({
+      send(bytes: Uint8Array, done: () => void) {
+        frames[from].push(decodeFrame(bytes).type);
+        if ((from === 'req' && controlPlaneFrozen) || (from === 'res' && agentFrozen)) return done();
+        (from === 'req' ? res : req).receive(bytes);
+        done();
+      },
+      close() {},
+    });
+    req = new Tunnel({
+      role: 'requester',
+      version: 2,
+      // A WebSocket ping: the peer's socket answers it by itself, and its owner tells its tunnel.
+      sink: {
+        ...sink('req'),
+        ping() {
+          transportPings++;
+          if (controlPlaneFrozen) return;
+          res.heard();
+          if (!agentFrozen) req.transportPong();
+        },
+      },
+      onHeartbeat: (rtt) => rtts.push(rtt),
+      onClose: (i) => closes.req.push(i),
+    });
+    res = new Tunnel({
+      role: 'responder',
+      version: 2,
+      sink: sink('res'),
+      onClose: (i) => closes.res.push(i),
+    });
+    tunnels.push(req, res);
+    vi.advanceTimersByTime(20 * 2000);
+    expect(transportPings).toBeGreaterThanOrEqual(19);
+    expect(frames.req.filter((t) => t === 'ping')).toHaveLength(0);
+    // The responder is content with what it hears: it pings only every tenth tick, for its figure.
+    expect(frames.res.filter((t) => t === 'ping').length).toBeLessThanOrEqual(2);
+    expect(rtts.length).toBeGreaterThanOrEqual(19);
+    expect(req.stats().lastHeartbeatAt).not.toBeNull();
+    expect(closes.req).toHaveLength(0);
+    expect(closes.res).toHaveLength(0);
+    // A frozen agent: its socket answers nothing, and the control plane notices within the bound.
+    agentFrozen = true;
+    vi.advanceTimersByTime(heartbeatDetectionBoundMs(2000));
+    expect(closes.req[0]?.error?.code).toBe('BRL_PROTO_HEARTBEAT_TIMEOUT');
+  });
+
+  it('an agent on transport pings notices a frozen control plane within the bound', () => {
+    vi.useFakeTimers();
+    let req!: Tunnel;
+    let res!: Tunnel;
+    const closes: TunnelCloseInfo[] = [];
+    let frozen = false;
+    const send = (to: () => Tunnel) => (bytes: Uint8Array, done: () => void) => {
+      if (!frozen) to().receive(bytes);
+      done();
+    };
+    req = new Tunnel({
+      role: 'requester',
+      version: 2,
+      sink: {
+        send: send(() => res),
+        close() {},
+        ping() {
+          if (frozen) return;
+          res.heard();
+          req.transportPong();
+        },
+      },
+    });
+    res = new Tunnel({
+      role: 'responder',
+      version: 2,
+      sink: { send: send(() => req), close() {} },
+      onClose: (i) => closes.push(i),
+    });
+    tunnels.push(req, res);
+    vi.advanceTimersByTime(10 * 2000);
+    expect(closes).toHaveLength(0);
+    frozen = true;
+    vi.advanceTimersByTime(heartbeatDetectionBoundMs(2000));
+    expect(closes[0]?.error?.code).toBe('BRL_PROTO_HEARTBEAT_TIMEOUT');
+  });
+
   it('an idle tunnel lists its (no) streams once, not every reconciliation period', () => {
     vi.useFakeTimers();
     let lists = 0;

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   AGENT_CONNECT_PATH,
+  AgentFeatures,
   AgentHeaders,
+  CloseCodes,
   decodeFrame,
   offeredSubprotocols,
   SUBPROTOCOL,
@@ -27,16 +29,19 @@ let cp: ControlPlane;
 let dir: string;
 const sockets: WebSocket[] = [];
 
-beforeEach(async () => {
+async function start(heartbeatIntervalMs?: number) {
   dir = mkdtempSync(join(tmpdir(), 'brl-versions-'));
   cp = await createControlPlane({
     port: 0,
     dataDir: dir,
     apiToken: 'test-token-0123456789',
     logger: pino({ level: 'silent' }),
+    ...(heartbeatIntervalMs ? { heartbeatIntervalMs } : {}),
   });
   await cp.listen();
-});
+}
+
+beforeEach(() => start());
 
 afterEach(async () => {
   for (const s of sockets.splice(0)) s.terminate();
@@ -45,7 +50,11 @@ afterEach(async () => {
 });
 
 /** An agent in-process offering `protocols`; it echoes bodies and counts the frame types it gets. */
-async function agent(identifier: string, protocols: string[]) {
+async function agent(
+  identifier: string,
+  protocols: string[],
+  { features, autoPong = true }: { features?: string; autoPong?: boolean } = {},
+) {
   const cred = await cp.store.agentCredentials.create({ allowedIdentifiers: [identifier] });
   const ws = new WebSocket(cp.url.replace('http', 'ws') + AGENT_CONNECT_PATH, protocols, {
     headers: {
@@ -53,7 +62,9 @@ async function agent(identifier: string, protocols: string[]) {
       [AgentHeaders.identifier]: identifier,
       [AgentHeaders.instanceId]: `inst-${identifier}`,
       [AgentHeaders.version]: '0.0.0-test',
+      ...(features === undefined ? {} : { [AgentHeaders.features]: features }),
     },
+    autoPong,
   });
   sockets.push(ws);
   await new Promise((resolve, reject) => {
@@ -62,12 +73,15 @@ async function agent(identifier: string, protocols: string[]) {
   });
   const received: string[] = [];
   const sent: string[] = [];
+  const wsPings = { count: 0 };
+  const state = { muted: false };
   const tunnel = new Tunnel({
     role: 'responder',
     version: subprotocolVersion(ws.protocol),
     sink: {
       send: (b, done) => {
         sent.push(decodeFrame(b).type);
+        if (state.muted) return done();
         ws.send(b, { binary: true }, done);
       },
       close: (c, r) => ws.close(c, r),
@@ -85,9 +99,18 @@ async function agent(identifier: string, protocols: string[]) {
     received.push(decodeFrame(d as Buffer).type);
     tunnel.receive(d as Buffer);
   });
-  ws.on('close', (c, r) => tunnel.transportClosed(c, r.toString()));
+  ws.on('ping', () => {
+    wsPings.count++;
+    tunnel.heard();
+  });
+  const closed = new Promise<number>((resolve) =>
+    ws.on('close', (c, r) => {
+      tunnel.transportClosed(c, r.toString());
+      resolve(c);
+    }),
+  );
   await until(() => cp.hub.hasAgent(identifier));
-  return { ws, received, sent };
+  return { ws, received, sent, wsPings, state, closed };
 }
 
 async function call(identifier: string, body: Buffer | null) {
@@ -139,5 +162,50 @@ describe('protocol versions', () => {
     expect(streamFrames(a.received)[0]).toBe('open');
     expect(streamFrames(a.received)).toContain('data');
     expect(streamFrames(a.sent).filter((t) => t !== 'credit')[0]).toBe('response');
+  });
+
+  describe('heartbeat as WebSocket control frames (AgentFeatures.wsHeartbeat)', () => {
+    beforeEach(async () => {
+      await cp.close();
+      rmSync(dir, { recursive: true, force: true });
+      await start(100);
+    });
+
+    it('an agent that announces it gets WebSocket pings, no PING frames, and its pongs are the heartbeat', async () => {
+      const a = await agent('rna-ws', offeredSubprotocols(), { features: AgentFeatures.wsHeartbeat });
+      await until(() => a.wsPings.count >= 5);
+      expect(a.received.filter((t) => t === 'ping')).toEqual([]);
+      const info = cp.hub
+        .sessions()
+        .find((s) => s.meta.agentIdentifier === 'rna-ws')
+        ?.info();
+      expect(info?.lastHeartbeatAt).not.toBeNull();
+      expect(info?.rttMs).toBeGreaterThanOrEqual(0);
+      // The agent heard the control plane, so it did not ping on its own more than every tenth tick.
+      expect(a.sent.filter((t) => t === 'ping').length).toBeLessThanOrEqual(1 + a.wsPings.count / 10);
+      expect(await call('rna-ws', Buffer.from('hi'))).toEqual({ status: 200, body: Buffer.from('hi') });
+    });
+
+    it('agents that do not announce it (v1, or v2 released before it) get PING frames as before', async () => {
+      const v1 = await agent('rna-v1', [SUBPROTOCOL]);
+      const v2 = await agent('rna-v2', offeredSubprotocols(), { features: AgentFeatures.logUrl });
+      await until(() => v1.received.filter((t) => t === 'ping').length >= 3);
+      await until(() => v2.received.filter((t) => t === 'ping').length >= 3);
+      expect(v1.wsPings.count + v2.wsPings.count).toBe(0);
+      expect(cp.hub.hasAgent('rna-v1') && cp.hub.hasAgent('rna-v2')).toBe(true);
+    });
+
+    it('an agent whose socket stops answering the pings is dropped at the heartbeat timeout', async () => {
+      // ws answers pings by itself; without that (a frozen process answers nothing) the control
+      // plane hears nothing more and closes the connection.
+      const a = await agent('rna-mute', offeredSubprotocols(), {
+        features: AgentFeatures.wsHeartbeat,
+        autoPong: false,
+      });
+      a.state.muted = true; // nor does its tunnel send anything: nothing reaches the control plane
+      await until(() => !cp.hub.hasAgent('rna-mute'), 5_000);
+      expect(await a.closed).toBe(CloseCodes.heartbeatTimeout);
+      expect(a.wsPings.count).toBeGreaterThan(0);
+    });
   });
 });
