@@ -26,6 +26,9 @@ export const DEFAULT_CREDENTIAL_SWEEP_MS = 2_000;
 export class CredentialGuard {
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
+  /** Sessions registered since the last check of new ones, and that check's promise. */
+  private justRegistered: AgentSession[] = [];
+  private registeredCheck: Promise<void> | undefined;
 
   constructor(private readonly options: CredentialGuardOptions) {}
 
@@ -42,9 +45,22 @@ export class CredentialGuard {
     this.timer = undefined;
   }
 
-  /** A session just registered: check its credential again. */
-  async registered(session: AgentSession): Promise<void> {
-    await this.check([session]);
+  /**
+   * A session just registered: check its credential again. Sessions registered in the same turn
+   * of the event loop are checked together, in one query, once it ends (agents reconnecting
+   * after a restart arrive by the thousand); each is still checked after it registered.
+   */
+  registered(session: AgentSession): Promise<void> {
+    this.justRegistered.push(session);
+    this.registeredCheck ??= new Promise<void>((resolve) => {
+      setImmediate(() => {
+        const sessions = this.justRegistered;
+        this.justRegistered = [];
+        this.registeredCheck = undefined;
+        void this.check(sessions).finally(resolve);
+      });
+    });
+    return this.registeredCheck;
   }
 
   /**
