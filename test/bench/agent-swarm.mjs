@@ -24,6 +24,8 @@ const url = base.replace(/^http/, 'ws') + AGENT_CONNECT_PATH;
 const sockets = [];
 let welcomed = 0;
 let failed = 0;
+/** Connections that closed after their WELCOME, by who judged and the close code. */
+const dropped = {};
 
 function connect(i) {
   return new Promise((resolve) => {
@@ -52,6 +54,9 @@ function connect(i) {
             welcomed++;
             resolve(true);
           },
+          onClose: (info) => {
+            if (info.error) tunnel.judgedHere = info.error.code;
+          },
         });
       }
       tunnel.receive(data);
@@ -61,6 +66,10 @@ function connect(i) {
     ws.on('error', () => {});
     ws.on('close', (c, r) => {
       tunnel?.transportClosed(c, r.toString());
+      if (tunnel) {
+        const key = tunnel.judgedHere ? `here ${tunnel.judgedHere}` : `control plane ${c}`;
+        dropped[key] = (dropped[key] ?? 0) + 1;
+      }
       resolve(false);
     });
   });
@@ -81,6 +90,15 @@ await Promise.all(Array.from({ length: Math.min(inflight, count) }, worker));
 process.stdout.write(
   `${JSON.stringify({ msg: 'ready', connected: welcomed, failed, ms: Date.now() - started })}\n`,
 );
+
+// Connections lost after WELCOME (none, on a healthy run), every 5 s while any are.
+let reported = '{}';
+setInterval(() => {
+  const now = JSON.stringify(dropped);
+  if (now === reported) return;
+  reported = now;
+  process.stdout.write(`${JSON.stringify({ msg: 'dropped', dropped })}\n`);
+}, 5000).unref();
 
 process.on('SIGTERM', () => {
   for (const ws of sockets) ws.terminate();

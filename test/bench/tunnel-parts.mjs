@@ -258,7 +258,13 @@ export async function idleAgents(counts = idleLevels()) {
       }
       await Promise.all(starting);
       const connectMs = performance.now() - t;
-      await until(async () => (await stats()).connections === count, `${count} connections`, 60_000);
+      await until(async () => (await stats()).connections === count, `${count} connections`, 60_000).catch(
+        (err) => {
+          // Who dropped the missing ones (each swarm's last "dropped" line), to say why.
+          const why = swarms.map((w) => w.lines.findLast((l) => l.json?.msg === 'dropped')?.raw ?? 'none');
+          throw new Error(`${err.message}; connections dropped after WELCOME, per swarm: ${why.join(', ')}`);
+        },
+      );
       // Past the first heartbeat rounds on every connection, so the figures are steady-state.
       await sleep(3 * settings.heartbeatMs);
       const m = await gcStats();
