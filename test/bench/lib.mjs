@@ -132,12 +132,15 @@ export function killAllRolesSync() {
   }
 }
 
-/** VmRSS and VmHWM (peak RSS) of a process, in bytes. */
+/**
+ * VmRSS and VmHWM (peak RSS) of a process, in bytes, and RSS split into anonymous memory (heaps,
+ * stacks) and file-backed pages (mostly the node binary's code and read-only data).
+ */
 export function procMemory(pid) {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field) =>
     Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN) * 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile') };
 }
 
 /** CPU time (user + system) a process has used so far, in ms (from /proc/<pid>/stat). */

@@ -76,7 +76,10 @@ export function report(r, settings) {
   if (r.agentIdleRss) {
     out.push(
       '',
-      `Agent idle RSS: ${mb(r.agentIdleRss.connected)} MiB connected, ${mb(r.agentIdleRss.afterCalls)} MiB after one call of each kind`,
+      `Agent idle RSS: ${mb(r.agentIdleRss.connected)} MiB connected, ${mb(r.agentIdleRss.afterCalls)} MiB after one call of each kind` +
+        (r.agentIdleRss.bareNode
+          ? ` (${mb(r.agentIdleRss.afterCallsAnon)} anonymous, ${mb(r.agentIdleRss.afterCallsFile)} file-backed); a bare node loading nothing: ${mb(r.agentIdleRss.bareNode.rss)} MiB (${mb(r.agentIdleRss.bareNode.anon)} anonymous, ${mb(r.agentIdleRss.bareNode.file)} file-backed), ${f2(r.agentIdleRss.afterCalls / r.agentIdleRss.bareNode.rss)}x`
+          : ''),
     );
   }
   if (r.smallRequests) {
@@ -170,7 +173,12 @@ export function goals(r) {
   }
   if (r.agentIdleRss) {
     const rss = r.agentIdleRss.afterCalls;
-    goal('agent idle RSS <= 40 MiB (after one call of each kind)', rss <= 40 * MiB, `${mb(rss)} MiB`);
+    const bare = r.agentIdleRss.bareNode?.rss;
+    goal(
+      'agent idle RSS <= 40 MiB (after one call of each kind)',
+      rss <= 40 * MiB,
+      `${mb(rss)} MiB${bare ? ` (a bare node: ${mb(bare)} MiB)` : ''}`,
+    );
   }
   if (r.headOfLine) {
     const h = r.headOfLine;

@@ -1,6 +1,7 @@
 // The roles the tunnel parts of the bench run against, and the load they send: a target
 // (node:http), a plain reverse proxy (node:http + undici), the control plane with its bench-only
 // front (control-plane-front.mjs) and the real agent program, each its own OS process.
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import { benchDir, KiB, MiB, procMemory, repoRoot, sleep, startRole } from './lib.mjs';
@@ -70,8 +71,26 @@ export async function startStack() {
   await download(stack.tunnelUrl, MiB);
   await upload(stack.tunnelUrl, MiB);
   await sleep(1000);
-  stack.agentIdleRss = { connected, afterCalls: procMemory(agent.pid).rss };
+  const after = procMemory(agent.pid);
+  stack.agentIdleRss = {
+    connected,
+    afterCalls: after.rss,
+    afterCallsAnon: after.anon,
+    afterCallsFile: after.file,
+    // The same run's baseline: a node process that loads nothing, half a second after it starts.
+    bareNode: bareNodeRss(),
+  };
   return stack;
+}
+
+function bareNodeRss() {
+  const out = execFileSync(process.execPath, [
+    '-e',
+    'setTimeout(() => process.stdout.write(JSON.stringify(require("fs").readFileSync("/proc/self/status", "utf8"))), 500)',
+  ]);
+  const status = JSON.parse(out.toString());
+  const kb = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) * 1024;
+  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
 }
 
 export async function stopStack(s) {
