@@ -129,9 +129,11 @@ export class AgentSession {
 
   /** Opens a stream; the loggable path goes only to agents that understand it. */
   request(head: RequestHead, body: Parameters<Tunnel['request']>[1], signal: AbortSignal | undefined) {
-    const { logUrl, ...rest } = head;
-    const send = logUrl !== undefined && this.meta.features.includes(AgentFeatures.logUrl) ? head : rest;
-    return this.tunnel.request(send, body, signal);
+    if (head.logUrl === undefined || this.meta.features.includes(AgentFeatures.logUrl)) {
+      return this.tunnel.request(head, body, signal);
+    }
+    const { logUrl: _, ...rest } = head;
+    return this.tunnel.request(rest, body, signal);
   }
 
   close(code: number = CloseCodes.goingAway, reason = 'control plane shutting down'): void {
