@@ -74,20 +74,46 @@ export type TemplateInspection =
 // One parser instance for inspection; parsing never executes anything.
 const parser = Handlebars.create();
 
-/** Parses a template and checks it against the allow-list; never throws. */
+/**
+ * Inspections by template text. Deploy files use a handful of templates, the same ones at every
+ * start, and each is inspected several times per start (validation, then the secrets it names and
+ * its rendering at every call): parsing it was a tenth of a deployment start (issue 17).
+ */
+const inspections = new Map<string, TemplateInspection>();
+const INSPECTION_CACHE_LIMIT = 512;
+/** Longer templates are inspected every time rather than kept. */
+const INSPECTION_CACHE_MAX_SOURCE = 16 * 1024;
+
+/**
+ * Parses a template and checks it against the allow-list; never throws. The answer may be shared
+ * with other callers (it is frozen, the AST aside): read it, never change it.
+ */
 export function inspectTemplate(source: string): TemplateInspection {
+  const known = inspections.get(source);
+  if (known) return known;
+  const inspection = inspectUncached(source);
+  if (source.length <= INSPECTION_CACHE_MAX_SOURCE) {
+    if (inspections.size >= INSPECTION_CACHE_LIMIT)
+      inspections.delete(inspections.keys().next().value as string);
+    inspections.set(source, inspection);
+  }
+  return inspection;
+}
+
+function inspectUncached(source: string): TemplateInspection {
   let ast: hbs.AST.Program;
   try {
     ast = parser.parse(source);
   } catch (err) {
-    return { ok: false, problem: syntaxProblem(err) };
+    return Object.freeze({ ok: false, problem: Object.freeze(syntaxProblem(err)) });
   }
   const variables: TemplateVariable[] = [];
   for (const stmt of ast.body) {
     const problem = checkStatement(stmt, variables);
-    if (problem) return { ok: false, problem };
+    if (problem) return Object.freeze({ ok: false, problem: Object.freeze(problem) });
   }
-  return { ok: true, variables, ast };
+  for (const v of variables) Object.freeze(v);
+  return Object.freeze({ ok: true, variables: Object.freeze(variables) as TemplateVariable[], ast });
 }
 
 /** The distinct variable paths a template references, e.g. `['armory.callbackUri', 'secrets.token']`. */
