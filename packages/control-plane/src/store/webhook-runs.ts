@@ -107,6 +107,20 @@ export function createWebhookRunRepository(db: Kysely<WebhookRunTables>): Webhoo
         .onConflict((oc) => oc.columns(['deployment_id', 'environment', 'location']).doNothing())
         .executeTakeFirst();
       const inserted = (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+      // Inserted: the stored row is what was written (a column not given is null).
+      if (inserted) {
+        const stored: WebhookRunRow = {
+          ...row,
+          next_attempt_at: row.next_attempt_at ?? null,
+          request: row.request ?? null,
+          callback: row.callback ?? null,
+          reason: row.reason ?? null,
+          waiting: row.waiting ?? null,
+          reason_code: row.reason_code ?? null,
+          settled_at: row.settled_at ?? null,
+        };
+        return { row: stored, inserted };
+      }
       const stored = await find(row.deployment_id, row.environment, row.location);
       if (!stored) throw new Error(`webhook run ${row.id} vanished right after it was written`);
       return { row: stored, inserted };

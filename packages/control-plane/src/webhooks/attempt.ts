@@ -2,7 +2,7 @@ import { agentFor } from '@borealis/deploy-spec';
 import type { Logger } from 'pino';
 import { BorealisError, isBorealisError } from '../errors.js';
 import type { Dispatcher } from '../relay/index.js';
-import type { Store, WebhookRunPatch } from '../store/index.js';
+import type { Store, WebhookRunPatch, WebhookRunRow } from '../store/index.js';
 import { maskSecrets } from '../templates/index.js';
 import { createAgentWait } from './agent-wait.js';
 import { attemptOutcome } from './attempt-outcome.js';
@@ -45,8 +45,11 @@ export interface AttemptDeps {
 }
 
 export interface Attempts {
-  /** Makes the next attempt of a pending run and decides what follows from its outcome. */
-  drive(runId: string): Promise<void>;
+  /**
+   * Makes the next attempt of a pending run and decides what follows from its outcome. `fresh`:
+   * the row just inserted by this process (its first attempt needs no read of it).
+   */
+  drive(runId: string, fresh?: WebhookRunRow): Promise<void>;
   /** Closes the direct caller's sockets. */
   close(): Promise<void>;
 }
@@ -65,11 +68,11 @@ export function createAttempts(deps: AttemptDeps): Attempts {
   });
   const awaitAgent = createAgentWait({ ...deps, agentWaitMs: options.agentWaitMs });
 
-  async function drive(runId: string): Promise<void> {
+  async function drive(runId: string, fresh?: WebhookRunRow): Promise<void> {
     if (timers.closed || timers.draining || timers.driving.has(runId)) return;
     timers.driving.add(runId);
     try {
-      await attemptOnce(runId);
+      await attemptOnce(runId, fresh);
     } catch (err) {
       // The store failed (a cut database link, a failover): the run is still pending and ours.
       // Left alone it would wait for the next restart; look again soon instead. A call already
@@ -83,8 +86,10 @@ export function createAttempts(deps: AttemptDeps): Attempts {
     }
   }
 
-  async function attemptOnce(runId: string): Promise<void> {
-    const row = await repo.get(runId);
+  async function attemptOnce(runId: string, fresh?: WebhookRunRow): Promise<void> {
+    // A fresh row may have been settled (cancelled) since: the conditional update that starts
+    // the attempt below finds that out before any call is made.
+    const row = fresh ?? (await repo.get(runId));
     if (!row || row.status !== WebhookRunStatus.pending) return;
     if (row.deadline_at <= Date.now()) {
       await timers.expire(runId);

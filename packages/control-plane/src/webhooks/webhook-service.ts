@@ -179,7 +179,7 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
           'webhook run recorded',
         );
         timers.armDeadline(row.id, row.deadline_at);
-        timers.inBackground('attempt', row.id, () => attempts.drive(row.id));
+        timers.inBackground('attempt', row.id, () => attempts.drive(row.id, row));
       }
       return toWebhookRun(row);
     },
