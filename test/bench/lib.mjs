@@ -35,6 +35,8 @@ export function startRole(name, script, { args = [], env = {}, nodeArgs = [] } =
         HOME: process.env.HOME ?? '/tmp',
         // An experiment's switch passes through: WS_NO_BUFFER_UTIL=1 makes ws mask in JavaScript.
         ...(process.env.WS_NO_BUFFER_UTIL ? { WS_NO_BUFFER_UTIL: process.env.WS_NO_BUFFER_UTIL } : {}),
+        // BENCH_STREAM_WINDOW=bytes: the control plane's stream window (control-plane-front.mjs).
+        ...(process.env.BENCH_STREAM_WINDOW ? { BENCH_STREAM_WINDOW: process.env.BENCH_STREAM_WINDOW } : {}),
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -326,11 +326,11 @@ describe('agent against a real control plane double', () => {
     const cp = await controlPlane({
       refuse: () => ({
         status: 426,
-        headers: { 'x-borealis-protocol-versions': '3' },
+        headers: { 'x-borealis-protocol-versions': '4' },
         body: JSON.stringify({
           error: {
             code: 'BRL_ERR_PROTOCOL_VERSION',
-            message: 'agent speaks v1 and v2, control plane speaks v3',
+            message: 'agent speaks v1 to v3, control plane speaks v4',
           },
         }),
       }),
@@ -338,8 +338,10 @@ describe('agent against a real control plane double', () => {
     const a = await agent(cp);
     await until(() => a.lines.some((l) => l.code === 'BRL_ERR_PROTOCOL_VERSION'));
     const line = a.lines.find((l) => l.code === 'BRL_ERR_PROTOCOL_VERSION')!;
-    expect(line).toMatchObject({ status: 426, agentProtocols: 'v1 and v2', controlPlaneProtocols: '3' });
-    expect(String(line.msg)).toContain('this agent speaks protocol v1 and v2; the control plane speaks 3');
+    expect(line).toMatchObject({ status: 426, agentProtocols: 'v1, v2 and v3', controlPlaneProtocols: '4' });
+    expect(String(line.msg)).toContain(
+      'this agent speaks protocol v1, v2 and v3; the control plane speaks 4',
+    );
   });
 
   it('reconnects after the control plane restarts, and serves on the new session', async () => {

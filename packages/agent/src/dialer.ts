@@ -20,6 +20,7 @@ import {
   subprotocolVersion,
   TUNNEL_WEBSOCKET_OPTIONS,
   Tunnel,
+  versionsPhrase,
   type WelcomeFrame,
   webSocketSink,
 } from '@borealis/protocol';
@@ -424,7 +425,7 @@ export class Dialer {
       );
     } else if (r.status === 426) {
       const theirs = String(res.headers[SUPPORTED_VERSIONS_HEADER] ?? 'unknown');
-      const ours = SUPPORTED_PROTOCOL_VERSIONS.map((v) => `v${v}`).join(' and ');
+      const ours = versionsPhrase(SUPPORTED_PROTOCOL_VERSIONS, 'v');
       log.error(
         {
           status: r.status,

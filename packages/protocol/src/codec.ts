@@ -54,6 +54,59 @@ export function encodeFrame(frame: Frame): Uint8Array {
   }
 }
 
+/** Room a DATA frame's head takes before its bytes (`encodeDataInto`): the most it can need. */
+export const DATA_HEADROOM = 16;
+
+/**
+ * A DATA frame around bytes already in place: `buf[DATA_HEADROOM, DATA_HEADROOM + length)` holds
+ * the chunk; its msgpack head is written just before it and the frame returned as a view, so the
+ * chunk is not copied again. The bytes are exactly those `encodeFrame` gives for the same frame.
+ */
+export function encodeDataInto(stream: number, buf: Uint8Array, length: number): Uint8Array {
+  let at = DATA_HEADROOM;
+  // bin 8/16/32 header, written backwards from the chunk.
+  if (length < 0x100) {
+    buf[--at] = length;
+    buf[--at] = 0xc4;
+  } else if (length < 0x10000) {
+    buf[--at] = length & 0xff;
+    buf[--at] = length >>> 8;
+    buf[--at] = 0xc5;
+  } else {
+    at -= 5;
+    buf[at] = 0xc6;
+    writeUint32(buf, at + 1, length);
+  }
+  // The stream id as msgpackr writes it: fixint, uint 8/16/32, then float 64 past 2^32.
+  if (stream < 0x80) buf[--at] = stream;
+  else if (stream < 0x100) {
+    buf[--at] = stream;
+    buf[--at] = 0xcc;
+  } else if (stream < 0x10000) {
+    buf[--at] = stream & 0xff;
+    buf[--at] = stream >>> 8;
+    buf[--at] = 0xcd;
+  } else if (stream <= 0xffffffff) {
+    at -= 5;
+    buf[at] = 0xce;
+    writeUint32(buf, at + 1, stream);
+  } else {
+    at -= 9;
+    buf[at] = 0xcb;
+    new DataView(buf.buffer, buf.byteOffset + at + 1, 8).setFloat64(0, stream);
+  }
+  buf[--at] = FrameType.data;
+  buf[--at] = 0x93; // fixarray of 3
+  return buf.subarray(at, DATA_HEADROOM + length);
+}
+
+function writeUint32(buf: Uint8Array, at: number, v: number): void {
+  buf[at] = v >>> 24;
+  buf[at + 1] = (v >>> 16) & 0xff;
+  buf[at + 2] = (v >>> 8) & 0xff;
+  buf[at + 3] = v & 0xff;
+}
+
 /**
  * Decodes one WebSocket message into a frame. Any byte string either decodes into a well-formed
  * frame or raises a ProtocolError — never another exception (the fuzz tests hold it to that).
@@ -68,7 +121,7 @@ function requestHeadAt2(f: FieldReader) {
   };
 }
 
-export function decodeFrame(bytes: Uint8Array): Frame {
+export function decodeFrame(bytes: Uint8Array, maxChunkBytes: number = Limits.maxChunkBytes): Frame {
   if (!(bytes instanceof Uint8Array)) throw malformed('a frame must be a binary message');
   if (bytes.byteLength > Limits.maxMessageBytes) {
     throw new ProtocolError(
@@ -87,7 +140,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   const type = typeof code === 'number' ? typeByCode.get(code) : undefined;
   if (type === undefined)
     throw new ProtocolError('BRL_PROTO_UNKNOWN_FRAME_TYPE', `Unknown frame type ${safe(code)}`);
-  const f = new FieldReader(type, raw);
+  const f = new FieldReader(type, raw, maxChunkBytes);
   const id = f.streamId(
     1,
     type === 'ping' || type === 'pong' || type === 'drain' || type === 'welcome' || type === 'streams',
@@ -193,6 +246,7 @@ class FieldReader {
   constructor(
     private readonly type: string,
     private readonly raw: unknown[],
+    private readonly maxChunkBytes: number,
   ) {}
 
   arity(n: number): void {
@@ -238,10 +292,12 @@ class FieldReader {
   chunk(i: number): Uint8Array {
     const v = this.raw[i];
     if (!(v instanceof Uint8Array)) throw malformed(`${this.type} frame body must be binary`);
-    if (v.byteLength > Limits.maxChunkBytes) {
+    // A DATA chunk may be larger from protocol v3 on; a CALL's or REPLY's body stays inline-sized.
+    const max = this.type === 'data' ? this.maxChunkBytes : Limits.maxChunkBytes;
+    if (v.byteLength > max) {
       throw new ProtocolError(
         'BRL_PROTO_FRAME_TOO_LARGE',
-        `${this.type} body of ${v.byteLength} bytes exceeds ${Limits.maxChunkBytes}`,
+        `${this.type} body of ${v.byteLength} bytes exceeds ${max}`,
       );
     }
     return v;

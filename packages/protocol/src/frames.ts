@@ -159,8 +159,14 @@ export type Frame =
 export const Limits = {
   /** Largest WebSocket message either side accepts. */
   maxMessageBytes: 256 * 1024,
-  /** Largest body chunk in one DATA frame. */
+  /** Largest body chunk in one DATA frame (protocol v1 and v2), and in a CALL or REPLY frame. */
   maxChunkBytes: 64 * 1024,
+  /**
+   * Largest body chunk in one DATA frame from protocol v3 on: a large body travels in a third as
+   * many messages (each costs both ends a write, a read, a decode and a push); with its head it
+   * still fits in `maxMessageBytes`.
+   */
+  maxDataChunkBytesV3: 192 * 1024,
   maxUrlLength: 8 * 1024,
   maxHeaderCount: 256,
   maxHeaderBytes: 64 * 1024,

@@ -1,6 +1,12 @@
 import type { Readable } from 'node:stream';
 import { Limits } from './frames.js';
-import { SUBPROTOCOL, SUBPROTOCOL_PREFIX, SUBPROTOCOL_V2, SUPPORTED_PROTOCOL_VERSIONS } from './version.js';
+import {
+  SUBPROTOCOL,
+  SUBPROTOCOL_PREFIX,
+  SUBPROTOCOL_V2,
+  SUBPROTOCOL_V3,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from './version.js';
 
 // Both halves of the WebSocket upgrade between an agent and the control plane, in one place as
 // chisel keeps both ends of its handshake in `share/`: where the agent dials, what it announces
@@ -57,14 +63,15 @@ export const TUNNEL_WEBSOCKET_OPTIONS = {
 /**
  * The subprotocols an agent offers in `Sec-WebSocket-Protocol`: v1 first, so a server that takes
  * the first offer without choosing (a plain ws server, a v1 control plane) gets the one every
- * release speaks; a v2 control plane picks v2 (`acceptSubprotocol`).
+ * release speaks; a v2 control plane picks v2, a v3 one v3 (`acceptSubprotocol`).
  */
 export function offeredSubprotocols(): string[] {
-  return [SUBPROTOCOL, SUBPROTOCOL_V2];
+  return [SUBPROTOCOL, SUBPROTOCOL_V2, SUBPROTOCOL_V3];
 }
 
 /** The control plane's choice among the offered subprotocols: the newest it speaks (false: none). */
 export function acceptSubprotocol(offered: ReadonlySet<string>): string | false {
+  if (offered.has(SUBPROTOCOL_V3)) return SUBPROTOCOL_V3;
   if (offered.has(SUBPROTOCOL_V2)) return SUBPROTOCOL_V2;
   return offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false;
 }

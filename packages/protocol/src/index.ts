@@ -76,8 +76,10 @@ export {
   SUBPROTOCOL,
   SUBPROTOCOL_PREFIX,
   SUBPROTOCOL_V2,
+  SUBPROTOCOL_V3,
   SUPPORTED_PROTOCOL_VERSIONS,
   subprotocolVersion,
+  versionsPhrase,
 } from './version.js';
 export {
   dropIfSilent,

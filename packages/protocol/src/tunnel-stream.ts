@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { DATA_HEADROOM, encodeDataInto } from './codec.js';
 import { ProtocolError } from './errors.js';
 import { type Frame, type HeaderList, Limits, type ResponseHead } from './frames.js';
 
@@ -14,8 +15,12 @@ export interface StreamHost {
   readonly role: 'requester' | 'responder';
   /** The most body bytes a head may carry in its own frame (protocol v2); 0: heads go alone (v1). */
   readonly inlineLimit: number;
+  /** Largest chunk one DATA frame may carry on this connection. */
+  readonly maxDataChunk: number;
   /** Sends one frame on the connection (dropped once it is closed). */
   send(frame: Frame): void;
+  /** Sends one frame encoded already (a DATA frame built in place). */
+  sendEncoded(bytes: Uint8Array): void;
   /** Resolves when the socket has room for more body bytes; undefined when it has room now. */
   socketReady(): Promise<void> | undefined;
   /** The stream is over on this side: forget it. */
@@ -58,6 +63,14 @@ export class TunnelStream {
   private responded = false;
   private failure: ProtocolError | undefined;
   private creditWaiter: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  /**
+   * Body bytes written and not yet sent: a DATA frame being filled (chunk at DATA_HEADROOM), sent
+   * when full, before this side waits or ends, and otherwise once the event loop has run its I/O
+   * callbacks — so chunks that arrive together (a socket's reads in one poll) go as one frame.
+   */
+  private pending: Buffer | undefined;
+  private pendingBytes = 0;
+  private flushScheduled = false;
   private resolveHead!: (h: ResponseHead) => void;
   private rejectHead!: (e: Error) => void;
 
@@ -169,7 +182,11 @@ export class TunnelStream {
     return whole;
   }
 
-  /** Sends body bytes, waiting for credit and for room on the socket. */
+  /**
+   * Sends body bytes, waiting for credit and for room on the socket. The bytes are copied before
+   * this returns (the caller may reuse its buffer); they go out in DATA frames of up to the
+   * connection's `maxDataChunk`, consecutive writes filling one frame (see `pending`).
+   */
   async write(data: Uint8Array | string): Promise<void> {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     let offset = 0;
@@ -177,6 +194,7 @@ export class TunnelStream {
       if (this.failure) throw this.failure;
       if (this.localEnded) throw new Error('write after end');
       if (this.sendWindow <= 0) {
+        this.flush();
         await new Promise<void>((resolve, reject) => {
           this.creditWaiter = { resolve, reject };
         });
@@ -184,19 +202,49 @@ export class TunnelStream {
       }
       const ready = this.host.socketReady();
       if (ready) {
+        this.flush();
         await ready;
         continue;
       }
-      const n = Math.min(bytes.byteLength - offset, this.sendWindow, Limits.maxChunkBytes);
-      this.host.send({ type: 'data', stream: this.id, chunk: bytes.subarray(offset, offset + n) });
+      const left = bytes.byteLength - offset;
+      if (this.pending === undefined) {
+        // Room for what the window allows, up to a frame; a small write gets a small frame.
+        const room = Math.min(this.host.maxDataChunk, this.sendWindow, Math.max(left * 4, 16 * 1024));
+        this.pending = Buffer.allocUnsafe(DATA_HEADROOM + room);
+      }
+      const room = this.pending.byteLength - DATA_HEADROOM - this.pendingBytes;
+      const n = Math.min(left, room, this.sendWindow);
+      this.pending.set(bytes.subarray(offset, offset + n), DATA_HEADROOM + this.pendingBytes);
+      this.pendingBytes += n;
       this.sendWindow -= n;
       offset += n;
+      if (n === room) this.flush();
     }
+    if (this.pending !== undefined && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.scheduledFlush);
+    }
+  }
+
+  private readonly scheduledFlush = (): void => {
+    this.flushScheduled = false;
+    if (!this.failure) this.flush();
+  };
+
+  /** Sends the DATA frame being filled, if any. */
+  private flush(): void {
+    const pending = this.pending;
+    if (pending === undefined) return;
+    this.pending = undefined;
+    const n = this.pendingBytes;
+    this.pendingBytes = 0;
+    if (n > 0) this.host.sendEncoded(encodeDataInto(this.id, pending, n));
   }
 
   /** Ends this side's body. */
   end(): void {
     if (this.localEnded || this.failure) return;
+    this.flush();
     this.localEnded = true;
     this.host.send({ type: 'end', stream: this.id });
     this.maybeFinished();
@@ -236,6 +284,8 @@ export class TunnelStream {
   terminate(err: ProtocolError): void {
     if (this.failure) return;
     this.failure = err;
+    this.pending = undefined;
+    this.pendingBytes = 0;
     this.creditWaiter?.reject(err);
     this.creditWaiter = undefined;
     this.rejectHead(err);

@@ -31,9 +31,10 @@ export interface TunnelOptions {
   /**
    * The protocol version both ends agreed on in the handshake (default 1). From 2 on, a small
    * call and its small answer each travel as one frame, and the responder pings only when the
-   * requester's pings stop coming (they tell both sides that the other lives).
+   * requester's pings stop coming (they tell both sides that the other lives). From 3 on, a DATA
+   * frame carries up to `Limits.maxDataChunkBytesV3` bytes.
    */
-  version?: 1 | 2;
+  version?: 1 | 2 | 3;
   /** Bytes a peer may send on one stream before the reader credits them (both directions). */
   window?: number;
   /** Concurrent streams: the most this side opens (requester) or accepts (responder). */

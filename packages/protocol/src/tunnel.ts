@@ -30,7 +30,9 @@ export type * from './tunnel-types.js';
  */
 export class Tunnel {
   readonly role: TunnelRole;
-  readonly version: 1 | 2;
+  readonly version: 1 | 2 | 3;
+  /** Largest chunk in one DATA frame, both ways: bigger from protocol v3 on. */
+  readonly maxDataChunk: number;
   readonly sessionId: string;
   /** Window per stream; the responder adopts the requester's from WELCOME. */
   window: number;
@@ -67,6 +69,7 @@ export class Tunnel {
   constructor(private readonly options: TunnelOptions) {
     this.role = options.role;
     this.version = options.version ?? 1;
+    this.maxDataChunk = this.version >= 3 ? Limits.maxDataChunkBytesV3 : Limits.maxChunkBytes;
     this.sink = options.sink;
     this.window = options.window ?? DEFAULT_WINDOW_BYTES;
     this.maxConcurrentStreams = options.maxConcurrentStreams ?? 256;
@@ -78,7 +81,9 @@ export class Tunnel {
       get inlineLimit() {
         return tunnel.version >= 2 ? inlineLimit(tunnel.window) : 0;
       },
+      maxDataChunk: this.maxDataChunk,
       send: (frame) => this.sendControl(frame),
+      sendEncoded: (bytes) => this.sendBytes(bytes),
       socketReady: () => this.socketReady(),
       finished: (id) => this.streams.delete(id),
     };
@@ -200,7 +205,7 @@ export class Tunnel {
     this.liveness.lastFrameAt = Date.now();
     let frame: Frame;
     try {
-      frame = decodeFrame(bytes);
+      frame = decodeFrame(bytes, this.maxDataChunk);
       this.handle(frame);
     } catch (err) {
       if (err instanceof ProtocolError && err.closeCode !== null) this.fail(err);
@@ -262,7 +267,12 @@ export class Tunnel {
 
   private sendControl(frame: Frame): void {
     if (this.closed) return;
-    const bytes = encodeFrame(frame);
+    this.sendBytes(encodeFrame(frame));
+  }
+
+  /** Sends one encoded frame, counting it as outstanding until the socket has written it. */
+  private sendBytes(bytes: Uint8Array): void {
+    if (this.closed) return;
     this.outstanding += bytes.byteLength;
     this.sink.send(bytes, () => {
       this.outstanding -= bytes.byteLength;

@@ -7,9 +7,11 @@ import {
   AgentHeaders,
   CloseCodes,
   decodeFrame,
+  Limits,
   offeredSubprotocols,
   SUBPROTOCOL,
   SUBPROTOCOL_V2,
+  SUBPROTOCOL_V3,
   subprotocolVersion,
   Tunnel,
 } from '@borealis/protocol';
@@ -22,8 +24,9 @@ import { type ControlPlane, createControlPlane } from '../server.js';
 /**
  * Issue 17: protocol v2 is negotiated in the subprotocol. A v2 control plane serves an agent that
  * offers only v1 (released before v2) with v1 frames, and one that offers both with v2 frames,
- * where a small call and its small answer are one frame each way. (A v2 agent against a v1
- * control plane: packages/agent's tests, whose control-plane double takes the first offer, v1.)
+ * where a small call and its small answer are one frame each way, and one that also offers v3
+ * with v3 frames (DATA of up to `Limits.maxDataChunkBytesV3`). (A v2 agent against a v1 control
+ * plane: packages/agent's tests, whose control-plane double takes the first offer, v1.)
  */
 let cp: ControlPlane;
 let dir: string;
@@ -75,12 +78,20 @@ async function agent(
   const sent: string[] = [];
   const wsPings = { count: 0 };
   const state = { muted: false };
+  /** The largest DATA chunk each way. */
+  const largest = { received: 0, sent: 0 };
+  const limit = subprotocolVersion(ws.protocol) >= 3 ? Limits.maxDataChunkBytesV3 : Limits.maxChunkBytes;
+  const note = (bytes: Uint8Array, types: string[], way: 'received' | 'sent') => {
+    const frame = decodeFrame(bytes, limit);
+    types.push(frame.type);
+    if (frame.type === 'data') largest[way] = Math.max(largest[way], frame.chunk.byteLength);
+  };
   const tunnel = new Tunnel({
     role: 'responder',
     version: subprotocolVersion(ws.protocol),
     sink: {
       send: (b, done) => {
-        sent.push(decodeFrame(b).type);
+        note(b, sent, 'sent');
         if (state.muted) return done();
         ws.send(b, { binary: true }, done);
       },
@@ -96,7 +107,7 @@ async function agent(
     },
   });
   ws.on('message', (d) => {
-    received.push(decodeFrame(d as Buffer).type);
+    note(d as Buffer, received, 'received');
     tunnel.receive(d as Buffer);
   });
   ws.on('ping', () => {
@@ -110,7 +121,7 @@ async function agent(
     }),
   );
   await until(() => cp.hub.hasAgent(identifier));
-  return { ws, received, sent, wsPings, state, closed };
+  return { ws, received, sent, largest, wsPings, state, closed };
 }
 
 async function call(identifier: string, body: Buffer | null) {
@@ -129,11 +140,13 @@ const streamFrames = (types: string[]) =>
   types.filter((t) => !['welcome', 'ping', 'pong', 'streams'].includes(t));
 
 describe('protocol versions', () => {
-  it('an agent that offers v1 and v2 gets v2; one that offers only v1 gets v1', async () => {
-    expect(offeredSubprotocols()).toEqual([SUBPROTOCOL, SUBPROTOCOL_V2]);
-    const both = await agent('rna-both', offeredSubprotocols());
+  it('an agent that offers v1 to v3 gets v3; one that offers v1 and v2 gets v2; one that offers only v1 gets v1', async () => {
+    expect(offeredSubprotocols()).toEqual([SUBPROTOCOL, SUBPROTOCOL_V2, SUBPROTOCOL_V3]);
+    const all = await agent('rna-all', offeredSubprotocols());
+    const v2 = await agent('rna-v2', [SUBPROTOCOL, SUBPROTOCOL_V2]);
     const old = await agent('rna-old', [SUBPROTOCOL]);
-    expect(both.ws.protocol).toBe(SUBPROTOCOL_V2);
+    expect(all.ws.protocol).toBe(SUBPROTOCOL_V3);
+    expect(v2.ws.protocol).toBe(SUBPROTOCOL_V2);
     expect(old.ws.protocol).toBe(SUBPROTOCOL);
   });
 
@@ -146,15 +159,15 @@ describe('protocol versions', () => {
   });
 
   it('v2 agent: a small call is one CALL frame and its answer one REPLY frame', async () => {
-    const a = await agent('rna-new', offeredSubprotocols());
+    const a = await agent('rna-new', [SUBPROTOCOL, SUBPROTOCOL_V2]);
     expect(await call('rna-new', Buffer.from('hello'))).toEqual({ status: 200, body: Buffer.from('hello') });
     expect(await call('rna-new', null)).toEqual({ status: 200, body: Buffer.alloc(0) });
     expect(streamFrames(a.received)).toEqual(['call', 'call']);
     expect(streamFrames(a.sent)).toEqual(['reply', 'reply']);
   });
 
-  it('v2 agent: a body larger than one frame streams with credit, as in v1', async () => {
-    const a = await agent('rna-big', offeredSubprotocols());
+  it('v2 agent: a body larger than one frame streams with credit, as in v1, in DATA of at most 64 KiB', async () => {
+    const a = await agent('rna-big', [SUBPROTOCOL, SUBPROTOCOL_V2]);
     const big = Buffer.alloc(300 * 1024, 7);
     const r = await call('rna-big', big);
     expect(r.status).toBe(200);
@@ -162,6 +175,22 @@ describe('protocol versions', () => {
     expect(streamFrames(a.received)[0]).toBe('open');
     expect(streamFrames(a.received)).toContain('data');
     expect(streamFrames(a.sent).filter((t) => t !== 'credit')[0]).toBe('response');
+    expect(a.largest.received).toBeLessThanOrEqual(Limits.maxChunkBytes);
+    expect(a.largest.sent).toBeLessThanOrEqual(Limits.maxChunkBytes);
+  });
+
+  it('v3 agent: a small call is still one frame each way; a large body goes in DATA frames over 64 KiB', async () => {
+    const a = await agent('rna-v3', offeredSubprotocols());
+    expect(await call('rna-v3', Buffer.from('hello'))).toEqual({ status: 200, body: Buffer.from('hello') });
+    expect(streamFrames(a.received)).toEqual(['call']);
+    expect(streamFrames(a.sent)).toEqual(['reply']);
+    const big = Buffer.from(Array.from({ length: 1024 * 1024 }, (_, i) => (i * 13) & 0xff));
+    const r = await call('rna-v3', big);
+    expect(r.status).toBe(200);
+    expect(r.body.equals(big)).toBe(true);
+    expect(a.largest.received).toBeGreaterThan(Limits.maxChunkBytes);
+    expect(a.largest.received).toBeLessThanOrEqual(Limits.maxDataChunkBytesV3);
+    expect(a.largest.sent).toBeGreaterThan(Limits.maxChunkBytes);
   });
 
   describe('heartbeat as WebSocket control frames (AgentFeatures.wsHeartbeat)', () => {

@@ -100,7 +100,7 @@ describe('relay: accepting agents', () => {
     const msg = JSON.parse(r.body ?? '{}').error.message as string;
     expect(msg).toContain('99');
     expect(msg).toContain('version 1');
-    expect(r.headers?.['x-borealis-protocol-versions']).toBe('1, 2');
+    expect(r.headers?.['x-borealis-protocol-versions']).toBe('1, 2, 3');
   });
 
   it('refuses an identifier the credential may not serve', async () => {

@@ -13,6 +13,7 @@ import {
   parseOfferedVersions,
   SUPPORTED_PROTOCOL_VERSIONS,
   TUNNEL_WEBSOCKET_OPTIONS,
+  versionsPhrase,
 } from '@borealis/protocol';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -101,7 +102,7 @@ async function authenticate(req: IncomingMessage, deps: UpgradeDeps) {
         : `protocol version ${offered.map(String).join(', ')}`;
     throw new BorealisError(
       'BRL_ERR_PROTOCOL_VERSION',
-      `The agent offers ${theirs}; this control plane speaks protocol version ${SUPPORTED_PROTOCOL_VERSIONS.join(' and ')}. Run an agent release that matches the control plane's.`,
+      `The agent offers ${theirs}; this control plane speaks protocol version ${versionsPhrase(SUPPORTED_PROTOCOL_VERSIONS)}. Run an agent release that matches the control plane's.`,
       {
         details: {
           agentVersions: offered.map(String),
