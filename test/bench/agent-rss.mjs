@@ -3,22 +3,24 @@
 // after one small call and a 1 MiB download and upload (as the bench's `agentIdleRss`), and
 // optionally small-request throughput through the tunnel (`--load`).
 //
-//   node test/bench/agent-rss.mjs [--rounds N] [--load] NAME=BIN[,NODE_ARG|ENV=VALUE...] ...
+//   node test/bench/agent-rss.mjs [--rounds N] [--load [--load-ms MS]] NAME=BIN[,NODE_ARG|ENV=VALUE...] ...
 //
 // BIN is a `borealis-agent.js` (e.g. /work/base/packages/agent/bin/borealis-agent.js); the default
 // is this checkout's. Prints one line per run and the medians, then one JSON line.
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
-import { MiB, procMemory, repoRoot, sleep, startRole, stopAllRoles } from './lib.mjs';
+import { MiB, procCpuMs, procMemory, repoRoot, sleep, startRole, stopAllRoles } from './lib.mjs';
 import { download, echo, getJson, IDENTIFIER, startControlPlane, until, upload } from './stack.mjs';
 
 const argv = process.argv.slice(2);
 let rounds = 5;
 let load = false;
+let loadMs = 3000;
 const variants = [];
 for (let i = 0; i < argv.length; i++) {
   if (argv[i] === '--rounds') rounds = Number(argv[++i]);
   else if (argv[i] === '--load') load = true;
+  else if (argv[i] === '--load-ms') loadMs = Number(argv[++i]);
   else {
     const at = argv[i].indexOf('=');
     const [name, spec] = [argv[i].slice(0, at), argv[i].slice(at + 1)];
@@ -43,7 +45,8 @@ const median = (xs) => {
 };
 const mb = (b) => (b / MiB).toFixed(1);
 
-async function throughput(base, concurrency, ms) {
+/** Requests per second, closed loop, and the agent's CPU per request (ms) while measuring. */
+async function throughput(base, concurrency, ms, agentPid) {
   const pool = new Pool(base, { connections: concurrency, pipelining: 1 });
   try {
     const run = async (ms) => {
@@ -61,8 +64,12 @@ async function throughput(base, concurrency, ms) {
     };
     await run(500);
     const t = performance.now();
+    const cpu0 = procCpuMs(agentPid);
     const n = await run(ms);
-    return n / ((performance.now() - t) / 1000);
+    return {
+      reqPerSec: n / ((performance.now() - t) / 1000),
+      cpuMsPerRequest: (procCpuMs(agentPid) - cpu0) / n,
+    };
   } finally {
     await pool.close();
   }
@@ -98,15 +105,18 @@ try {
       const afterCalls = procMemory(agent.pid).rss;
       const row = { connected, afterCalls };
       if (load) {
-        row.c64 = await throughput(cp.frontUrl, 64, 3000);
-        row.c1 = await throughput(cp.frontUrl, 1, 2000);
+        const c64 = await throughput(cp.frontUrl, 64, loadMs, agent.pid);
+        const c1 = await throughput(cp.frontUrl, 1, 2000, agent.pid);
+        row.c64 = c64.reqPerSec;
+        row.c1 = c1.reqPerSec;
+        row.cpuUsPerRequestC64 = c64.cpuMsPerRequest * 1000;
         row.afterLoad = procMemory(agent.pid).rss;
       }
       results[v.name].push(row);
       process.stdout.write(
         `round ${r} ${v.name}: connected ${mb(connected)} MiB, after calls ${mb(afterCalls)} MiB` +
           (load
-            ? `, c64 ${row.c64.toFixed(0)} req/s, c1 ${row.c1.toFixed(0)} req/s, after load ${mb(row.afterLoad)} MiB`
+            ? `, c64 ${row.c64.toFixed(0)} req/s (agent CPU ${row.cpuUsPerRequestC64.toFixed(0)} us/request), c1 ${row.c1.toFixed(0)} req/s, after load ${mb(row.afterLoad)} MiB`
             : '') +
           '\n',
       );
@@ -126,7 +136,7 @@ for (const v of variants) {
   process.stdout.write(
     `median ${v.name}: connected ${mb(s.connected)} MiB, after calls ${mb(s.afterCalls)} MiB` +
       (load
-        ? `, c64 ${s.c64.toFixed(0)} req/s, c1 ${s.c1.toFixed(0)} req/s, after load ${mb(s.afterLoad)} MiB`
+        ? `, c64 ${s.c64.toFixed(0)} req/s (agent CPU ${s.cpuUsPerRequestC64.toFixed(0)} us/request), c1 ${s.c1.toFixed(0)} req/s, after load ${mb(s.afterLoad)} MiB`
         : '') +
       '\n',
   );
