@@ -236,59 +236,17 @@ export async function idleAgents(counts = idleLevels()) {
   const levels = [];
   const swarms = [];
   let connected = 0;
+  /** The level that did not hold (and why): the levels below it are still reported. */
+  let failed;
   try {
     for (const count of counts) {
-      const t = performance.now();
-      const starting = [];
-      while (connected < count) {
-        const add = Math.min(settings.swarmChunk, count - connected);
-        const swarm = startRole(`agent swarm ${connected}+${add}`, join(benchDir, 'agent-swarm.mjs'), {
-          args: [cp.url, String(add), `idle${connected}`],
-          env: { BENCH_CLIENT_ID: cp.clientId, BENCH_CLIENT_SECRET: cp.clientSecret },
-        });
-        swarms.push(swarm);
-        starting.push(
-          swarm
-            .waitFor('ready', () => true, 300_000)
-            .then((ready) => {
-              if (ready.connected !== add) throw new Error(`swarm connected ${ready.connected} of ${add}`);
-            }),
-        );
-        connected += add;
+      try {
+        levels.push(await idleLevel(count));
+      } catch (err) {
+        failed = { agents: count, error: err instanceof Error ? err.message : String(err) };
+        process.stdout.write(`   ${count} agents: not measured: ${failed.error.slice(0, 500)}\n`);
+        break;
       }
-      await Promise.all(starting);
-      const connectMs = performance.now() - t;
-      await until(async () => (await stats()).connections === count, `${count} connections`, 60_000).catch(
-        (err) => {
-          // Who dropped the missing ones (each swarm's last "dropped" line), to say why.
-          const why = swarms.map((w) => w.lines.findLast((l) => l.json?.msg === 'dropped')?.raw ?? 'none');
-          throw new Error(`${err.message}; connections dropped after WELCOME, per swarm: ${why.join(', ')}`);
-        },
-      );
-      // Past the first heartbeat rounds on every connection, so the figures are steady-state.
-      await sleep(3 * settings.heartbeatMs);
-      const m = await gcStats();
-      const cpuMs = await cpuWindow();
-      const after = await stats();
-      if (after.connections !== count)
-        throw new Error(`${after.connections} of ${count} agents still connected`);
-      const heartbeatCpuMsPerSecond = (cpuMs - baseCpuMs) / (settings.idleWindowMs / 1000);
-      levels.push({
-        agents: count,
-        connectMs,
-        rss: m.rss,
-        heapUsed: m.heapUsed,
-        rssPerAgent: (m.rss - base.rss) / count,
-        heapPerAgent: (m.heapUsed - base.heapUsed) / count,
-        externalPerAgent: (m.external - base.external) / count,
-        cpuMsInWindow: cpuMs,
-        heartbeatCpuMsPerSecond,
-        heartbeatCorePercent: heartbeatCpuMsPerSecond / 10,
-      });
-      const l = levels.at(-1);
-      process.stdout.write(
-        `   ${count} agents: RSS ${mb(m.rss)} MiB (${(l.rssPerAgent / KiB).toFixed(1)} KiB each), heap ${mb(m.heapUsed)} MiB (${(l.heapPerAgent / KiB).toFixed(1)} KiB each), CPU ${cpuMs.toFixed(0)} ms in ${settings.idleWindowMs / 1000} s\n`,
-      );
     }
   } finally {
     await Promise.all([...swarms, cp.role].map((r) => r.stop()));
@@ -298,5 +256,61 @@ export async function idleAgents(counts = idleLevels()) {
     heartbeatMs: settings.heartbeatMs,
     openFileLimit: fileLimit(),
     levels,
+    ...(failed ? { failed } : {}),
   };
+
+  async function idleLevel(count) {
+    const t = performance.now();
+    const starting = [];
+    while (connected < count) {
+      const add = Math.min(settings.swarmChunk, count - connected);
+      const swarm = startRole(`agent swarm ${connected}+${add}`, join(benchDir, 'agent-swarm.mjs'), {
+        args: [cp.url, String(add), `idle${connected}`],
+        env: { BENCH_CLIENT_ID: cp.clientId, BENCH_CLIENT_SECRET: cp.clientSecret },
+      });
+      swarms.push(swarm);
+      starting.push(
+        swarm
+          .waitFor('ready', () => true, 300_000)
+          .then((ready) => {
+            if (ready.connected !== add) throw new Error(`swarm connected ${ready.connected} of ${add}`);
+          }),
+      );
+      connected += add;
+    }
+    await Promise.all(starting);
+    const connectMs = performance.now() - t;
+    await until(async () => (await stats()).connections === count, `${count} connections`, 60_000).catch(
+      (err) => {
+        // Who dropped the missing ones (each swarm's last "dropped" line), to say why.
+        const why = swarms.map((w) => w.lines.findLast((l) => l.json?.msg === 'dropped')?.raw ?? 'none');
+        throw new Error(`${err.message}; connections dropped after WELCOME, per swarm: ${why.join(', ')}`);
+      },
+    );
+    // Past the first heartbeat rounds on every connection, so the figures are steady-state.
+    await sleep(3 * settings.heartbeatMs);
+    const m = await gcStats();
+    const cpuMs = await cpuWindow();
+    const after = await stats();
+    if (after.connections !== count)
+      throw new Error(`${after.connections} of ${count} agents still connected`);
+    const heartbeatCpuMsPerSecond = (cpuMs - baseCpuMs) / (settings.idleWindowMs / 1000);
+    const level = {
+      agents: count,
+      connectMs,
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      rssPerAgent: (m.rss - base.rss) / count,
+      heapPerAgent: (m.heapUsed - base.heapUsed) / count,
+      externalPerAgent: (m.external - base.external) / count,
+      cpuMsInWindow: cpuMs,
+      heartbeatCpuMsPerSecond,
+      heartbeatCorePercent: heartbeatCpuMsPerSecond / 10,
+    };
+    const l = level;
+    process.stdout.write(
+      `   ${count} agents: RSS ${mb(m.rss)} MiB (${(l.rssPerAgent / KiB).toFixed(1)} KiB each), heap ${mb(m.heapUsed)} MiB (${(l.heapPerAgent / KiB).toFixed(1)} KiB each), CPU ${cpuMs.toFixed(0)} ms in ${settings.idleWindowMs / 1000} s, connected in ${(connectMs / 1000).toFixed(1)} s\n`,
+    );
+    return level;
+  }
 }
