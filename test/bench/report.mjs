@@ -202,8 +202,10 @@ export function goals(r) {
   if (r.idleAgents) {
     const top = r.idleAgents.levels.at(-1) ?? {
       agents: 0,
-      heartbeatCorePercent: Infinity,
-      rssPerAgent: Infinity,
+      heartbeatCorePercent: Number.NaN,
+      heartbeatCpuMsPerSecond: Number.NaN,
+      rssPerAgent: Number.NaN,
+      heapPerAgent: Number.NaN,
     };
     // One process cannot hold more sockets than its open-file limit; the bench measures up to it.
     const ceiling = Math.min(20_000, r.idleAgents.openFileLimit - 100);
