@@ -31,7 +31,6 @@ const ON_THE_STACK = ['transfers', 'head-of-line', 'small-requests'];
 /** The tunnel parts must fit in 10 minutes (issue 3, acceptance 6); the engine adds its own. */
 const TUNNEL_LIMIT_MS = 9.5 * 60_000;
 /**
-/**
  * Idle agents, a budget of its own: 19,900 agents connect at about 100–150 a second on the shared
  * 2-core machine under load (1,000 + 5,000 + 19,900 then take 5–7 minutes).
  */
