@@ -37,8 +37,7 @@ function connect(i) {
         [AgentHeaders.instanceId]: `${prefix}-instance-${i}`,
         [AgentHeaders.version]: '0.0.0-bench',
         // As the agent announces them (BENCH_SWARM_FEATURES overrides, e.g. '' for an older agent).
-        [AgentHeaders.features]:
-          process.env.BENCH_SWARM_FEATURES ?? `${AgentFeatures.logUrl},${AgentFeatures.wsHeartbeat ?? ''}`,
+        [AgentHeaders.features]: process.env.BENCH_SWARM_FEATURES ?? AgentFeatures.logUrl,
       },
       perMessageDeflate: false,
     });
@@ -61,8 +60,6 @@ function connect(i) {
       }
       tunnel.receive(data);
     });
-    // The control plane's heartbeat as WebSocket pings (ws answers them by itself).
-    ws.on('ping', () => tunnel?.heard?.());
     ws.on('error', () => {});
     ws.on('close', (c, r) => {
       tunnel?.transportClosed(c, r.toString());

@@ -274,7 +274,7 @@ export class Dialer {
             [AgentHeaders.identifier]: options.identifier,
             [AgentHeaders.instanceId]: options.instanceId,
             [AgentHeaders.version]: this.deps.agentVersion,
-            [AgentHeaders.features]: `${AgentFeatures.logUrl},${AgentFeatures.wsHeartbeat}`,
+            [AgentHeaders.features]: AgentFeatures.logUrl,
           },
           ...TUNNEL_WEBSOCKET_OPTIONS,
           handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
@@ -319,9 +319,6 @@ export class Dialer {
         }
         tunnel.receive(bytes);
       });
-      // The control plane's heartbeat, when it sends it as WebSocket pings (AgentFeatures.wsHeartbeat):
-      // ws answers each with a pong by itself; the tunnel only needs to know the control plane lives.
-      ws.on('ping', () => tunnel?.heard());
       ws.on('error', (err) => {
         // After a refusal, ws reports its own abort; the refusal is the story worth telling.
         if (attempt.refusal) return;

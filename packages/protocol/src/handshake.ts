@@ -39,13 +39,6 @@ export const AgentHeaders = {
 export const AgentFeatures = {
   /** OPEN frames may carry a loggable form of the request path (`RequestHead.logUrl`). */
   logUrl: 'log-url',
-  /**
-   * The agent counts the control plane's WebSocket ping control frames as heard from it, so the
-   * control plane may heartbeat with ping/pong control frames (which every ws peer answers by
-   * itself) instead of PING/PONG tunnel messages: per heartbeat one small write and no message to
-   * decode at either end. Agents that do not announce it get PING frames, as before.
-   */
-  wsHeartbeat: 'ws-heartbeat',
 } as const;
 
 /**

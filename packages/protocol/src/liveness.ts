@@ -12,8 +12,6 @@ export class Liveness {
   ticks = 0;
   private readonly pings = new Map<number, number>();
   private pingNonce = 0;
-  /** When each transport-level ping in flight was sent, oldest first (they are answered in order). */
-  private transportPings: number[] = [];
 
   constructor(
     readonly intervalMs: number,
@@ -41,21 +39,6 @@ export class Liveness {
     this.pings.set(nonce, now);
     if (this.pings.size > 16) this.pings.delete(this.pings.keys().next().value as number);
     return nonce;
-  }
-
-  /** A transport-level ping (no nonce: its pong comes back in order) sent now. */
-  transportPing(now: number): void {
-    if (this.transportPings.length >= 16) this.transportPings.shift();
-    this.transportPings.push(now);
-  }
-
-  /** The round trip of the oldest transport-level ping in flight, or undefined if none is. */
-  transportPong(now: number): number | undefined {
-    const sentAt = this.transportPings.shift();
-    if (sentAt === undefined) return undefined;
-    this.lastHeartbeatAt = now;
-    this.rttMs = now - sentAt;
-    return this.rttMs;
   }
 
   /** The round trip of the ping `nonce` answered, or undefined for a pong this side never asked. */

@@ -11,13 +11,6 @@ export interface FrameSink {
   send(bytes: Uint8Array, done: (err?: Error) => void): void;
   /** Closes the underlying connection. The owner then calls `tunnel.transportClosed()`. */
   close(code: number, reason: string): void;
-  /**
-   * Optional: a transport-level ping (a WebSocket ping control frame). When the sink has one, the
-   * tunnel's heartbeat pings go this way instead of as PING frames, and the owner reports each
-   * answer with `tunnel.transportPong()`. Only for a peer known to count such pings as heard from
-   * this side (`AgentFeatures.wsHeartbeat`).
-   */
-  ping?(): void;
 }
 
 export interface TunnelResponse extends ResponseHead {

@@ -213,23 +213,6 @@ export class Tunnel {
     }
   }
 
-  /**
-   * The transport heard from the peer without a message (a WebSocket ping or pong control frame):
-   * the peer lives, as for any frame.
-   */
-  heard(): void {
-    if (!this.closed) this.liveness.lastFrameAt = Date.now();
-  }
-
-  /** The transport's answer to a `sink.ping()`: the peer lives, and the round trip is measured. */
-  transportPong(): void {
-    if (this.closed) return;
-    const now = Date.now();
-    this.liveness.lastFrameAt = now;
-    const rtt = this.liveness.transportPong(now);
-    if (rtt !== undefined) this.options.onHeartbeat?.(rtt);
-  }
-
   /** Ends the connection because of `err`; streams fail with a disconnected error. */
   fail(err: ProtocolError): void {
     if (this.closed) return;
@@ -311,12 +294,7 @@ export class Tunnel {
       );
       return;
     }
-    if (this.pingsDue(now)) {
-      if (this.sink.ping) {
-        this.liveness.transportPing(now);
-        this.sink.ping();
-      } else this.sendControl({ type: 'ping', stream: 0, nonce: this.liveness.ping(now) });
-    }
+    if (this.pingsDue(now)) this.sendControl({ type: 'ping', stream: 0, nonce: this.liveness.ping(now) });
     if (this.reconcileMs > 0 && !this.closed && now - this.lastReconcileAt >= this.reconcileMs) {
       this.lastReconcileAt = now;
       if (this.streams.size > 0 || this.idleListed !== this.highestKnown()) this.sendStreamList();

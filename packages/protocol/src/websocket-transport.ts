@@ -13,8 +13,6 @@ export interface TunnelSocket {
   close(code: number, reason: string): void;
   /** Drops the connection without a closing handshake. */
   terminate(): void;
-  /** Sends a ping control frame (empty). */
-  ping(): void;
 }
 
 /** The byte stream under a WebSocket (ws keeps it as `_socket`), for corking. */
@@ -40,26 +38,15 @@ function underlyingSocket(ws: TunnelSocket): Corkable | undefined {
  * each message was its own `writev` system call, the largest single cost per small call in
  * `--cpu-prof` on both ends; with many calls in flight, the frames of all the answers (or calls)
  * that came in during one poll phase now share one.
- *
- * With `pings`, the tunnel's heartbeat goes as empty WebSocket ping control frames (`FrameSink.ping`);
- * the owner then reports each pong with `tunnel.transportPong()`. Only for a peer that counts them
- * as heard (`AgentFeatures.wsHeartbeat`): ws answers every ping by itself, so any peer gives the
- * pong, but only such a peer knows this side lives from a ping alone. An empty control frame is one
- * buffer and one write in ws (no cork, no `setImmediate`), where a PING message is a header and a
- * body and, in reply, a message to gather and decode.
  */
-export function webSocketSink(
-  ws: TunnelSocket,
-  onSent?: (bytes: number) => void,
-  { pings = false }: { pings?: boolean } = {},
-): FrameSink {
+export function webSocketSink(ws: TunnelSocket, onSent?: (bytes: number) => void): FrameSink {
   let corked: Corkable | undefined;
   const uncork = () => {
     const socket = corked;
     corked = undefined;
     socket?.uncork();
   };
-  const sink: FrameSink = {
+  return {
     send: (bytes, done) => {
       if (ws.readyState !== ws.OPEN) {
         done(new Error('socket closed'));
@@ -78,12 +65,6 @@ export function webSocketSink(
     },
     close: (code, reason) => ws.close(code, reason),
   };
-  if (pings) {
-    sink.ping = () => {
-      if (ws.readyState === ws.OPEN) ws.ping();
-    };
-  }
-  return sink;
 }
 
 /**

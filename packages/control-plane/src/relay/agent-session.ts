@@ -62,12 +62,10 @@ export class AgentSession {
     readonly meta: AgentConnectionMeta,
     options: AgentSessionOptions,
   ) {
-    const wsHeartbeat = meta.features.includes(AgentFeatures.wsHeartbeat);
     this.tunnel = new Tunnel({
       role: 'requester',
       version: subprotocolVersion(ws.protocol),
-      // Agents that count WebSocket pings as heard from us get the cheaper control-frame heartbeat.
-      sink: webSocketSink(ws, (bytes) => options.onBytes?.('out', bytes), { pings: wsHeartbeat }),
+      sink: webSocketSink(ws, (bytes) => options.onBytes?.('out', bytes)),
       window: options.windowBytes,
       maxConcurrentStreams: options.maxStreams,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
@@ -93,8 +91,6 @@ export class AgentSession {
       options.onBytes?.('in', (data as Buffer).byteLength ?? 0);
       this.tunnel.receive(messageBytes(data, isBinary));
     });
-    // The answers to our heartbeat pings, when they go as WebSocket ping frames.
-    if (wsHeartbeat) ws.on('pong', () => this.tunnel.transportPong());
     ws.on('close', (code, reason) => this.tunnel.transportClosed(code, reason.toString()));
     ws.on('error', (err) => this.logger.warn({ err: err.message }, 'agent socket error'));
     this.tunnel.welcome(options.heartbeatIntervalMs);

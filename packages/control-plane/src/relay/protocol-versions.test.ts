@@ -3,9 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   AGENT_CONNECT_PATH,
-  AgentFeatures,
   AgentHeaders,
-  CloseCodes,
   decodeFrame,
   Limits,
   offeredSubprotocols,
@@ -32,19 +30,16 @@ let cp: ControlPlane;
 let dir: string;
 const sockets: WebSocket[] = [];
 
-async function start(heartbeatIntervalMs?: number) {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'brl-versions-'));
   cp = await createControlPlane({
     port: 0,
     dataDir: dir,
     apiToken: 'test-token-0123456789',
     logger: pino({ level: 'silent' }),
-    ...(heartbeatIntervalMs ? { heartbeatIntervalMs } : {}),
   });
   await cp.listen();
-}
-
-beforeEach(() => start());
+});
 
 afterEach(async () => {
   for (const s of sockets.splice(0)) s.terminate();
@@ -53,11 +48,7 @@ afterEach(async () => {
 });
 
 /** An agent in-process offering `protocols`; it echoes bodies and counts the frame types it gets. */
-async function agent(
-  identifier: string,
-  protocols: string[],
-  { features, autoPong = true }: { features?: string; autoPong?: boolean } = {},
-) {
+async function agent(identifier: string, protocols: string[]) {
   const cred = await cp.store.agentCredentials.create({ allowedIdentifiers: [identifier] });
   const ws = new WebSocket(cp.url.replace('http', 'ws') + AGENT_CONNECT_PATH, protocols, {
     headers: {
@@ -65,9 +56,7 @@ async function agent(
       [AgentHeaders.identifier]: identifier,
       [AgentHeaders.instanceId]: `inst-${identifier}`,
       [AgentHeaders.version]: '0.0.0-test',
-      ...(features === undefined ? {} : { [AgentHeaders.features]: features }),
     },
-    autoPong,
   });
   sockets.push(ws);
   await new Promise((resolve, reject) => {
@@ -76,8 +65,6 @@ async function agent(
   });
   const received: string[] = [];
   const sent: string[] = [];
-  const wsPings = { count: 0 };
-  const state = { muted: false };
   /** The largest DATA chunk each way. */
   const largest = { received: 0, sent: 0 };
   const limit = subprotocolVersion(ws.protocol) >= 3 ? Limits.maxDataChunkBytesV3 : Limits.maxChunkBytes;
@@ -92,7 +79,6 @@ async function agent(
     sink: {
       send: (b, done) => {
         note(b, sent, 'sent');
-        if (state.muted) return done();
         ws.send(b, { binary: true }, done);
       },
       close: (c, r) => ws.close(c, r),
@@ -110,18 +96,9 @@ async function agent(
     note(d as Buffer, received, 'received');
     tunnel.receive(d as Buffer);
   });
-  ws.on('ping', () => {
-    wsPings.count++;
-    tunnel.heard();
-  });
-  const closed = new Promise<number>((resolve) =>
-    ws.on('close', (c, r) => {
-      tunnel.transportClosed(c, r.toString());
-      resolve(c);
-    }),
-  );
+  ws.on('close', (c, r) => tunnel.transportClosed(c, r.toString()));
   await until(() => cp.hub.hasAgent(identifier));
-  return { ws, received, sent, largest, wsPings, state, closed };
+  return { ws, received, sent, largest };
 }
 
 async function call(identifier: string, body: Buffer | null) {
@@ -191,50 +168,5 @@ describe('protocol versions', () => {
     expect(a.largest.received).toBeGreaterThan(Limits.maxChunkBytes);
     expect(a.largest.received).toBeLessThanOrEqual(Limits.maxDataChunkBytesV3);
     expect(a.largest.sent).toBeGreaterThan(Limits.maxChunkBytes);
-  });
-
-  describe('heartbeat as WebSocket control frames (AgentFeatures.wsHeartbeat)', () => {
-    beforeEach(async () => {
-      await cp.close();
-      rmSync(dir, { recursive: true, force: true });
-      await start(100);
-    });
-
-    it('an agent that announces it gets WebSocket pings, no PING frames, and its pongs are the heartbeat', async () => {
-      const a = await agent('rna-ws', offeredSubprotocols(), { features: AgentFeatures.wsHeartbeat });
-      await until(() => a.wsPings.count >= 5);
-      expect(a.received.filter((t) => t === 'ping')).toEqual([]);
-      const info = cp.hub
-        .sessions()
-        .find((s) => s.meta.agentIdentifier === 'rna-ws')
-        ?.info();
-      expect(info?.lastHeartbeatAt).not.toBeNull();
-      expect(info?.rttMs).toBeGreaterThanOrEqual(0);
-      // The agent heard the control plane, so it did not ping on its own more than every tenth tick.
-      expect(a.sent.filter((t) => t === 'ping').length).toBeLessThanOrEqual(1 + a.wsPings.count / 10);
-      expect(await call('rna-ws', Buffer.from('hi'))).toEqual({ status: 200, body: Buffer.from('hi') });
-    });
-
-    it('agents that do not announce it (v1, or v2 released before it) get PING frames as before', async () => {
-      const v1 = await agent('rna-v1', [SUBPROTOCOL]);
-      const v2 = await agent('rna-v2', offeredSubprotocols(), { features: AgentFeatures.logUrl });
-      await until(() => v1.received.filter((t) => t === 'ping').length >= 3);
-      await until(() => v2.received.filter((t) => t === 'ping').length >= 3);
-      expect(v1.wsPings.count + v2.wsPings.count).toBe(0);
-      expect(cp.hub.hasAgent('rna-v1') && cp.hub.hasAgent('rna-v2')).toBe(true);
-    });
-
-    it('an agent whose socket stops answering the pings is dropped at the heartbeat timeout', async () => {
-      // ws answers pings by itself; without that (a frozen process answers nothing) the control
-      // plane hears nothing more and closes the connection.
-      const a = await agent('rna-mute', offeredSubprotocols(), {
-        features: AgentFeatures.wsHeartbeat,
-        autoPong: false,
-      });
-      a.state.muted = true; // nor does its tunnel send anything: nothing reaches the control plane
-      await until(() => !cp.hub.hasAgent('rna-mute'), 5_000);
-      expect(await a.closed).toBe(CloseCodes.heartbeatTimeout);
-      expect(a.wsPings.count).toBeGreaterThan(0);
-    });
   });
 });
