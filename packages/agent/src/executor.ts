@@ -1,14 +1,9 @@
 import { Readable } from 'node:stream';
-import {
-  type HeaderList,
-  KUBERNETES_API_HOST,
-  ProtocolError,
-  type RequestHead,
-  type TunnelStream,
-} from '@borealis/protocol';
+import { KUBERNETES_API_HOST, ProtocolError, type RequestHead, type TunnelStream } from '@borealis/protocol';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { AllowList } from './allow-list.js';
+import { declaresBody, requestHeaders, responseHeaders } from './call-headers.js';
 import { DestinationRefusedError } from './guarded-connector.js';
 import type { KubernetesCredentials } from './kubernetes-credentials.js';
 import { type AgentMetrics, Outcome, type OutcomeName } from './metrics.js';
@@ -36,21 +31,6 @@ export interface ExecutorOptions {
 const KUBERNETES_PATHS = /^\/(version|api|apis)(\/|$)/;
 /** Never forwarded to the API server: the agent's own credentials are the only ones that count. */
 const KUBERNETES_DROPPED = /^(authorization|cookie|proxy-authorization|impersonate-.*)$/i;
-
-/** Connection-scoped headers (RFC 9110 §7.6.1) and ones undici refuses to forward. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-/** Request-only: undici derives Host from the URL and does not implement Expect. */
-const REQUEST_DROPPED = new Set(['host', 'expect']);
 
 const CONNECT_ERROR_CODES = new Set([
   'ECONNREFUSED',
@@ -404,52 +384,4 @@ function readUpTo(body: Readable, expected: number): Promise<Buffer> {
 function detachedBody(stream: TunnelStream): Readable {
   const chunks = stream.body.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
   return Readable.from(chunks, { objectMode: false });
-}
-
-/** Pairs → undici's flat [name, value, ...] form, which keeps repeats and order. */
-function requestHeaders(list: HeaderList): string[] {
-  const dropped = connectionListed(list);
-  const out: string[] = [];
-  for (const [name, value] of list) {
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || REQUEST_DROPPED.has(lower) || dropped.has(lower)) continue;
-    out.push(name, value);
-  }
-  return out;
-}
-
-function responseHeaders(headers: Record<string, string | string[] | undefined>): HeaderList {
-  const connection = headers.connection;
-  const dropped = connectionListed(
-    connection === undefined
-      ? []
-      : (Array.isArray(connection) ? connection : [connection]).map((v) => ['connection', v]),
-  );
-  const out: HeaderList = [];
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || dropped.has(name)) continue;
-    if (Array.isArray(value)) for (const v of value) out.push([name, v]);
-    else out.push([name, value]);
-  }
-  return out;
-}
-
-const NONE_LISTED: ReadonlySet<string> = new Set();
-
-/** Headers named in `Connection` are hop-by-hop too (no set is made when there is none). */
-function connectionListed(list: HeaderList): ReadonlySet<string> {
-  let names: Set<string> | undefined;
-  for (const [name, value] of list) {
-    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
-    names ??= new Set<string>();
-    for (const token of value.split(',')) names.add(token.trim().toLowerCase());
-  }
-  return names ?? NONE_LISTED;
-}
-
-function declaresBody(list: HeaderList): boolean {
-  return list.some(([name, value]) => {
-    const lower = name.toLowerCase();
-    return (lower === 'content-length' && value.trim() !== '0') || lower === 'transfer-encoding';
-  });
 }

@@ -153,3 +153,8 @@ export function closeReason(text: string): string {
     .toString('utf8')
     .replace(/\uFFFD+$/, '')}...`;
 }
+
+/** A frame of a type the sending peer's role may not send (an agent opening a stream, say). */
+export function notAllowed(type: string): ProtocolError {
+  return new ProtocolError('BRL_PROTO_STREAM_NOT_ALLOWED', `A ${type} frame may not be sent by this peer`);
+}

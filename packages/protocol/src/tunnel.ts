@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type GatheredBody, gatherBody, gatherNow, inlineLimit } from './call-body.js';
 import { decodeFrame, encodeFrame } from './codec.js';
-import { CloseCodes, closeReason, ProtocolError } from './errors.js';
+import { CloseCodes, closeReason, notAllowed, ProtocolError } from './errors.js';
 import { DEFAULT_WINDOW_BYTES, type Frame, Limits, type RequestHead } from './frames.js';
 import { HeartbeatDefaults, heartbeatTimeoutMs } from './heartbeat.js';
 import { type HeartbeatWheel, heartbeatWheel } from './heartbeat-wheel.js';
@@ -447,8 +447,4 @@ export class Tunnel {
     }
     this.options.onStream(stream, head);
   }
-}
-
-function notAllowed(type: string): ProtocolError {
-  return new ProtocolError('BRL_PROTO_STREAM_NOT_ALLOWED', `A ${type} frame may not be sent by this peer`);
 }
