@@ -132,13 +132,22 @@ function startServer({ seeder = false } = {}) {
     }
     for (const w of waiters.splice(0)) w();
   });
-  child.stderr.on('data', () => {});
+  // The last of its stderr is kept: a server that exits says why in the bench's error.
+  let stderrTail = '';
+  child.stderr.on('data', (b) => {
+    stderrTail = (stderrTail + b).slice(-4000);
+  });
+  // A server that exits wakes its waiters, which then fail instead of waiting for good.
+  child.once('exit', () => {
+    for (const w of waiters.splice(0)) w();
+  });
   const waitFor = (msg) =>
     new Promise((resolve, reject) => {
       const check = () => {
         const hit = logs.find((l) => l.msg === msg);
         if (hit) return resolve(hit);
-        if (child.exitCode !== null) return reject(new Error('server exited'));
+        if (child.exitCode !== null || child.signalCode !== null)
+          return reject(new Error(`server exited (${child.exitCode ?? child.signalCode}): ${stderrTail}`));
         waiters.push(check);
       };
       check();
