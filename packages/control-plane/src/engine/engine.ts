@@ -13,7 +13,6 @@ import {
   isQuiet,
   type LiveDeployment,
   liveFromParked,
-  liveFromRows,
   outcomeOf,
   type Parked,
   parkedOf,
@@ -21,6 +20,7 @@ import {
 } from './live-deployment.js';
 import { type StepResult, step } from './machine.js';
 import type { MetricJudge } from './metric-provider.js';
+import { createResumer } from './resume.js';
 import { WakeScheduler } from './scheduler.js';
 import { createSimulatedDriver } from './simulated-driver.js';
 import { buildView, listEntryOf } from './status-view.js';
@@ -36,18 +36,7 @@ import {
   type StoredEvent,
 } from './types.js';
 
-/** Deployments resumed per round of queries at start-up. */
-const RESUME_PAGE = 500;
 const SETTLED_RUN = new Set(['succeeded', 'failed', 'cancelled']);
-interface ResumeTimes {
-  list: number;
-  claim: number;
-  read: number;
-  runs: number;
-  step: number;
-  write: number;
-  parked: number;
-}
 
 export interface EngineOptions {
   store: Store;
@@ -121,8 +110,8 @@ export interface Engine {
 /**
  * The driving loop: every deployment this replica drives has a queue; a kick (a wake-up, a fact
  * learnt, a decision) runs `advance` in it: the pure machine steps, the transition is written,
- * then its effects are performed. Admission, leases, transition writing, effects and people's
- * decisions each live in their own file; this one wires them and drives.
+ * then its effects are performed. Admission, leases, transition writing, effects, people's
+ * decisions and resuming at start-up each live in their own file; this one wires them and drives.
  */
 export function createEngine(options: EngineOptions): Engine {
   const { store, webhooks, logger, replicaId: owner, leaseMs } = options;
@@ -181,6 +170,26 @@ export function createEngine(options: EngineOptions): Engine {
     persist: writer.persist,
     advance,
     view,
+  });
+  const resume = createResumer({
+    repo,
+    pages: store.deploymentPages,
+    webhooks,
+    owner,
+    leaseMs,
+    clock,
+    logger,
+    lives,
+    parked,
+    scheduler,
+    writer,
+    facts,
+    kick,
+    enqueue,
+    act,
+    advance,
+    resumed: () => leases.resumed(),
+    closed: isClosed,
   });
 
   // The one way a run's outcome arrives: moves the deployment on when the run settled.
@@ -340,78 +349,6 @@ export function createEngine(options: EngineOptions): Engine {
     return buildView(found.row, found.environments, runs, driver, audit);
   }
 
-  /**
-   * Resumes one page of unfinished deployments with a handful of queries (claim, rows, runs, and
-   * one transaction for the transitions the page needs), not several per deployment. Each is
-   * stepped once from its stored state with its stored webhook outcomes: one with nothing to do
-   * is parked at once (its spec is not kept); the others' transitions are written together, and
-   * only then are their effects performed (the write-ahead rule) and they are driven on.
-   */
-  async function resumePage(ids: string[], took: ResumeTimes): Promise<number> {
-    let t = performance.now();
-    const lap = (what: keyof ResumeTimes) => {
-      const at = performance.now();
-      took[what] += at - t;
-      t = at;
-    };
-    const now = clock();
-    const mine = (await repo.claimMany(ids, owner, now, now + leaseMs)).filter(
-      (id) => !lives.has(id) && !parked.has(id),
-    );
-    lap('claim');
-    const loaded = await repo.loadMany(mine);
-    lap('read');
-    // Its webhook runs become ours too: deadlines timed here, unknown outcomes called again.
-    const runs = await webhooks.adoptMany(mine);
-    lap('runs');
-    const runsOf = new Map<string, RunOutcome[]>();
-    for (const run of runs) {
-      const list = runsOf.get(run.deploymentId);
-      if (list) list.push(outcomeOf(run));
-      else runsOf.set(run.deploymentId, [outcomeOf(run)]);
-    }
-    let resumed = 0;
-    const moved: Array<{ live: LiveDeployment; result: StepResult }> = [];
-    for (const { row, environments, lastSeq } of loaded) {
-      if (isFinal(row.status) || row.status === 'QUEUED' || lives.has(row.id) || parked.has(row.id)) continue;
-      const live = liveFromRows(row, environments, lastSeq);
-      for (const run of runsOf.get(row.id) ?? []) rememberRun(live, run);
-      resumed++;
-      const result = step(live.spec, live.state, facts(live));
-      if (result.changed) moved.push({ live, result });
-      else if (result.effects.length === 0 && !isFinal(result.status)) {
-        // Exactly what `advance` would do with it: nothing but set its wake-up.
-        scheduler.set(row.id, result.wakeAt);
-        parked.set(row.id, parkedOf(live));
-      } else {
-        lives.set(row.id, live);
-        kick(live);
-      }
-    }
-    lap('step');
-    took.parked += loaded.length - moved.length;
-    if (moved.length === 0) return resumed;
-    const oks = await writer.persistMany(
-      moved.map(({ live, result }) => ({
-        live,
-        state: result.state,
-        status: result.status,
-        events: result.events,
-        wakeAt: result.wakeAt,
-      })),
-    );
-    lap('write');
-    for (const [i, { live, result }] of moved.entries()) {
-      if (!oks[i] || closed) continue;
-      lives.set(live.id, live);
-      // Then as `advance` goes on after a write: act, step again while acting taught something.
-      void enqueue(live, async () => {
-        if (await act(live, result)) await advance(live);
-      });
-    }
-    return resumed;
-  }
-
   return {
     driverName: driver.name,
     owner,
@@ -442,28 +379,7 @@ export function createEngine(options: EngineOptions): Engine {
       return (await repo.events(id, afterSeq)).map(toStored);
     },
 
-    async resume() {
-      const began = Date.now();
-      const ids = await repo.unfinishedIds();
-      let resumed = 0;
-      // Where the time went (ms), and how many were parked at once: logged with the count.
-      const took: ResumeTimes = {
-        list: Date.now() - began,
-        claim: 0,
-        read: 0,
-        runs: 0,
-        step: 0,
-        write: 0,
-        parked: 0,
-      };
-      for (let i = 0; i < ids.length && !closed; i += RESUME_PAGE) {
-        resumed += await resumePage(ids.slice(i, i + RESUME_PAGE), took);
-      }
-      leases.resumed();
-      for (const k of Object.keys(took) as Array<keyof ResumeTimes>) took[k] = Math.round(took[k]);
-      logger.info({ resumed, durationMs: Date.now() - began, ...took }, 'deployments resumed');
-      return { resumed, durationMs: Date.now() - began };
-    },
+    resume,
 
     async recheck(deploymentId) {
       let moved = 0;

@@ -144,7 +144,7 @@ export function createTransitionWriter(options: TransitionWriterOptions): Transi
       const now = clock();
       const prepared = transitions.map((t) => rowsOf(t, now));
       const oks = await store.transaction(async (tx) =>
-        tx.deployments.writeTransitions(prepared.map((p) => p.write)),
+        tx.deploymentPages.writeTransitions(prepared.map((p) => p.write)),
       );
       return transitions.map((t, i) => stored(t, oks[i] === true, prepared[i]!));
     },

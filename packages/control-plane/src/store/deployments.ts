@@ -1,5 +1,5 @@
 import { FINAL_STATUSES } from '@borealis/deploy-spec';
-import { type Insertable, type Kysely, type Selectable, sql, type Updateable } from 'kysely';
+import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
 import type { AuditEntry, AuditLogRepository, AuditLogTables, AuditRow } from './audit-log.js';
 
 /** Row shapes of the deployment engine's tables (migration 0010). JSON columns are text. */
@@ -67,13 +67,6 @@ export type DeploymentRow = Selectable<DeploymentsTable>;
 export type DeploymentEnvironmentRow = Selectable<DeploymentEnvironmentsTable>;
 export type DeploymentEventRow = Selectable<DeploymentEventsTable>;
 
-/** A deployment as `loadMany` reads it. */
-export interface LoadedDeployment {
-  row: DeploymentRow;
-  environments: DeploymentEnvironmentRow[];
-  lastSeq: number;
-}
-
 export interface TransitionWrite {
   id: string;
   /** The version read; the write fails (returns false) if someone else wrote since. */
@@ -90,6 +83,7 @@ export interface TransitionWrite {
  * Deployments, their environments and their event log. Every engine transition is one
  * `writeTransition` call: the deployment row (optimistic version + lease check), the changed
  * environment rows, the new events and the audit entry, atomically when run in a transaction.
+ * A page of deployments at once (resuming many at start-up) is `deployment-pages.ts`'s.
  */
 export interface DeploymentRepository {
   insert(
@@ -133,35 +127,16 @@ export interface DeploymentRepository {
   unfinishedCounts(): Promise<Array<{ status: string; count: number }>>;
   /** Takes the lease of a deployment if it is free, expired, or already ours. */
   claim(id: string, owner: string, now: number, until: number): Promise<boolean>;
-  /** `claim` for many at once (one statement): the ids whose lease is now ours. */
-  claimMany(ids: readonly string[], owner: string, now: number, until: number): Promise<string[]>;
-  /**
-   * Everything needed to drive the deployments `ids` (rows, environment rows, last event seq) in
-   * three queries, not three per deployment (resuming many at start-up). Absent ids are left out.
-   */
-  loadMany(ids: readonly string[]): Promise<LoadedDeployment[]>;
   renewLeases(owner: string, until: number): Promise<void>;
   releaseLeases(owner: string): Promise<void>;
   /** False (nothing written) when the version or the lease owner is not the one expected. */
   writeTransition(w: TransitionWrite): Promise<boolean>;
-  /**
-   * `writeTransition` for many deployments (resuming many at start-up) in a few statements, not
-   * three per deployment: one UPDATE of the deployment rows (each under its own version and lease
-   * check), one of their environment rows, one INSERT of their events. Run it in a transaction.
-   * One answer per write, in order.
-   */
-  writeTransitions(ws: readonly TransitionWrite[]): Promise<boolean[]>;
   events(id: string, afterSeq: number, limit?: number): Promise<DeploymentEventRow[]>;
   lastSeq(id: string): Promise<number>;
   insertAudit(entry: AuditEntry): Promise<void>;
   /** The deployment's audit entries, oldest first. */
   audit(deploymentId: string): Promise<AuditRow[]>;
 }
-
-/** The patch columns `writeTransitions` writes in one statement. */
-const PLAIN_PATCH = new Set(['status', 'state', 'updated_at', 'wake_at', 'message']);
-/** Rows per statement in `writeTransitions` (well under SQLite's and PostgreSQL's parameter limits). */
-const WRITE_CHUNK = 500;
 
 /** Statuses that are over (deploy-spec's list); everything else is driven by some replica. */
 const FINAL = [...FINAL_STATUSES];
@@ -310,49 +285,6 @@ export function createDeploymentRepository(
       return r.numUpdatedRows > 0n;
     },
 
-    async claimMany(ids, owner, now, until) {
-      if (ids.length === 0) return [];
-      const rows = await db
-        .updateTable('deployments')
-        .set({ lease_owner: owner, lease_expires_at: until })
-        .where('id', 'in', [...ids])
-        .where((eb) =>
-          eb.or([
-            eb('lease_owner', 'is', null),
-            eb('lease_owner', '=', owner),
-            eb('lease_expires_at', '<', now),
-          ]),
-        )
-        .returning('id')
-        .execute();
-      return rows.map((r) => r.id);
-    },
-
-    async loadMany(ids) {
-      if (ids.length === 0) return [];
-      const list = [...ids];
-      const rows = await db.selectFrom('deployments').selectAll().where('id', 'in', list).execute();
-      const envs = await db
-        .selectFrom('deployment_environments')
-        .selectAll()
-        .where('deployment_id', 'in', list)
-        .execute();
-      const seqs = await db
-        .selectFrom('deployment_events')
-        .select((eb) => ['deployment_id', eb.fn.max('seq').as('seq')])
-        .where('deployment_id', 'in', list)
-        .groupBy('deployment_id')
-        .execute();
-      const byId = new Map<string, LoadedDeployment>();
-      for (const row of rows) byId.set(row.id, { row, environments: [], lastSeq: 0 });
-      for (const e of envs) byId.get(e.deployment_id)?.environments.push(e);
-      for (const s of seqs) {
-        const d = byId.get(s.deployment_id);
-        if (d) d.lastSeq = Number(s.seq ?? 0);
-      }
-      return [...byId.values()];
-    },
-
     async renewLeases(owner, until) {
       await db
         .updateTable('deployments')
@@ -397,72 +329,6 @@ export function createDeploymentRepository(
       if (w.events.length) await db.insertInto('deployment_events').values(w.events).execute();
       if (w.audit) await auditLog.insert(w.audit);
       return true;
-    },
-
-    async writeTransitions(ws) {
-      const answers = new Map<string, boolean>();
-      // The common shape (status, state, times, message) in one statement; anything else (a final
-      // transition, an audit entry) one by one.
-      const plain = (w: TransitionWrite) =>
-        !w.audit && Object.keys(w.patch).every((k) => PLAIN_PATCH.has(k)) && w.patch.status !== undefined;
-      const batch = ws.filter(plain);
-      for (const w of ws) if (!plain(w)) answers.set(w.id, await this.writeTransition(w));
-      for (let i = 0; i < batch.length; i += WRITE_CHUNK) {
-        const chunk = batch.slice(i, i + WRITE_CHUNK);
-        const values = sql.join(
-          chunk.map(
-            (w) =>
-              sql`(${w.id}, ${w.expectedVersion}, ${w.patch.status}, ${w.patch.state}, ${w.patch.updated_at}, ${w.patch.wake_at ?? null}, ${w.patch.message ?? null})`,
-          ),
-        );
-        const owner = chunk[0]!.owner;
-        const updated = await sql<{ id: string }>`
-          WITH v(vid, expected, status, state, updated_at, wake_at, message) AS (VALUES ${values})
-          UPDATE deployments SET
-            status = v.status,
-            state = v.state,
-            updated_at = CAST(v.updated_at AS BIGINT),
-            wake_at = CAST(v.wake_at AS BIGINT),
-            message = v.message,
-            version = deployments.version + 1
-          FROM v
-          WHERE deployments.id = v.vid
-            AND deployments.version = CAST(v.expected AS INTEGER)
-            AND deployments.lease_owner = ${owner}
-          RETURNING deployments.id`.execute(db);
-        const ok = new Set(updated.rows.map((r) => r.id));
-        const written = chunk.filter((w) => ok.has(w.id) && w.owner === owner);
-        for (const w of chunk) answers.set(w.id, ok.has(w.id) && w.owner === owner);
-        const envs = written.flatMap((w) => w.environments);
-        if (envs.length > 0) {
-          const envValues = sql.join(
-            envs.map(
-              (e) =>
-                sql`(${e.deployment_id}, ${e.name}, ${e.status}, ${e.phase}, ${e.state}, ${e.message ?? null}, ${e.started_at ?? null}, ${e.finished_at ?? null})`,
-            ),
-          );
-          await sql`
-            WITH v(did, vname, status, phase, state, message, started_at, finished_at) AS (VALUES ${envValues})
-            UPDATE deployment_environments SET
-              status = v.status,
-              phase = v.phase,
-              state = v.state,
-              message = v.message,
-              started_at = CAST(v.started_at AS BIGINT),
-              finished_at = CAST(v.finished_at AS BIGINT)
-            FROM v
-            WHERE deployment_environments.deployment_id = v.did AND deployment_environments.name = v.vname`.execute(
-            db,
-          );
-        }
-        const events = written.flatMap((w) => w.events);
-        for (let j = 0; j < events.length; j += WRITE_CHUNK)
-          await db
-            .insertInto('deployment_events')
-            .values(events.slice(j, j + WRITE_CHUNK))
-            .execute();
-      }
-      return ws.map((w) => answers.get(w.id) ?? false);
     },
 
     async events(id, afterSeq, limit = 1000) {

@@ -48,12 +48,12 @@ export type { AuditEntry, AuditLogRepository, AuditRow } from './audit-log.js';
 export type { ClusterSettingsRepository } from './cluster-settings.js';
 export { DEFAULT_DATA_DIR, EMBEDDED_DATABASE_FILE } from './database-url.js';
 export type { DeploymentHistoryRepository, DeploymentHistoryRows } from './deployment-history.js';
+export type { DeploymentPageRepository, LoadedDeployment } from './deployment-pages.js';
 export type {
   DeploymentEnvironmentRow,
   DeploymentEventRow,
   DeploymentRepository,
   DeploymentRow,
-  LoadedDeployment,
   TransitionWrite,
 } from './deployments.js';
 export type { KubernetesRolloutRepository } from './kubernetes-rollouts.js';

@@ -157,9 +157,9 @@ describe.each(TEST_BACKENDS)('store repositories on $kind', ({ kind }) => {
     await store.deployments.insert(row('b3', 'other'), [env('b3')], [event('b3', 1)]);
     // b3's lease is another replica's and not expired at 5,000: not claimed.
     expect(
-      (await store.deployments.claimMany(['b1', 'b2', 'b3', 'absent'], 'me', 5_000, 20_000)).sort(),
+      (await store.deploymentPages.claimMany(['b1', 'b2', 'b3', 'absent'], 'me', 5_000, 20_000)).sort(),
     ).toEqual(['b1', 'b2']);
-    const loaded = await store.deployments.loadMany(['b1', 'b2', 'absent']);
+    const loaded = await store.deploymentPages.loadMany(['b1', 'b2', 'absent']);
     expect(loaded.map((l) => [l.row.id, l.row.lease_owner, l.environments.length, l.lastSeq]).sort()).toEqual(
       [
         ['b1', 'me', 1, 1],
@@ -182,7 +182,7 @@ describe.each(TEST_BACKENDS)('store repositories on $kind', ({ kind }) => {
     });
     // b2's version is not 7; b3 is not leased to 'me': only b1 is written.
     const answers = await store.transaction((tx) =>
-      tx.deployments.writeTransitions([write('b1', 1, 2), write('b2', 7, 3), write('b3', 1, 2)]),
+      tx.deploymentPages.writeTransitions([write('b1', 1, 2), write('b2', 7, 3), write('b3', 1, 2)]),
     );
     expect(answers).toEqual([true, false, false]);
     const b1 = await store.deployments.get('b1');

@@ -11,6 +11,7 @@ import {
   createClusterSettingsRepository,
 } from './cluster-settings.js';
 import { createDeploymentHistoryRepository, type DeploymentHistoryRepository } from './deployment-history.js';
+import { createDeploymentPageRepository, type DeploymentPageRepository } from './deployment-pages.js';
 import {
   createDeploymentRepository,
   type DeploymentAndAuditTables,
@@ -52,6 +53,8 @@ import {
  */
 export interface StoreRepositories {
   readonly deployments: DeploymentRepository;
+  /** A page of deployments at once (resuming many at start-up). */
+  readonly deploymentPages: DeploymentPageRepository;
   readonly deploymentHistory: DeploymentHistoryRepository;
   readonly auditLog: AuditLogRepository;
   readonly webhookRuns: WebhookRunRepository;
@@ -67,8 +70,10 @@ export interface StoreRepositories {
 export function createRepositories(db: Kysely<Database>): StoreRepositories {
   const on = <T extends object>() => narrowed<T>(db);
   const auditLog = createAuditLogRepository(on<AuditLogTables>());
+  const deployments = createDeploymentRepository(on<DeploymentTables>(), auditLog);
   return {
-    deployments: createDeploymentRepository(on<DeploymentTables>(), auditLog),
+    deployments,
+    deploymentPages: createDeploymentPageRepository(on<DeploymentTables>(), deployments),
     deploymentHistory: createDeploymentHistoryRepository(on<DeploymentAndAuditTables>()),
     auditLog,
     webhookRuns: createWebhookRunRepository(on<WebhookRunTables>()),
