@@ -10,7 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { MiB, procCpuMs, procMemory, repoRoot, sleep, startRole, stopAllRoles } from './lib.mjs';
-import { download, echo, getJson, IDENTIFIER, startControlPlane, until, upload } from './stack.mjs';
+import { agentEnv, download, echo, getJson, startControlPlane, until, upload } from './stack.mjs';
 
 const argv = process.argv.slice(2);
 let rounds = 5;
@@ -84,16 +84,7 @@ try {
     for (const v of variants) {
       const agent = startRole(`agent-${v.name}`, v.bin, {
         nodeArgs: v.nodeArgs,
-        env: {
-          BOREALIS_CONTROL_PLANE_URL: cp.url,
-          BOREALIS_AGENT_IDENTIFIER: IDENTIFIER,
-          BOREALIS_CLIENT_ID: cp.clientId,
-          BOREALIS_CLIENT_SECRET: cp.clientSecret,
-          BOREALIS_ALLOW: '127.0.0.1/32',
-          BOREALIS_AGENT_HEALTH_PORT: '0',
-          BOREALIS_LOG_LEVEL: 'warn',
-          ...v.env,
-        },
+        env: { ...agentEnv(cp), ...v.env },
       });
       await until(async () => (await getJson(`${cp.frontUrl}/bench/stats`)).connections === 1, 'the agent');
       await sleep(1000);

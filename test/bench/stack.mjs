@@ -45,6 +45,19 @@ export async function startControlPlane(name, targetUrl) {
  * idle RSS: once connected, and again after one small call and a 1 MiB download and upload through
  * the tunnel (code loaded on first use, such as its undici client, is then counted as idle).
  */
+/** The bench agent's environment for a control plane from startControlPlane (quiet, allowed only loopback). */
+export function agentEnv(cp) {
+  return {
+    BOREALIS_CONTROL_PLANE_URL: cp.url,
+    BOREALIS_AGENT_IDENTIFIER: IDENTIFIER,
+    BOREALIS_CLIENT_ID: cp.clientId,
+    BOREALIS_CLIENT_SECRET: cp.clientSecret,
+    BOREALIS_ALLOW: '127.0.0.1/32',
+    BOREALIS_AGENT_HEALTH_PORT: '0',
+    BOREALIS_LOG_LEVEL: 'warn',
+  };
+}
+
 export async function startStack() {
   const target = startRole('target', join(benchDir, 'target.mjs'));
   const targetUrl = `http://127.0.0.1:${(await target.waitFor('listening')).port}`;
@@ -53,15 +66,7 @@ export async function startStack() {
   const cp = await startControlPlane('control-plane', targetUrl);
   const agent = startRole('agent', join(repoRoot, 'packages/agent/bin/borealis-agent.js'), {
     nodeArgs: profile,
-    env: {
-      BOREALIS_CONTROL_PLANE_URL: cp.url,
-      BOREALIS_AGENT_IDENTIFIER: IDENTIFIER,
-      BOREALIS_CLIENT_ID: cp.clientId,
-      BOREALIS_CLIENT_SECRET: cp.clientSecret,
-      BOREALIS_ALLOW: '127.0.0.1/32',
-      BOREALIS_AGENT_HEALTH_PORT: '0',
-      BOREALIS_LOG_LEVEL: 'warn',
-    },
+    env: agentEnv(cp),
   });
   await until(async () => (await getJson(`${cp.frontUrl}/bench/stats`)).connections === 1, 'the agent');
   const stack = { target, targetUrl, proxy, proxyUrl, cp, agent, tunnelUrl: cp.frontUrl };

@@ -272,15 +272,7 @@ export class GroupCommitSqlite {
       try {
         this.#run('commit');
       } catch (err) {
-        if (this.#raw.inTransaction) {
-          try {
-            this.#run('rollback');
-          } catch {
-            // The connection is unusable; the next statement says so.
-          }
-        }
-        batch.failed = err;
-        batch.reject?.(err);
+        this.#abandon(batch, err);
         return;
       }
       this.stats.batches++;
@@ -295,11 +287,16 @@ export class GroupCommitSqlite {
     const batch = this.#batch;
     if (!batch) return;
     this.#batch = undefined;
+    this.#abandon(batch, err);
+  }
+
+  /** Undo what is left of a detached batch and fail every call that joined it. */
+  #abandon(batch: Batch, err: unknown): void {
     if (this.#raw.inTransaction) {
       try {
         this.#run('rollback');
       } catch {
-        // Nothing more to undo.
+        // Nothing more to undo, or the connection is unusable: the next statement says so.
       }
     }
     batch.failed = err;
