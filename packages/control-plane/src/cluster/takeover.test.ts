@@ -23,7 +23,8 @@ describe('lease takeover', () => {
     receiver = createServer((req, res) => {
       calls.push(req.url ?? '');
       req.resume();
-      res.writeHead(202).end(); // and never calls back
+      // Answered a little late, as a real CI would, and never called back.
+      setTimeout(() => res.writeHead(202).end(), 100);
     });
     await new Promise<void>((r) => receiver?.listen(0, '127.0.0.1', r));
     const port = (receiver.address() as AddressInfo).port;
@@ -58,6 +59,16 @@ ${webhookYaml({ name: 'hold', uri: `http://127.0.0.1:${port}/hold`, networkMode:
     expect(res.statusCode).toBe(202);
     const { deploymentId } = res.json() as { deploymentId: string };
     await until(async () => (calls.length === 1 ? true : undefined), 'the webhook call', 15_000);
+    // Only a call whose answer the driver recorded is known to be made: one still \`pending\` when
+    // its driver dies is made again by whoever adopts it (at least once), so wait for the record.
+    await until(
+      async () => {
+        const [run] = await a.webhooks.listForDeployment(deploymentId);
+        return run?.status === 'awaiting_callback' ? true : undefined;
+      },
+      'the first driver to record the call as made',
+      15_000,
+    );
 
     // The driver goes away (its timers with it); the other replica must take over.
     await first!.stop();
