@@ -89,6 +89,8 @@ export interface CreateControlPlaneOptions extends ControlPlaneOptions {
   clusterBus?: ClusterBus;
   /** How often live agent sessions are checked against their credentials (default 2 s; tests). */
   credentialSweepMs?: number;
+  /** How often replicas announce themselves; silent 3 of these is gone (default 2 s; tests). */
+  presenceIntervalMs?: number;
 }
 
 /** What still answers while a replica drains (readiness says 503 there). */
@@ -179,6 +181,7 @@ export async function createControlPlane(input: CreateControlPlaneOptions = {}):
     windowBytes: options.streamWindowBytes,
     maxStreams: options.maxStreams,
     heartbeatIntervalMs: options.heartbeatIntervalMs,
+    ...(input.presenceIntervalMs ? { presenceIntervalMs: input.presenceIntervalMs } : {}),
   });
   const secrets = createSecretsRepository({ rows: store.sealedSecrets, key: secretKey });
   // A changed key must stop the start, not surface at the first webhook that needs a secret.

@@ -76,6 +76,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
     maxStreams: options.maxStreams,
     heartbeatIntervalMs: options.heartbeatIntervalMs,
     logger,
+    heard: (from) => presence.heard(from),
   });
   const presence = new ClusterPresence({
     bus,

@@ -49,6 +49,8 @@ export interface ForwarderOptions {
   maxStreams: number;
   heartbeatIntervalMs: number;
   logger: Logger;
+  /** A frame came from this replica: it is alive (presence counts it). */
+  heard?: (replicaId: string) => void;
 }
 
 interface Link {
@@ -227,6 +229,7 @@ export class ReplicaForwarder {
   private receive(msg: BusMessage): void {
     const from = msg.topic.split('.')[2];
     if (!from) return;
+    this.options.heard?.(from);
     const envelope = LinkHeaders.decode(msg.headers);
     if (envelope instanceof ClusterMessageError) {
       this.log.error({ from }, envelope.message);

@@ -100,6 +100,17 @@ export class ClusterPresence {
     return [...this.replicas.keys()];
   }
 
+  /**
+   * Something else came from a replica we know (a forwarded frame): proof of life as good as an
+   * announcement. Under load a replica's announcements can queue behind the frames it forwards,
+   * and a replica that is answering our calls must not be declared gone (and its calls failed)
+   * for being late with its announcement.
+   */
+  heard(replicaId: string): void {
+    const known = this.replicas.get(replicaId);
+    if (known) known.expiresAt = Math.max(known.expiresAt, Date.now() + this.ttlMs);
+  }
+
   isAlive(replicaId: string): boolean {
     const known = this.replicas.get(replicaId);
     return known !== undefined && known.expiresAt > Date.now();
