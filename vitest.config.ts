@@ -21,8 +21,10 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // Bounds that catch a hang, not a speed check: end-to-end tests spawn CLIs, agents and
+    // control planes, and on a loaded 2-core machine a CLI-heavy test has taken more than 30 s.
+    testTimeout: 90_000,
+    hookTimeout: 90_000,
     pool: 'forks',
     reporters: ['default'],
   },
