@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { Writable } from 'node:stream';
-import { type RequestHead, Tunnel, type TunnelResponse } from '@borealis/protocol';
+import { type RequestHead, subprotocolVersion, Tunnel, type TunnelResponse } from '@borealis/protocol';
 import pino, { type Logger } from 'pino';
 import { afterEach } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -43,12 +43,26 @@ export async function startControlPlane(
     port?: number;
     heartbeatMs?: number;
     refuse?: (req: IncomingMessage) => Refusal | undefined;
+    /**
+     * The protocol version to pick among the agent's offers (default: the first offered, v1, as
+     * a plain ws server does).
+     */
+    version?: 1 | 2 | 3;
   } = {},
 ): Promise<ControlPlaneDouble> {
   const upgrades: IncomingMessage[] = [];
   const sessions: Session[] = [];
   const sockets = new Set<Socket>();
-  const wss = new WebSocketServer({ noServer: true });
+  const version = options.version;
+  const wss = new WebSocketServer({
+    noServer: true,
+    ...(version === undefined
+      ? {}
+      : {
+          handleProtocols: (offered: Set<string>) =>
+            [...offered].find((p) => subprotocolVersion(p) === version) ?? false,
+        }),
+  });
   const notFound = (_req: IncomingMessage, res: import('node:http').ServerResponse) => {
     res.writeHead(404).end();
   };
@@ -83,6 +97,7 @@ export async function startControlPlane(
         closed,
         tunnel: new Tunnel({
           role: 'requester',
+          version: subprotocolVersion(ws.protocol),
           sink: {
             send: (bytes, done) => ws.send(bytes, { binary: true }, done),
             close: (code, reason) => ws.close(code, reason),

@@ -3,6 +3,7 @@ import { KUBERNETES_API_HOST, ProtocolError, type RequestHead, type TunnelStream
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { AllowList } from './allow-list.js';
+import { call } from './call-handler.js';
 import { declaresBody, requestHeaders, responseHeaders } from './call-headers.js';
 import { DestinationRefusedError } from './guarded-connector.js';
 import type { KubernetesCredentials } from './kubernetes-credentials.js';
@@ -157,31 +158,34 @@ async function execute(
   let responded = false;
   let bytes = 0;
   try {
-    const res = await dispatcher.request({
-      origin,
-      path,
-      method: head.method,
-      headers,
-      // Through an iterator that does not destroy the tunnel body when undici stops reading:
-      // undici discards its body source once the response is complete, and a destroyed tunnel
-      // body would reset the stream before the answer is sent.
-      // A v2 CALL brings a small body whole: handed over as bytes, not as a stream.
-      body: hasBody ? (stream.takeWholeBody() ?? detachedBody(stream)) : null,
+    const res = await call(
+      dispatcher,
+      {
+        origin,
+        path,
+        method: head.method,
+        headers,
+        // Through an iterator that does not destroy the tunnel body when undici stops reading:
+        // undici discards its body source once the response is complete, and a destroyed tunnel
+        // body would reset the stream before the answer is sent.
+        // A v2 CALL brings a small body whole: handed over as bytes, not as a stream.
+        body: hasBody ? (stream.takeWholeBody() ?? detachedBody(stream)) : null,
+        ...(head.timeoutMs > 0 ? { headersTimeout: head.timeoutMs, bodyTimeout: head.timeoutMs } : {}),
+      },
       signal,
-      ...(head.timeoutMs > 0 ? { headersTimeout: head.timeoutMs, bodyTimeout: head.timeoutMs } : {}),
-    });
+      // v2: an answer of declared length within the inline limit is read whole, and goes as one
+      // frame, head, body and end.
+      (status, answer) => smallBody(method, status, answer, stream.inlineLimit),
+    );
     const answerHeaders = responseHeaders(res.headers);
-    const small = smallBody(method, res.statusCode, res.headers, stream.inlineLimit);
-    if (small !== undefined) {
-      // v2: a small answer goes as one frame, head, body and end; read it whole first.
-      const whole = await readUpTo(res.body, small);
+    if (res.whole !== undefined) {
       responded = true;
-      await stream.respondWhole(res.statusCode, answerHeaders, whole);
-      bytes = whole.byteLength;
+      await stream.respondWhole(res.status, answerHeaders, res.whole);
+      bytes = res.whole.byteLength;
     } else {
-      stream.respond(res.statusCode, answerHeaders);
+      stream.respond(res.status, answerHeaders);
       responded = true;
-      for await (const chunk of res.body) {
+      for await (const chunk of res.body!) {
         await stream.write(chunk as Buffer);
         bytes += (chunk as Buffer).byteLength;
       }
@@ -197,7 +201,7 @@ async function execute(
         ),
       );
     }
-    log.info({ status: res.statusCode, bytes, ms: Date.now() - started }, 'request done');
+    log.info({ status: res.status, bytes, ms: Date.now() - started }, 'request done');
     return Outcome.ok;
   } catch (err) {
     return fail(stream, log, err, {
@@ -343,42 +347,6 @@ function smallBody(
   const declared = headers['content-length'];
   const n = typeof declared === 'string' ? Number(declared) : Number.NaN;
   return Number.isSafeInteger(n) && n >= 0 && n <= limit ? n : undefined;
-}
-
-/**
- * Reads a body of declared length `expected`; more than that is the destination's error. By its
- * events: an async iterator per answer cost more than the read itself in `--cpu-prof`.
- */
-function readUpTo(body: Readable, expected: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const onData = (chunk: Buffer) => {
-      chunks.push(chunk);
-      size += chunk.byteLength;
-      if (size > expected) done(new Error(`the body is longer than its content-length (${expected})`));
-    };
-    const onEnd = () => done(undefined);
-    const onClose = () => done(new Error('the body ended before its content-length'));
-    // The error listener stays: destroying undici's body makes it emit one, which must not be
-    // left without a listener.
-    const done = (err: Error | undefined) => {
-      if (settled) return;
-      settled = true;
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('close', onClose);
-      if (err) {
-        body.destroy();
-        reject(err);
-      } else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    };
-    body.on('data', onData);
-    body.on('end', onEnd);
-    body.on('error', done);
-    body.on('close', onClose);
-  });
 }
 
 function detachedBody(stream: TunnelStream): Readable {
