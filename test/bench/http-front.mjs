@@ -28,7 +28,8 @@ export function hasBody(req) {
 }
 
 /**
- * `forward(req, signal)` resolves with {status, headers: [[name, value]], body: Readable}.
+ * `forward(req, signal)` resolves with {status, headers: [[name, value]], body: Readable} and,
+ * from the tunnel, `takeWholeBody()` (the relay's DispatchResponse).
  * Errors before the head answer 502 with the message; errors after it cut the response.
  */
 export function makeHandler(forward) {
@@ -42,6 +43,14 @@ export function makeHandler(forward) {
         const headers = [];
         for (const [name, value] of out.headers) {
           if (!HOP_BY_HOP.has(name.toLowerCase())) headers.push(name, value);
+        }
+        // A small answer that came whole (the tunnel's one-frame REPLY): head and body in one
+        // write, with no stream pipeline per call.
+        const whole = out.takeWholeBody?.();
+        if (whole !== undefined) {
+          res.writeHead(out.status, headers);
+          res.end(whole);
+          return;
         }
         res.writeHead(out.status, headers);
         pipeline(out.body, res).catch(() => {

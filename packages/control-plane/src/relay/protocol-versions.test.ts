@@ -143,6 +143,40 @@ describe('protocol versions', () => {
     expect(streamFrames(a.sent)).toEqual(['reply', 'reply']);
   });
 
+  it('a one-frame REPLY can be taken whole from the dispatch answer, which then frees its stream; a streamed answer cannot', async () => {
+    await agent('rna-whole', offeredSubprotocols());
+    await agent('rna-v1', [SUBPROTOCOL]);
+    const dispatch = (identifier: string, body: Buffer) =>
+      cp.hub.dispatch(identifier, {
+        method: 'POST',
+        url: 'http://127.0.0.1:1/echo',
+        headers: [['content-length', String(body.byteLength)]],
+        body,
+      });
+    const small = await dispatch('rna-whole', Buffer.from('hello'));
+    expect(Buffer.from(small.takeWholeBody?.() ?? []).toString()).toBe('hello');
+    // Taken once: the body then reads as empty, and the stream is no longer in flight.
+    expect(small.takeWholeBody?.()).toBeUndefined();
+    const rest: Buffer[] = [];
+    for await (const c of small.body) rest.push(Buffer.from(c));
+    expect(Buffer.concat(rest).byteLength).toBe(0);
+    await until(() => cp.hub.streamsInFlight === 0);
+
+    const big = await dispatch('rna-whole', Buffer.alloc(300 * 1024, 7));
+    expect(big.takeWholeBody?.()).toBeUndefined();
+    const chunks: Buffer[] = [];
+    for await (const c of big.body) chunks.push(Buffer.from(c));
+    expect(Buffer.concat(chunks).equals(Buffer.alloc(300 * 1024, 7))).toBe(true);
+
+    // v1: RESPONSE, DATA and END may all have arrived by then; whichever way, the same bytes.
+    const v1 = await dispatch('rna-v1', Buffer.from('hello'));
+    const v1Whole = v1.takeWholeBody?.();
+    const v1Body: Buffer[] = v1Whole === undefined ? [] : [Buffer.from(v1Whole)];
+    for await (const c of v1.body) v1Body.push(Buffer.from(c));
+    expect(Buffer.concat(v1Body).toString()).toBe('hello');
+    await until(() => cp.hub.streamsInFlight === 0);
+  });
+
   it('v2 agent: a body larger than one frame streams with credit, as in v1, in DATA of at most 64 KiB', async () => {
     const a = await agent('rna-big', [SUBPROTOCOL, SUBPROTOCOL_V2]);
     const big = Buffer.alloc(300 * 1024, 7);

@@ -257,7 +257,14 @@ export class RelayHub implements Dispatcher {
       }
       res.body.once('close', release);
       res.body.once('error', (err) => logger.debug({ err: (err as Error).message }, 'response body failed'));
-      return { status: res.status, headers: res.headers, body: res.body, agent };
+      const stream = res.stream;
+      return {
+        status: res.status,
+        headers: res.headers,
+        body: res.body,
+        agent,
+        ...(stream ? { takeWholeBody: () => stream.takeWholeBody() } : {}),
+      };
     } catch (err) {
       release();
       const failure = translateDispatchError(err, agent.agentIdentifier, agent.instanceId, request, signal);

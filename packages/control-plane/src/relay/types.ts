@@ -24,6 +24,13 @@ export interface DispatchResponse {
   status: number;
   headers: HeaderList;
   body: Readable;
+  /**
+   * The whole body, when it came with the head in one frame (a small answer on protocol v2 and
+   * later) and nothing has read `body` yet: taken out, after which `body` reads as empty, so a
+   * caller can write the answer in one call instead of streaming it. Undefined otherwise (a
+   * streamed or forwarded answer): read `body`. Absent where no tunnel stream carries the answer.
+   */
+  takeWholeBody?: () => Uint8Array | undefined;
   /** Which connection carried the call (recorded with webhook runs); `replicaId` when forwarded. */
   agent: { agentIdentifier: string; instanceId: string; sessionId: string; replicaId?: string };
 }
