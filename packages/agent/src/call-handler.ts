@@ -29,10 +29,17 @@ export interface CallAnswer {
  */
 export type SmallLength = (status: number, headers: IncomingHttpHeaders) => number | undefined;
 
+/**
+ * What ends a call early: `watch(abort)` arranges for `abort(reason)` to be called (the tunnel
+ * stream failed, the call's own timeout) and returns how to stop watching, which the call does
+ * once undici is done with it. No AbortController per call.
+ */
+export type Watch = (abort: (reason: Error) => void) => () => void;
+
 export function call(
   dispatcher: Dispatcher,
   options: Dispatcher.DispatchOptions,
-  signal: AbortSignal,
+  watch: Watch,
   smallLength: SmallLength,
 ): Promise<CallAnswer> {
   return new Promise((resolve, reject) => {
@@ -41,7 +48,7 @@ export function call(
       reject(Object.assign(new Error('invalid method'), { code: 'UND_ERR_INVALID_ARG' }));
       return;
     }
-    dispatcher.dispatch(options, new CallHandler(options.body, signal, smallLength, resolve, reject));
+    dispatcher.dispatch(options, new CallHandler(options.body, watch, smallLength, resolve, reject));
   });
 }
 
@@ -56,28 +63,29 @@ class CallHandler implements Dispatcher.DispatchHandler {
   private status = 0;
   private headers: IncomingHttpHeaders = {};
   private body: AnswerBody | undefined;
-  private readonly onAbort: () => void;
+  /** Why the call was aborted before undici started it, if it was. */
+  private abortedWith: Error | undefined;
+  private readonly unwatch: () => void;
 
   constructor(
     private readonly requestBody: Dispatcher.DispatchOptions['body'],
-    private readonly signal: AbortSignal,
+    watch: Watch,
     private readonly smallLength: SmallLength,
     private readonly resolve: (answer: CallAnswer) => void,
     private readonly reject: (err: unknown) => void,
   ) {
-    // The call ends with the signal: before its head, undici aborts it (a queued call when it
-    // would start); after, the error reaches the body's reader through undici's own error.
-    this.onAbort = () => this.controller?.abort(this.abortReason());
-    if (!signal.aborted) signal.addEventListener('abort', this.onAbort, { once: true });
-  }
-
-  private abortReason(): Error {
-    return (this.signal.reason as Error | undefined) ?? new Error('Request aborted');
+    // Aborted before undici starts the call (a queued call), it is aborted when it would start;
+    // after, undici's own error reaches the promise or the body's reader, as with request().
+    this.unwatch = watch((reason) => {
+      if (this.over) return;
+      this.abortedWith ??= reason;
+      this.controller?.abort(reason);
+    });
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    if (this.signal.aborted) controller.abort(this.abortReason());
+    if (this.abortedWith) controller.abort(this.abortedWith);
   }
 
   onResponseStart(
@@ -149,7 +157,7 @@ class CallHandler implements Dispatcher.DispatchHandler {
     if (this.over) return;
     this.over = true;
     if (this.body) this.body.callOver = true;
-    this.signal.removeEventListener('abort', this.onAbort);
+    this.unwatch();
   }
 }
 

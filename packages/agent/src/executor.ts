@@ -131,28 +131,26 @@ async function execute(
     }
   }
 
-  // Without a timeout of its own the call ends only with the stream, so undici gets the stream's
-  // signal as it is; with one, a controller of its own that either can abort.
+  // The call ends when the stream fails (the control plane cancelled, the tunnel went away) or
+  // at its own timeout, whichever comes first.
   let timedOut = false;
-  let signal = stream.signal;
   let timer: NodeJS.Timeout | undefined;
-  let onCancel: (() => void) | undefined;
-  if (head.timeoutMs > 0) {
-    const abort = new AbortController();
-    signal = abort.signal;
-    onCancel = () => abort.abort(stream.signal.reason);
-    stream.signal.addEventListener('abort', onCancel, { once: true });
-    timer = setTimeout(() => {
-      timedOut = true;
-      abort.abort(new Error('timeout'));
-    }, head.timeoutMs);
-  }
+  const watch = (abort: (reason: Error) => void) => {
+    const unwatch = stream.whenFailed(abort);
+    if (head.timeoutMs > 0) {
+      timer = setTimeout(() => {
+        timedOut = true;
+        abort(new Error('timeout'));
+      }, head.timeoutMs);
+    }
+    return unwatch;
+  };
 
   const method = head.method.toUpperCase();
   // GET and HEAD carry a body only when the caller said so; otherwise undici would send a chunked
   // GET, which many servers reject. The (empty) tunnel body is still consumed.
   const hasBody = !(method === 'GET' || method === 'HEAD') || declaresBody(head.headers);
-  if (!hasBody) stream.body.resume();
+  if (!hasBody && stream.takeWholeBody() === undefined) stream.body.resume();
 
   const started = Date.now();
   let responded = false;
@@ -172,7 +170,7 @@ async function execute(
         body: hasBody ? (stream.takeWholeBody() ?? detachedBody(stream)) : null,
         ...(head.timeoutMs > 0 ? { headersTimeout: head.timeoutMs, bodyTimeout: head.timeoutMs } : {}),
       },
-      signal,
+      watch,
       // v2: an answer of declared length within the inline limit is read whole, and goes as one
       // frame, head, body and end.
       (status, answer) => smallBody(method, status, answer, stream.inlineLimit),
@@ -214,10 +212,7 @@ async function execute(
       hide: (text) => shown().hide(text),
     });
   } finally {
-    if (onCancel) {
-      clearTimeout(timer);
-      stream.signal.removeEventListener('abort', onCancel);
-    }
+    clearTimeout(timer);
   }
 }
 
@@ -239,9 +234,9 @@ function fail(
   const code = (err as { code?: unknown })?.code;
   const detail = err instanceof Error ? err.message : String(err);
   const target = `${ctx.url.hostname}:${ctx.port}`;
-  if (stream.signal.aborted && !ctx.timedOut) {
+  const reason = stream.failedWith;
+  if (reason && !ctx.timedOut) {
     // The control plane cancelled, or the tunnel went away: the stream is already over.
-    const reason = stream.signal.reason as ProtocolError | undefined;
     const disconnected = reason?.code === 'BRL_STREAM_DISCONNECTED';
     log.info({ reason: reason?.code }, disconnected ? 'stream lost with the tunnel' : 'stream cancelled');
     return disconnected ? Outcome.disconnected : Outcome.cancelled;

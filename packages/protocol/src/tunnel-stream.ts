@@ -1,31 +1,10 @@
 import { Readable } from 'node:stream';
 import { DATA_HEADROOM, encodeDataInto } from './codec.js';
 import { ProtocolError } from './errors.js';
-import { type Frame, type HeaderList, Limits, type ResponseHead } from './frames.js';
+import { type HeaderList, Limits, type ResponseHead } from './frames.js';
+import { type BodySource, FailureListeners, NO_HEAD, noop, type StreamHost } from './stream-host.js';
 
-/** What a stream's outgoing body can be made from. */
-export type BodySource = AsyncIterable<Uint8Array | string> | Uint8Array | string | null;
-
-/**
- * What a stream needs from the connection it runs on (the `Tunnel` provides it): declared here,
- * so a stream depends on this small face and the tunnel on the stream, never both ways.
- */
-export interface StreamHost {
-  /** `requester` opens streams, `responder` answers them. */
-  readonly role: 'requester' | 'responder';
-  /** The most body bytes a head may carry in its own frame (protocol v2); 0: heads go alone (v1). */
-  readonly inlineLimit: number;
-  /** Largest chunk one DATA frame may carry on this connection. */
-  readonly maxDataChunk: number;
-  /** Sends one frame on the connection (dropped once it is closed). */
-  send(frame: Frame): void;
-  /** Sends one frame encoded already (a DATA frame built in place). */
-  sendEncoded(bytes: Uint8Array): void;
-  /** Resolves when the socket has room for more body bytes; undefined when it has room now. */
-  socketReady(): Promise<void> | undefined;
-  /** The stream is over on this side: forget it. */
-  finished(id: number): void;
-}
+export type { BodySource, StreamHost } from './stream-host.js';
 
 /**
  * One request/response exchange inside a tunnel, with credit-based flow control in both
@@ -34,9 +13,10 @@ export interface StreamHost {
  * A paused reader therefore stalls only its own stream, and buffers at most one window.
  */
 export class TunnelStream {
-  /** Bytes from the peer: the request body (responder) or the response body (requester). */
-  readonly body: Readable;
-  /** Requester: the response head. Rejects if the stream fails first. */
+  /**
+   * Requester: the response head. Rejects if the stream fails first. (A responder's never
+   * settles: it sends the head.)
+   */
   readonly responseHead: Promise<ResponseHead>;
 
   /**
@@ -47,6 +27,10 @@ export class TunnelStream {
 
   /** Made when `signal` is first asked for: most small calls on the requester side never do. */
   private abortController: AbortController | undefined;
+  /** See `whenFailed`. */
+  private readonly failureListeners = new FailureListeners();
+  /** Made when `body` is first asked for: a small call whose body is taken whole never is. */
+  private readable: Readable | undefined;
   /** Runs once when the stream is over, normally or not (see `whenOver`). */
   private onOver: (() => void) | undefined;
   private sendWindow: number;
@@ -71,8 +55,8 @@ export class TunnelStream {
   private pending: Buffer | undefined;
   private pendingBytes = 0;
   private flushScheduled = false;
-  private resolveHead!: (h: ResponseHead) => void;
-  private rejectHead!: (e: Error) => void;
+  private resolveHead: (h: ResponseHead) => void = noop;
+  private rejectHead: (e: Error) => void = noop;
 
   constructor(
     private readonly host: StreamHost,
@@ -81,15 +65,26 @@ export class TunnelStream {
   ) {
     this.sendWindow = window;
     this.recvRemaining = window;
-    this.responseHead = new Promise<ResponseHead>((resolve, reject) => {
-      this.resolveHead = resolve;
-      this.rejectHead = reject;
-    });
-    // Nobody may be listening yet (responder streams never get a head); avoid unhandled rejections.
-    this.responseHead.catch(() => {});
-    this.body = new Readable({
+    if (host.role === 'requester') {
+      this.responseHead = new Promise<ResponseHead>((resolve, reject) => {
+        this.resolveHead = resolve;
+        this.rejectHead = reject;
+      });
+      // Nobody may be listening yet; avoid unhandled rejections.
+      this.responseHead.catch(() => {});
+    } else this.responseHead = NO_HEAD;
+  }
+
+  /** Bytes from the peer: the request body (responder) or the response body (requester). */
+  get body(): Readable {
+    this.readable ??= this.makeBody();
+    return this.readable;
+  }
+
+  private makeBody(): Readable {
+    const body = new Readable({
       // Small next to the window, so credit computed at the last pull lags the reader by little.
-      highWaterMark: Math.min(16 * 1024, Math.floor(window / 4)),
+      highWaterMark: Math.min(16 * 1024, Math.floor(this.window / 4)),
       read: () => {
         this.flushToReader();
         // Node calls _read before it takes the bytes being read out of the buffer; look again
@@ -98,7 +93,7 @@ export class TunnelStream {
       },
       destroy: (err, cb) => {
         // autoDestroy after a complete body is normal; anything else means the reader gave up.
-        if (!this.isFinished() && !this.body.readableEnded) {
+        if (!this.isFinished() && !body.readableEnded) {
           this.reset(new ProtocolError('BRL_STREAM_CANCELLED', 'The reader stopped reading the body'));
         }
         cb(err);
@@ -106,7 +101,14 @@ export class TunnelStream {
     });
     // The error is kept on the stream (`body.errored`, and rethrown to any reader); an unread
     // body must not turn a peer's reset into an uncaught exception.
-    this.body.on('error', () => {});
+    body.on('error', () => {});
+    // Asked for late: as it would be had it been there all along.
+    if (this.failure && !this.remoteEnded) body.destroy(this.mapError?.(this.failure) ?? this.failure);
+    else if (this.endPushed) {
+      body.push(null);
+      body.resume();
+    }
+    return body;
   }
 
   /** Aborted when the stream ends abnormally (reset by either side, or the tunnel closed). */
@@ -116,6 +118,19 @@ export class TunnelStream {
       if (this.failure) this.abortController.abort(this.failure);
     }
     return this.abortController.signal;
+  }
+
+  /** Why the stream failed (reset by either side, or the tunnel closed); undefined if it has not. */
+  get failedWith(): ProtocolError | undefined {
+    return this.failure;
+  }
+
+  /**
+   * `fn` runs once if the stream fails, at once if it has: `signal` without an AbortController
+   * and its event. Returns the listener's removal.
+   */
+  whenFailed(fn: (err: ProtocolError) => void): () => void {
+    return this.failureListeners.add(fn, this.failure);
   }
 
   /**
@@ -129,7 +144,7 @@ export class TunnelStream {
 
   /** Bytes received and held for the reader: the figure flow control bounds. */
   bufferedBytes(): number {
-    return this.queueBytes + this.body.readableLength;
+    return this.queueBytes + (this.readable?.readableLength ?? 0);
   }
 
   get ended(): boolean {
@@ -177,8 +192,10 @@ export class TunnelStream {
     this.queue.length = 0;
     this.queueBytes = 0;
     this.endPushed = true;
-    this.body.push(null);
-    this.body.resume();
+    if (this.readable) {
+      this.readable.push(null);
+      this.readable.resume();
+    }
     return whole;
   }
 
@@ -293,11 +310,12 @@ export class TunnelStream {
     // direction, e.g. the agent telling us to stop sending a request body it no longer needs);
     // otherwise the reader sees the error.
     if (!this.remoteEnded) {
-      if (!this.body.destroyed) this.body.destroy(this.mapError?.(err) ?? err);
+      if (this.readable && !this.readable.destroyed) this.readable.destroy(this.mapError?.(err) ?? err);
       this.queue.length = 0;
       this.queueBytes = 0;
     }
     if (this.abortController && !this.abortController.signal.aborted) this.abortController.abort(err);
+    this.failureListeners.run(err);
     this.host.finished(this.id);
     this.over();
   }

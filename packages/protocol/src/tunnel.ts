@@ -6,6 +6,7 @@ import { DEFAULT_WINDOW_BYTES, type Frame, Limits, type RequestHead } from './fr
 import { HeartbeatDefaults, heartbeatTimeoutMs } from './heartbeat.js';
 import { type HeartbeatWheel, heartbeatWheel } from './heartbeat-wheel.js';
 import { Liveness } from './liveness.js';
+import { tunnelResponse } from './tunnel-response.js';
 import { type BodySource, type StreamHost, TunnelStream } from './tunnel-stream.js';
 import type {
   FrameSink,
@@ -155,9 +156,7 @@ export class Tunnel {
       this.sendControl({ type: 'call', stream: id, ...head, body: body.whole, end: true });
       stream.sentWhole(body.whole.byteLength);
     } else this.sendControl({ type: 'open', stream: id, ...head });
-    const response = stream.responseHead.then(
-      (h): TunnelResponse => ({ status: h.status, headers: h.headers, body: stream.body, stream }),
-    );
+    const response = stream.responseHead.then((h) => tunnelResponse(h, stream));
     if (signal) {
       const onAbort = () =>
         stream.reset(new ProtocolError('BRL_STREAM_CANCELLED', 'The caller cancelled the request'));

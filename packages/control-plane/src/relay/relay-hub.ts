@@ -255,15 +255,34 @@ export class RelayHub implements Dispatcher {
         res.stream.mapError = (e) =>
           translateDispatchError(e, agent.agentIdentifier, agent.instanceId, request, signal);
       }
-      res.body.once('close', release);
-      res.body.once('error', (err) => logger.debug({ err: (err as Error).message }, 'response body failed'));
+      const watch = (body: Readable) => {
+        body.once('close', release);
+        body.once('error', (err) => logger.debug({ err: (err as Error).message }, 'response body failed'));
+        return body;
+      };
       const stream = res.stream;
+      if (!stream) return { status: res.status, headers: res.headers, body: watch(res.body), agent };
+      // A tunnel stream makes its body only when it is asked for: a small answer taken whole
+      // (`takeWholeBody`) never needs one, and is no longer in flight once taken.
+      let body: Readable | undefined;
+      // Should the stream fail first, the body is made then, as it was (destroyed with the
+      // error, which releases the call), so a reader who never asked is not counted for good.
+      stream.whenFailed(() => {
+        body ??= watch(stream.body);
+      });
       return {
         status: res.status,
         headers: res.headers,
-        body: res.body,
+        get body() {
+          body ??= watch(stream.body);
+          return body;
+        },
         agent,
-        ...(stream ? { takeWholeBody: () => stream.takeWholeBody() } : {}),
+        takeWholeBody: () => {
+          const whole = stream.takeWholeBody();
+          if (whole !== undefined && body === undefined) release();
+          return whole;
+        },
       };
     } catch (err) {
       release();
