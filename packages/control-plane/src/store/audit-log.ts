@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
+import { insertRows } from './compiled-shapes.js';
 
 /** Who did what, when and why (migrations 0010, 0060). `details` is JSON text. */
 export interface AuditLogTable {
@@ -74,9 +75,8 @@ export function createAuditLogRepository(db: Kysely<AuditLogTables>): AuditLogRe
 
 /** For repositories that write an entry in the same statement batch (a deployment transition). */
 export async function insertAudit(db: Kysely<AuditLogTables>, e: AuditEntry): Promise<void> {
-  await db
-    .insertInto('audit_log')
-    .values({
+  await insertRows(db, 'audit_log', [
+    {
       id: randomUUID(),
       at: e.at,
       who: e.who,
@@ -87,6 +87,6 @@ export async function insertAudit(db: Kysely<AuditLogTables>, e: AuditEntry): Pr
       reason: e.reason ?? null,
       source: e.source ?? null,
       token_id: e.tokenId ?? null,
-    })
-    .execute();
+    },
+  ]);
 }

@@ -1,6 +1,7 @@
 import { FINAL_STATUSES } from '@borealis/deploy-spec';
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
 import type { AuditEntry, AuditLogRepository, AuditLogTables, AuditRow } from './audit-log.js';
+import { insertRows, runShape, updateWhere } from './compiled-shapes.js';
 
 /** Row shapes of the deployment engine's tables (migration 0010). JSON columns are text. */
 
@@ -150,18 +151,21 @@ export function createDeploymentRepository(
   auditLog: AuditLogRepository,
 ): DeploymentRepository {
   return {
+    // The start's and every transition's statements are compiled once per shape (compiled-shapes.ts).
     async insert(row, environments, events) {
-      await db.insertInto('deployments').values(row).execute();
-      if (environments.length) await db.insertInto('deployment_environments').values(environments).execute();
-      if (events.length) await db.insertInto('deployment_events').values(events).execute();
+      await insertRows(db, 'deployments', [row]);
+      if (environments.length) await insertRows(db, 'deployment_environments', environments);
+      if (events.length) await insertRows(db, 'deployment_events', events);
     },
 
     async active(application) {
-      return db
-        .selectFrom('deployments')
-        .selectAll()
-        .where('active_application', '=', application)
-        .executeTakeFirst();
+      const { rows } = await runShape<DeploymentRow>(db, 'deployments.active', [application], ([a]) =>
+        db
+          .selectFrom('deployments')
+          .selectAll()
+          .where('active_application', '=', a as string),
+      );
+      return rows[0];
     },
 
     async queued(application) {
@@ -303,30 +307,31 @@ export function createDeploymentRepository(
     },
 
     async writeTransition(w) {
-      const r = await db
-        .updateTable('deployments')
-        .set({ ...w.patch, version: w.expectedVersion + 1 })
-        .where('id', '=', w.id)
-        .where('version', '=', w.expectedVersion)
-        .where('lease_owner', '=', w.owner)
-        .executeTakeFirst();
-      if (r.numUpdatedRows === 0n) return false;
+      const r = await updateWhere(db, 'deployments', { ...w.patch, version: w.expectedVersion + 1 }, [
+        ['id', '=', w.id],
+        ['version', '=', w.expectedVersion],
+        ['lease_owner', '=', w.owner],
+      ]);
+      if (!r.numAffectedRows) return false;
       for (const env of w.environments) {
-        await db
-          .updateTable('deployment_environments')
-          .set({
+        await updateWhere(
+          db,
+          'deployment_environments',
+          {
             status: env.status,
             phase: env.phase,
             state: env.state,
             message: env.message ?? null,
             started_at: env.started_at ?? null,
             finished_at: env.finished_at ?? null,
-          })
-          .where('deployment_id', '=', env.deployment_id)
-          .where('name', '=', env.name)
-          .execute();
+          },
+          [
+            ['deployment_id', '=', env.deployment_id],
+            ['name', '=', env.name],
+          ],
+        );
       }
-      if (w.events.length) await db.insertInto('deployment_events').values(w.events).execute();
+      if (w.events.length) await insertRows(db, 'deployment_events', w.events);
       if (w.audit) await auditLog.insert(w.audit);
       return true;
     },

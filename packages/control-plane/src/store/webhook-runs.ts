@@ -1,4 +1,5 @@
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import { insertRows, updateWhere } from './compiled-shapes.js';
 
 /**
  * Tables of the webhooks concern. A run row holds everything `WebhookRun` shows plus what a
@@ -101,12 +102,13 @@ export function createWebhookRunRepository(db: Kysely<WebhookRunTables>): Webhoo
       .executeTakeFirst();
   return {
     async insertIfAbsent(row) {
-      const result = await db
-        .insertInto('webhook_runs')
-        .values(row)
-        .onConflict((oc) => oc.columns(['deployment_id', 'environment', 'location']).doNothing())
-        .executeTakeFirst();
-      const inserted = (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+      const result = await insertRows(
+        db,
+        'webhook_runs',
+        [row],
+        ['deployment_id', 'environment', 'location'],
+      );
+      const inserted = (result.numAffectedRows ?? 0n) > 0n;
       // Inserted: the stored row is what was written (a column not given is null).
       if (inserted) {
         const stored: WebhookRunRow = {
@@ -165,17 +167,17 @@ export function createWebhookRunRepository(db: Kysely<WebhookRunTables>): Webhoo
         .execute();
       return rows.map((r) => ({ status: r.status, count: Number(r.n) }));
     },
+    // A start's run statements are compiled once per shape (compiled-shapes.ts).
     async update(id, patch, onlyIfStatusIn) {
-      let query = db.updateTable('webhook_runs').set(patch).where('id', '=', id);
-      if (onlyIfStatusIn) {
-        if (onlyIfStatusIn.length === 0) return false;
-        query = query.where('status', 'in', [...onlyIfStatusIn]);
-      }
-      const result = await query.executeTakeFirst();
-      return result.numUpdatedRows > 0n;
+      if (onlyIfStatusIn?.length === 0) return false;
+      const result = await updateWhere(db, 'webhook_runs', patch, [
+        ['id', '=', id],
+        ...(onlyIfStatusIn ? [['status', 'in', onlyIfStatusIn] as const] : []),
+      ]);
+      return (result.numAffectedRows ?? 0n) > 0n;
     },
     async addCallbackToken(row) {
-      await db.insertInto('webhook_callback_tokens').values(row).execute();
+      await insertRows(db, 'webhook_callback_tokens', [row]);
     },
     findCallbackToken: (tokenHash) =>
       db
