@@ -66,7 +66,7 @@ export function registerDeploymentRoutes(
     async (req, reply) => {
       const { deployFile, context, manifestFiles } = readStartBody(req.body);
       const { who, source, tokenId } = actorOf(req);
-      const spec = parseForStart(deployFile, (await deps.metricProviders?.()) ?? []);
+      const spec = await parseForStart(deployFile, async () => (await deps.metricProviders?.()) ?? []);
       const started = await engine.start({
         spec,
         context,
@@ -302,8 +302,19 @@ async function streamEvents(
  * analysis naming a metric provider that does not exist is refused now, with its line and
  * column, not discovered at its first judgment.
  */
-function parseForStart(deployFile: string, metricProviders: readonly string[]): DeploymentSpec {
-  const parsed = parseDeployFile(deployFile, { metricProviders: [...metricProviders] });
+/**
+ * The metric providers that exist matter only to a file whose analysis defines queries (each one
+ * an analysis step runs must name one of them): any other file is parsed without reading them,
+ * which spares most starts a read of the store (issue 17). A file that has such queries, or
+ * errors (all of them are reported at once), is parsed again knowing them.
+ */
+async function parseForStart(
+  deployFile: string,
+  metricProviders: () => Promise<readonly string[]>,
+): Promise<DeploymentSpec> {
+  const offline = parseDeployFile(deployFile);
+  if (offline.spec && offline.spec.analysis.queries.length === 0) return offline.spec;
+  const parsed = parseDeployFile(deployFile, { metricProviders: [...(await metricProviders())] });
   if (parsed.spec) return parsed.spec;
   const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
   throw new BorealisError(

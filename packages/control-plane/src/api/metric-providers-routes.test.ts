@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseDeployFile } from '@borealis/deploy-spec';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ControlPlane, createControlPlane } from '../server.js';
@@ -268,5 +269,37 @@ describe('metric provider routes', () => {
       expect.objectContaining({ query: 'b', provider: 'query-web', value: 0.02, passed: false }),
     ]);
     expect(outcome.message).toBe('b = 0.02, above upperLimit 0.01');
+  });
+
+  it('a start whose analysis names a provider that does not exist is refused; once it exists, it starts', async () => {
+    const deployFile = `application: mp-start
+manifests: [{inline: "{apiVersion: v1, kind: ConfigMap, metadata: {name: c}}"}]
+targets:
+  prod:
+    strategy: judged
+strategies:
+  judged:
+    canary:
+      steps:
+        - analysis: {interval: 30, units: seconds, numberOfJudgmentRuns: 1, queries: [errors]}
+analysis:
+  defaultMetricProviderName: later
+  queries:
+    - {name: errors, lowerLimit: 0, upperLimit: 1, queryTemplate: 'sum(up)'}
+`;
+    // Valid offline: only the providers that exist can refuse it.
+    expect(parseDeployFile(deployFile).spec?.analysis.queries).toHaveLength(1);
+    const refused = await api(guarded, 'POST', '/api/v1/deployments', { deployFile });
+    expect(refused.status).toBe(400);
+    expect(refused.json.error.code).toBe('BRL_ERR_DEPLOY_FILE_INVALID');
+    expect(refused.json.error.message).toContain('metric provider "later" does not exist');
+    await api(guarded, 'PUT', '/api/v1/metric-providers/later', {
+      type: 'prometheus',
+      baseUrl: 'http://x:9090',
+    });
+    const started = await api(guarded, 'POST', '/api/v1/deployments', {
+      deployFile: deployFile.replace('mp-start', 'mp-start-2'),
+    });
+    expect(started.status).toBe(202);
   });
 });
