@@ -12,6 +12,7 @@ import {
   type StoredEvent,
 } from '../engine/index.js';
 import { BorealisError } from '../errors.js';
+import { ParsedFiles } from './parsed-files.js';
 import { routeSchema, stringParams, stringQuery } from './route-schema.js';
 
 const KNOWN_STATUSES: readonly string[] = Object.values(DeploymentStatus);
@@ -48,6 +49,7 @@ export function registerDeploymentRoutes(
   },
 ): void {
   const { engine } = deps;
+  const parsedFiles = new ParsedFiles();
   for (const type of YAML_TYPES) {
     if (!app.hasContentTypeParser(type)) {
       app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => done(null, body));
@@ -66,7 +68,11 @@ export function registerDeploymentRoutes(
     async (req, reply) => {
       const { deployFile, context, manifestFiles } = readStartBody(req.body);
       const { who, source, tokenId } = actorOf(req);
-      const spec = await parseForStart(deployFile, async () => (await deps.metricProviders?.()) ?? []);
+      const spec = await parseForStart(
+        deployFile,
+        async () => (await deps.metricProviders?.()) ?? [],
+        parsedFiles,
+      );
       const started = await engine.start({
         spec,
         context,
@@ -305,15 +311,22 @@ async function streamEvents(
 /**
  * The metric providers that exist matter only to a file whose analysis defines queries (each one
  * an analysis step runs must name one of them): any other file is parsed without reading them,
- * which spares most starts a read of the store (issue 17). A file that has such queries, or
- * errors (all of them are reported at once), is parsed again knowing them.
+ * which spares most starts a read of the store (issue 17), and its spec is kept for the next
+ * start of the same text (`parsed-files.ts`). A file that has such queries, or errors (all of
+ * them are reported at once), is parsed again knowing them.
  */
 async function parseForStart(
   deployFile: string,
   metricProviders: () => Promise<readonly string[]>,
+  parsedFiles: ParsedFiles,
 ): Promise<DeploymentSpec> {
+  const kept = parsedFiles.get(deployFile);
+  if (kept) return kept;
   const offline = parseDeployFile(deployFile);
-  if (offline.spec && offline.spec.analysis.queries.length === 0) return offline.spec;
+  if (offline.spec && offline.spec.analysis.queries.length === 0) {
+    parsedFiles.keep(deployFile, offline.spec);
+    return offline.spec;
+  }
   const parsed = parseDeployFile(deployFile, { metricProviders: [...(await metricProviders())] });
   if (parsed.spec) return parsed.spec;
   const errors = parsed.diagnostics.filter((d) => d.severity === 'error');

@@ -1,0 +1,41 @@
+import type { DeploymentSpec } from '@borealis/deploy-spec';
+
+/** How many deploy files' parses are kept, and the largest file kept (larger ones are parsed each time). */
+export const PARSED_FILES_KEPT = 64;
+export const PARSED_FILE_MAX_CHARS = 64 * 1024;
+
+/**
+ * The specs of deploy files the API parsed lately, by the file's exact text (issue 17): a
+ * pipeline that starts the same file again and again (its image given with `--context`) is
+ * parsed and validated once. Only what depends on the text alone is kept — a file valid offline
+ * whose analysis defines no queries (those are checked against the metric providers that exist
+ * at each start) — so the same text gives the same spec whoever sends it: secrets and context
+ * are not in it (templates are rendered at run time). Each start gets its own copy. Bounded: at
+ * most `PARSED_FILES_KEPT` files of at most `PARSED_FILE_MAX_CHARS` characters, least recently
+ * used first out.
+ */
+export class ParsedFiles {
+  readonly #kept = new Map<string, DeploymentSpec>();
+  constructor(private readonly capacity = PARSED_FILES_KEPT) {}
+
+  /** A copy of the spec parsed from exactly `text`, if it is kept. */
+  get(text: string): DeploymentSpec | undefined {
+    const spec = this.#kept.get(text);
+    if (!spec) return undefined;
+    this.#kept.delete(text);
+    this.#kept.set(text, spec);
+    return structuredClone(spec);
+  }
+
+  /** Keeps (a copy of) `spec`, parsed offline from `text`. */
+  keep(text: string, spec: DeploymentSpec): void {
+    if (text.length > PARSED_FILE_MAX_CHARS || this.capacity <= 0) return;
+    this.#kept.delete(text);
+    this.#kept.set(text, structuredClone(spec));
+    if (this.#kept.size > this.capacity) this.#kept.delete(this.#kept.keys().next().value as string);
+  }
+
+  get size(): number {
+    return this.#kept.size;
+  }
+}
