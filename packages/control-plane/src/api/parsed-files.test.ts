@@ -18,6 +18,9 @@ describe('parsed deploy files', () => {
     const kept = new ParsedFiles();
     const text = file('shop');
     kept.keep(text, spec(text));
+    // Seen once: not kept yet.
+    expect(kept.get(text)).toBeUndefined();
+    kept.keep(text, spec(text));
     const first = kept.get(text) as DeploymentSpec;
     expect(first).toEqual(spec(text));
     first.application = 'changed';
@@ -31,15 +34,19 @@ describe('parsed deploy files', () => {
 
   it('keeps at most its capacity, least recently used out first, and no large file', () => {
     const kept = new ParsedFiles(2);
-    for (const app of ['a', 'b']) kept.keep(file(app), spec(file(app)));
+    const twice = (text: string) => {
+      kept.keep(text, spec(text));
+      kept.keep(text, spec(text));
+    };
+    for (const app of ['a', 'b']) twice(file(app));
     kept.get(file('a'));
-    kept.keep(file('c'), spec(file('c')));
+    twice(file('c'));
     expect(kept.size).toBe(2);
     expect(kept.get(file('b'))).toBeUndefined();
     expect(kept.get(file('a'))?.application).toBe('a');
     expect(kept.get(file('c'))?.application).toBe('c');
     const large = file('big', `# ${'x'.repeat(PARSED_FILE_MAX_CHARS)}\n`);
-    kept.keep(large, spec(large));
+    twice(large);
     expect(kept.get(large)).toBeUndefined();
   });
 });
