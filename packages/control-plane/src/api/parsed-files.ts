@@ -7,9 +7,9 @@ export const PARSED_FILE_MAX_CHARS = 64 * 1024;
 /**
  * The specs of deploy files the API parsed lately, by the file's exact text (issue 17): a
  * pipeline that starts the same file again and again (its image given with `--context`) is
- * parsed and validated once. Only what depends on the text alone is kept — a file valid offline
- * whose analysis defines no queries (those are checked against the metric providers that exist
- * at each start) — so the same text gives the same spec whoever sends it: secrets and context
+ * parsed and validated once. Only what depends on the text alone is kept — a valid file whose
+ * analysis defines no queries (those are checked against the metric providers that exist at each
+ * start) — so the same text gives the same spec whoever sends it: secrets and context
  * are not in it (templates are rendered at run time). Each start gets its own copy. A spec is
  * kept from a file's second start on: files seen once (every start a new text) would pay for
  * copies and garbage and gain nothing. Bounded: at most `PARSED_FILES_KEPT` files of at most
