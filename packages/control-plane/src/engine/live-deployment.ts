@@ -1,5 +1,10 @@
-import type { DeploymentEnvironmentRow, DeploymentRow } from '../store/index.js';
-import type { WebhookRun } from '../webhooks/types.js';
+import type {
+  DeploymentEnvironmentRow,
+  DeploymentRow,
+  DrivenEnvironmentRow,
+  DrivenRow,
+} from '../store/index.js';
+import type { AdoptedRun } from '../webhooks/types.js';
 import type { JudgmentOutcome } from './metric-provider.js';
 import type { StoredSpec } from './target-driver.js';
 import {
@@ -134,7 +139,7 @@ export const factKey = (environment: string, location: string) => `${environment
 export const versionOf = (deploymentId: string) => `v-${deploymentId.slice(0, 8)}`;
 
 /** What the engine keeps of a webhook run (its outcome, not the request or the attempts). */
-export function outcomeOf(run: WebhookRun): RunOutcome {
+export function outcomeOf(run: AdoptedRun): RunOutcome {
   const outcome: RunOutcome = {
     deploymentId: run.deploymentId,
     environment: run.environment,
@@ -163,8 +168,8 @@ export function rememberRun(live: LiveDeployment, run: RunOutcome): boolean {
 }
 
 export function liveFromRows(
-  row: DeploymentRow,
-  envRows: DeploymentEnvironmentRow[],
+  row: DrivenRow,
+  envRows: readonly DrivenEnvironmentRow[],
   seq: number,
 ): LiveDeployment {
   const spec = JSON.parse(row.spec) as StoredSpec;

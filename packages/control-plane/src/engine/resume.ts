@@ -72,12 +72,12 @@ export function createResumer(
       t = at;
     };
     const now = clock();
-    const mine = (await pages.claimMany(ids, owner, now, now + leaseMs)).filter(
-      (id) => !lives.has(id) && !parked.has(id),
+    // Claimed and read in one (on PostgreSQL one statement: `read` is then part of `claim`).
+    const loaded = (await pages.claimAndLoad(ids, owner, now, now + leaseMs)).filter(
+      ({ row }) => !lives.has(row.id) && !parked.has(row.id),
     );
+    const mine = loaded.map(({ row }) => row.id);
     lap('claim');
-    const loaded = await pages.loadMany(mine);
-    lap('read');
     // Its webhook runs become ours too: deadlines timed here, unknown outcomes called again.
     const runs = await webhooks.adoptMany(mine);
     lap('runs');

@@ -68,6 +68,21 @@ export type DeploymentRow = Selectable<DeploymentsTable>;
 export type DeploymentEnvironmentRow = Selectable<DeploymentEnvironmentsTable>;
 export type DeploymentEventRow = Selectable<DeploymentEventsTable>;
 
+/** The columns of a deployment row that driving it needs (not its lease, times or message). */
+export type DrivenRow = Pick<
+  DeploymentRow,
+  'id' | 'application' | 'status' | 'spec' | 'context' | 'state' | 'created_by' | 'created_at' | 'version'
+>;
+/** The columns of an environment row that driving it needs. */
+export type DrivenEnvironmentRow = Pick<DeploymentEnvironmentRow, 'name' | 'state'>;
+
+/** A deployment as `DeploymentPageRepository.claimAndLoad` reads it. */
+export interface ClaimedDeployment {
+  row: DrivenRow;
+  environments: DrivenEnvironmentRow[];
+  lastSeq: number;
+}
+
 export interface TransitionWrite {
   id: string;
   /** The version read; the write fails (returns false) if someone else wrote since. */

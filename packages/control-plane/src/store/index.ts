@@ -50,10 +50,13 @@ export { DEFAULT_DATA_DIR, EMBEDDED_DATABASE_FILE } from './database-url.js';
 export type { DeploymentHistoryRepository, DeploymentHistoryRows } from './deployment-history.js';
 export type { DeploymentPageRepository, LoadedDeployment } from './deployment-pages.js';
 export type {
+  ClaimedDeployment,
   DeploymentEnvironmentRow,
   DeploymentEventRow,
   DeploymentRepository,
   DeploymentRow,
+  DrivenEnvironmentRow,
+  DrivenRow,
   TransitionWrite,
 } from './deployments.js';
 export type { KubernetesRolloutRepository } from './kubernetes-rollouts.js';
@@ -69,6 +72,7 @@ export { isUniqueViolation } from './unique-violation.js';
 export type {
   NewWebhookRunRow,
   WebhookCallbackTokenRow,
+  WebhookRunOutcomeRow,
   WebhookRunPatch,
   WebhookRunRepository,
   WebhookRunRow,

@@ -202,6 +202,100 @@ describe.each(TEST_BACKENDS)('store repositories on $kind', ({ kind }) => {
     expect(await store.deployments.lastSeq('b3')).toBe(1);
   });
 
+  it('deployments: a page claimed and read at once gives only the claimed, with what driving them needs', async () => {
+    const row = (id: string, lease_owner: string | null) => ({
+      id,
+      application: `page-${id}`,
+      status: 'RUNNING',
+      active_application: `page-${id}`,
+      spec: `{"spec":"${id}"}`,
+      context: '{"k":"v"}',
+      state: `{"top":"${id}"}`,
+      message: 'm',
+      created_by: 'test',
+      created_at: 1_000,
+      updated_at: 1_000,
+      finished_at: null,
+      wake_at: null,
+      lease_owner,
+      lease_expires_at: lease_owner ? 9_000 : null,
+      version: 3,
+    });
+    const env = (id: string, name: string) => ({
+      deployment_id: id,
+      name,
+      status: 'RUNNING',
+      phase: 'beforeDeployment',
+      state: `{"env":"${name}"}`,
+      message: null,
+      started_at: 1_000,
+      finished_at: null,
+    });
+    const event = (id: string, seq: number) => ({
+      deployment_id: id,
+      seq,
+      at: 1_000,
+      type: 'x',
+      environment: null,
+      data: '{}',
+    });
+    await store.deployments.insert(
+      row('p1', null),
+      [env('p1', 'prod'), env('p1', 'qa')],
+      [event('p1', 1), event('p1', 2)],
+    );
+    // No environment and no event: an empty list and seq 0.
+    await store.deployments.insert(row('p2', 'me'), [], []);
+    await store.deployments.insert(row('p3', 'other'), [env('p3', 'prod')], [event('p3', 1)]);
+    await store.deployments.insert(row('p4', 'other'), [], [event('p4', 1)]);
+    // p3's lease is another replica's until 9,000: not ours at 5,000; p4's is, at 9,500.
+    const claimed = await store.deploymentPages.claimAndLoad(
+      ['p1', 'p2', 'p3', 'absent'],
+      'me',
+      5_000,
+      20_000,
+    );
+    expect(
+      claimed
+        .map((c) => ({
+          ...c,
+          environments: [...c.environments].sort((a, b) => a.name.localeCompare(b.name)),
+        }))
+        .sort((a, b) => a.row.id.localeCompare(b.row.id)),
+    ).toEqual([
+      {
+        row: {
+          id: 'p1',
+          application: 'page-p1',
+          status: 'RUNNING',
+          spec: '{"spec":"p1"}',
+          context: '{"k":"v"}',
+          state: '{"top":"p1"}',
+          created_by: 'test',
+          created_at: 1_000,
+          version: 3,
+        },
+        environments: [
+          { name: 'prod', state: '{"env":"prod"}' },
+          { name: 'qa', state: '{"env":"qa"}' },
+        ],
+        lastSeq: 2,
+      },
+      {
+        row: expect.objectContaining({ id: 'p2', spec: '{"spec":"p2"}', version: 3 }),
+        environments: [],
+        lastSeq: 0,
+      },
+    ]);
+    expect((await store.deployments.get('p1'))?.row).toMatchObject({ lease_owner: 'me' });
+    expect(Number((await store.deployments.get('p2'))?.row.lease_expires_at)).toBe(20_000);
+    expect((await store.deployments.get('p3'))?.row).toMatchObject({ lease_owner: 'other' });
+    expect(
+      (await store.deploymentPages.claimAndLoad(['p4'], 'me', 9_500, 20_000)).map((c) => c.row.id),
+    ).toEqual(['p4']);
+    expect(await store.deploymentPages.claimAndLoad([], 'me', 9_500, 20_000)).toEqual([]);
+  });
+
   it('history rows: successes and the audit entries that name approvers and rollbacks', async () => {
     expect(await store.deploymentHistory.rows('nobody')).toEqual({
       deployments: [],

@@ -67,13 +67,13 @@ export interface StoreRepositories {
   readonly kubernetesRollouts: KubernetesRolloutRepository;
 }
 
-export function createRepositories(db: Kysely<Database>): StoreRepositories {
+export function createRepositories(db: Kysely<Database>, kind: 'sqlite' | 'postgres'): StoreRepositories {
   const on = <T extends object>() => narrowed<T>(db);
   const auditLog = createAuditLogRepository(on<AuditLogTables>());
   const deployments = createDeploymentRepository(on<DeploymentTables>(), auditLog);
   return {
     deployments,
-    deploymentPages: createDeploymentPageRepository(on<DeploymentTables>(), deployments),
+    deploymentPages: createDeploymentPageRepository(on<DeploymentTables>(), deployments, kind),
     deploymentHistory: createDeploymentHistoryRepository(on<DeploymentAndAuditTables>()),
     auditLog,
     webhookRuns: createWebhookRunRepository(on<WebhookRunTables>()),

@@ -87,9 +87,9 @@ export async function createStore(options: CreateStoreOptions = {}): Promise<Sto
   const store: Store = {
     kind: target.kind,
     location,
-    ...createRepositories(db),
+    ...createRepositories(db, target.kind),
     apiTokens: createApiTokenRepository(narrowed<ApiTokenTables>(db), logger),
-    transaction: (fn) => db.transaction().execute((tx) => fn(createRepositories(tx))),
+    transaction: (fn) => db.transaction().execute((tx) => fn(createRepositories(tx, target.kind))),
     // At run time the answer may reach an API caller or the public /readyz: no path, no host.
     ping: () => ping(db),
     close: async () => {

@@ -62,6 +62,19 @@ export type WebhookRunRow = Selectable<WebhookRunsTable>;
 export type NewWebhookRunRow = Insertable<WebhookRunsTable>;
 export type WebhookRunPatch = Omit<Updateable<WebhookRunsTable>, 'id'>;
 export type WebhookCallbackTokenRow = Selectable<WebhookCallbackTokensTable>;
+/** What `outcomesForDeployments` reads of a run: its outcome and timers, not its call. */
+export type WebhookRunOutcomeRow = Pick<
+  WebhookRunRow,
+  | 'id'
+  | 'deployment_id'
+  | 'environment'
+  | 'location'
+  | 'status'
+  | 'reason'
+  | 'callback'
+  | 'deadline_at'
+  | 'next_attempt_at'
+>;
 
 /**
  * Rows of webhook runs and their callback tokens. Status changes are conditional
@@ -79,6 +92,11 @@ export interface WebhookRunRepository {
   listForDeployment(deploymentId: string): Promise<WebhookRunRow[]>;
   /** `listForDeployment` for many deployments in one query. */
   listForDeployments(deploymentIds: readonly string[]): Promise<WebhookRunRow[]>;
+  /**
+   * The runs of many deployments in one query, only the columns their outcomes and timers need
+   * (resuming at start-up: not the invocation, request or attempts, the bulk of a row).
+   */
+  outcomesForDeployments(deploymentIds: readonly string[]): Promise<WebhookRunOutcomeRow[]>;
   /** Runs whose status is one of `statuses`, oldest first. */
   listByStatus(statuses: readonly string[]): Promise<WebhookRunRow[]>;
   /** How many runs have each of `statuses` (statuses with none are absent). */
@@ -143,6 +161,26 @@ export function createWebhookRunRepository(db: Kysely<WebhookRunTables>): Webhoo
         : db
             .selectFrom('webhook_runs')
             .selectAll()
+            .where('deployment_id', 'in', [...deploymentIds])
+            .orderBy('created_at')
+            .orderBy('id')
+            .execute(),
+    outcomesForDeployments: async (deploymentIds) =>
+      deploymentIds.length === 0
+        ? []
+        : db
+            .selectFrom('webhook_runs')
+            .select([
+              'id',
+              'deployment_id',
+              'environment',
+              'location',
+              'status',
+              'reason',
+              'callback',
+              'deadline_at',
+              'next_attempt_at',
+            ])
             .where('deployment_id', 'in', [...deploymentIds])
             .orderBy('created_at')
             .orderBy('id')

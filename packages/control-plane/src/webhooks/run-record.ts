@@ -1,5 +1,5 @@
-import type { WebhookRunRow } from '../store/index.js';
-import type { WebhookAttempt, WebhookInvocation, WebhookRun, WebhookRunStatus } from './types.js';
+import type { WebhookRunOutcomeRow, WebhookRunRow } from '../store/index.js';
+import type { AdoptedRun, WebhookAttempt, WebhookInvocation, WebhookRun, WebhookRunStatus } from './types.js';
 
 /** What a run row keeps of the invocation: everything needed to render the call again after a restart. */
 export type StoredInvocation = Pick<WebhookInvocation, 'webhook' | 'context' | 'armory' | 'account'>;
@@ -44,5 +44,19 @@ export function toWebhookRun(row: WebhookRunRow): WebhookRun {
   if (row.waiting)
     run.waitingForAgent = JSON.parse(row.waiting) as NonNullable<WebhookRun['waitingForAgent']>;
   if (row.settled_at !== null) run.settledAt = row.settled_at;
+  return run;
+}
+
+/** `toWebhookRun` of the columns `adoptMany` reads: the run's outcome. */
+export function toAdoptedRun(row: WebhookRunOutcomeRow): AdoptedRun {
+  const run: AdoptedRun = {
+    id: row.id,
+    deploymentId: row.deployment_id,
+    environment: row.environment,
+    location: row.location,
+    status: row.status as WebhookRunStatus,
+  };
+  if (row.callback !== null) run.callback = JSON.parse(row.callback) as NonNullable<WebhookRun['callback']>;
+  if (row.reason !== null) run.reason = row.reason;
   return run;
 }

@@ -72,6 +72,12 @@ export interface WebhookAttempt {
   retry?: { at: number; reason: string };
 }
 
+/** What `adoptMany` answers of a run: its outcome, not its request or attempts. */
+export type AdoptedRun = Pick<
+  WebhookRun,
+  'id' | 'deploymentId' | 'environment' | 'location' | 'status' | 'reason' | 'callback'
+>;
+
 export interface WebhookRun {
   id: string;
   deploymentId: string;
@@ -141,7 +147,7 @@ export interface WebhookService {
    * `adopt` for many deployments at once (one read, resuming at start-up), answering every run
    * of theirs, settled or not, so the engine learns their outcomes from the same read.
    */
-  adoptMany(deploymentIds: readonly string[]): Promise<WebhookRun[]>;
+  adoptMany(deploymentIds: readonly string[]): Promise<AdoptedRun[]>;
   /** The engine's wake-up: called after any run settles (succeeded, failed, cancelled). */
   onSettled(listener: (run: WebhookRun) => void): void;
   /**

@@ -7,7 +7,7 @@ import { createAttempts } from './attempt.js';
 import { type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
 import { type AcceptCallback, createCallbackAcceptor } from './callbacks.js';
 import { createRequestPreparer, createUriPreflight, type SecretLookup } from './prepare-request.js';
-import { storedInvocation, toWebhookRun } from './run-record.js';
+import { storedInvocation, toAdoptedRun, toWebhookRun } from './run-record.js';
 import { createRunTimers, errorText, STORE_RETRY_MS } from './run-timers.js';
 import type { LookupAll } from './ssrf-guard.js';
 import {
@@ -219,9 +219,9 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookServiceWi
     },
 
     async adoptMany(deploymentIds) {
-      const rows = await repo.listForDeployments(deploymentIds);
+      const rows = await repo.outcomesForDeployments(deploymentIds);
       if (!timers.closed) for (const row of rows) if (isUnsettled(row.status)) await timers.takeUp(row);
-      return rows.map(toWebhookRun);
+      return rows.map(toAdoptedRun);
     },
 
     onSettled(listener) {
