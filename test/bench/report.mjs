@@ -120,7 +120,14 @@ export function report(r, settings) {
   }
   for (const e of [r.engine, r.enginePostgres, r.engineSqlite]) {
     if (!e) continue;
-    out.push('', `Engine (engine-bench.mjs, ${e.database})`, table(['measure', 'result'], Object.entries(e)));
+    out.push(
+      '',
+      `Engine (engine-bench.mjs, ${e.database})`,
+      table(
+        ['measure', 'result'],
+        Object.entries(e).map(([k, v]) => [k, v !== null && typeof v === 'object' ? JSON.stringify(v) : v]),
+      ),
+    );
   }
   out.push('', 'Goals:');
   for (const g of r.goals) out.push(`  ${g.met ? 'met   ' : 'MISSED'} ${g.goal}: ${g.figure}`);
