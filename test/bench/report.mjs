@@ -24,14 +24,35 @@ function smallTable(rows) {
   );
 }
 
+/** Caller, target, then the hop: the proxy, or control plane + agent (older results have none). */
+function cpuPerMib(c) {
+  if (!c) return '';
+  const hop =
+    c.proxy !== undefined
+      ? f2(c.proxy)
+      : c.controlPlane !== undefined
+        ? `${f2(c.controlPlane)} + ${f2(c.agent)}`
+        : '–';
+  return `${f2(c.caller)}, ${f2(c.target)}, ${hop}`;
+}
+
 function transfersTable(t) {
   return table(
-    ['transfer', 'path', 'MiB/s', '÷ direct', 'control plane peak RSS (growth)', 'agent peak RSS (growth)'],
+    [
+      'transfer',
+      'path',
+      'MiB/s',
+      '÷ direct',
+      'CPU ms per MiB: caller, target, hop',
+      'control plane peak RSS (growth)',
+      'agent peak RSS (growth)',
+    ],
     t.rows.map((x) => [
       `${x.bytes / MiB} MiB ${KIND[x.kind]}`,
       x.path,
       f0(x.mibPerSecond),
       f2(x.ratioToDirect),
+      cpuPerMib(x.cpuMsPerMib),
       x.controlPlanePeakRss ? `${mb(x.controlPlanePeakRss)} MiB (+${mb(x.controlPlaneGrowth)})` : '',
       x.agentPeakRss ? `${mb(x.agentPeakRss)} MiB (+${mb(x.agentGrowth)})` : '',
     ]),

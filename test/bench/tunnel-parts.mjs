@@ -106,6 +106,12 @@ export async function small(s) {
   return rows;
 }
 
+/** CPU time (user + system) this process has used so far, in ms. */
+function callerCpuMs() {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 export async function transfers(s) {
   const pids = [s.cp.role.pid, s.agent.pid];
   // "Idle" is after one call each way on every path (the tunnel's were made when the stack started).
@@ -126,17 +132,39 @@ export async function transfers(s) {
       ['proxy', s.proxyUrl],
       ['tunnel', s.tunnelUrl],
     ]) {
+      // CPU per MiB of every role on the path (the caller is this process), to tell a path limited
+      // by CPU from one limited by waiting: on 2 cores the roles' CPU per second cannot pass 2000 ms.
+      const roles = {
+        caller: null,
+        target: s.target.pid,
+        proxy: s.proxy.pid,
+        controlPlane: s.cp.role.pid,
+        agent: s.agent.pid,
+      };
+      const onPath = Object.keys(roles).filter(
+        (r) =>
+          r === 'caller' ||
+          r === 'target' ||
+          (path === 'proxy' && r === 'proxy') ||
+          (path === 'tunnel' && (r === 'controlPlane' || r === 'agent')),
+      );
+      const cpuNow = () =>
+        Object.fromEntries(onPath.map((r) => [r, roles[r] === null ? callerCpuMs() : procCpuMs(roles[r])]));
+      const cpu0 = cpuNow();
       const { value: seconds, peaks } = await peakRssDuring(pids, async () => {
         const t = performance.now();
         await fn(base, settings.bigBytes);
         return (performance.now() - t) / 1000;
       });
+      const cpu1 = cpuNow();
+      const mib = settings.bigBytes / MiB;
       const row = {
         kind,
         path,
         bytes: settings.bigBytes,
         seconds,
-        mibPerSecond: settings.bigBytes / MiB / seconds,
+        mibPerSecond: mib / seconds,
+        cpuMsPerMib: Object.fromEntries(onPath.map((r) => [r, (cpu1[r] - cpu0[r]) / mib])),
       };
       if (path === 'tunnel') {
         row.controlPlanePeakRss = peaks[s.cp.role.pid];
