@@ -112,6 +112,8 @@ function startServer({ seeder = false } = {}) {
       BOREALIS_API_TOKEN: TOKEN,
       BOREALIS_DIRECT_ALLOW: '127.0.0.1/32',
       BOREALIS_LOG_LEVEL: 'info',
+      // An experiment's switch passes through: how often leases are renewed (every third of it).
+      ...(process.env.BOREALIS_LEASE_TIME ? { BOREALIS_LEASE_TIME: process.env.BOREALIS_LEASE_TIME } : {}),
       ...(seeder ? { BENCH_SEEDER_ROOT: serverRoot } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe', ...(seeder ? ['ipc'] : [])],

@@ -76,8 +76,10 @@ export function createDecisionRouter(options: DecisionRouterOptions): DecisionRo
       });
       return (await view(id))!;
     }
+    // Reached when our claim failed: the lease is another replica's and has not lapsed (its row's
+    // own expiry may have passed: its replica lease renews it, see the store's `leaseFree`).
     const driver = found.row.lease_owner;
-    if (options.peers && driver && driver !== owner && (found.row.lease_expires_at ?? 0) > clock()) {
+    if (options.peers && driver && driver !== owner) {
       return options.peers.decide(driver, id, d);
     }
     throw notDriven(id);

@@ -5,6 +5,7 @@ import { createStore, type Store } from '../store/index.js';
 import { rawDatabase } from '../store/raw-database.test-util.js';
 import { createTestDatabase, TEST_BACKENDS, type TestDatabase } from '../store/test-stores.test-util.js';
 import type { WebhookInvocation, WebhookRun, WebhookService } from '../webhooks/types.js';
+import type { EnginePeers } from './decision-router.js';
 import { createEngine, type Engine } from './engine.js';
 
 /** Starts `application` (one ConfigMap manifest, then the rest of the deploy file) as user `test`. */
@@ -102,7 +103,7 @@ describe.each(TEST_BACKENDS)('engine on $kind', ({ kind }) => {
   });
 
   /** An engine (a replica) on the test database; several share it as replicas would. */
-  async function replica(options: { replicaId?: string; leaseMs?: number } = {}) {
+  async function replica(options: { replicaId?: string; leaseMs?: number; peers?: EnginePeers } = {}) {
     database ??= await createTestDatabase(kind);
     const store = await createStore({ databaseUrl: database.databaseUrl });
     stores.push(store);
@@ -307,6 +308,43 @@ webhooks:
     ).rejects.toMatchObject({
       code: 'BRL_ERR_DECISION_CONFLICT',
     });
+  });
+
+  it('a live replica holds its deployments past their claim-time lease; a decision at another replica goes to it', async () => {
+    const a = await replica({ replicaId: 'replica-a', leaseMs: 600 });
+    const asked: string[] = [];
+    const b = await replica({
+      replicaId: 'replica-b',
+      leaseMs: 600,
+      // The cluster's peers, in-process: B asks the replica that drives the deployment.
+      peers: {
+        decide: (owner, id, decision) => {
+          asked.push(owner);
+          return a.engine.decide(id, decision);
+        },
+      },
+    });
+    await b.engine.resume();
+    const { deploymentId } = await startApp(a.engine, 'held', `${APPROVAL_FIRST}`);
+    await until(async () => (await a.engine.get(deploymentId))?.status === 'AWAITING_APPROVAL');
+    // Past three lease times: the row's own expiry has passed, A's replica lease has not, and B,
+    // looking for orphaned deployments every 200 ms, has not taken it.
+    await new Promise((r) => setTimeout(r, 2_000));
+    const row = await rawDatabase(b.store)
+      .selectFrom('deployments')
+      .select(['lease_owner', 'lease_expires_at'])
+      .where('id', '=', deploymentId)
+      .executeTakeFirstOrThrow();
+    expect(row.lease_owner).toBe('replica-a');
+    expect(Number(row.lease_expires_at)).toBeLessThan(Date.now() - 1_000);
+    await b.engine.decide(deploymentId, {
+      action: 'approve',
+      environment: 'prod',
+      who: 'bob',
+      roles: ['admin'],
+    });
+    expect(asked).toEqual(['replica-a']);
+    await until(async () => (await a.engine.get(deploymentId))?.status === 'SUCCEEDED');
   });
 
   it('a deployment whose driver stopped is taken over by another replica, which applies decisions', async () => {

@@ -7,7 +7,10 @@ import type { ClaimedDeployment, DeploymentTables, DrivenRow, TransitionWrite } 
  * is one here (a round trip each on a network, none on SQLite).
  */
 
-/** `claimAndLoad`: the claim returns the rows, their environments and last event seq. */
+/**
+ * `claimAndLoad`: the claim (under `leaseFree`'s condition) returns the rows, their environments
+ * and last event seq.
+ */
 export async function claimAndLoadPg(
   db: Kysely<DeploymentTables>,
   ids: readonly string[],
@@ -19,7 +22,9 @@ export async function claimAndLoadPg(
   const { rows } = await sql<DrivenRow & { environments: Array<[string, string]>; last_seq: number | null }>`
     UPDATE deployments AS d SET lease_owner = ${owner}, lease_expires_at = ${until}
     WHERE d.id = ANY(${[...ids]}::text[])
-      AND (d.lease_owner IS NULL OR d.lease_owner = ${owner} OR d.lease_expires_at < ${now})
+      AND (d.lease_owner IS NULL OR d.lease_owner = ${owner}
+        OR (d.lease_expires_at < ${now} AND NOT EXISTS (
+          SELECT 1 FROM replica_leases r WHERE r.owner = d.lease_owner AND r.expires_at >= ${now})))
     RETURNING d.id, d.application, d.status, d.spec, d.context, d.state, d.created_by, d.created_at,
       d.version,
       (SELECT COALESCE(json_agg(json_build_array(e.name, e.state)), '[]'::json)

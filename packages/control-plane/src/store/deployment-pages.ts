@@ -1,12 +1,13 @@
 import { type Kysely, sql } from 'kysely';
 import { claimAndLoadPg, writePlainPg } from './deployment-pages-pg.js';
-import type {
-  ClaimedDeployment,
-  DeploymentEnvironmentRow,
-  DeploymentRepository,
-  DeploymentRow,
-  DeploymentTables,
-  TransitionWrite,
+import {
+  type ClaimedDeployment,
+  type DeploymentEnvironmentRow,
+  type DeploymentRepository,
+  type DeploymentRow,
+  type DeploymentTables,
+  leaseFree,
+  type TransitionWrite,
 } from './deployments.js';
 
 /** A deployment as `loadMany` reads it. */
@@ -95,13 +96,7 @@ export function createDeploymentPageRepository(
         .updateTable('deployments')
         .set({ lease_owner: owner, lease_expires_at: until })
         .where('id', 'in', [...ids])
-        .where((eb) =>
-          eb.or([
-            eb('lease_owner', 'is', null),
-            eb('lease_owner', '=', owner),
-            eb('lease_expires_at', '<', now),
-          ]),
-        )
+        .where((eb) => leaseFree(eb, now, owner))
         .returning('id')
         .execute();
       return rows.map((r) => r.id);

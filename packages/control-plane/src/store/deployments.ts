@@ -1,5 +1,5 @@
 import { FINAL_STATUSES } from '@borealis/deploy-spec';
-import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import type { ExpressionBuilder, Insertable, Kysely, Selectable, Updateable } from 'kysely';
 import type { AuditEntry, AuditLogRepository, AuditLogTables, AuditRow } from './audit-log.js';
 import { insertRows, runShape, updateWhere } from './compiled-shapes.js';
 
@@ -25,7 +25,10 @@ export interface DeploymentsTable {
   finished_at: number | null;
   /** Earliest stored deadline (pause end, approval expiry, rollout timeout), for the scheduler. */
   wake_at: number | null;
-  /** Which control-plane replica drives this deployment, and until when. */
+  /**
+   * Which control-plane replica drives this deployment, and until when unless renewed: the lease
+   * holds while this or the owner's `replica_leases.expires_at` has not passed (see `leaseFree`).
+   */
   lease_owner: string | null;
   lease_expires_at: number | null;
   /** Optimistic concurrency: every transition bumps it and requires the value it read. */
@@ -54,11 +57,18 @@ export interface DeploymentEventsTable {
   data: string;
 }
 
+/** A replica's lease (migration 0080): renewing it renews every deployment lease it holds. */
+export interface ReplicaLeasesTable {
+  owner: string;
+  expires_at: number;
+}
+
 /** This concern's tables, by name (`schema.ts` joins every concern's into `Database`). */
 export interface DeploymentTables {
   deployments: DeploymentsTable;
   deployment_environments: DeploymentEnvironmentsTable;
   deployment_events: DeploymentEventsTable;
+  replica_leases: ReplicaLeasesTable;
 }
 
 /** The history's queries read the deployments' tables and the audit log together. */
@@ -137,13 +147,15 @@ export interface DeploymentRepository {
   ): Promise<Array<{ deployment_id: string; name: string; status: string }>>;
   /** Ids of deployments still to drive (not queued, not over). */
   unfinishedIds(): Promise<string[]>;
-  /** Unfinished deployments nobody drives: no lease, or one that expired (its replica died). */
+  /** Unfinished deployments nobody drives: no lease, or one that lapsed (its replica died). */
   orphanedIds(now: number): Promise<string[]>;
   /** How many deployments not over there are, per status (statuses with none are absent). */
   unfinishedCounts(): Promise<Array<{ status: string; count: number }>>;
-  /** Takes the lease of a deployment if it is free, expired, or already ours. */
+  /** Takes the lease of a deployment if it is free, lapsed, or already ours (`leaseFree`). */
   claim(id: string, owner: string, now: number, until: number): Promise<boolean>;
+  /** Renews every deployment lease `owner` holds until `until`: its one `replica_leases` row. */
   renewLeases(owner: string, until: number): Promise<void>;
+  /** Gives up every deployment lease `owner` holds, and its replica lease. */
   releaseLeases(owner: string): Promise<void>;
   /** False (nothing written) when the version or the lease owner is not the one expected. */
   writeTransition(w: TransitionWrite): Promise<boolean>;
@@ -156,6 +168,36 @@ export interface DeploymentRepository {
 
 /** Statuses that are over (deploy-spec's list); everything else is driven by some replica. */
 const FINAL = [...FINAL_STATUSES];
+
+/**
+ * A deployment's lease is free to take: nobody holds it, or (given) `owner` does, or it has
+ * lapsed — its own expiry (set when it was claimed) has passed and so has its owner's replica
+ * lease (`replica_leases`, renewed as one row: `renewLeases`). `claimAndLoadPg` spells the same
+ * condition in SQL.
+ */
+export function leaseFree(
+  eb: ExpressionBuilder<DeploymentTables, 'deployments'>,
+  now: number,
+  owner?: string,
+) {
+  const free = [
+    eb('deployments.lease_owner', 'is', null),
+    eb.and([
+      eb('deployments.lease_expires_at', '<', now),
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('replica_leases')
+            .select('replica_leases.owner')
+            .whereRef('replica_leases.owner', '=', 'deployments.lease_owner')
+            .where('replica_leases.expires_at', '>=', now),
+        ),
+      ),
+    ]),
+  ];
+  if (owner !== undefined) free.push(eb('deployments.lease_owner', '=', owner));
+  return eb.or(free);
+}
 
 /**
  * `auditLog` must be bound to the same database or transaction as `db`, so a transition and its
@@ -271,7 +313,7 @@ export function createDeploymentRepository(
         .selectFrom('deployments')
         .select('id')
         .where('status', 'not in', [...FINAL, 'QUEUED'])
-        .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_expires_at', '<', now)]))
+        .where((eb) => leaseFree(eb, now))
         .orderBy('created_at')
         .limit(1000)
         .execute();
@@ -293,23 +335,17 @@ export function createDeploymentRepository(
         .updateTable('deployments')
         .set({ lease_owner: owner, lease_expires_at: until })
         .where('id', '=', id)
-        .where((eb) =>
-          eb.or([
-            eb('lease_owner', 'is', null),
-            eb('lease_owner', '=', owner),
-            eb('lease_expires_at', '<', now),
-          ]),
-        )
+        .where((eb) => leaseFree(eb, now, owner))
         .executeTakeFirst();
       return r.numUpdatedRows > 0n;
     },
 
     async renewLeases(owner, until) {
+      // One row, however many deployments the replica drives (see `leaseFree`).
       await db
-        .updateTable('deployments')
-        .set({ lease_expires_at: until })
-        .where('lease_owner', '=', owner)
-        .where('status', 'not in', FINAL)
+        .insertInto('replica_leases')
+        .values({ owner, expires_at: until })
+        .onConflict((oc) => oc.column('owner').doUpdateSet({ expires_at: until }))
         .execute();
     },
 
@@ -319,6 +355,7 @@ export function createDeploymentRepository(
         .set({ lease_owner: null, lease_expires_at: null })
         .where('lease_owner', '=', owner)
         .execute();
+      await db.deleteFrom('replica_leases').where('owner', '=', owner).execute();
     },
 
     async writeTransition(w) {

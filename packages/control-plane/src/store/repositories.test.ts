@@ -115,6 +115,64 @@ describe.each(TEST_BACKENDS)('store repositories on $kind', ({ kind }) => {
     expect(await store.webhookRuns.countByStatus([])).toEqual([]);
   });
 
+  it('leases: a replica lease holds its deployments past their own expiry, renewed as one row', async () => {
+    const row = (id: string, lease_owner: string) => ({
+      id,
+      application: `lease-${id}`,
+      status: 'RUNNING',
+      active_application: `lease-${id}`,
+      spec: '{}',
+      context: '{}',
+      state: '{}',
+      message: null,
+      created_by: 'test',
+      created_at: 1_000,
+      updated_at: 1_000,
+      finished_at: null,
+      wake_at: null,
+      lease_owner,
+      lease_expires_at: 9_000,
+      version: 1,
+    });
+    // The store is shared with the tests before: only this test's deployments.
+    const orphans = async (now: number) =>
+      (await store.deployments.orphanedIds(now)).filter((id) => id.startsWith('l')).sort();
+    await store.deployments.insert(row('l1', 'r1'), [], []);
+    await store.deployments.insert(row('l2', 'r2'), [], []);
+    const before = (await store.deployments.get('l1'))?.row;
+    await store.deployments.renewLeases('r1', 25_000);
+    await store.deployments.renewLeases('r1', 30_000);
+    // Renewing wrote no deployment row.
+    expect((await store.deployments.get('l1'))?.row).toEqual(before);
+    // At 20,000 both rows' own expiry has passed: r1's replica lease still holds l1, l2 has lapsed.
+    expect(await orphans(20_000)).toEqual(['l2']);
+    expect(await store.deployments.claim('l1', 'r3', 20_000, 50_000)).toBe(false);
+    expect(await store.deploymentPages.claimMany(['l1'], 'r3', 20_000, 50_000)).toEqual([]);
+    expect(await store.deploymentPages.claimAndLoad(['l1'], 'r3', 20_000, 50_000)).toEqual([]);
+    expect((await store.deployments.get('l1'))?.row.lease_owner).toBe('r1');
+    // Its owner may always claim it again; at 30,000 the replica lease still holds.
+    expect(await store.deployments.claim('l1', 'r1', 20_000, 21_000)).toBe(true);
+    expect(await orphans(30_000)).toEqual(['l2']);
+    // Past both expiries it is free to take, once.
+    expect(await orphans(30_001)).toEqual(['l1', 'l2']);
+    expect(
+      (await store.deploymentPages.claimAndLoad(['l1'], 'r3', 30_001, 60_000)).map((c) => c.row.id),
+    ).toEqual(['l1']);
+    expect(await store.deployments.claim('l1', 'r4', 30_001, 60_000)).toBe(false);
+    // Released: the rows are free at once, and the replica lease is gone.
+    await store.deployments.renewLeases('r2', 100_000);
+    expect(await store.deployments.claim('l2', 'r3', 20_000, 50_000)).toBe(false);
+    await store.deployments.releaseLeases('r2');
+    expect((await store.deployments.get('l2'))?.row).toMatchObject({
+      lease_owner: null,
+      lease_expires_at: null,
+    });
+    expect(await store.deployments.claim('l2', 'r3', 20_000, 50_000)).toBe(true);
+    await store.deployments.renewLeases('r3', 70_000);
+    await store.deployments.insert(row('l3', 'r2'), [], []);
+    expect(await orphans(20_000)).toEqual(['l3']);
+  });
+
   it('deployments: many leases claimed at once, many read at once, many transitions written at once', async () => {
     const row = (id: string, lease_owner: string | null) => ({
       id,

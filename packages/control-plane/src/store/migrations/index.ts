@@ -9,6 +9,7 @@ import * as webhookRunWaiting from './0045-webhook-run-waiting.js';
 import * as metricProviders from './0050-metric-providers.js';
 import * as tokenRolesAndAudit from './0060-token-roles-and-audit.js';
 import * as targetDrivers from './0070-target-drivers.js';
+import * as replicaLeases from './0080-replica-leases.js';
 
 /**
  * Every migration, in the order they run. Kysely's Migrator sorts by name and refuses to start
@@ -28,6 +29,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0050-metric-providers': metricProviders,
   '0060-token-roles-and-audit': tokenRolesAndAudit,
   '0070-target-drivers': targetDrivers,
+  '0080-replica-leases': replicaLeases,
 };
 
 /** Serves the in-code list to Kysely's Migrator (no migration files are read at run time). */
