@@ -180,8 +180,10 @@ export function leaseFree(
   now: number,
   owner?: string,
 ) {
-  const free = [
-    eb('deployments.lease_owner', 'is', null),
+  // Cheapest first: the replica lease is looked up only for a row held by another replica.
+  const free = [eb('deployments.lease_owner', 'is', null)];
+  if (owner !== undefined) free.push(eb('deployments.lease_owner', '=', owner));
+  free.push(
     eb.and([
       eb('deployments.lease_expires_at', '<', now),
       eb.not(
@@ -194,8 +196,7 @@ export function leaseFree(
         ),
       ),
     ]),
-  ];
-  if (owner !== undefined) free.push(eb('deployments.lease_owner', '=', owner));
+  );
   return eb.or(free);
 }
 
