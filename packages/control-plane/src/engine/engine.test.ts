@@ -311,11 +311,11 @@ webhooks:
   });
 
   it('a live replica holds its deployments past their claim-time lease; a decision at another replica goes to it', async () => {
-    const a = await replica({ replicaId: 'replica-a', leaseMs: 600 });
+    const a = await replica({ replicaId: 'replica-a', leaseMs: 1_500 });
     const asked: string[] = [];
     const b = await replica({
       replicaId: 'replica-b',
-      leaseMs: 600,
+      leaseMs: 1_500,
       // The cluster's peers, in-process: B asks the replica that drives the deployment.
       peers: {
         decide: (owner, id, decision) => {
@@ -327,9 +327,10 @@ webhooks:
     await b.engine.resume();
     const { deploymentId } = await startApp(a.engine, 'held', `${APPROVAL_FIRST}`);
     await until(async () => (await a.engine.get(deploymentId))?.status === 'AWAITING_APPROVAL');
-    // Past three lease times: the row's own expiry has passed, A's replica lease has not, and B,
-    // looking for orphaned deployments every 200 ms, has not taken it.
-    await new Promise((r) => setTimeout(r, 2_000));
+    // Two lease times: the row's own expiry has passed, A's replica lease (renewed every 500 ms,
+    // a second of slack for a late timer on a busy machine) has not, and B, looking for orphaned
+    // deployments every 500 ms, has not taken it.
+    await new Promise((r) => setTimeout(r, 3_000));
     const row = await rawDatabase(b.store)
       .selectFrom('deployments')
       .select(['lease_owner', 'lease_expires_at'])

@@ -169,6 +169,9 @@ export interface DeploymentRepository {
 /** Statuses that are over (deploy-spec's list); everything else is driven by some replica. */
 const FINAL = [...FINAL_STATUSES];
 
+/** How long after it lapsed a dead replica's lease row is kept (it holds nothing by then). */
+const STALE_REPLICA_LEASE_MS = 24 * 60 * 60 * 1000;
+
 /**
  * A deployment's lease is free to take: nobody holds it, or (given) `owner` does, or it has
  * lapsed — its own expiry (set when it was claimed) has passed and so has its owner's replica
@@ -347,6 +350,12 @@ export function createDeploymentRepository(
         .insertInto('replica_leases')
         .values({ owner, expires_at: until })
         .onConflict((oc) => oc.column('owner').doUpdateSet({ expires_at: until }))
+        .execute();
+      // Replicas that died without releasing (clustered ids are new at each start): a lapsed
+      // replica lease holds nothing, so a day after it lapsed its row goes.
+      await db
+        .deleteFrom('replica_leases')
+        .where('expires_at', '<', until - STALE_REPLICA_LEASE_MS)
         .execute();
     },
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, useTestStore } from '../../../../test/kit/store.js';
+import { rawDatabase } from './raw-database.test-util.js';
 
 /** The repositories that took over SQL once written in other folders, on both databases. */
 describe.each(TEST_BACKENDS)('store repositories on $kind', ({ kind }) => {
@@ -171,6 +172,14 @@ describe.each(TEST_BACKENDS)('store repositories on $kind', ({ kind }) => {
     await store.deployments.renewLeases('r3', 70_000);
     await store.deployments.insert(row('l3', 'r2'), [], []);
     expect(await orphans(20_000)).toEqual(['l3']);
+    // A dead replica's lease row goes a day after it lapsed; what it held was free already.
+    const replicaLeases = async () =>
+      (await rawDatabase(store).selectFrom('replica_leases').select('owner').orderBy('owner').execute()).map(
+        (r) => r.owner,
+      );
+    expect(await replicaLeases()).toEqual(['r1', 'r3']);
+    await store.deployments.renewLeases('r3', 30_000 + 24 * 60 * 60 * 1000 + 1);
+    expect(await replicaLeases()).toEqual(['r3']);
   });
 
   it('deployments: many leases claimed at once, many read at once, many transitions written at once', async () => {
