@@ -134,22 +134,16 @@ export async function transfers(s) {
     ]) {
       // CPU per MiB of every role on the path (the caller is this process), to tell a path limited
       // by CPU from one limited by waiting: on 2 cores the roles' CPU per second cannot pass 2000 ms.
-      const roles = {
-        caller: null,
-        target: s.target.pid,
-        proxy: s.proxy.pid,
-        controlPlane: s.cp.role.pid,
-        agent: s.agent.pid,
-      };
-      const onPath = Object.keys(roles).filter(
-        (r) =>
-          r === 'caller' ||
-          r === 'target' ||
-          (path === 'proxy' && r === 'proxy') ||
-          (path === 'tunnel' && (r === 'controlPlane' || r === 'agent')),
-      );
-      const cpuNow = () =>
-        Object.fromEntries(onPath.map((r) => [r, roles[r] === null ? callerCpuMs() : procCpuMs(roles[r])]));
+      const hop = {
+        direct: {},
+        proxy: { proxy: s.proxy.pid },
+        tunnel: { controlPlane: s.cp.role.pid, agent: s.agent.pid },
+      }[path];
+      const onPath = Object.entries({ target: s.target.pid, ...hop });
+      const cpuNow = () => ({
+        caller: callerCpuMs(),
+        ...Object.fromEntries(onPath.map(([role, pid]) => [role, procCpuMs(pid)])),
+      });
       const cpu0 = cpuNow();
       const { value: seconds, peaks } = await peakRssDuring(pids, async () => {
         const t = performance.now();
@@ -164,7 +158,9 @@ export async function transfers(s) {
         bytes: settings.bigBytes,
         seconds,
         mibPerSecond: mib / seconds,
-        cpuMsPerMib: Object.fromEntries(onPath.map((r) => [r, (cpu1[r] - cpu0[r]) / mib])),
+        cpuMsPerMib: Object.fromEntries(
+          Object.keys(cpu0).map((role) => [role, (cpu1[role] - cpu0[role]) / mib]),
+        ),
       };
       if (path === 'tunnel') {
         row.controlPlanePeakRss = peaks[s.cp.role.pid];

@@ -6,6 +6,26 @@ import { rawDatabase } from './raw-database.test-util.js';
 describe.each(TEST_BACKENDS)('store repositories on $kind', ({ kind }) => {
   const { store } = useTestStore(kind);
 
+  /** A RUNNING deployment row of application `<app>-<id>`, leased (to 9,000) when it has an owner. */
+  const runningRow = (app: string, id: string, lease_owner: string | null) => ({
+    id,
+    application: `${app}-${id}`,
+    status: 'RUNNING',
+    active_application: `${app}-${id}`,
+    spec: '{}',
+    context: '{}',
+    state: '{}',
+    message: null as string | null,
+    created_by: 'test',
+    created_at: 1_000,
+    updated_at: 1_000,
+    finished_at: null,
+    wake_at: null,
+    lease_owner,
+    lease_expires_at: lease_owner ? 9_000 : null,
+    version: 1,
+  });
+
   it('sealed secrets: insert once, reseal, list, find by key, delete', async () => {
     const row = { name: 'tok', ciphertext: 'v1.a.b', key_id: 'k1' };
     expect(await store.sealedSecrets.insertIfAbsent(row, 1_000)).toBe(true);
@@ -117,24 +137,7 @@ describe.each(TEST_BACKENDS)('store repositories on $kind', ({ kind }) => {
   });
 
   it('leases: a replica lease holds its deployments past their own expiry, renewed as one row', async () => {
-    const row = (id: string, lease_owner: string) => ({
-      id,
-      application: `lease-${id}`,
-      status: 'RUNNING',
-      active_application: `lease-${id}`,
-      spec: '{}',
-      context: '{}',
-      state: '{}',
-      message: null,
-      created_by: 'test',
-      created_at: 1_000,
-      updated_at: 1_000,
-      finished_at: null,
-      wake_at: null,
-      lease_owner,
-      lease_expires_at: 9_000,
-      version: 1,
-    });
+    const row = (id: string, lease_owner: string) => runningRow('lease', id, lease_owner);
     // The store is shared with the tests before: only this test's deployments.
     const orphans = async (now: number) =>
       (await store.deployments.orphanedIds(now)).filter((id) => id.startsWith('l')).sort();
@@ -183,24 +186,7 @@ describe.each(TEST_BACKENDS)('store repositories on $kind', ({ kind }) => {
   });
 
   it('deployments: many leases claimed at once, many read at once, many transitions written at once', async () => {
-    const row = (id: string, lease_owner: string | null) => ({
-      id,
-      application: `batch-${id}`,
-      status: 'RUNNING',
-      active_application: `batch-${id}`,
-      spec: '{}',
-      context: '{}',
-      state: '{}',
-      message: null,
-      created_by: 'test',
-      created_at: 1_000,
-      updated_at: 1_000,
-      finished_at: null,
-      wake_at: null,
-      lease_owner,
-      lease_expires_at: lease_owner ? 9_000 : null,
-      version: 1,
-    });
+    const row = (id: string, lease_owner: string | null) => runningRow('batch', id, lease_owner);
     const env = (id: string) => ({
       deployment_id: id,
       name: 'prod',
@@ -271,21 +257,11 @@ describe.each(TEST_BACKENDS)('store repositories on $kind', ({ kind }) => {
 
   it('deployments: a page claimed and read at once gives only the claimed, with what driving them needs', async () => {
     const row = (id: string, lease_owner: string | null) => ({
-      id,
-      application: `page-${id}`,
-      status: 'RUNNING',
-      active_application: `page-${id}`,
+      ...runningRow('page', id, lease_owner),
       spec: `{"spec":"${id}"}`,
       context: '{"k":"v"}',
       state: `{"top":"${id}"}`,
       message: 'm',
-      created_by: 'test',
-      created_at: 1_000,
-      updated_at: 1_000,
-      finished_at: null,
-      wake_at: null,
-      lease_owner,
-      lease_expires_at: lease_owner ? 9_000 : null,
       version: 3,
     });
     const env = (id: string, name: string) => ({
